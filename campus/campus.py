@@ -1,0 +1,61 @@
+"""The campus: catalog, policy, warehouse, audit and secrets, opened once per process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from . import catalog as catalog_module
+from .audit import AuditLog
+from .catalog import Dataset
+from .gateway.session import Session
+from .gateway.warehouse import Limits, Warehouse
+from .settings import Settings
+
+
+class Campus:
+    """Everything a query needs: open it once, then make a session per researcher."""
+
+    def __init__(self, settings: Settings):
+        from .policy import load_policy
+
+        self.settings = settings
+        self.catalog = catalog_module.load(settings.catalog_path)
+        self._files = {d.name: d.files(settings.data) for d in self.catalog}
+        self.policy = load_policy(settings)
+        self.warehouse = Warehouse(
+            [f for files in self._files.values() for f in files],
+            Limits(seconds=settings.query_seconds, memory=settings.query_memory),
+            temp_dir=settings.state_dir / "duckdb-tmp",
+        )
+        self.audit = AuditLog(settings.database)
+        self.secret = noise_secret(settings.state_dir)
+
+    def files(self, dataset: Dataset) -> list[Path]:
+        return self._files[dataset.name]
+
+    def session(self, user: str, groups: list[str] | None = None, project: str | None = None) -> Session:
+        return Session(self, user, list(groups or []), project)
+
+    def close(self) -> None:
+        self.warehouse.close()
+        self.audit.close()
+
+
+def noise_secret(state_dir: Path) -> int:
+    """The campus's noise secret (created on first use, readable by the service only)."""
+    path = Path(state_dir) / "noise.secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(8))
+    return int(path.read_text().strip(), 16)
+
+
+def open(root: Path | str | None = None, **settings) -> Campus:
+    """Open the campus configured at `root` (the project's demo configuration by default)."""
+    if root is not None:
+        settings["root"] = Path(root)
+    return Campus(Settings(**settings))

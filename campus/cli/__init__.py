@@ -1,0 +1,35 @@
+"""`campus`: the command line for researchers, stewards and admins.
+
+Each group of commands lives in its own module and is mounted here.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from ..errors import CampusError
+
+app = typer.Typer(
+    help="Big Data Campus: sandboxed notebooks over policy-checked city data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def _mount() -> None:
+    from . import datasets
+
+    app.add_typer(datasets.app, name="datasets")
+
+
+def main() -> None:
+    _mount()
+    try:
+        app()
+    except CampusError as e:
+        err.print(f"[red]error:[/red] {e.reason}", highlight=False)
+        sys.exit(2)

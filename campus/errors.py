@@ -1,0 +1,39 @@
+"""The campus's errors: each says what went wrong and what to do next."""
+
+
+class CampusError(Exception):
+    """Base of every error the campus raises on purpose.
+
+    `reason` is the sentence a researcher, steward or admin reads; it says what to
+    do next.
+    """
+
+    code = "campus_error"
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConfigError(CampusError):
+    """A steward- or admin-written file (catalog, grants, users) is invalid."""
+
+    code = "invalid_config"
+
+
+class DataMissing(CampusError):
+    """A dataset's files are not where the catalog says."""
+
+    code = "data_missing"
+
+
+class Denied(CampusError):
+    """The policy said no."""
+
+    code = "denied"
+
+
+class QueryRejected(CampusError):
+    """The SQL is unsafe or not supported by the gateway."""
+
+    code = "query_rejected"

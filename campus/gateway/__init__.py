@@ -1,0 +1,1 @@
+"""The policy-checked query gateway: analyse, decide, rewrite, execute, guard, record."""

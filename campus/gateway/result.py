@@ -1,0 +1,45 @@
+"""A query's result: the table as Arrow, polars or pandas, with its disclosure report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from extractguard import Report
+
+
+@dataclass
+class Result:
+    table: pa.Table
+    report: Report = field(default_factory=Report)
+    notes: list[str] = field(default_factory=list)
+
+    def arrow(self) -> pa.Table:
+        return self.table
+
+    def pl(self):
+        import polars as pl
+
+        return pl.from_arrow(self.table)
+
+    def df(self):
+        return self.table.to_pandas()
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def __repr__(self) -> str:
+        lines = [str(self.pl())]
+        if self.report.cells:
+            lines.append(repr(self.report))
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        table = self.pl()._repr_html_()
+        notes = "".join(f"<p><i>{escape(n)}</i></p>" for n in self.notes)
+        report = self.report._repr_html_() if self.report.cells else ""
+        return table + report + notes

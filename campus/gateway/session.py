@@ -1,0 +1,143 @@
+"""A researcher's session: the path of one query, one step per line.
+
+analyse → decide → rewrite → execute (cells) → guard → execute (rest) → record
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+import extractguard
+from extractguard import Disclosure, Report
+
+from ..errors import CampusError, Denied, QueryRejected
+from .analyse import DatasetUse, Query, analyse
+from .cells import ProtectedAggregate, entity_word, split
+from .result import Result
+from .rewrite import Grant, as_subquery, source, statistics_sql
+
+if TYPE_CHECKING:
+    from ..campus import Campus
+
+
+@dataclass
+class Plan:
+    """The rewritten query: protected aggregates to compute and check, then the rest."""
+
+    query: Query
+    aggregates: list[tuple[ProtectedAggregate, str, Disclosure]] = field(default_factory=list)
+    row_cap: int | None = None
+    decisions: list[dict] = field(default_factory=list)
+
+    @property
+    def sql(self) -> str:
+        return self.query.tree.sql("duckdb")
+
+
+@dataclass
+class Session:
+    campus: "Campus"
+    user: str
+    groups: list[str] = field(default_factory=list)
+    project: str | None = None
+
+    def sql(self, text: str) -> Result:
+        """Run one query under the policy; raise Denied or QueryRejected with a reason."""
+        started, plan, result = time.monotonic(), None, None
+        try:
+            query = analyse(text, self.campus.catalog)
+            plan = self.decide(query)
+            rewrite(plan, self.campus)
+            with self.campus.warehouse.cursor() as cursor:
+                report = guard(plan, cursor, self.campus.secret)
+                result = execute(plan, cursor, report)
+            return result
+        except CampusError as e:
+            self.record(text, plan, e.code, time.monotonic() - started, reason=e.reason)
+            raise
+        finally:
+            if result is not None:
+                self.record(text, plan, "allowed", time.monotonic() - started, result=result)
+
+    def decide(self, query: Query) -> Plan:
+        """Ask the policy about every dataset use; any denial denies the query."""
+        plan = Plan(query)
+        for use in query.uses:
+            decision = self.campus.policy.decide(
+                user=self.user, groups=self.groups, project=self.project, dataset=use.dataset.name,
+                columns=use.columns, shape=use.shape, action="query",
+            )
+            plan.decisions.append({"dataset": use.dataset.name, "allow": decision.allow, "reasons": decision.reasons})
+            if not decision.allow:
+                raise Denied("; ".join(decision.reasons))
+            use.decision = decision
+        return plan
+
+    def record(self, text: str, plan: Plan | None, outcome: str, seconds: float, *, reason: str = "", result=None):
+        detail = {
+            "sql": text, "reason": reason, "duration_ms": round(seconds * 1000, 1),
+            "decisions": plan.decisions if plan else [],
+            "datasets": sorted({u.dataset.name for u in plan.query.uses}) if plan else [],
+        }
+        if result is not None:
+            detail |= {"rows": len(result), "cells": result.report.cells, "suppressed": result.report.suppressed}
+        self.campus.audit.record(self.user, "query", outcome, project=self.project, groups=self.groups, **detail)
+
+
+def rewrite(plan: Plan, campus: "Campus") -> None:
+    """Replace every dataset use by its masked source; split protected aggregates."""
+    for use in plan.query.uses:
+        decision = use.decision
+        grant = Grant(decision.mode, list(decision.columns), dict(decision.masks or {}), dict(decision.row_filter or {}))
+        files = campus.files(use.dataset)
+        if decision.mode == "aggregates":
+            if use.shape != "aggregates":
+                raise Denied(f"{use.dataset.name} is available to you only as aggregates: add GROUP BY and aggregates")
+            aggregate = split(use, f"__checked_{len(plan.aggregates)}")
+            rows = source(use.dataset, grant, files, entity=True)
+            disclosure = Disclosure.of(decision.disclosure)
+            plan.aggregates.append((aggregate, statistics_sql(aggregate, rows, max(disclosure.dominance_n, 2)), disclosure))
+            if use.select is plan.query.tree:
+                plan.query.tree = aggregate.rest
+            else:
+                use.select.replace(aggregate.rest)
+        else:
+            use.table.replace(as_subquery(source(use.dataset, grant, files, entity=False), use.alias))
+            cap = decision.row_cap
+            plan.row_cap = cap if plan.row_cap is None else min(plan.row_cap, cap)
+
+
+def guard(plan: Plan, cursor, secret: int) -> Report:
+    """Compute each protected aggregate's cells, apply the disclosure rules, register the result."""
+    report = Report()
+    for aggregate, statistics, disclosure in plan.aggregates:
+        stats = cursor.arrow(statistics, quiet=True)
+        checked, cell_report = extractguard.check(
+            stats, aggregate.cells, disclosure, secret, entity_word(aggregate.dataset)
+        )
+        cursor.register(aggregate.checked_name, checked)
+        report = report.merge(cell_report)
+    return report
+
+
+def execute(plan: Plan, cursor, report: Report) -> Result:
+    """Run the rewritten query over checked cells and masked rows; apply the row cap."""
+    sql = plan.sql
+    if plan.row_cap is not None:
+        sql = f"SELECT * FROM ({sql}) AS capped LIMIT {plan.row_cap + 1}"
+    table: pa.Table = cursor.arrow(sql)
+    table = table.rename_columns(plan.query.output_names(table.column_names))
+    notes = []
+    if plan.row_cap is not None and table.num_rows > plan.row_cap:
+        table = table.slice(0, plan.row_cap)
+        notes.append(
+            f"only the first {plan.row_cap} rows are returned (the row cap of your grant); aggregate or filter "
+            "to see the rest"
+        )
+    if table.num_rows == 0:
+        notes.append("the result is empty")
+    return Result(table, report, notes)

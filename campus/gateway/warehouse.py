@@ -1,0 +1,108 @@
+"""Execute: one locked-down DuckDB per process, a cursor per query.
+
+Locked down as the DuckDB security guide says: only the exact dataset files are
+readable (``allowed_paths``), then external access is switched off, extensions are
+neither installed nor loaded automatically, time, memory and temp-space limits are set,
+and the configuration is locked so no query can undo any of it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import CampusError, QueryRejected
+
+
+class QueryTimeout(CampusError):
+    """The query ran past the time limit and was cancelled."""
+
+    code = "query_timeout"
+
+
+@dataclass(frozen=True)
+class Limits:
+    seconds: float = 120.0
+    memory: str = "4GB"
+    temp_space: str = "8GB"
+    threads: int = 2
+
+
+class Warehouse:
+    """The campus's DuckDB: reads the dataset files and nothing else."""
+
+    def __init__(self, files: list[Path], limits: Limits = Limits(), temp_dir: Path | None = None):
+        self.limits = limits
+        self._temp = Path(temp_dir or tempfile.mkdtemp(prefix="campus-duckdb-"))
+        self._db = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        self._lock = threading.Lock()
+        paths = ", ".join(f"'{_quoted(Path(f).resolve())}'" for f in files)
+        for statement in (
+            f"SET temp_directory = '{_quoted(self._temp)}'",
+            f"SET allowed_paths = [{paths}]",
+            "SET enable_external_access = false",
+            f"SET GLOBAL max_execution_time = {int(limits.seconds * 1000)}",
+            f"SET memory_limit = '{limits.memory}'",
+            f"SET max_temp_directory_size = '{limits.temp_space}'",
+            f"SET threads = {limits.threads}",
+            "SET enable_progress_bar = true",
+            "SET enable_progress_bar_print = false",
+            "SET lock_configuration = true",
+        ):
+            self._db.execute(statement)
+
+    @contextmanager
+    def cursor(self):
+        """A cursor of its own for one query (DuckDB connections are not thread-safe)."""
+        with self._lock:
+            cursor = self._db.cursor()
+        try:
+            yield Cursor(cursor, self.limits)
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Cursor:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, limits: Limits):
+        self._cursor = cursor
+        self._limits = limits
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self._cursor.register(name, table)
+
+    def arrow(self, sql: str, *, quiet: bool = False) -> pa.Table:
+        """Run `sql`; DuckDB's own message is withheld when `quiet` (it could echo a value)."""
+        try:
+            return self._cursor.sql(sql).to_arrow_table()
+        except duckdb.InterruptException:
+            raise QueryTimeout(self._timeout()) from None
+        except duckdb.Error as e:
+            if "max_execution_time" in str(e) or "Interrupted" in str(e):
+                raise QueryTimeout(self._timeout()) from None
+            if quiet:
+                raise QueryRejected(
+                    "the aggregate could not be computed; check the types in its filters and keys"
+                ) from None
+            raise QueryRejected(f"DuckDB could not run the query: {str(e).splitlines()[0]}") from None
+
+    def progress(self) -> float:
+        return self._cursor.query_progress()
+
+    def _timeout(self) -> str:
+        return (
+            f"the query ran over the {self._limits.seconds:g} s limit and was cancelled; narrow it "
+            "(fewer months, fewer groups) or aggregate in steps"
+        )
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -1,0 +1,54 @@
+"""Where the campus finds its configuration, data and state.
+
+Each setting is declared once, with its default and help, and can be set from the
+environment as ``CAMPUS_<NAME>`` (e.g. ``CAMPUS_DATA_DIR=/srv/campus/data``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _state_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "campus"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAMPUS_")
+
+    root: Path = Field(
+        PROJECT_ROOT,
+        description="The campus configuration: datasets/catalog.yaml, policies/, hub/.",
+    )
+    state_dir: Path = Field(
+        default_factory=_state_home,
+        description="Where the campus keeps what it generates and records (outside the tracked tree).",
+    )
+    data_dir: Path | None = Field(
+        None, description="Where dataset Parquet lives; defaults to <state_dir>/data."
+    )
+
+    db_url: str | None = Field(
+        None, description="The service database (audit, exports): SQLAlchemy URL; defaults to SQLite in state_dir."
+    )
+    query_seconds: float = Field(120.0, gt=0, description="A query running longer is cancelled.")
+    query_memory: str = Field("4GB", description="DuckDB memory limit for queries.")
+
+    @property
+    def database(self) -> str:
+        return self.db_url or f"sqlite:///{self.state_dir / 'campus.db'}"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "datasets" / "catalog.yaml"
+
+    @property
+    def data(self) -> Path:
+        return self.data_dir or self.state_dir / "data"

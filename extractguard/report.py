@@ -1,0 +1,67 @@
+"""The disclosure report: what the guard withheld or changed, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+WITHHELD_SCHEMA = {"aggregate": pl.String, "cell": pl.String, "measure": pl.String, "rule": pl.String, "reason": pl.String}
+
+
+@dataclass
+class Report:
+    """Per-cell disclosure report of one result.
+
+    ``withheld`` has a row per withheld value: which aggregate and cell, which measure,
+    the rule (``min_entities``, ``dominance``, ``p_ratio``, ``zeros``, ``all_same``,
+    ``secondary``) and the reason in words. ``notes`` say how released values were
+    protected (rounding, noise) and anything the researcher should know.
+    """
+
+    cells: int = 0
+    withheld: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=WITHHELD_SCHEMA))
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def suppressed(self) -> int:
+        """How many values were withheld."""
+        return self.withheld.height
+
+    @property
+    def rules(self) -> dict[str, int]:
+        """Withheld values per rule."""
+        counts = self.withheld.group_by("rule").len().sort("rule")
+        return dict(zip(counts["rule"].to_list(), counts["len"].to_list()))
+
+    def merge(self, other: "Report") -> "Report":
+        notes = self.notes + [n for n in other.notes if n not in self.notes]
+        return Report(self.cells + other.cells, pl.concat([self.withheld, other.withheld]), notes)
+
+    def summary(self) -> str:
+        if not self.cells:
+            return "no aggregate cells were checked"
+        rules = ", ".join(f"{n} by {r}" for r, n in self.rules.items())
+        withheld = f"{self.suppressed} values withheld ({rules})" if self.suppressed else "nothing withheld"
+        return f"{self.cells} cells checked, {withheld}"
+
+    def __repr__(self) -> str:
+        lines = [self.summary()] + [f"- {n}" for n in self.notes]
+        for row in self.withheld.head(20).iter_rows(named=True):
+            lines.append(f"  {row['cell']} {row['measure']}: {row['rule']} ({row['reason']})")
+        if self.suppressed > 20:
+            lines.append(f"  ... and {self.suppressed - 20} more (report.withheld has them all)")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        notes = "".join(f"<li>{escape(n)}</li>" for n in self.notes)
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{escape(str(row[c]))}</td>" for c in ("cell", "measure", "rule", "reason")) + "</tr>"
+            for row in self.withheld.head(50).iter_rows(named=True)
+        )
+        table = (
+            f"<table><tr><th>cell</th><th>measure</th><th>rule</th><th>reason</th></tr>{rows}</table>" if rows else ""
+        )
+        return f"<div class='campus-report'><b>{escape(self.summary())}</b><ul>{notes}</ul>{table}</div>"
