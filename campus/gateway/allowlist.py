@@ -55,11 +55,11 @@ TIME_COARSENINGS = {
 COARSE_UNITS = {"day", "week", "month", "quarter", "year"}
 
 
-def _classes(names: list[str]) -> frozenset[type]:
+def _classes(names: list[str]) -> tuple[type, ...]:
     unknown = [name for name in names if not isinstance(getattr(exp, name, None), type)]
     if unknown:
         raise ImportError(f"allow-list names no sqlglot expression: {', '.join(unknown)}")
-    return frozenset(getattr(exp, name) for name in names)
+    return tuple(getattr(exp, name) for name in names)
 
 
 STATEMENT_CLASSES = _classes(list(STATEMENTS))
@@ -68,7 +68,7 @@ FUNCTION_CLASSES = _classes(FUNCTIONS)
 AGGREGATE_CLASSES = _classes(AGGREGATES)
 CHECKED_AGGREGATE_CLASSES = _classes(list(CHECKED_AGGREGATES))
 TIME_COARSENING_CLASSES = _classes(list(TIME_COARSENINGS))
-ALLOWED_CLASSES = SYNTAX_CLASSES | FUNCTION_CLASSES | AGGREGATE_CLASSES
+ALLOWED_CLASSES = frozenset(SYNTAX_CLASSES + FUNCTION_CLASSES + AGGREGATE_CLASSES)
 
 
 def is_allowed(node: exp.Expression) -> bool:

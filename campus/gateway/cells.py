@@ -167,7 +167,7 @@ def check_filterable(term: exp.Expression, dataset: Dataset, condition: exp.Expr
         if column.role == "time" and coarse(column.grain):
             return
         raise QueryRejected(unusable(term.name, column, dataset, "filtered on"))
-    if isinstance(term, TIME_COARSENING_CLASSES) or isinstance(term, exp.Cast):
+    if isinstance(term, (*TIME_COARSENING_CLASSES, exp.Cast)):
         check_time_coarsening(term, dataset)
         return
     raise QueryRejected(
@@ -191,7 +191,7 @@ def check_key(expr: exp.Expression, dataset: Dataset) -> exp.Expression:
         if column.role in ("dimension", "quasi_identifier") or (column.role == "time" and coarse(column.grain)):
             return expr
         raise QueryRejected(unusable(expr.name, column, dataset, "grouped by"))
-    if isinstance(expr, TIME_COARSENING_CLASSES) or isinstance(expr, exp.Cast) or isinstance(expr, exp.Extract):
+    if isinstance(expr, (*TIME_COARSENING_CLASSES, exp.Cast, exp.Extract)):
         check_time_coarsening(expr, dataset)
         return expr
     if is_bin(expr, dataset):
@@ -259,7 +259,7 @@ def coarse(grain: str | None) -> bool:
 def check_aggregate(call: exp.Expression, dataset: Dataset, columns: list[str], name: str) -> Measure:
     """Count, count distinct entities, sum and avg of measure columns; nothing else."""
     label = aggregate_label(call)
-    if not isinstance(call, tuple(CHECKED_AGGREGATE_CLASSES)):
+    if not isinstance(call, CHECKED_AGGREGATE_CLASSES):
         raise QueryRejected(
             f"{call.sql_name().lower()}() is not allowed on {dataset.name}: it can reveal one "
             f"{entity_word(dataset)}'s value; use count, sum or avg (or bin the values in GROUP BY)"

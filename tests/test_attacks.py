@@ -1,0 +1,292 @@
+"""Attacks on the gateway. Each shows that a person's value cannot be recovered.
+
+Victims are real cardholders of the demo data who are alone in a (dong, category,
+month) cell: the raw truth of their spending is known to the test, and each attack
+tries to learn it through the gateway.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from campus import CampusError, Denied, QueryRejected
+
+
+@pytest.fixture(scope="module")
+def victims(raw):
+    """Cardholders alone in their (dong, category, month) cell, in dongs with many cardholders."""
+    rows = raw.sql(
+        """
+        WITH cells AS (
+            SELECT dong, category, month(txn_date) AS month, count(DISTINCT card_id) AS cards,
+                   any_value(card_id) AS card_id, sum(amount) AS value
+            FROM card_usage GROUP BY ALL),
+        dongs AS (SELECT dong, month(txn_date) AS month, count(DISTINCT card_id) AS cards FROM card_usage GROUP BY ALL)
+        SELECT c.dong, c.category, c.month, c.card_id, c.value
+        FROM cells c JOIN dongs d USING (dong, month)
+        WHERE c.cards = 1 AND d.cards >= 100 ORDER BY hash(c.dong, c.category, c.month) LIMIT 30
+        """
+    ).fetchall()
+    assert len(rows) >= 20, "the demo data must have people alone in a cell"
+    victims = [dict(zip(("dong", "category", "month", "card_id", "value"), r)) for r in rows]
+    for v in victims:
+        v["where"] = f"dong = '{v['dong']}' AND month(txn_date) = {v['month']}"
+    return victims
+
+
+@pytest.fixture(scope="module")
+def categories_in(raw):
+    def of(victim: dict) -> list[str]:
+        return [r[0] for r in raw.sql(f"SELECT DISTINCT category FROM card_usage WHERE {victim['where']}").fetchall()]
+
+    return of
+
+
+def total(session, where: str) -> float:
+    return session.sql(f"SELECT sum(amount) AS total FROM card_usage WHERE {where}").pl()["total"][0]
+
+
+def quoted(values) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def refused(session, sql: str, victim: dict | None = None) -> CampusError:
+    """The query is refused, and the refusal itself carries nothing of the victim."""
+    with pytest.raises((Denied, QueryRejected)) as e:
+        session.sql(sql)
+    if victim:
+        assert str(victim["value"]) not in e.value.reason and victim["card_id"] not in e.value.reason
+    return e.value
+
+
+# --- the cell of one person -------------------------------------------------------
+
+
+def test_a_cell_of_one_person_is_withheld(alice, victims):
+    for v in victims[:10]:
+        r = alice.sql(
+            f"SELECT dong, category, count(*) AS n, sum(amount) AS total, count(DISTINCT card_id) AS cards "
+            f"FROM card_usage WHERE {v['where']} AND category = '{v['category']}' GROUP BY ALL"
+        ).pl()
+        assert r.height == 1
+        assert r.row(0, named=True) | {"dong": None, "category": None} == {
+            "dong": None, "category": None, "n": None, "total": None, "cards": None,
+        }
+
+
+def test_having_cannot_probe_a_withheld_cell(alice, victims):
+    v = victims[0]
+    probe = (
+        f"SELECT category, sum(amount) AS total FROM card_usage WHERE {v['where']} "
+        f"AND category = '{v['category']}' GROUP BY 1 HAVING sum(amount) > {{x}}"
+    )
+    answers = {len(alice.sql(probe.format(x=x))) for x in (0, v["value"] - 1, v["value"] + 1, 10**12)}
+    assert answers == {0}, "HAVING sees the withheld (null) value, never the raw one"
+
+
+def test_every_released_cell_has_enough_people(alice, raw):
+    keys = "dong, age_band, gender, home_district, category"
+    released = alice.sql(f"SELECT {keys}, count(*) AS n FROM card_usage GROUP BY ALL").pl()
+    assert released["n"].null_count() > 0.9 * released.height, "fine combinations are mostly withheld"
+    passed = released.filter(released["n"].is_not_null())
+    truth = raw.sql(
+        "SELECT dong, age_band, gender, CASE WHEN true THEN home_district END AS hd, category, "
+        "count(DISTINCT card_id) AS cards FROM card_usage GROUP BY ALL"
+    ).pl()
+    # home_district is masked to its region: a released cell pools every district of the region
+    assert set(passed["home_district"]) <= {"Dosim-gwon", "Dongbuk-gwon", "Seobuk-gwon", "Seonam-gwon", "Dongnam-gwon"}
+    assert truth.height > 0
+
+
+DOMINANCE_PLACES = [
+    # (dataset, entity, measure, cell keys)
+    ("sales_by_location", "store_id", "sales_amount", ["district", "industry"]),
+    ("card_usage", "card_id", "amount", ["dong", "category"]),
+]
+
+
+@pytest.mark.parametrize("dataset,entity,measure,keys", DOMINANCE_PLACES, ids=[p[0] for p in DOMINANCE_PLACES])
+def test_cells_dominated_by_two_contributors_withhold_the_sum(alice, raw, dataset, entity, measure, keys):
+    k = ", ".join(keys)
+    truth = raw.sql(
+        f"SELECT {k}, count(*) AS n, sum(s) AS total, list_sum(max(s, 2)) / sum(s) AS top2 FROM "
+        f"(SELECT {k}, {entity}, sum({measure}) AS s FROM {dataset} GROUP BY ALL) GROUP BY ALL"
+    ).pl()
+    released = alice.sql(f"SELECT {k}, sum({measure}) AS total FROM {dataset} GROUP BY ALL")
+    both = released.pl().join(truth, on=keys, suffix="_raw")
+    dominated = both.filter((both["n"] >= 10) & (both["top2"] >= 0.9))
+    assert dominated["total"].null_count() == dominated.height, "every dominated cell's sum is withheld"
+    safe = both.filter((both["n"] >= 20) & (both["top2"] < 0.5))
+    assert safe["total"].null_count() < safe.height, "cells far from the rules are released"
+    assert "dominance" in released.report.rules
+
+
+# --- differencing, trackers, margins, averaging ----------------------------------
+
+
+def test_differencing_two_large_cells_does_not_reveal_the_person(alice, victims, categories_in):
+    """Q(dong) − Q(dong, every category but the victim's) would be the victim's spending."""
+    errors = []
+    for v in victims:
+        others = [c for c in categories_in(v) if c != v["category"]]
+        everyone = total(alice, v["where"])
+        without = total(alice, f"{v['where']} AND category IN ({quoted(others)})")
+        assert everyone is not None and without is not None, "both cells are large enough to release"
+        errors.append(abs((everyone - without) - v["value"]) / v["value"])
+    errors = np.array(errors)
+    assert (errors < 0.1).mean() <= 0.25, f"recovered within 10% for {(errors < 0.1).mean():.0%} of victims"
+    assert np.median(errors) > 0.5
+
+
+def test_asking_again_or_rephrased_gives_the_same_noise(alice, victims):
+    """Averaging repeats gains nothing: the same cell always gets the same answer."""
+    dong = victims[0]["dong"]
+    phrasings = [
+        f"dong = '{dong}'", f"dong IN ('{dong}')", f"'{dong}' = dong", f"dong BETWEEN '{dong}' AND '{dong}'",
+        f"dong LIKE '{dong}'", f"dong = '{dong}' AND dong IS NOT NULL",
+    ]
+    answers = {total(alice, p) for p in phrasings for _ in range(3)}
+    assert len(answers) == 1
+
+
+def test_trackers_built_from_or_and_not_are_refused(alice, victims):
+    v = victims[0]
+    for where in (
+        f"dong = '{v['dong']}' OR category = '{v['category']}'",
+        f"dong = '{v['dong']}' AND NOT category = '{v['category']}'",
+        f"dong = '{v['dong']}' AND category <> '{v['category']}'",
+        f"dong = '{v['dong']}' AND category NOT IN ('{v['category']}')",
+        f"NOT (dong <> '{v['dong']}')",
+    ):
+        assert "OR, NOT and !=" in refused(alice, f"SELECT sum(amount) FROM card_usage WHERE {where}", v).reason
+
+
+def test_margins_do_not_re_derive_a_withheld_cell(alice, victims):
+    """Total of the dong minus its released categories would leave the victim's cell."""
+    errors = []
+    for v in victims[:15]:
+        cells = alice.sql(f"SELECT category, sum(amount) AS total FROM card_usage WHERE {v['where']} GROUP BY 1").pl()
+        mine = cells.filter(cells["category"] == v["category"])["total"][0]
+        assert mine is None
+        withheld = cells["total"].null_count()
+        assert withheld >= 2, "secondary suppression hides a second cell beside the victim's"
+        recovered = total(alice, v["where"]) - cells["total"].drop_nulls().sum()
+        errors.append(abs(recovered - v["value"]) / v["value"])
+    assert np.median(errors) > 0.5
+
+
+def test_suppressed_cells_sort_together_whatever_their_value(alice, victims):
+    r = alice.sql(
+        f"SELECT category, sum(amount) AS total FROM card_usage WHERE {victims[0]['where']} "
+        "GROUP BY 1 ORDER BY sum(amount) NULLS LAST"
+    ).pl()
+    nulls = r["total"].is_null().to_list()
+    assert nulls == sorted(nulls), "withheld cells are null, so ORDER BY cannot rank them by their raw values"
+
+
+# --- value-revealing functions and identifiers --------------------------------------
+
+VALUE_REVEALING = [
+    "min(amount)", "max(amount)", "median(amount)", "mode(amount)", "string_agg(category, ',')", "list(amount)",
+    "arg_max(card_id, amount)", "any_value(amount)", "first(amount)", "quantile_cont(amount, 0.5)",
+    "max(amount, 2)", "histogram(amount)", "stddev(amount)", "sum(DISTINCT amount)",
+]
+
+
+@pytest.mark.parametrize("aggregate", VALUE_REVEALING)
+def test_value_revealing_aggregates_are_refused(alice, victims, aggregate):
+    refused(alice, f"SELECT dong, {aggregate} FROM card_usage WHERE dong = '{victims[0]['dong']}' GROUP BY 1", victims[0])
+
+
+IDENTIFIER_USES = [
+    ("raw pull", "SELECT * FROM card_usage"),
+    ("identifier listed", "SELECT card_id FROM card_usage"),
+    ("group by identifier", "SELECT card_id, sum(amount) FROM card_usage GROUP BY card_id"),
+    ("group by all with identifier", "SELECT card_id, count(*) FROM card_usage GROUP BY ALL"),
+    ("identifier + 1 laundering", "SELECT card_id || '' AS c, count(*) FROM card_usage GROUP BY 1"),
+    ("hash laundering", "SELECT hash(card_id) % 1000 AS h, count(*) FROM card_usage GROUP BY 1"),
+    ("filter on identifier", "SELECT count(*) FROM card_usage WHERE card_id = '{card_id}'"),
+    ("count distinct laundered", "SELECT count(DISTINCT card_id || 'x') FROM card_usage"),
+    ("merchant id", "SELECT merchant_id, count(*) FROM card_usage GROUP BY 1"),
+    ("transaction id", "SELECT count(*) FROM card_usage WHERE txn_id = 'T1'"),
+    ("amount + 1 laundering", "SELECT amount + 1 AS a, count(*) FROM card_usage GROUP BY 1"),
+    ("exact timestamp key", "SELECT txn_time, count(*) FROM card_usage GROUP BY 1"),
+    ("exact timestamp filter", "SELECT count(*) FROM card_usage WHERE txn_time = TIMESTAMP '2025-03-04 12:00:00'"),
+    ("hourly truncation", "SELECT date_trunc('hour', txn_time) AS h, count(*) FROM card_usage GROUP BY 1"),
+    ("whole-row reference", "SELECT c FROM card_usage c"),
+    ("window over rows", "SELECT sum(amount) OVER () FROM card_usage"),
+    ("sampling", "SELECT count(*) FROM card_usage USING SAMPLE 1"),
+    ("exists probe", "SELECT count(*) FROM card_usage c WHERE EXISTS (SELECT 1 FROM air_quality a WHERE a.pm25 = c.amount)"),
+    ("union of rows", "SELECT district, count(*) AS n FROM card_usage GROUP BY 1 UNION ALL SELECT card_id, 1 FROM card_usage"),
+    ("cte shadowing an open dataset", "WITH air_quality AS (SELECT * FROM card_usage) SELECT * FROM air_quality"),
+    ("filter clause", "SELECT count(*) FILTER (WHERE amount = 24615) FROM card_usage"),
+]
+
+
+@pytest.mark.parametrize("what,sql", IDENTIFIER_USES, ids=[i[0] for i in IDENTIFIER_USES])
+def test_identifiers_rows_and_laundering_are_refused(alice, victims, what, sql):
+    refused(alice, sql.format(card_id=victims[0]["card_id"]), victims[0])
+
+
+def test_a_masked_column_cannot_be_filtered_back_to_districts(alice):
+    r = alice.sql("SELECT home_district, count(*) AS n FROM card_usage WHERE home_district = 'Gangnam-gu' GROUP BY 1")
+    assert len(r) == 0, "home_district holds regions only: no district matches"
+
+
+# --- error side channels -----------------------------------------------------------
+
+SIDE_CHANNELS = [
+    "SELECT sum(1 / (amount - {x})) FROM card_usage",
+    "SELECT CASE WHEN amount = {x} THEN 1 / 0 END AS k, count(*) FROM card_usage GROUP BY 1",
+    "SELECT count(*) FROM card_usage WHERE 1 / (amount - {x}) > 0",
+    "SELECT count(*) FROM card_usage WHERE amount = {x}",
+    "SELECT sum(amount) FROM card_usage WHERE dong = '{dong}' AND amount BETWEEN {x} AND {x}",
+]
+
+
+@pytest.mark.parametrize("template", SIDE_CHANNELS)
+def test_errors_are_the_same_whether_or_not_the_value_exists(alice, raw, victims, template):
+    v = victims[0]
+    present = raw.execute(f"SELECT amount FROM card_usage WHERE card_id = '{v['card_id']}' LIMIT 1").fetchone()[0]
+    absent = raw.execute("SELECT max(amount) + 7 FROM card_usage").fetchone()[0]
+    reasons = {refused(alice, template.format(x=x, dong=v["dong"])).reason.replace(str(x), "X") for x in (present, absent)}
+    assert len(reasons) == 1, "the refusal does not depend on the data"
+
+
+# --- files, settings, extensions, statements -------------------------------------
+
+ESCAPES = [
+    "SELECT * FROM read_parquet('/etc/passwd')",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM '/etc/passwd'",
+    "SELECT * FROM glob('/*')",
+    "SELECT * FROM duckdb_settings()",
+    "SELECT current_setting('allowed_paths')",
+    "SELECT getvariable('x')",
+    "SELECT * FROM query('SELECT * FROM card_usage')",
+    "SELECT * FROM query_table('card_usage')",
+    "SELECT json_execute_serialized_sql('x')",
+    "COPY card_usage TO '/tmp/out.csv'",
+    "ATTACH '/tmp/x.db'",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "PRAGMA database_list",
+    "SET enable_external_access = true",
+    "CALL duckdb_settings()",
+    "CREATE TEMP VIEW air_quality AS SELECT * FROM card_usage",
+    "SELECT 1; SELECT * FROM card_usage",
+    "SELECT count(*) FROM card_usage; SET lock_configuration = false",
+    "PIVOT card_usage ON district USING sum(amount)",
+    "SELECT COLUMNS('.*') FROM card_usage",
+    "SELECT #1 FROM card_usage",
+    "SELECT district.upper() FROM card_usage",
+    "SELECT list_transform([1], x -> x + 1)",
+    "SELECT * FROM main.card_usage",
+    "SELECT * FROM card_usage, LATERAL (SELECT 1)",
+]
+
+
+@pytest.mark.parametrize("sql", ESCAPES)
+def test_files_settings_extensions_and_statements_are_refused(alice, sql):
+    refused(alice, sql)

@@ -1,0 +1,189 @@
+"""The gateway end to end: real DuckDB, real policy, real demo data."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+import campus
+from campus import Denied, QueryRejected
+from campus.gateway.warehouse import QueryTimeout
+
+# --- utility: analysts' questions answered as raw DuckDB would, within the protection ---
+
+ANALYST_QUESTIONS = [
+    # (question, dataset, keys, guarded SQL, raw SQL computing the same cells plus the largest contribution)
+    (
+        "spending by district and month", ["district", "month"],
+        "SELECT district, date_trunc('month', txn_date) AS month, count(*) AS n, sum(amount) AS total "
+        "FROM card_usage GROUP BY ALL",
+        "SELECT district, month, sum(n) AS n, sum(s) AS total, max(s) AS top1 "
+        "FROM (SELECT district, date_trunc('month', txn_date) AS month, card_id, count(*) AS n, sum(amount) AS s "
+        "FROM card_usage GROUP BY ALL) GROUP BY ALL",
+    ),
+    (
+        "category mix by age band", ["category", "age_band"],
+        "SELECT category, age_band, count(DISTINCT card_id) AS n, sum(amount) AS total FROM card_usage GROUP BY ALL",
+        "SELECT category, age_band, count(*) AS n, sum(s) AS total, max(s) AS top1 FROM (SELECT category, age_band, "
+        "card_id, sum(amount) AS s FROM card_usage GROUP BY ALL) GROUP BY ALL",
+    ),
+    (
+        "sales by commercial area", ["commercial_area"],
+        "SELECT commercial_area, count(*) AS n, sum(sales_amount) AS total FROM sales_by_location GROUP BY 1",
+        "SELECT commercial_area, sum(n) AS n, sum(s) AS total, max(s) AS top1 FROM (SELECT commercial_area, store_id, "
+        "count(*) AS n, sum(sales_amount) AS s FROM sales_by_location GROUP BY ALL) GROUP BY ALL",
+    ),
+]
+
+
+@pytest.mark.parametrize("question,keys,guarded,truth", ANALYST_QUESTIONS, ids=[q[0] for q in ANALYST_QUESTIONS])
+def test_released_cells_match_raw_duckdb_within_the_protection(alice, raw, question, keys, guarded, truth):
+    released = alice.sql(guarded).pl()
+    expected = pl.from_arrow(raw.sql(truth).to_arrow_table())
+    both = released.join(expected, on=keys, suffix="_raw", how="inner")
+    assert both.height == expected.height == released.height, "every raw cell appears once"
+    passed = both.filter(pl.col("total").is_not_null())
+    assert passed.height >= 0.5 * both.height, f"{question}: most cells should pass"
+    # counts: random rounding to base 5 moves a count by less than 5
+    assert (passed["n"] % 5 == 0).all()
+    assert ((passed["n"] - passed["n_raw"]).abs() < 5).all()
+    # sums: noise of at most the largest single contribution
+    assert ((passed["total"] - passed["total_raw"]).abs() <= passed["top1"] + 1).all()
+    # and the noise is not nothing: the release is protected, not copied
+    assert (passed["total"] != passed["total_raw"]).mean() > 0.9
+
+
+def test_pm25_by_season_in_rows_mode_equals_raw_duckdb(alice, raw):
+    sql = (
+        "SELECT CASE WHEN month(measured_at) IN (12, 1, 2) THEN 'winter' WHEN month(measured_at) IN (3, 4, 5) "
+        "THEN 'spring' WHEN month(measured_at) IN (6, 7, 8) THEN 'summer' ELSE 'autumn' END AS season, "
+        "avg(pm25) AS pm25 FROM air_quality GROUP BY 1 ORDER BY 1"
+    )
+    assert alice.sql(sql).pl().equals(pl.from_arrow(raw.sql(sql).to_arrow_table()))
+
+
+def test_outer_queries_see_only_checked_cells(alice):
+    r = alice.sql(
+        "WITH cells AS (SELECT district, sum(amount) AS total FROM card_usage GROUP BY 1), "
+        "air AS (SELECT district, avg(pm25) AS pm25 FROM air_quality GROUP BY 1) "
+        "SELECT cells.district, total, pm25, rank() OVER (ORDER BY total DESC) AS place "
+        "FROM cells JOIN air ON air.district = cells.district ORDER BY place"
+    ).pl()
+    assert r.height == 25 and r["place"].to_list() == sorted(r["place"].to_list())
+    assert r.columns == ["district", "total", "pm25", "place"]
+
+
+def test_result_comes_back_as_arrow_polars_and_pandas(alice):
+    r = alice.sql("SELECT gender, count(*) AS n FROM card_usage GROUP BY 1 ORDER BY 1")
+    assert r.arrow().column_names == ["gender", "n"]
+    assert r.pl()["gender"].to_list() == ["F", "M"]
+    assert list(r.df()["gender"]) == ["F", "M"]
+    assert "counts are rounded to a multiple of 5" in r.report.notes
+
+
+def test_report_names_the_rule_and_cell_of_each_withheld_value(alice):
+    r = alice.sql(
+        "SELECT dong, category, count(DISTINCT card_id) AS cards FROM card_usage "
+        "WHERE district = 'Jongno-gu' GROUP BY ALL"
+    )
+    frame = r.pl()
+    withheld = r.report.withheld
+    assert r.report.suppressed == frame["cards"].null_count() > 0
+    assert set(withheld["rule"]) <= {"min_entities", "secondary"}
+    assert withheld.filter(pl.col("rule") == "min_entities")["reason"][0] == "fewer than 10 distinct cards"
+    assert withheld["cell"][0].startswith("dong=")
+
+
+def test_an_empty_result_says_so(alice):
+    r = alice.sql("SELECT district, count(*) AS n FROM card_usage WHERE district = 'Atlantis' GROUP BY 1")
+    assert len(r) == 0
+    assert "the result is empty" in r.notes
+    assert any("has no cells" in n for n in r.report.notes)
+
+
+def test_masked_column_shows_only_regions(alice):
+    regions = alice.sql("SELECT home_district, count(*) AS n FROM card_usage GROUP BY 1").pl()["home_district"]
+    assert set(regions) == {"Dosim-gwon", "Dongbuk-gwon", "Seobuk-gwon", "Seonam-gwon", "Dongnam-gwon"}
+
+
+def test_row_cap_says_when_it_bites(alice):
+    r = alice.sql("SELECT station, measured_at, pm25 FROM air_quality")
+    assert len(r) == 50000
+    assert any("row cap" in n for n in r.notes)
+
+
+# --- refusals: each says what to do next -----------------------------------------
+
+REFUSED = [
+    # (query, error, what the reason must say)
+    ("SELECT * FROM card_usage", Denied, "only as aggregates"),
+    ("SELECT district FROM card_usage", Denied, "only as aggregates"),
+    ("SELECT card_id, count(*) FROM card_usage GROUP BY 1", Denied, "card_id is an identifier"),
+    ("SELECT district, min(amount) FROM card_usage GROUP BY 1", QueryRejected, "min() is not allowed on card_usage"),
+    ("SELECT amount, count(*) FROM card_usage GROUP BY 1", QueryRejected, "bin it: floor(amount / 10000) * 10000"),
+    ("SELECT txn_time, count(*) FROM card_usage GROUP BY 1", QueryRejected, "date_trunc('day', txn_time)"),
+    ("SELECT count(*) FROM card_usage WHERE district = 'Jung-gu' OR age_band = '70s'", QueryRejected, "OR, NOT and !="),
+    ("SELECT district, count(*) FROM card_usage c JOIN air_quality a USING (district) GROUP BY 1",
+     QueryRejected, "aggregate card_usage on its own before joining it"),
+    ("SELECT count(*) FROM nope", QueryRejected, "there is no dataset 'nope'"),
+    ("SELECT nope FROM air_quality", QueryRejected, "campus.describe"),
+    ("SELEC 1", QueryRejected, "could not be parsed"),
+    ("", QueryRejected, "the query is empty"),
+]
+
+
+@pytest.mark.parametrize("sql,error,says", REFUSED, ids=[r[0][:50] or "empty" for r in REFUSED])
+def test_refusals_say_what_to_do(alice, sql, error, says):
+    with pytest.raises(error) as e:
+        alice.sql(sql)
+    assert says in e.value.reason
+    assert isinstance(e.value, campus.CampusError)
+
+
+def test_a_user_without_a_grant_is_denied(cx):
+    with pytest.raises(Denied, match="no grant"):
+        cx.session("mallory", ["visitors"]).sql("SELECT count(*) FROM card_usage")
+
+
+# --- the warehouse and the audit trail ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM '/etc/passwd'",
+        "COPY (SELECT 1) TO '/tmp/campus-escape.csv'",
+        "SET enable_external_access = true",
+        "SET lock_configuration = false",
+        "INSTALL httpfs",
+        "ATTACH '/tmp/campus-escape.db'",
+    ],
+)
+def test_the_warehouse_itself_refuses_files_settings_and_extensions(cx, statement):
+    with cx.warehouse.cursor() as cursor, pytest.raises(QueryRejected):
+        cursor.arrow(statement)
+
+
+def test_a_query_over_the_time_limit_is_cancelled(demo_data, tmp_path):
+    slow = campus.open(data_dir=demo_data, state_dir=tmp_path, query_seconds=0.2)
+    try:
+        with pytest.raises(QueryTimeout, match="over the 0.2 s limit"):
+            slow.session("alice", ["researchers"]).sql(
+                "SELECT count(*) FROM air_quality a, air_quality b WHERE a.pm25 < b.pm25"
+            )
+    finally:
+        slow.close()
+
+
+def test_every_query_is_audited_and_the_chain_verifies(cx, alice):
+    before = len(cx.audit.events())
+    alice.sql("SELECT count(*) AS n FROM card_usage")
+    with pytest.raises(QueryRejected):
+        alice.sql("SELECT max(amount) FROM card_usage")
+    events = cx.audit.events(limit=2)
+    assert len(cx.audit.events()) == before + 2
+    assert [e["outcome"] for e in events] == ["query_rejected", "allowed"]
+    assert events[1]["detail"]["cells"] == 1 and events[1]["actor"] == "alice"
+    assert "max() is not allowed" in events[0]["detail"]["reason"]
+    assert cx.audit.verify().ok
