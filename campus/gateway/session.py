@@ -6,7 +6,9 @@ analyse → decide → rewrite → execute (cells) → guard → execute (rest) 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -14,7 +16,8 @@ import pyarrow as pa
 import extractguard
 from extractguard import Disclosure, Report
 
-from ..errors import CampusError, Denied, QueryRejected
+from ..catalog import Dataset
+from ..errors import CampusError, Denied
 from .analyse import DatasetUse, Query, analyse
 from .cells import ProtectedAggregate, entity_word, split
 from .result import Result
@@ -51,7 +54,7 @@ class Session:
         try:
             query = analyse(text, self.campus.catalog)
             plan = self.decide(query)
-            rewrite(plan, self.campus)
+            rewrite(plan, self.campus.files)
             with self.campus.warehouse.cursor() as cursor:
                 report = guard(plan, cursor, self.campus.secret)
                 result = execute(plan, cursor, report)
@@ -88,12 +91,12 @@ class Session:
         self.campus.audit.record(self.user, "query", outcome, project=self.project, groups=self.groups, **detail)
 
 
-def rewrite(plan: Plan, campus: "Campus") -> None:
+def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
     """Replace every dataset use by its masked source; split protected aggregates."""
     for use in plan.query.uses:
         decision = use.decision
         grant = Grant(decision.mode, list(decision.columns), dict(decision.masks or {}), dict(decision.row_filter or {}))
-        files = campus.files(use.dataset)
+        files = files_of(use.dataset)
         if decision.mode == "aggregates":
             if use.shape != "aggregates":
                 raise Denied(f"{use.dataset.name} is available to you only as aggregates: add GROUP BY and aggregates")

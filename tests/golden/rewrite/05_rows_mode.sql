@@ -1,0 +1,24 @@
+-- user: alice
+-- groups: researchers
+-- in
+SELECT station, measured_at, pm25 FROM air_quality WHERE pm25 > 75
+-- out
+SELECT
+  air_quality.station AS station,
+  air_quality.measured_at AS measured_at,
+  air_quality.pm25 AS pm25
+FROM (
+  SELECT
+    station,
+    district,
+    measured_at,
+    pm10,
+    pm25,
+    o3,
+    no2,
+    co,
+    so2
+  FROM READ_PARQUET(['/data/air_quality/month=2025-01/part-0.parquet'], hive_partitioning = FALSE)
+) AS air_quality
+WHERE
+  air_quality.pm25 > 75

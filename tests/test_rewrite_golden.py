@@ -1,0 +1,81 @@
+"""Golden files of the rewrite: SQL in, the statistics query and the rewritten SQL out.
+
+Each ``tests/golden/rewrite/*.sql`` holds a session, the query as a researcher wrote it,
+and what the gateway runs for it, so a change to a rewrite rule shows up as a diff that
+reviewers can read. Regenerate after a deliberate change with
+``CAMPUS_UPDATE_GOLDEN=1 scripts/test tests/test_rewrite_golden.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlglot
+
+from campus import catalog
+from campus.gateway.analyse import analyse
+from campus.gateway.session import Session, rewrite
+from campus.policy import load_policy
+from campus.settings import Settings
+
+GOLDEN = Path(__file__).parent / "golden" / "rewrite"
+SETTINGS = Settings()
+
+
+class Demo:
+    """The demo catalog and policy, with the data files named, not read."""
+
+    catalog = catalog.load(SETTINGS.catalog_path)
+    policy = load_policy(SETTINGS)
+
+
+def files_of(dataset) -> list[Path]:
+    return [Path(f"/data/{dataset.name}/month=2025-01/part-0.parquet")]
+
+
+def pretty(sql: str) -> str:
+    return sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True)[0]
+
+
+def render(header: dict, sql: str) -> str:
+    session = Session(Demo, header["user"], header["groups"].split(","), header.get("project") or None)
+    plan = session.decide(analyse(sql, Demo.catalog))
+    rewrite(plan, files_of)
+    parts = [f"-- user: {header['user']}", f"-- groups: {header['groups']}"]
+    if header.get("project"):
+        parts.append(f"-- project: {header['project']}")
+    parts += ["-- in", sql.strip()]
+    for i, (aggregate, statistics, _) in enumerate(plan.aggregates):
+        parts += [f"-- cells {aggregate.checked_name} of {aggregate.dataset.name}", pretty(statistics)]
+    parts += ["-- out", pretty(plan.sql)]
+    return "\n".join(parts) + "\n"
+
+
+def read(path: Path) -> tuple[dict, str]:
+    header, lines, section = {}, [], None
+    for line in path.read_text().splitlines():
+        if line.startswith("-- ") and ": " in line and section is None:
+            key, value = line[3:].split(": ", 1)
+            header[key] = value
+        elif line == "-- in":
+            section = "in"
+        elif line.startswith("-- "):
+            break
+        elif section == "in":
+            lines.append(line)
+    return header, "\n".join(lines)
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.sql")), ids=lambda p: p.stem)
+def test_rewrite_matches_golden_file(path):
+    header, sql = read(path)
+    rendered = render(header, sql)
+    if os.environ.get("CAMPUS_UPDATE_GOLDEN"):
+        path.write_text(rendered)
+    assert rendered == path.read_text()
+
+
+def test_there_are_golden_files():
+    assert len(list(GOLDEN.glob("*.sql"))) >= 8
