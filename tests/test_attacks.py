@@ -132,8 +132,9 @@ def test_differencing_two_large_cells_does_not_reveal_the_person(alice, victims,
         others = [c for c in categories_in(v) if c != v["category"]]
         everyone = total(alice, v["where"])
         without = total(alice, f"{v['where']} AND category IN ({quoted(others)})")
-        assert everyone is not None and without is not None, "both cells are large enough to release"
-        errors.append(abs((everyone - without) - v["value"]) / v["value"])
+        if everyone is not None and without is not None:  # else a rule withheld one: nothing to subtract
+            errors.append(abs((everyone - without) - v["value"]) / v["value"])
+    assert len(errors) >= 15, "most pairs of large cells are released, so the attack can be tried"
     errors = np.array(errors)
     assert (errors < 0.1).mean() <= 0.25, f"recovered within 10% for {(errors < 0.1).mean():.0%} of victims"
     assert np.median(errors) > 0.5
@@ -171,8 +172,10 @@ def test_margins_do_not_re_derive_a_withheld_cell(alice, victims):
         assert mine is None
         withheld = cells["total"].null_count()
         assert withheld >= 2, "secondary suppression hides a second cell beside the victim's"
-        recovered = total(alice, v["where"]) - cells["total"].drop_nulls().sum()
-        errors.append(abs(recovered - v["value"]) / v["value"])
+        everyone = total(alice, v["where"])
+        if everyone is not None:
+            errors.append(abs(everyone - cells["total"].drop_nulls().sum() - v["value"]) / v["value"])
+    assert len(errors) >= 8
     assert np.median(errors) > 0.5
 
 
@@ -248,8 +251,8 @@ SIDE_CHANNELS = [
 @pytest.mark.parametrize("template", SIDE_CHANNELS)
 def test_errors_are_the_same_whether_or_not_the_value_exists(alice, raw, victims, template):
     v = victims[0]
-    present = raw.execute(f"SELECT amount FROM card_usage WHERE card_id = '{v['card_id']}' LIMIT 1").fetchone()[0]
-    absent = raw.execute("SELECT max(amount) + 7 FROM card_usage").fetchone()[0]
+    present = raw.execute(f"SELECT amount FROM card_usage WHERE card_id = '{v['card_id']}' LIMIT 1").fetchall()[0][0]
+    absent = raw.execute("SELECT max(amount) + 7 FROM card_usage").fetchall()[0][0]
     reasons = {refused(alice, template.format(x=x, dong=v["dong"])).reason.replace(str(x), "X") for x in (present, absent)}
     assert len(reasons) == 1, "the refusal does not depend on the data"
 

@@ -187,3 +187,24 @@ def test_every_query_is_audited_and_the_chain_verifies(cx, alice):
     assert events[1]["detail"]["cells"] == 1 and events[1]["actor"] == "alice"
     assert "max() is not allowed" in events[0]["detail"]["reason"]
     assert cx.audit.verify().ok
+
+
+def test_campus_audit_verify_detects_tampering(tmp_path, monkeypatch):
+    from sqlalchemy import update
+    from typer.testing import CliRunner
+
+    from campus.audit import AuditLog, events
+    from campus.cli import _mount, app
+
+    _mount()
+    monkeypatch.setenv("CAMPUS_STATE_DIR", str(tmp_path))
+    log = AuditLog(f"sqlite:///{tmp_path / 'campus.db'}")
+    for i in range(3):
+        log.record("alice", "query", "allowed", sql=f"SELECT {i}")
+    runner = CliRunner()
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "audit chain intact: 3 events" in ok.output
+    with log.engine.begin() as db:
+        db.execute(update(events).where(events.c.id == 2).values(actor="mallory"))
+    bad = runner.invoke(app, ["audit", "verify"])
+    assert bad.exit_code == 1 and "broken at event 2" in bad.output

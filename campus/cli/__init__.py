@@ -21,9 +21,13 @@ err = Console(stderr=True)
 
 
 def _mount() -> None:
-    from . import datasets
+    """Attach every command group (once)."""
+    if app.registered_groups:
+        return
+    from . import audit, datasets
 
     app.add_typer(datasets.app, name="datasets")
+    app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

@@ -28,17 +28,20 @@ class Grant:
     row_filter: dict[str, list] = field(default_factory=dict)
 
 
-def source(dataset: Dataset, grant: Grant, files: list[Path], *, entity: bool) -> exp.Select:
+def source(dataset: Dataset, grant: Grant, files: list[Path], *, reads: list[str], entity: bool) -> exp.Select:
     """The rows of `dataset` a grant lets a query read, masked and filtered.
+
+    Only the columns the query `reads` (and the grant shows) are projected.
 
     >>> from campus.catalog import load
     >>> from campus.settings import Settings
     >>> d = load(Settings().catalog_path)["card_usage"]
     >>> g = Grant("aggregates", ["district", "home_district"], {"home_district": "hidden"}, {"district": ["Jung-gu"]})
-    >>> source(d, g, [Path("/d/a.parquet")], entity=True).sql("duckdb")
+    >>> source(d, g, [Path("/d/a.parquet")], reads=["district", "home_district"], entity=True).sql("duckdb")
     "SELECT district, CAST(NULL AS TEXT) AS home_district, card_id AS __entity FROM READ_PARQUET(['/d/a.parquet'], hive_partitioning = FALSE) WHERE district IN ('Jung-gu')"
     """
-    projections = [masked(name, dataset, grant.masks.get(name)) for name in dataset.columns if name in grant.columns]
+    shown = [name for name in dataset.columns if name in grant.columns and name in reads]
+    projections = [masked(name, dataset, grant.masks.get(name)) for name in shown]
     if entity:
         projections.append(exp.column(dataset.entity).as_(ENTITY))
     if not projections:
@@ -97,11 +100,14 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int) 
         cast(f"sum(__rows)", "BIGINT").as_("rows"),
         exp.func("bit_xor", exp.func("hash", exp.column(ENTITY), exp.column("__rows"))).as_("cellkey"),
     ]
+    counted = {m.column for m in aggregate.measures if m.kind in ("values", "avg")}
+    summed = {m.column for m in aggregate.measures if m.kind in ("sum", "avg")}
     for name in aggregate.columns:
         value = exp.column(name, table=alias)
-        per_entity += [exp.Count(this=value).as_(f"__count__{name}")]
-        cell += [cast(f"sum(__count__{name})", "BIGINT").as_(f"count__{name}")]
-        if aggregate.dataset.columns[name].role == "measure":
+        if name in counted:
+            per_entity += [exp.Count(this=value).as_(f"__count__{name}")]
+            cell += [cast(f"sum(__count__{name})", "BIGINT").as_(f"count__{name}")]
+        if name in summed:
             per_entity += [exp.Sum(this=value).as_(f"__sum__{name}")]
             s = f"__sum__{name}"
             cell += [

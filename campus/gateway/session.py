@@ -101,7 +101,7 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
             if use.shape != "aggregates":
                 raise Denied(f"{use.dataset.name} is available to you only as aggregates: add GROUP BY and aggregates")
             aggregate = split(use, f"__checked_{len(plan.aggregates)}")
-            rows = source(use.dataset, grant, files, entity=True)
+            rows = source(use.dataset, grant, files, reads=use.columns, entity=True)
             disclosure = Disclosure.of(decision.disclosure)
             plan.aggregates.append((aggregate, statistics_sql(aggregate, rows, max(disclosure.dominance_n, 2)), disclosure))
             if use.select is plan.query.tree:
@@ -109,7 +109,7 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
             else:
                 use.select.replace(aggregate.rest)
         else:
-            use.table.replace(as_subquery(source(use.dataset, grant, files, entity=False), use.alias))
+            use.table.replace(as_subquery(source(use.dataset, grant, files, reads=use.columns, entity=False), use.alias))
             cap = decision.row_cap
             plan.row_cap = cap if plan.row_cap is None else min(plan.row_cap, cap)
 

@@ -20,15 +20,8 @@ FROM (
     COUNT(*) AS __rows
   FROM (
     SELECT
-      txn_time,
       txn_date,
-      hour,
-      district,
-      dong,
-      category,
       amount,
-      age_band,
-      gender,
       CASE
         WHEN home_district = 'Dobong-gu'
         THEN 'Dongbuk-gwon'

@@ -10,14 +10,8 @@ SELECT
 FROM (
   SELECT
     station,
-    district,
     measured_at,
-    pm10,
-    pm25,
-    o3,
-    no2,
-    co,
-    so2
+    pm25
   FROM READ_PARQUET(['/data/air_quality/month=2025-01/part-0.parquet'], hive_partitioning = FALSE)
 ) AS air_quality
 WHERE

@@ -16,68 +16,7 @@ FROM (
     COUNT(*) AS __rows
   FROM (
     SELECT
-      txn_time,
-      txn_date,
-      hour,
       district,
-      dong,
-      category,
-      amount,
-      age_band,
-      gender,
-      CASE
-        WHEN home_district = 'Dobong-gu'
-        THEN 'Dongbuk-gwon'
-        WHEN home_district = 'Dongdaemun-gu'
-        THEN 'Dongbuk-gwon'
-        WHEN home_district = 'Dongjak-gu'
-        THEN 'Seonam-gwon'
-        WHEN home_district = 'Eunpyeong-gu'
-        THEN 'Seobuk-gwon'
-        WHEN home_district = 'Gangbuk-gu'
-        THEN 'Dongbuk-gwon'
-        WHEN home_district = 'Gangdong-gu'
-        THEN 'Dongnam-gwon'
-        WHEN home_district = 'Gangnam-gu'
-        THEN 'Dongnam-gwon'
-        WHEN home_district = 'Gangseo-gu'
-        THEN 'Seonam-gwon'
-        WHEN home_district = 'Geumcheon-gu'
-        THEN 'Seonam-gwon'
-        WHEN home_district = 'Guro-gu'
-        THEN 'Seonam-gwon'
-        WHEN home_district = 'Gwanak-gu'
-        THEN 'Seonam-gwon'
-        WHEN home_district = 'Gwangjin-gu'
-        THEN 'Dongbuk-gwon'
-        WHEN home_district = 'Jongno-gu'
-        THEN 'Dosim-gwon'
-        WHEN home_district = 'Jung-gu'
-        THEN 'Dosim-gwon'
-        WHEN home_district = 'Jungnang-gu'
-        THEN 'Dongbuk-gwon'
-        WHEN home_district = 'Mapo-gu'
-        THEN 'Seobuk-gwon'
-        WHEN home_district = 'Nowon-gu'
-        THEN 'Dongbuk-gwon'
-        WHEN home_district = 'Seocho-gu'
-        THEN 'Dongnam-gwon'
-        WHEN home_district = 'Seodaemun-gu'
-        THEN 'Seobuk-gwon'
-        WHEN home_district = 'Seongbuk-gu'
-        THEN 'Dongbuk-gwon'
-        WHEN home_district = 'Seongdong-gu'
-        THEN 'Dongbuk-gwon'
-        WHEN home_district = 'Songpa-gu'
-        THEN 'Dongnam-gwon'
-        WHEN home_district = 'Yangcheon-gu'
-        THEN 'Seonam-gwon'
-        WHEN home_district = 'Yeongdeungpo-gu'
-        THEN 'Seonam-gwon'
-        WHEN home_district = 'Yongsan-gu'
-        THEN 'Dosim-gwon'
-        ELSE NULL
-      END AS home_district,
       card_id AS __entity
     FROM READ_PARQUET(['/data/card_usage/month=2025-01/part-0.parquet'], hive_partitioning = FALSE)
   ) AS card_usage

@@ -9,7 +9,6 @@ SELECT
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
   BIT_XOR(HASH(__entity, __rows)) AS cellkey,
-  CAST(SUM(__count__sales_amount) AS BIGINT) AS count__sales_amount,
   CAST(SUM(__sum__sales_amount) AS DOUBLE) AS sum__sales_amount,
   MAX(ABS(__sum__sales_amount), 2) AS top__sales_amount,
   MIN(__sum__sales_amount) AS min__sales_amount,
@@ -19,18 +18,11 @@ FROM (
     sales_by_location.industry AS k0,
     sales_by_location.__entity AS __entity,
     COUNT(*) AS __rows,
-    COUNT(sales_by_location.sales_amount) AS __count__sales_amount,
     SUM(sales_by_location.sales_amount) AS __sum__sales_amount
   FROM (
     SELECT
-      month,
-      district,
-      commercial_area,
       industry,
       sales_amount,
-      sales_count,
-      weekday_amount,
-      weekend_amount,
       store_id AS __entity
     FROM READ_PARQUET(
       ['/data/sales_by_location/month=2025-01/part-0.parquet'],
