@@ -37,3 +37,9 @@ class QueryRejected(CampusError):
     """The SQL is unsafe or not supported by the gateway."""
 
     code = "query_rejected"
+
+
+class GatewayFailure(CampusError):
+    """Something inside the campus failed; the query was refused rather than risked."""
+
+    code = "gateway_failure"

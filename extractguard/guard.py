@@ -47,6 +47,13 @@ def check(stats: pa.Table, cells: Cells, rules: Disclosure, secret: int, entity:
         released[measure.name] = pl.Series(measure.name, values).set(pl.Series(primary | extra), None)
         withheld_rows += _withheld(frame, cells, measure, failures, extra, words)
     checked = pl.DataFrame([frame[k] for k in cells.keys] + list(released.values()))
+    if not cells.measures:  # keys only: a withheld cell is left out, or its existence would show
+        failing = np.zeros(frame.height, dtype=bool)
+        for mask in cell_failures.values():
+            failing |= mask
+        checked = checked.filter(pl.Series(~failing))
+        withheld_rows += _withheld(frame, cells, Measure("", "rows", "(the cell itself)"), cell_failures,
+                                   np.zeros_like(failing), words)
     return checked.to_arrow(), Report(frame.height, _frame(withheld_rows), _notes(frame, cells, rules, withheld_rows))
 
 

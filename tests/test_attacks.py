@@ -293,3 +293,24 @@ ESCAPES = [
 @pytest.mark.parametrize("sql", ESCAPES)
 def test_files_settings_extensions_and_statements_are_refused(alice, sql):
     refused(alice, sql)
+
+
+def test_keys_only_aggregates_leave_small_cells_out(alice, raw):
+    """GROUP BY without aggregates would show which rare combinations exist."""
+    keys = "dong, category, age_band, gender"
+    shown = alice.sql(f"SELECT {keys} FROM card_usage GROUP BY ALL").pl()
+    truth = raw.sql(f"SELECT {keys}, count(DISTINCT card_id) AS cards FROM card_usage GROUP BY ALL").pl()
+    both = shown.join(truth, on=keys.split(", "))
+    assert both.height == shown.height > 0
+    assert both["cards"].min() >= 10
+    assert truth.filter(truth["cards"] < 10).height > 0, "there were small combinations to hide"
+
+
+def test_outer_references_inside_a_protected_aggregate_are_refused(alice):
+    sql = (
+        "SELECT station, (SELECT count(*) FROM card_usage c WHERE c.district = a.district) AS n "
+        "FROM air_quality a"
+    )
+    assert "must compare with constants" in refused(alice, sql).reason
+    sql = "SELECT station, (SELECT count(*) FROM card_usage c GROUP BY a.district) AS n FROM air_quality a"
+    refused(alice, sql)

@@ -159,9 +159,19 @@ def filter_parts(node: exp.Expression) -> tuple[exp.Expression, list[exp.Express
     return left, [right]
 
 
+def column_of(node: exp.Column, dataset: Dataset):
+    """The catalog column a reference inside the aggregate names; outer references are refused."""
+    if node.name not in dataset.columns:
+        raise QueryRejected(
+            f"{node.sql('duckdb')} is not a column of {dataset.name}: an aggregate over {dataset.name} may use "
+            "only its own columns and constants"
+        )
+    return dataset.columns[node.name]
+
+
 def check_filterable(term: exp.Expression, dataset: Dataset, condition: exp.Expression) -> None:
     if isinstance(term, exp.Column):
-        column = dataset.columns[term.name]
+        column = column_of(term, dataset)
         if column.role in ("dimension", "quasi_identifier"):
             return
         if column.role == "time" and coarse(column.grain):
@@ -187,7 +197,7 @@ def is_constant(node: exp.Expression) -> bool:
 def check_key(expr: exp.Expression, dataset: Dataset) -> exp.Expression:
     """A key groups by dimension columns, coarsened time, or binned measures."""
     if isinstance(expr, exp.Column):
-        column = dataset.columns[expr.name]
+        column = column_of(expr, dataset)
         if column.role in ("dimension", "quasi_identifier") or (column.role == "time" and coarse(column.grain)):
             return expr
         raise QueryRejected(unusable(expr.name, column, dataset, "grouped by"))
@@ -228,7 +238,7 @@ def check_time_coarsening(expr: exp.Expression, dataset: Dataset) -> None:
 
 
 def time_column(node: exp.Expression, dataset: Dataset) -> bool:
-    return isinstance(node, exp.Column) and dataset.columns[node.name].role == "time"
+    return isinstance(node, exp.Column) and column_of(node, dataset).role == "time"
 
 
 def is_bin(expr: exp.Expression, dataset: Dataset) -> bool:
@@ -240,7 +250,7 @@ def is_bin(expr: exp.Expression, dataset: Dataset) -> bool:
     column, width = expr.this.this, expr.this.expression
     return (
         isinstance(column, exp.Column)
-        and dataset.columns[column.name].role == "measure"
+        and column_of(column, dataset).role == "measure"
         and positive_literal(width)
     )
 
@@ -276,10 +286,10 @@ def check_aggregate(call: exp.Expression, dataset: Dataset, columns: list[str], 
                 f"{call.sql('duckdb')}: on {dataset.name} only count(DISTINCT {dataset.entity}) is allowed "
                 f"(it counts {entity_word(dataset)}s); group by the column instead"
             )
-        if isinstance(arg, exp.Column) and dataset.columns[arg.name].role != "identifier":
+        if isinstance(arg, exp.Column) and column_of(arg, dataset).role != "identifier":
             return Measure(name, "values", label, measured(arg.name, columns))
     if isinstance(call, (exp.Sum, exp.Avg)) and isinstance(arg, exp.Column):
-        column = dataset.columns[arg.name]
+        column = column_of(arg, dataset)
         if column.role == "measure":
             integral = column.type in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
             return Measure(name, call.sql_name().lower(), label, measured(arg.name, columns), integral)

@@ -17,7 +17,7 @@ import extractguard
 from extractguard import Disclosure, Report
 
 from ..catalog import Dataset
-from ..errors import CampusError, Denied
+from ..errors import CampusError, Denied, GatewayFailure
 from .analyse import DatasetUse, Query, analyse
 from .cells import ProtectedAggregate, entity_word, split
 from .result import Result
@@ -62,6 +62,12 @@ class Session:
         except CampusError as e:
             self.record(text, plan, e.code, time.monotonic() - started, reason=e.reason)
             raise
+        except Exception as e:  # fail closed: a bug refuses the query, it never answers it
+            failure = GatewayFailure(
+                "the campus could not check this query, so it was refused; tell the campus admins "
+                f"(audit event {self.record(text, plan, 'gateway_failure', time.monotonic() - started, reason=repr(e))})"
+            )
+            raise failure from None
         finally:
             if result is not None:
                 self.record(text, plan, "allowed", time.monotonic() - started, result=result)
@@ -88,7 +94,7 @@ class Session:
         }
         if result is not None:
             detail |= {"rows": len(result), "cells": result.report.cells, "suppressed": result.report.suppressed}
-        self.campus.audit.record(self.user, "query", outcome, project=self.project, groups=self.groups, **detail)
+        return self.campus.audit.record(self.user, "query", outcome, project=self.project, groups=self.groups, **detail)
 
 
 def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
