@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, insert, select, update
+from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, insert, select, update
 
-metadata = MetaData()
+from .db import connect, metadata
 
 events = Table(
     "audit_events",
@@ -69,8 +69,8 @@ class AuditLog:
     """Append-only, hash-chained events in the service database."""
 
     def __init__(self, url: str):
-        self.engine = create_engine(url, future=True)
-        metadata.create_all(self.engine)
+        self.engine = connect(url)
+        metadata.create_all(self.engine, tables=[events, head])
         with self.engine.begin() as db:
             if db.execute(select(head.c.id)).first() is None:
                 db.execute(insert(head).values(id=1, last_id=0, last_hash=GENESIS))

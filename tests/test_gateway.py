@@ -208,3 +208,23 @@ def test_campus_audit_verify_detects_tampering(tmp_path, monkeypatch):
         db.execute(update(events).where(events.c.id == 2).values(actor="mallory"))
     bad = runner.invoke(app, ["audit", "verify"])
     assert bad.exit_code == 1 and "broken at event 2" in bad.output
+
+
+# --- exports: checked under the aggregate rules whatever the grant's mode -----------
+
+
+def test_an_export_never_carries_rows(alice):
+    with pytest.raises(Denied, match="exports must aggregate air_quality: rows never leave"):
+        alice.sql("SELECT station, measured_at, pm25 FROM air_quality", action="export")
+
+
+def test_an_export_is_checked_under_the_aggregate_rules(alice):
+    r = alice.sql("SELECT district, count(*) AS n, sum(amount) AS total FROM card_usage GROUP BY 1", action="export")
+    assert r.report.cells == 25 and r.export_rule == "review"
+    air = alice.sql("SELECT station, avg(pm25) AS pm25 FROM air_quality GROUP BY 1", action="export")
+    assert len(air) == 25 and air.report.cells == 0, "open data has no one to protect"
+
+
+def test_exports_are_audited_as_exports(cx, alice):
+    alice.sql("SELECT gender, count(*) AS n FROM card_usage GROUP BY 1", action="export")
+    assert cx.audit.events(limit=1)[0]["action"] == "export"

@@ -14,6 +14,13 @@ class Result:
     table: pa.Table
     report: Report = field(default_factory=Report)
     notes: list[str] = field(default_factory=list)
+    decisions: list[dict] = field(default_factory=list)  # per dataset: grant, export rule, reasons
+
+    @property
+    def export_rule(self) -> str:
+        """How an export of this result is released: the strictest rule of its grants."""
+        rules = [d.get("export") or "never" for d in self.decisions] or ["review"]
+        return next(rule for rule in ("never", "review", "auto") if rule in rules)
 
     def arrow(self) -> pa.Table:
         return self.table

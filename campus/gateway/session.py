@@ -32,6 +32,7 @@ class Plan:
     """The rewritten query: protected aggregates to compute and check, then the rest."""
 
     query: Query
+    action: str = "query"
     aggregates: list[tuple[ProtectedAggregate, str, Disclosure]] = field(default_factory=list)
     row_cap: int | None = None
     decisions: list[dict] = field(default_factory=list)
@@ -48,19 +49,24 @@ class Session:
     groups: list[str] = field(default_factory=list)
     project: str | None = None
 
-    def sql(self, text: str) -> Result:
-        """Run one query under the policy; raise Denied or QueryRejected with a reason."""
+    def sql(self, text: str, *, action: str = "query") -> Result:
+        """Run one query under the policy; raise Denied or QueryRejected with a reason.
+
+        ``action="export"`` runs it as an export is checked: the policy is asked about
+        exports, and every dataset is aggregated under the disclosure rules whatever
+        the grant's mode, so rows never leave.
+        """
         started, plan, result = time.monotonic(), None, None
         try:
             query = analyse(text, self.campus.catalog)
-            plan = self.decide(query)
+            plan = self.decide(query, action)
             rewrite(plan, self.campus.files)
             with self.campus.warehouse.cursor() as cursor:
                 report = guard(plan, cursor, self.campus.secret)
                 result = execute(plan, cursor, report)
             return result
         except CampusError as e:
-            self.record(text, plan, e.code, time.monotonic() - started, reason=e.reason)
+            self.record(text, plan, e.code, time.monotonic() - started, reason=e.reason, action=action)
             raise
         except Exception as e:  # fail closed: a bug refuses the query, it never answers it
             failure = GatewayFailure(
@@ -70,23 +76,29 @@ class Session:
             raise failure from None
         finally:
             if result is not None:
-                self.record(text, plan, "allowed", time.monotonic() - started, result=result)
+                self.record(text, plan, "allowed", time.monotonic() - started, result=result, action=action)
 
-    def decide(self, query: Query) -> Plan:
+    def decide(self, query: Query, action: str = "query") -> Plan:
         """Ask the policy about every dataset use; any denial denies the query."""
-        plan = Plan(query)
+        plan = Plan(query, action)
         for use in query.uses:
+            if action == "export" and use.shape != "aggregates":
+                raise Denied(f"exports must aggregate {use.dataset.name}: rows never leave the campus")
             decision = self.campus.policy.decide(
                 user=self.user, groups=self.groups, project=self.project, dataset=use.dataset.name,
-                columns=use.columns, shape=use.shape, action="query",
+                columns=use.columns, shape=use.shape, action=action,
             )
-            plan.decisions.append({"dataset": use.dataset.name, "allow": decision.allow, "reasons": decision.reasons})
+            plan.decisions.append({
+                "dataset": use.dataset.name, "allow": decision.allow, "reasons": decision.reasons,
+                "grant": decision.grant, "export": decision.export,
+            })
             if not decision.allow:
                 raise Denied("; ".join(decision.reasons))
             use.decision = decision
         return plan
 
-    def record(self, text: str, plan: Plan | None, outcome: str, seconds: float, *, reason: str = "", result=None):
+    def record(self, text: str, plan: Plan | None, outcome: str, seconds: float, *, reason: str = "", result=None,
+               action: str = "query"):
         detail = {
             "sql": text, "reason": reason, "duration_ms": round(seconds * 1000, 1),
             "decisions": plan.decisions if plan else [],
@@ -94,7 +106,7 @@ class Session:
         }
         if result is not None:
             detail |= {"rows": len(result), "cells": result.report.cells, "suppressed": result.report.suppressed}
-        return self.campus.audit.record(self.user, "query", outcome, project=self.project, groups=self.groups, **detail)
+        return self.campus.audit.record(self.user, action, outcome, project=self.project, groups=self.groups, **detail)
 
 
 def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
@@ -103,7 +115,8 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
         decision = use.decision
         grant = Grant(decision.mode, list(decision.columns), dict(decision.masks or {}), dict(decision.row_filter or {}))
         files = files_of(use.dataset)
-        if decision.mode == "aggregates":
+        checked = decision.mode == "aggregates" or (plan.action == "export" and use.dataset.entity is not None)
+        if checked:
             if use.shape != "aggregates":
                 raise Denied(f"{use.dataset.name} is available to you only as aggregates: add GROUP BY and aggregates")
             aggregate = split(use, f"__checked_{len(plan.aggregates)}")
@@ -149,4 +162,4 @@ def execute(plan: Plan, cursor, report: Report) -> Result:
         )
     if table.num_rows == 0:
         notes.append("the result is empty")
-    return Result(table, report, notes)
+    return Result(table, report, notes, decisions=plan.decisions)
