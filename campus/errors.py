@@ -43,3 +43,9 @@ class GatewayFailure(CampusError):
     """Something inside the campus failed; the query was refused rather than risked."""
 
     code = "gateway_failure"
+
+
+class BuildError(CampusError):
+    """The demo data cannot be built as asked; the reason says what to change."""
+
+    code = "build_failed"
