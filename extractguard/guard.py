@@ -112,10 +112,11 @@ def _release(measure: Measure, frame: pl.DataFrame, rules: Disclosure, cellkey: 
 def _withheld(frame, cells: Cells, measure: Measure, failures, extra, words) -> list[dict]:
     rows = []
     label = " ".join(f"{cells.key_labels.get(k, k)}={{{k}}}" for k in cells.keys) or "(all rows)"
+    keys = {k: frame[k].to_list() for k in cells.keys}
     for rule, mask in list(failures.items()) + [("secondary", extra)]:
+        reason = "withheld so that totals cannot reveal another withheld cell" if rule == "secondary" else _reason(rule, words)
         for i in np.flatnonzero(mask):
-            cell = label.format(**{k: frame[k][int(i)] for k in cells.keys})
-            reason = "withheld so that totals cannot reveal another withheld cell" if rule == "secondary" else _reason(rule, words)
+            cell = label.format(**{k: values[i] for k, values in keys.items()})
             rows.append({"aggregate": cells.dataset, "cell": cell, "measure": measure.label, "rule": rule, "reason": reason})
     return rows
 
