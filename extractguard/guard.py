@@ -2,6 +2,9 @@
 
 ``check`` applies the rules in order:
 
+The cells are first put in key order, so that ties (which cell secondary suppression
+picks) are broken the same way however DuckDB happened to return them.
+
 1. cell rules (``min_entities``) withhold a whole cell;
 2. magnitude rules (dominance, p-ratio, zeros, all-same) withhold a sum or average;
 3. secondary suppression withholds more cells so margins cannot re-derive one;
@@ -29,6 +32,8 @@ def check(stats: pa.Table, cells: Cells, rules: Disclosure, secret: int, entity:
     frame = pl.from_arrow(stats)
     if not isinstance(frame, pl.DataFrame):
         frame = frame.to_frame()
+    if cells.keys:  # the same cells in the same order every time, so every choice below is repeatable
+        frame = frame.sort(cells.keys, nulls_last=False)
     words = _words(rules, entity)
     cell_failures = _failures(CELL_RULES, frame, None, rules)
     cellkey = frame["cellkey"].cast(pl.UInt64).fill_null(0).to_numpy()

@@ -314,3 +314,32 @@ def test_outer_references_inside_a_protected_aggregate_are_refused(alice):
     assert "must compare with constants" in refused(alice, sql).reason
     sql = "SELECT station, (SELECT count(*) FROM card_usage c GROUP BY a.district) AS n FROM air_quality a"
     refused(alice, sql)
+
+
+def test_secondary_suppression_is_the_same_on_every_run(alice):
+    """Re-running a query must not release a cell an earlier run withheld."""
+    sql = "SELECT district, category, count(*) AS n, sum(amount) AS total FROM card_usage GROUP BY ALL ORDER BY ALL"
+    runs = {tuple(alice.sql(sql).pl()["total"].is_null().to_list()) for _ in range(6)}
+    assert len(runs) == 1
+
+
+def test_secondary_suppression_does_not_depend_on_row_order():
+    import numpy as np
+    import pyarrow as pa
+
+    from extractguard import Cells, Disclosure, Measure, check
+
+    rng = np.random.default_rng(3)
+    n = 60
+    stats = pa.table({
+        "k0": [f"d{i % 6}" for i in range(n)], "k1": [f"c{i // 6}" for i in range(n)],
+        "entities": rng.choice([5, 12, 12, 40], n), "rows": rng.integers(50, 100, n),
+        "cellkey": rng.integers(0, 2**63, n).astype(np.uint64),
+    })
+    cells = Cells(keys=["k0", "k1"], measures=[Measure("m0", "rows", "count(*)")])
+    outcomes = set()
+    for seed in range(5):
+        order = np.random.default_rng(seed).permutation(n)
+        checked, report = check(stats.take(order), cells, Disclosure(), secret=1)
+        outcomes.add(tuple(sorted(report.withheld["cell"].to_list())))
+    assert len(outcomes) == 1 and "secondary" in report.rules
