@@ -1,0 +1,124 @@
+"""A decision, and the request it answers.
+
+The gateway asks about one dataset at a time: who is asking (user, groups, project),
+which columns the query reads, whether it only aggregates (`shape`), and whether it
+is a query or an export (`action`). The answer is a `Decision`: allow or deny, the
+reasons (sentences a researcher can act on, naming the grant that decided), and the
+terms the gateway must apply when it allows.
+
+>>> d = Decision.refused("no grant gives carol access to card_usage; ask the steward sejin")
+>>> d.allow, d.reason
+(False, 'no grant gives carol access to card_usage; ask the steward sejin')
+>>> request_document(user="alice", groups=["researchers"], dataset="card_usage",
+...     columns=["district"], now=datetime.datetime(2026, 11, 23, 6, tzinfo=datetime.UTC))["now"]
+'2026-11-23T06:00:00Z'
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..catalog import Disclosure
+from ..errors import Denied
+from .grants import Mask, Scalar
+
+Shape = Literal["aggregates", "rows"]
+Action = Literal["query", "export"]
+
+
+class Decision(BaseModel):
+    """What the policy decided about one request, and why.
+
+    When `allow` is true the gateway must apply every term: show only `columns`
+    (identifiers never in aggregates mode), apply `masks` and `row_filter`, check
+    cells against `disclosure`, return at most `row_cap` rows in rows mode, and route
+    exports by `export` (review, auto or never).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allow: bool = Field(strict=True, description="Only a policy's own true allows.")
+    reasons: list[str] = Field(min_length=1, description="Sentences saying why, and what to do next.")
+    grant: str | None = Field(None, description="The grant that decided, if one did.")
+    mode: Shape | None = None
+    columns: list[str] = Field(default_factory=list, description="The columns the requester may see.")
+    masks: dict[str, Mask] = Field(default_factory=dict)
+    row_filter: dict[str, list[Scalar]] = Field(default_factory=dict)
+    disclosure: Disclosure | None = None
+    row_cap: int | None = None
+    export: Literal["review", "auto", "never"] | None = None
+    failed: bool = Field(False, description="True when the policy machinery failed and the deny is fail-closed.")
+
+    @model_validator(mode="after")
+    def _allow_carries_terms(self):
+        if self.allow:
+            missing = [f for f in ("grant", "mode", "disclosure", "row_cap", "export") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"an allow decision must carry {', '.join(missing)}")
+        return self
+
+    @property
+    def reason(self) -> str:
+        """The reasons as one sentence."""
+        return "; ".join(self.reasons)
+
+    def check(self) -> Decision:
+        """This decision if it allows; else raise `Denied` with the reasons."""
+        if not self.allow:
+            raise Denied(self.reason)
+        return self
+
+    @classmethod
+    def refused(cls, reason: str, grant: str | None = None) -> Decision:
+        return cls(allow=False, reasons=[reason], grant=grant)
+
+
+def engine_failed(detail: str) -> Decision:
+    """The deny every failure of the policy machinery turns into (fail closed)."""
+    reason = f"the policy engine failed: {detail}; the query was denied. Tell the steward."
+    return Decision(allow=False, reasons=[reason], failed=True)
+
+
+def request_document(
+    *,
+    user: str,
+    groups: Iterable[str] = (),
+    project: str | None = None,
+    dataset: str,
+    columns: Iterable[str] = (),
+    shape: Shape = "aggregates",
+    action: Action = "query",
+    now: datetime.datetime | None = None,
+) -> dict:
+    """The input document the Rego decides on (see policies/campus/request.rego).
+
+    Groups and columns are sorted and deduplicated: their order never changes a
+    decision, and the same request then reads the same (see store.py's memory).
+    """
+    now = now or datetime.datetime.now(datetime.UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must carry a time zone")
+    return {
+        "user": user,
+        "groups": _sorted_set(groups),
+        "project": project,
+        "dataset": dataset,
+        "columns": _sorted_set(columns),
+        "shape": shape,
+        "action": action,
+        "now": now.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _sorted_set(values: Iterable[str]) -> list | str:
+    if isinstance(values, str):  # one name where a list belongs: the policy says so
+        return values
+    values = list(values)
+    try:
+        return sorted(set(values))
+    except TypeError:  # not all strings: let the policy say the request is malformed
+        return values

@@ -1,0 +1,142 @@
+"""The policy as files: read and validate everything the engines decide with.
+
+Stewards edit ``policies/*.yaml`` (grants and roles) and ``policies/campus/*.rego``;
+admins edit ``hub/users.yaml``; the catalog is ``datasets/catalog.yaml``. `load` reads
+them all, cross-checks the grants against the catalog and the projects, and returns a
+`PolicySource`: the Rego modules and the data document (``data.campus``) an engine
+compiles. Any problem raises one `ConfigError` listing every ``file:line: field``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar, get_args
+
+from pydantic import BaseModel
+
+from .. import yamlfile
+from ..catalog import Catalog, Role
+from ..errors import ConfigError
+from ..provisioning import Provisioning
+from ..settings import Settings
+from .grants import Grant, PolicyFile, Roles
+
+#: The decision table `campus policy test` checks; not a policy file.
+EXPECTED_DECISIONS = "expected_decisions.yaml"
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class PolicyPaths:
+    """Where the policy's files live."""
+
+    policies: Path
+    users: Path
+    catalog: Path
+
+    @classmethod
+    def of(cls, settings: Settings | None = None) -> PolicyPaths:
+        settings = settings or Settings()
+        return cls(settings.root / "policies", settings.root / "hub" / "users.yaml", settings.catalog_path)
+
+    def grant_files(self) -> list[Path]:
+        """Every ``policies/*.yaml`` except the expected-decisions table."""
+        return [p for p in sorted(self.policies.glob("*.yaml")) if p.name != EXPECTED_DECISIONS]
+
+    def rego_files(self) -> list[Path]:
+        """The policy's Rego modules (tests excluded)."""
+        return [p for p in self._all_rego() if not p.name.endswith("_test.rego")]
+
+    def rego_test_files(self) -> list[Path]:
+        return [p for p in self._all_rego() if p.name.endswith("_test.rego")]
+
+    def expected_decisions(self) -> Path:
+        return self.policies / EXPECTED_DECISIONS
+
+    def watched(self) -> list[Path]:
+        """Every file whose change changes a decision."""
+        return [*self.grant_files(), *self.rego_files(), self.users, self.catalog]
+
+    def module_name(self, path: Path) -> str:
+        """A module's name for the engines: its path under ``policies/``."""
+        return path.relative_to(self.policies).as_posix()
+
+    def _all_rego(self) -> list[Path]:
+        return sorted((self.policies / "campus").rglob("*.rego"))
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """Everything an engine needs: the modules, and the validated YAML as data."""
+
+    paths: PolicyPaths
+    catalog: Catalog
+    users: Provisioning
+    grants: list[Grant]
+    roles: Roles
+    modules: dict[str, str] = field(repr=False)
+
+    @property
+    def data(self) -> dict:
+        """``data.campus``: grants, catalog, projects and roles as the Rego reads them."""
+        return {
+            "grants": [g.as_data() for g in self.grants],
+            "catalog": {d.name: _dataset_data(d) for d in self.catalog},
+            "projects": {
+                name: {"members": list(p.members), "expires": p.expires.isoformat()}
+                for name, p in self.users.projects.items()
+            },
+            "roles": self.roles.model_dump(),
+        }
+
+
+def load(paths: PolicyPaths) -> PolicySource:
+    """Read and validate the whole policy; one `ConfigError` lists every problem."""
+    catalog = _load(paths.catalog, Catalog)
+    users = _load(paths.users, Provisioning)
+    grants, roles, problems = _load_grant_files(paths, catalog, users)
+    modules = {paths.module_name(p): p.read_text(encoding="utf-8") for p in paths.rego_files()}
+    if not modules:
+        problems.append(f"{paths.policies / 'campus'}: no Rego modules; the policy cannot decide without them")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return PolicySource(paths, catalog, users, grants, roles or Roles(), modules)
+
+
+def _load_grant_files(paths: PolicyPaths, catalog: Catalog, users: Provisioning):
+    grants: list[Grant] = []
+    roles, roles_file, problems = None, None, []
+    context = {"catalog": catalog, "projects": list(users.projects), "names": {}}
+    for path in paths.grant_files():
+        context["file"] = str(path)
+        try:
+            policy = _load(path, PolicyFile, context=context)
+        except ConfigError as e:
+            problems.append(e.reason)
+            continue
+        grants += policy.grants
+        if policy.roles is not None:
+            if roles is not None:
+                problems.append(f"{path}:1: roles: roles are already given in {roles_file}; keep them in one file")
+            roles, roles_file = policy.roles, path
+    return grants, roles, problems
+
+
+def _load(path: Path, model: type[M], context: dict | None = None) -> M:
+    try:
+        return yamlfile.load(path, model, context=context)
+    except ValueError as e:  # ruamel.yaml's own, e.g. for a date that does not exist (2026-13-01)
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+
+
+def _dataset_data(dataset) -> dict:
+    return {
+        "entity": dataset.entity,
+        "tier": dataset.tier,
+        "steward": dataset.steward,
+        "columns": {name: {"role": col.role} for name, col in dataset.columns.items()},
+        "column_order": list(dataset.columns),
+        "roles": {role: dataset.roles(role) for role in get_args(Role)},
+        "disclosure": dataset.disclosure.model_dump(),
+    }

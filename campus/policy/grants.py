@@ -1,0 +1,293 @@
+"""Grants: what the stewards write in ``policies/*.yaml``.
+
+A grant says who (users, groups, a project) may see which dataset, how (only checked
+aggregates, or rows), which columns, masked how, filtered to which rows, under which
+disclosure thresholds, for what purpose and until when. The models here validate a
+policy file against the catalog and the provisioning file, so a typo is an error that
+names file, line and field, never a grant that silently gives nothing (or too much).
+The Rego in ``policies/campus/`` decides with the validated grants as its data.
+
+>>> grant = Grant.model_validate({"name": "air", "groups": ["researchers"],
+...     "dataset": "air_quality", "mode": "rows", "columns": "all", "purpose": "Study smog."})
+>>> grant.as_data()["row_cap"], grant.as_data()["export"]
+(10000, 'review')
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from ..catalog import Catalog, Dataset
+
+#: The masks a grant may put on a column, and what each does. The gateway's rewriter
+#: applies them; an unknown mask name is a validation error.
+MASKS = {
+    "region": "coarsen a district (gu) column to the Seoul region it lies in (one of 5)",
+    "hidden": "the column returns null",
+}
+Mask = Literal["region", "hidden"]
+
+#: How each disclosure threshold gets stricter; a grant may move it only this way.
+TIGHTER = {
+    "min_entities": "higher",
+    "dominance_n": "higher",
+    "dominance_k": "lower",
+    "p_ratio": "higher",
+    "rounding_base": "higher",
+}
+
+#: Roles a filter may restrict rows by (never identifiers or measures).
+FILTERABLE = ("dimension", "quasi_identifier", "time")
+
+DEFAULT_ROW_CAP = 10_000
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+Scalar = str | int | float | bool | datetime.date
+
+
+# -- cross-checks against the catalog (the loader passes it as validation context) --
+
+
+def _catalog(info: ValidationInfo) -> Catalog | None:
+    return (info.context or {}).get("catalog")
+
+
+def _dataset(info: ValidationInfo) -> Dataset | None:
+    """The catalog entry of the grant being validated, once its dataset is known good."""
+    catalog, name = _catalog(info), info.data.get("dataset")
+    return catalog.datasets.get(name) if catalog is not None and name else None
+
+
+def _known_column(column: str, info: ValidationInfo) -> str:
+    dataset = _dataset(info)
+    if dataset is not None and column not in dataset.columns:
+        raise ValueError(f"{dataset.name} has no column {column!r}; its columns are: {', '.join(dataset.columns)}")
+    return column
+
+
+def _filterable_column(column: str, info: ValidationInfo) -> str:
+    _known_column(column, info)
+    dataset = _dataset(info)
+    if dataset is not None and dataset.columns[column].role not in FILTERABLE:
+        role = dataset.columns[column].role
+        raise ValueError(f"rows can be filtered only by {', '.join(FILTERABLE)} columns; {column} is a {role}")
+    return column
+
+
+ColumnName = Annotated[str, AfterValidator(_known_column)]
+FilterColumn = Annotated[str, AfterValidator(_filterable_column)]
+Columns = Annotated[
+    Annotated[Literal["all"], Tag("columns[all]")] | Annotated[list[ColumnName], Tag("columns[list]")],
+    Discriminator(lambda v: "columns[all]" if isinstance(v, str) else "columns[list]"),
+]
+
+
+class Tightening(BaseModel):
+    """Disclosure thresholds a grant sets stricter than its dataset's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_entities: int | None = Field(None, ge=1, description="Higher than the dataset's: more entities per cell.")
+    dominance_n: int | None = Field(None, ge=1, description="Higher than the dataset's: more top contributors counted.")
+    dominance_k: float | None = Field(
+        None, gt=0, le=1, description="Lower than the dataset's: a smaller share counts as dominance."
+    )
+    p_ratio: float | None = Field(None, ge=0, le=1, description="Higher than the dataset's.")
+    rounding_base: int | None = Field(None, ge=1, description="Higher than the dataset's: coarser rounding.")
+
+    def loosened(self, defaults: Any) -> list[str]:
+        """A sentence for each threshold that is looser than `defaults`."""
+        found = []
+        for field, direction in TIGHTER.items():
+            value, default = getattr(self, field), getattr(defaults, field)
+            if value is None:
+                continue
+            if (direction == "higher" and value < default) or (direction == "lower" and value > default):
+                found.append(
+                    f"{field} {value} would loosen the dataset's {default}; "
+                    f"a grant may only tighten it ({default} or {direction})"
+                )
+        return found
+
+
+class Who(BaseModel):
+    """A list of users and groups (as in the roles section)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    users: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+
+    def includes(self, user: str, groups: list[str]) -> bool:
+        """Whether `user` (member of `groups`) is one of these."""
+        return user in self.users or bool(set(groups) & set(self.groups))
+
+
+class Roles(BaseModel):
+    """Who reviews exports and who administers the campus."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    export_reviewers: Who = Field(default_factory=Who, description="May approve or reject export requests.")
+    administrators: Who = Field(default_factory=Who, description="Administer users, projects and the service.")
+
+
+class Grant(BaseModel):
+    """One grant. Who it names:
+
+    * ``users`` and ``groups`` name people directly: a requester named in either matches;
+    * ``project`` scopes the grant to requests made in that project by its members (and,
+      when users or groups are also given, only those of them). It never applies outside
+      the project, nor after the project expires.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Unique name, lower-case with dashes; reasons and the audit log cite it.")
+    users: list[str] = Field(default_factory=list, description="Users this grant names.")
+    groups: list[str] = Field(default_factory=list, description="Groups this grant names.")
+    project: str | None = Field(None, description="A project from hub/users.yaml; the grant applies only within it.")
+    dataset: str = Field(description="A dataset of datasets/catalog.yaml.")
+    effect: Literal["allow", "deny"] = Field("allow", description="deny takes the dataset away and beats every allow.")
+    mode: Literal["aggregates", "rows"] | None = Field(
+        None, description="aggregates (default): only checked aggregates come back; rows: row-level results."
+    )
+    columns: Columns | None = Field(None, description="The columns shown: a list, or all. Required for allow grants.")
+    masks: dict[ColumnName, Mask] = Field(default_factory=dict, description="Column -> mask: " + "; ".join(
+        f"{name}: {what}" for name, what in MASKS.items()))
+    row_filter: dict[FilterColumn, Annotated[list[Scalar], Field(min_length=1)]] = Field(
+        default_factory=dict, description="Column -> the only values whose rows are seen."
+    )
+    disclosure: Tightening | None = Field(None, description="Thresholds stricter than the dataset's.")
+    row_cap: int | None = Field(
+        None, ge=1, description=f"Most rows a rows-mode result returns (default {DEFAULT_ROW_CAP})."
+    )
+    export: Literal["review", "auto", "never"] | None = Field(
+        None, description="review (default): a steward approves each export; auto: released once checked; never."
+    )
+    purpose: str = Field(min_length=1, description="Why the grant exists, in a sentence.")
+    valid_from: datetime.date | None = Field(None, description="First day the grant applies.")
+    valid_until: datetime.date | None = Field(None, description="Last day the grant applies (inclusive).")
+
+    @field_validator("name")
+    @classmethod
+    def _unique_name(cls, name: str, info: ValidationInfo) -> str:
+        if not NAME.match(name):
+            raise ValueError(f"{name!r} is not a grant name: use lower-case letters, digits and dashes")
+        seen = (info.context or {}).get("names")
+        if seen is not None:
+            if name in seen:
+                raise ValueError(f"grant name {name} is already used in {seen[name]}; names must be unique")
+            seen[name] = (info.context or {}).get("file", "this file")
+        return name
+
+    @field_validator("project")
+    @classmethod
+    def _known_project(cls, project: str | None, info: ValidationInfo) -> str | None:
+        known = (info.context or {}).get("projects")
+        if project is not None and known is not None and project not in known:
+            projects = ", ".join(known) or "none"
+            raise ValueError(f"there is no project {project!r} in hub/users.yaml; projects: {projects}")
+        return project
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, name: str, info: ValidationInfo) -> str:
+        catalog = _catalog(info)
+        if catalog is not None and name not in catalog.datasets:
+            raise ValueError(f"there is no dataset {name!r} in the catalog; it has: {', '.join(catalog.datasets)}")
+        return name
+
+    @field_validator("masks")
+    @classmethod
+    def _region_masks_districts(cls, masks: dict[str, str]) -> dict[str, str]:
+        for column, mask in masks.items():
+            if mask == "region" and not (column == "district" or column.endswith("_district")):
+                raise ValueError(f"the region mask coarsens district columns; {column} is not one")
+        return masks
+
+    @field_validator("disclosure")
+    @classmethod
+    def _only_tightens(cls, disclosure: Tightening | None, info: ValidationInfo) -> Tightening | None:
+        dataset = _dataset(info)
+        if disclosure is not None and dataset is not None:
+            loosened = disclosure.loosened(dataset.disclosure)
+            if loosened:
+                raise ValueError(f"on {dataset.name}: " + "; ".join(loosened))
+        return disclosure
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if not (self.users or self.groups or self.project):
+            raise ValueError("a grant must name users, groups or a project")
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            raise ValueError(f"valid_from {self.valid_from} is after valid_until {self.valid_until}")
+        if self.effect == "deny":
+            extra = [f for f in ("mode", "columns", "disclosure", "row_cap", "export") if getattr(self, f) is not None]
+            extra += [f for f in ("masks", "row_filter") if getattr(self, f)]
+            if extra:
+                raise ValueError(f"a deny grant takes the whole dataset away; remove {', '.join(extra)}")
+        else:
+            if self.columns is None:
+                raise ValueError("an allow grant must say which columns it shows: a list, or all")
+            shown = None if self.columns == "all" else set(self.columns)
+            unseen = [c for c in self.masks if shown is not None and c not in shown]
+            if unseen:
+                raise ValueError(f"masks name columns the grant does not show: {', '.join(unseen)}")
+        return self
+
+    def as_data(self) -> dict:
+        """The grant as the Rego sees it: every key present, defaults filled in."""
+        allow = self.effect == "allow"
+        return {
+            "name": self.name,
+            "users": list(self.users),
+            "groups": list(self.groups),
+            "project": self.project,
+            "dataset": self.dataset,
+            "effect": self.effect,
+            "mode": (self.mode or "aggregates") if allow else None,
+            "columns": self.columns if allow else [],
+            "masks": dict(self.masks),
+            "row_filter": {c: [_plain(v) for v in vs] for c, vs in self.row_filter.items()},
+            "disclosure": self.disclosure.model_dump(exclude_none=True) if self.disclosure else {},
+            "row_cap": (self.row_cap or DEFAULT_ROW_CAP) if allow else None,
+            "export": (self.export or "review") if allow else None,
+            "purpose": self.purpose,
+            "valid_from": _plain(self.valid_from),
+            "valid_until": _plain(self.valid_until),
+        }
+
+
+class PolicyFile(BaseModel):
+    """One steward's policy file: grants, and (in one file only) the roles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles: Roles | None = Field(None, description="Who reviews exports and who administers; in one file only.")
+    grants: list[Grant] = Field(default_factory=list)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+def json_schema() -> str:
+    """The policy files' JSON Schema, for editors (published as policies/grants.schema.json)."""
+    schema = PolicyFile.model_json_schema()
+    schema["title"] = "Big Data Campus access policy (grants)"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
