@@ -85,7 +85,8 @@ def main() -> None:
     cx = campus.open(data_dir=data, state_dir=Path(tempfile.mkdtemp()))
     alice = cx.session("alice", ["researchers"])
     files = "[" + ", ".join(f"'{f}'" for f in cx.files(cx.catalog["card_usage"])) + "]"
-    raw = duckdb.connect(config={"threads": cx.warehouse.limits.threads})
+    limits = cx.warehouse.limits  # the same threads and memory as the campus's own DuckDB
+    raw = duckdb.connect(config={"threads": limits.threads, "memory_limit": limits.memory})
     rows = raw.sql(f"SELECT count(*) FROM read_parquet({files})").fetchall()[0][0]
     print(f"card_usage: {rows:,} rows; {args.repeat} runs each, median seconds\n")
     print(f"{'query':48} {'guarded':>8} {'hand':>8} {'raw':>8} {'g/hand':>7} {'g/raw':>7}")
