@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, insert, select, update
 
-from .db import connect, metadata
+from .db import connect, ensure_schema, metadata
 
 events = Table(
     "audit_events",
@@ -70,7 +70,7 @@ class AuditLog:
 
     def __init__(self, url: str):
         self.engine = connect(url)
-        metadata.create_all(self.engine, tables=[events, head])
+        ensure_schema(self.engine)
         with self.engine.begin() as db:
             if db.execute(select(head.c.id)).first() is None:
                 db.execute(insert(head).values(id=1, last_id=0, last_hash=GENESIS))

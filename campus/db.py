@@ -27,3 +27,13 @@ def connect(url: str) -> Engine:
 
         return engine
     return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Migrate the database to the newest schema (campus/migrations); one query when it is.
+
+    A SQLite database's folder is created if missing.
+    """
+    from .migrations import upgrade  # alembic loads only when a database is opened
+
+    upgrade(engine)

@@ -24,10 +24,15 @@ def _mount() -> None:
     """Attach every command group (once)."""
     if app.registered_groups:
         return
-    from . import audit, datasets
+    from . import audit, datasets, service
 
     app.add_typer(datasets.app, name="datasets")
     app.add_typer(audit.app, name="audit")
+    service.mount(app)
+    from . import policy
+    app.add_typer(policy.app, name="policy")
+    from . import users
+    users.mount(app)
 
 
 def main() -> None:

@@ -1,0 +1,299 @@
+"""The data service as a FastAPI app: `create_app(campus, authenticator)`.
+
+Routes are small: authenticate (a dependency), run the campus's synchronous work in
+the query thread pool (`in_pool`), shape the answer. Errors become JSON, with the
+status `campus.service.errors` gives their code, through the handlers installed here;
+a catch-all turns anything unexpected into an incident id and nothing else.
+
+Other parts of the campus (the export airlock) add routes by passing APIRouters as
+``routers``: they are mounted at the service's root (under the hub's prefix), so they
+name their own paths (``/api/exports``, ``/airlock``), and use `authenticated` (an
+`Identity` with ``.name``/``.user`` and ``.groups``), `campus_of` and `in_pool` as these
+routes do. A `CampusError` with an ``http_status`` attribute gets that status.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Annotated, TypeVar
+
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..campus import Campus
+from ..catalog import Dataset
+from ..errors import CampusError
+from ..policy import Decision
+from . import wire
+from .auth import Authenticator, Identity, identify
+from .errors import InternalError, InvalidRequest, NotFound, body, scrub, status_of
+from .models import (
+    PROJECT, ArrowResult, ColumnInfo, DatasetDescription, DatasetSummary, Error, ExplainRequest, Health, Me, SqlRequest,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_BODY = 1_000_000  # bytes; a query is at most 100,000 characters
+QUERY_THREADS = 32
+ERRORS = {status: {"model": Error} for status in (401, 403, 404, 422, 500)}
+PROJECT_QUERY = Query(None, max_length=200, pattern=PROJECT, description="Answer as within this project.")
+
+token_header = APIKeyHeader(name="Authorization", auto_error=False,
+                            description="`token <campus API token or JupyterHub token>`")
+
+
+def base_path(prefix: str | None) -> str:
+    """Where the API lives: ``<prefix>api`` (JupyterHub's service prefix, or ``/``).
+
+    >>> base_path(None), base_path("/services/data/"), base_path("/services/data")
+    ('/api', '/services/data/api', '/services/data/api')
+    """
+    prefix = "/" + (prefix or "").strip("/")
+    return prefix.rstrip("/") + "/api"
+
+
+def create_app(campus: Campus, authenticator: Authenticator, *, prefix: str | None = None,
+               routers: Iterable[APIRouter] = (), query_threads: int = QUERY_THREADS) -> FastAPI:
+    """The data service over `campus`, authenticating with `authenticator`, under `prefix`."""
+    base = base_path(prefix)
+    root = base.removesuffix("/api")
+    app = FastAPI(
+        title="Big Data Campus data service",
+        summary="Policy-checked queries over the campus's datasets; only checked aggregates leave.",
+        version="1",
+        openapi_url=f"{base}/openapi.json",
+        docs_url=f"{base}/docs",
+        redoc_url=None,
+    )
+    app.state.campus = campus
+    app.state.authenticator = authenticator
+    app.state.query_threads = anyio.CapacityLimiter(query_threads)
+    app.state.base = base
+    install_error_handlers(app)
+    app.add_middleware(LimitBody, limit=MAX_BODY)
+    app.include_router(router, prefix=base)
+    for extra in routers:
+        app.include_router(extra, prefix=root)
+    return app
+
+
+# --- what every route uses -------------------------------------------------------------
+
+
+def campus_of(request: Request) -> Campus:
+    return request.app.state.campus
+
+
+async def authenticated(request: Request, header: Annotated[str | None, Depends(token_header)]) -> Identity:
+    """The caller's identity (a dependency); 401/403 JSON if there is none."""
+    return await identify(request.app.state.authenticator, header)
+
+
+async def in_pool(request: Request, work: Callable[..., T], *args, **kwargs) -> T:
+    """Run synchronous campus work (DuckDB, policy, database) in the query thread pool."""
+    return await anyio.to_thread.run_sync(partial(work, *args, **kwargs), limiter=request.app.state.query_threads)
+
+
+User = Annotated[Identity, Depends(authenticated)]
+router = APIRouter()
+
+
+# --- routes -----------------------------------------------------------------------------
+
+
+@router.get("/health", response_model=Health)
+async def health() -> dict:
+    """Whether the service is up (no token needed)."""
+    return {"status": "ok"}
+
+
+@router.get("/me", response_model=Me, responses=ERRORS)
+async def me(identity: User) -> dict:
+    """Who the service takes you for: your user name and groups."""
+    return {"user": identity.user, "groups": identity.groups, "via": identity.via}
+
+
+@router.get("/datasets", response_model=list[DatasetSummary], responses=ERRORS)
+async def datasets(request: Request, identity: User, project: str | None = PROJECT_QUERY) -> list[dict]:
+    """The datasets you may use, each with its mode (aggregates or rows) and your columns."""
+    return await in_pool(request, usable_datasets, campus_of(request), identity, project)
+
+
+@router.get("/datasets/{name}", response_model=DatasetDescription, responses=ERRORS)
+async def describe(request: Request, identity: User, name: Annotated[str, Path(max_length=100)],
+                   project: str | None = PROJECT_QUERY) -> dict:
+    """One dataset: what it holds, and each column you may use with its role, type and unit."""
+    cx = campus_of(request)
+    dataset = dataset_named(cx, name)
+    decision = (await in_pool(request, access, cx, identity, dataset, project)).check()
+    return description(dataset, decision)
+
+
+@router.post("/sql", response_class=Response, responses={200: {
+    "description": "The result: an Arrow IPC stream (the default) whose schema metadata `campus` holds the report, "
+                   "notes and decisions as JSON; or, with `Accept: application/json`, one JSON document.",
+    "model": ArrowResult,
+    "content": {wire.ARROW: {"schema": {"type": "string", "format": "binary"}}},
+}, 400: {"model": Error}, 504: {"model": Error}, **ERRORS})
+async def sql(request: Request, identity: User, query: SqlRequest) -> Response:
+    """Run one query under the policy; only checked aggregates (or capped rows where granted) come back."""
+    session = campus_of(request).session(identity.user, identity.groups, query.project)
+    result = await in_pool(request, session.sql, query.sql)
+    if wire.wants_json(request.headers.get("accept")):
+        return Response(wire.to_json(result), media_type=wire.JSON)
+    return Response(wire.to_arrow(result), media_type=wire.ARROW)
+
+
+@router.post("/explain", response_model=Decision, responses=ERRORS)
+async def explain(request: Request, identity: User, question: ExplainRequest) -> dict:
+    """What the policy decides for you on a dataset, columns and shape — and why."""
+    cx = campus_of(request)
+    dataset = dataset_named(cx, question.dataset)
+    decision = await in_pool(request, cx.policy.decide, user=identity.user, groups=identity.groups,
+                             project=question.project, dataset=dataset.name, columns=question.columns,
+                             shape=question.shape, action=question.action)
+    return decision.model_dump(mode="json")
+
+
+# --- the work behind the routes ------------------------------------------------------------
+
+
+def dataset_named(cx: Campus, name: str) -> Dataset:
+    if name not in cx.catalog.datasets:
+        raise NotFound(f"there is no dataset {name!r}; campus.datasets() (GET api/datasets) lists those you may use")
+    return cx.catalog[name]
+
+
+def access(cx: Campus, identity: Identity, dataset: Dataset, project: str | None) -> Decision:
+    """May this user use the dataset at all (and in which mode, with which columns)?"""
+    return cx.policy.decide(user=identity.user, groups=identity.groups, project=project, dataset=dataset.name,
+                            columns=[], shape="aggregates")
+
+
+def usable_datasets(cx: Campus, identity: Identity, project: str | None) -> list[dict]:
+    found = []
+    for dataset in cx.catalog:
+        decision = access(cx, identity, dataset, project)
+        if decision.allow:
+            found.append({**summary(dataset, decision), "columns": decision.columns})
+    return found
+
+
+def summary(dataset: Dataset, decision: Decision) -> dict:
+    return {"name": dataset.name, "title": dataset.title, "description": dataset.description, "tier": dataset.tier,
+            "steward": dataset.steward, "entity": dataset.entity, "mode": decision.mode, "grant": decision.grant}
+
+
+def description(dataset: Dataset, decision: Decision) -> dict:
+    """The dataset with the columns the decision shows (and its entity, to count)."""
+    shown = set(decision.columns) | ({dataset.entity} if dataset.entity else set())
+    columns = [ColumnInfo(name=name, type=c.type, role=c.role, unit=c.unit, grain=c.grain, description=c.description)
+               for name, c in dataset.columns.items() if name in shown]
+    return {**summary(dataset, decision), "columns": columns, "reasons": decision.reasons,
+            "row_cap": decision.row_cap if decision.mode == "rows" else None, "export": decision.export}
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error as ``{"code", "reason"}``; nothing unexpected leaks."""
+    app.add_exception_handler(CampusError, campus_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, internal_error)
+
+
+def error_response(error: CampusError) -> JSONResponse:
+    """The error as JSON; the gateway's reasons (not the service's own) are scrubbed of paths."""
+    status = status_of(error)
+    reason = error.reason if type(error).__module__.startswith(__package__) else scrub(error.reason)
+    headers = {"WWW-Authenticate": "token"} if status == 401 else None
+    return JSONResponse(body(error.code, reason), status_code=status, headers=headers)
+
+
+async def campus_error(request: Request, error: CampusError) -> JSONResponse:
+    return error_response(error)
+
+
+async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in error.errors()[:5]
+    )
+    return error_response(InvalidRequest(f"{problems}; the API is described at {request.app.state.base}/openapi.json"))
+
+
+async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    reasons = {404: ("not_found", "there is no such endpoint"), 405: ("method_not_allowed", "this endpoint does "
+                                                                       "not take that method")}
+    code, reason = reasons.get(error.status_code, ("http_error", "the request could not be served"))
+    return JSONResponse(body(code, f"{reason}; the API is described at {request.app.state.base}/openapi.json"),
+                        status_code=error.status_code, headers=getattr(error, "headers", None))
+
+
+async def internal_error(request: Request, error: Exception) -> JSONResponse:
+    incident = uuid.uuid4().hex[:12]
+    log.error("incident %s: %s %s failed", incident, request.method, request.url.path, exc_info=error)
+    return error_response(InternalError(
+        f"the data service failed unexpectedly; tell the campus admins, quoting incident {incident}"
+    ))
+
+
+class LimitBody:
+    """Refuse request bodies over `limit` bytes with 413, however they are sent (length or chunks).
+
+    The body is read here, up to the limit, and handed on whole: routes read it whole anyway.
+    """
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await self.too_large(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay(message), send)
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await self.too_large(scope, receive, send)
+                return
+        await self.app(scope, _replay({"type": "http.request", "body": body, "more_body": False}, receive), send)
+
+    async def too_large(self, scope, receive, send):
+        response = JSONResponse(body("request_too_large", f"the request body is over {self.limit:,} bytes; a query is "
+                                     "at most 100,000 characters"), status_code=413)
+        await response(scope, receive, send)
+
+
+def _replay(first: dict, then=None):
+    """An ASGI receive that returns `first`, then defers to `then` (for the disconnect)."""
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return first
+        if then is None:
+            return {"type": "http.disconnect"}
+        return await then()
+
+    return receive

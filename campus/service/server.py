@@ -1,0 +1,105 @@
+"""Start the data service: migrate the database, open the campus, serve with uvicorn.
+
+As a JupyterHub managed service it finds everything in its environment: its URL
+(``JUPYTERHUB_SERVICE_URL``: where to listen), its prefix (``JUPYTERHUB_SERVICE_PREFIX``:
+where the API lives), and the hub's API and token for `HubAuthenticator`. Standalone,
+it listens on 127.0.0.1:8300 and accepts campus API tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Literal
+from urllib.parse import urlsplit
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ..campus import Campus, noise_secret
+from ..db import connect, ensure_schema
+from ..settings import Settings
+from .auth import Authenticator, HubAuthenticator, TokenAuthenticator
+from .tokens import TokenStore
+
+Auth = Literal["auto", "hub", "tokens"]
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8300
+AUTH_ENV = "CAMPUS_SERVE_AUTH"  # how `serve` tells its worker processes which authenticator to use
+
+
+class NoDelayH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with TCP_NODELAY on every connection.
+
+    asyncio sets it only on sockets made with IPPROTO_TCP, and uvicorn's own sockets
+    (``--workers``) are made without: each response would then wait ~40 ms for the
+    client's delayed ACK.
+    """
+
+    def connection_made(self, transport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
+
+
+def in_hub() -> bool:
+    """Whether this process runs as a JupyterHub service (the hub gave it a name and a token)."""
+    return bool(os.environ.get("JUPYTERHUB_SERVICE_NAME") and os.environ.get("JUPYTERHUB_API_TOKEN"))
+
+
+def address(host: str | None, port: int | None) -> tuple[str, int]:
+    """Where to listen: as given, else the hub's service URL, else 127.0.0.1:8300."""
+    url = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", ""))
+    return host or url.hostname or DEFAULT_HOST, port or url.port or DEFAULT_PORT
+
+
+def authenticator_for(cx: Campus, auth: Auth, tokens: TokenStore) -> Authenticator:
+    if auth == "hub" or (auth == "auto" and in_hub()):
+        return HubAuthenticator(policy=cx.policy)
+    return TokenAuthenticator(tokens, cx.policy)
+
+
+def prepare(settings: Settings) -> None:
+    """What must exist before any worker opens the campus: the migrated database, the noise secret."""
+    engine = connect(settings.database)
+    try:
+        ensure_schema(engine)
+    finally:
+        engine.dispose()
+    noise_secret(settings.state_dir)
+
+
+def build(settings: Settings, auth: Auth = "auto"):
+    """The app, ready to serve: database migrated, campus opened."""
+    from .app import create_app
+
+    prepare(settings)
+    cx = Campus(settings)
+    authenticator = authenticator_for(cx, auth, TokenStore(cx.audit.engine))
+    return create_app(cx, authenticator, prefix=os.environ.get("JUPYTERHUB_SERVICE_PREFIX"))
+
+
+def worker_app():
+    """The app of one worker process (``--workers N``): settings and auth from the environment.
+
+    The campus closes with the process (an in-memory DuckDB, database connections)."""
+    return build(Settings(), os.environ.get(AUTH_ENV, "auto"))  # type: ignore[arg-type]
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None, auth: Auth = "auto",
+          log_level: str = "info", workers: int = 1) -> None:
+    """Serve until stopped. With `workers` > 1, that many processes (each its own campus and
+    DuckDB) share the port: Python work in the gateway holds one core per process."""
+    import uvicorn
+
+    host, port = address(host, port)
+    options = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": 10, "http": NoDelayH11}
+    if workers > 1:
+        prepare(settings)
+        os.environ[AUTH_ENV] = auth
+        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)
+        return
+    app = build(settings, auth)
+    try:
+        uvicorn.run(app, **options)
+    finally:
+        app.state.campus.close()

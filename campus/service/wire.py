@@ -1,0 +1,126 @@
+"""A query's result on the wire, and back: the table, its report, notes and decisions.
+
+Two forms, chosen by the request's ``Accept`` header:
+
+* ``application/vnd.apache.arrow.stream`` (the default, and what the client asks for):
+  one Arrow IPC stream. The table's types survive exactly, and the rest of the
+  `Result` rides in the stream's schema metadata under the key ``campus`` as JSON
+  ``{"report": {...}, "notes": [...], "decisions": [...]}``: one response, one parse,
+  nothing in headers (whose size proxies limit).
+* ``application/json``: ``{"columns": [{"name", "type"}], "rows": [[...], ...],
+  "report": {...}, "notes": [...], "decisions": [...]}`` for curl and small results;
+  dates and timestamps as ISO strings, decimals as strings, NaN as null.
+
+A report is ``{"cells": n, "summary": "...", "notes": [...], "withheld": [{"aggregate",
+"cell", "measure", "rule", "reason"}, ...]}``.
+
+>>> from extractguard import Report
+>>> table = pa.table({"district": ["Jung-gu"], "n": [120]})
+>>> back = from_arrow(to_arrow(Result(table, Report(cells=1), ["a note"], [{"dataset": "card_usage"}])))
+>>> back.table.equals(table), back.report.cells, back.notes, back.decisions
+(True, 1, ['a note'], [{'dataset': 'card_usage'}])
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import math
+
+import polars as pl
+import pyarrow as pa
+
+from extractguard import Report
+from extractguard.report import WITHHELD_SCHEMA
+
+from ..gateway.result import Result
+
+ARROW = "application/vnd.apache.arrow.stream"
+JSON = "application/json"
+METADATA_KEY = b"campus"
+
+
+def report_json(report: Report) -> dict:
+    return {
+        "cells": report.cells,
+        "summary": report.summary(),
+        "notes": list(report.notes),
+        "withheld": report.withheld.to_dicts(),
+    }
+
+
+def report_from_json(data: dict) -> Report:
+    withheld = pl.DataFrame(data.get("withheld") or [], schema=WITHHELD_SCHEMA)
+    return Report(cells=int(data.get("cells", 0)), withheld=withheld, notes=list(data.get("notes", [])))
+
+
+def extras(result: Result) -> dict:
+    """Everything of a result but its table, as JSON-able data."""
+    return {"report": report_json(result.report), "notes": list(result.notes), "decisions": result.decisions}
+
+
+def to_arrow(result: Result) -> bytes:
+    """The result as one Arrow IPC stream, the rest in the schema metadata."""
+    metadata = dict(result.table.schema.metadata or {})
+    metadata[METADATA_KEY] = json.dumps(extras(result), default=str).encode()
+    table = result.table.replace_schema_metadata(metadata)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def from_arrow(data: bytes) -> Result:
+    """The `Result` an Arrow IPC stream from `to_arrow` carries."""
+    table = pa.ipc.open_stream(data).read_all()
+    metadata = dict(table.schema.metadata or {})
+    rest = json.loads(metadata.pop(METADATA_KEY, b"{}"))
+    table = table.replace_schema_metadata(metadata or None)
+    return Result(table, report_from_json(rest.get("report", {})), rest.get("notes", []), rest.get("decisions", []))
+
+
+def to_json(result: Result) -> bytes:
+    """The result as a JSON envelope (columns, rows, report, notes, decisions)."""
+    table = result.table
+    document = {
+        "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+        "rows": [[_finite(v) for v in row.values()] for row in table.to_pylist()],
+        **extras(result),
+    }
+    return json.dumps(document, default=_plain, allow_nan=False, separators=(",", ":")).encode()
+
+
+def from_json(data: bytes) -> Result:
+    """A `Result` from the JSON envelope (types as JSON has them)."""
+    document = json.loads(data)
+    names = [c["name"] for c in document["columns"]]
+    columns = list(zip(*document["rows"])) if document["rows"] else [[] for _ in names]
+    table = pa.table({name: list(values) for name, values in zip(names, columns)})
+    return Result(table, report_from_json(document.get("report", {})), document.get("notes", []),
+                  document.get("decisions", []))
+
+
+def wants_json(accept: str | None) -> bool:
+    """Whether an Accept header asks for JSON rather than Arrow."""
+    accept = (accept or "").lower()
+    return JSON in accept and ARROW not in accept
+
+
+def _finite(value):
+    """NaN and infinities have no JSON form: they travel as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _plain(value):
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)

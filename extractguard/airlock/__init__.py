@@ -1,0 +1,47 @@
+"""The export airlock: what leaves the campus, and who said it could.
+
+A researcher asks to export a query's result (the gateway runs it again under the
+export rules and the airlock keeps the checked table) or a file from the workspace;
+the airlock checks it against the grant's export rule; export reviewers approve,
+reject or return it; an approved export is released and only its requester can
+download it. Every change and every download is in the audit trail.
+
+Layers, one file each::
+
+    states.py       the statuses, who acts next in each, the moves between them
+    permissions.py  who may (requester, reviewer, nobody)
+    policies.py     in what state (and the automatic check's routing table)
+    store.py        the tables (campus.db.metadata) and content by sha256; the ExportStore Protocol
+    airlock.py      the operations: export, export_file, review, release, download, ...
+    web.py          the JSON API and the reviewers' pages: router(airlock, current_user)
+
+Use::
+
+    airlock = Airlock.open(cx)
+    request = airlock.export(alice, "SELECT district, count(*) AS n FROM card_usage GROUP BY 1",
+                             "cards-by-district", "for the paper's table 2", audit=cx.audit)
+    airlock.review(request.id, sejin, "approve", audit=cx.audit)
+    airlock.release(request.id, sejin, audit=cx.audit)
+    airlock.download(request.id, alice_user, audit=cx.audit).content   # Parquet bytes
+"""
+
+from .airlock import Airlock, Download
+from .errors import (
+    AirlockError,
+    Conflict,
+    ContentChanged,
+    InvalidExport,
+    NotPermitted,
+    RequestNotFound,
+    WrongState,
+)
+from .request import AIRLOCK, CampusUser, ExportRequest, Review, Transition, User
+from .settings import AirlockSettings
+from .states import STATUSES, TRANSITIONS, Owner, Status
+from .store import ExportStore, SqlExportStore
+
+__all__ = [
+    "AIRLOCK", "Airlock", "AirlockError", "AirlockSettings", "CampusUser", "Conflict", "ContentChanged", "Download",
+    "ExportRequest", "ExportStore", "InvalidExport", "NotPermitted", "Owner", "RequestNotFound", "Review", "STATUSES",
+    "SqlExportStore", "Status", "TRANSITIONS", "Transition", "User", "WrongState",
+]

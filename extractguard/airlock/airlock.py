@@ -1,0 +1,375 @@
+"""The airlock's operations: export, review, release, download — one method each.
+
+Every method that changes a request takes the audit log as a required keyword
+argument and records one event per change (and one per refusal, so a steward sees
+attempts too); downloads are recorded the same way. The rules live beside this
+module: who may (`permissions`), in what state (`policies`), the moves (`states`).
+
+A table export is never a file the notebook wrote: the airlock asks the gateway to
+run the query again (``session.sql(sql, action="export")``), which aggregates every
+dataset under the disclosure rules whatever the grant's mode and refuses row-level
+results. The checked table is stored as Parquet under its sha256 with its disclosure
+report and provenance, and that stored table is what a reviewer sees and what the
+requester downloads.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import PurePath
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from campus.audit import AuditLog
+from campus.errors import CampusError
+
+from . import permissions, policies
+from .errors import InvalidExport
+from .provenance import data_version, policy_version
+from .request import (
+    AIRLOCK,
+    CampusUser,
+    Decision,
+    ExportRequest,
+    Review,
+    Transition,
+    User,
+)
+from .settings import AirlockSettings
+from .states import FINAL, TRANSITIONS, Status
+from .store import ExportStore, SqlExportStore
+
+NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    media_type: str
+    content: bytes
+    sha256: str
+
+
+class Airlock:
+    """Export requests over a campus: its policy decides who reviews, its gateway checks tables."""
+
+    def __init__(self, campus, store: ExportStore, settings: AirlockSettings | None = None):
+        self.campus = campus
+        self.store = store
+        self.settings = settings or AirlockSettings()
+
+    @classmethod
+    def open(cls, campus, settings: AirlockSettings | None = None) -> "Airlock":
+        """The airlock in the campus's service database, content under the store directory."""
+        settings = settings or AirlockSettings()
+        directory = settings.store_dir or campus.settings.state_dir / "airlock"
+        return cls(campus, SqlExportStore(campus.settings.database, directory), settings)
+
+    @property
+    def policy(self):
+        return self.campus.policy
+
+    # --- requesters -------------------------------------------------------------
+
+    def export(self, session, sql: str, name: str, description: str = "", *, audit: AuditLog) -> ExportRequest:
+        """Run `sql` again under the export rules and submit its checked table for export.
+
+        Raises what the gateway raises (`campus.Denied`, `campus.QueryRejected`) when the
+        query cannot be exported at all; the gateway has audited that refusal.
+        """
+        requester = CampusUser(session.user, tuple(session.groups))
+        name = _clean_name(name)
+        self._guarded(requester, "export_submitted", None, audit,
+                      lambda: permissions.check_user_in_project(requester, session.project, self.policy))
+        checked = _CheckedTable.of(session, sql)
+        sha256 = self.store.put_content("table", checked.parquet)
+        request = ExportRequest(
+            id=None, kind="table", name=name, description=description.strip(), requester=requester.name,
+            groups=requester.groups, project=session.project, status=Status.SUBMITTED, status_reason="",
+            export_rule=checked.export_rule, sql=sql, filename=f"{name}.parquet",
+            media_type="application/vnd.apache.parquet", content_sha256=sha256,
+            content_bytes=len(checked.parquet), report=checked.report, provenance=checked.provenance(sha256),
+        )
+        return self._submit(request, audit)
+
+    def export_file(
+        self, requester: User, filename: str, content: bytes, description: str = "", *, project: str | None = None,
+        audit: AuditLog,
+    ) -> ExportRequest:
+        """Submit a file from the workspace (a figure, say); a reviewer always looks at it."""
+        filename = _clean_filename(filename)
+        if not content:
+            raise InvalidExport(f"{filename} is empty: there is nothing to export")
+        if len(content) > self.settings.max_file_bytes:
+            raise InvalidExport(
+                f"{filename} is {len(content):,} bytes; files up to {self.settings.max_file_bytes:,} bytes can be "
+                "exported. Export a smaller figure or the aggregate table behind it"
+            )
+        self._guarded(requester, "export_submitted", None, audit,
+                      lambda: permissions.check_user_in_project(requester, project, self.policy))
+        sha256 = self.store.put_content("file", content)
+        now = _now()
+        request = ExportRequest(
+            id=None, kind="file", name=PurePath(filename).stem, description=description.strip(),
+            requester=requester.name, groups=tuple(requester.groups), project=project, status=Status.SUBMITTED,
+            status_reason="", export_rule="review", sql=None, filename=filename,
+            media_type=mimetypes.guess_type(filename)[0] or "application/octet-stream", content_sha256=sha256,
+            content_bytes=len(content), report={},
+            provenance={"requester": requester.name, "groups": list(requester.groups), "project": project,
+                        "at": now.isoformat(), "content_sha256": sha256, "content_bytes": len(content),
+                        "filename": filename, "policy": policy_version(self.policy)},
+        )
+        return self._submit(request, audit)
+
+    def resubmit(
+        self, request_id: int, user: User, *, audit: AuditLog, description: str | None = None,
+        sql: str | None = None, content: bytes | None = None,
+    ) -> ExportRequest:
+        """Send a returned request back, with a new description, query (tables) or content (files).
+
+        A table is always computed again, under the policy in force now.
+        """
+        request = self._find(request_id, user, "export_resubmitted", audit)
+        self._guarded(user, "export_resubmitted", request, audit, lambda: (
+            permissions.check_user_can_resubmit(user, request, self.policy), policies.check_can_resubmit(request)))
+        changes: dict = {"round": request.round + 1}
+        if description is not None:
+            changes["description"] = description.strip()
+        if request.kind == "table":
+            session = self.campus.session(user.name, list(user.groups), request.project)
+            checked = _CheckedTable.of(session, sql or request.sql)
+            sha256 = self.store.put_content("table", checked.parquet)
+            changes |= {"sql": sql or request.sql, "export_rule": checked.export_rule, "report": checked.report,
+                        "content_sha256": sha256, "content_bytes": len(checked.parquet),
+                        "provenance": checked.provenance(sha256)}
+        elif content is not None:
+            if not content or len(content) > self.settings.max_file_bytes:
+                raise InvalidExport(f"the new content must be 1 to {self.settings.max_file_bytes:,} bytes")
+            sha256 = self.store.put_content("file", content)
+            changes |= {"content_sha256": sha256, "content_bytes": len(content),
+                        "provenance": request.provenance | {"content_sha256": sha256, "content_bytes": len(content),
+                                                            "at": _now().isoformat()}}
+        moved = self._move(request, Status.SUBMITTED, user.name, "resubmitted after review", audit, **changes)
+        return self._auto_check(moved, audit)
+
+    def withdraw(self, request_id: int, user: User, comment: str = "", *, audit: AuditLog) -> ExportRequest:
+        request = self._find(request_id, user, "export_withdrawn", audit)
+        self._guarded(user, "export_withdrawn", request, audit, lambda: (
+            permissions.check_user_can_withdraw(user, request, self.policy), policies.check_can_withdraw(request)))
+        return self._move(request, Status.WITHDRAWN, user.name, comment.strip() or "withdrawn by the requester", audit)
+
+    def download(self, request_id: int, user: User, *, audit: AuditLog) -> Download:
+        """The released content, for its requester only; every download is audited."""
+        request = self._find(request_id, user, "export_downloaded", audit)
+        self._guarded(user, "export_downloaded", request, audit, lambda: (
+            permissions.check_user_can_download(user, request, self.policy), policies.check_can_download(request)))
+        content = self._guarded(user, "export_downloaded", request, audit,
+                                lambda: self.store.read_content(request.kind, request.content_sha256))
+        audit.record(user.name, "export_downloaded", "ok", project=request.project, request=request.id,
+                     filename=request.filename, content_sha256=request.content_sha256, bytes=len(content))
+        return Download(request.filename, request.media_type, content, request.content_sha256)
+
+    # --- reviewers --------------------------------------------------------------
+
+    def review(
+        self, request_id: int, user: User, decision: Decision, comment: str = "", *, audit: AuditLog
+    ) -> ExportRequest:
+        """Approve, reject or return a request that needs review (policies.after_review)."""
+        request = self._find(request_id, user, "export_reviewed", audit)
+        self._guarded(user, "export_reviewed", request, audit, lambda: (
+            permissions.check_user_can_review(user, request, self.policy), policies.check_can_review(request),
+            policies.check_review(decision, comment)))
+        review = Review(user.name, decision, comment.strip(), request.round, _now())
+        to = policies.after_review(request, decision, self.settings.reviewers_required)
+        if to is request.status:  # an approval that still waits for another reviewer
+            saved = self.store.save(request, expected_version=request.version, review=review)
+            audit.record(user.name, "export_reviewed", decision, project=request.project, request=request.id,
+                         approvals=len(saved.approvals), required=self.settings.reviewers_required,
+                         comment=review.comment, content_sha256=request.content_sha256)
+            return saved
+        note = review.comment or f"approved by {', '.join([*request.approvals, user.name])}"
+        return self._move(request, to, user.name, note, audit, review=review)
+
+    def release(self, request_id: int, user: User, *, audit: AuditLog) -> ExportRequest:
+        """Release an approved request: from now on its requester can download it."""
+        request = self._find(request_id, user, "export_released", audit)
+        self._guarded(user, "export_released", request, audit, lambda: (
+            permissions.check_user_can_release(user, request, self.policy), policies.check_can_release(request)))
+        return self._move(request, Status.RELEASED, user.name, f"released by {user.name}", audit,
+                          released_at=_now())
+
+    def finish_pending(self, *, audit: AuditLog) -> list[ExportRequest]:
+        """Make the moves the airlock owes (after a crash between two of its own steps)."""
+        done = []
+        for request in self.store.find(statuses=[Status.SUBMITTED, Status.AUTO_APPROVED]):
+            if request.status is Status.SUBMITTED:
+                done.append(self._auto_check(request, audit))
+            else:
+                done.append(self._release_automatically(request, audit))
+        return done
+
+    # --- reading ----------------------------------------------------------------
+
+    def get(self, request_id: int, user: User) -> ExportRequest:
+        request = self.store.get(request_id)
+        permissions.check_user_can_see(user, request, self.policy)
+        return request
+
+    def mine(self, user: User) -> list[ExportRequest]:
+        return self.store.find(requester=user.name)
+
+    def queue(self, user: User) -> list[ExportRequest]:
+        """What reviewers act on next: requests that need review, then approved ones to release."""
+        permissions.check_user_can_see_queue(user, self.policy)
+        waiting = self.store.find(statuses=[Status.NEEDS_REVIEW, Status.APPROVED])
+        return sorted(waiting, key=lambda r: (r.status is not Status.NEEDS_REVIEW, r.id))
+
+    def decided(self, user: User, limit: int = 30) -> list[ExportRequest]:
+        """Recently finished requests, for reviewers."""
+        permissions.check_user_can_see_queue(user, self.policy)
+        return self.store.find(statuses=FINAL, limit=limit)
+
+    def history(self, request_id: int, user: User) -> list[ExportRequest]:
+        """Earlier releases by the same requester or within the same project (reviewers only):
+        what a reviewer compares a new export against, so differencing across exports shows."""
+        request = self.get(request_id, user)
+        permissions.check_user_can_see_queue(user, self.policy)
+        return self.store.releases(requester=request.requester, project=request.project, excluding=request.id)
+
+    def table(self, request_id: int, user: User) -> pa.Table:
+        """The stored checked table, for its requester and reviewers (the review page shows it)."""
+        request = self.get(request_id, user)
+        if request.kind != "table":
+            raise InvalidExport(f"export request {request_id} is a file, not a table")
+        return pq.ParquetFile(io.BytesIO(self.store.read_content("table", request.content_sha256))).read()
+
+    def content(self, request_id: int, user: User) -> bytes:
+        """The stored bytes, for its requester and reviewers to look at (not a download)."""
+        request = self.get(request_id, user)
+        return self.store.read_content(request.kind, request.content_sha256)
+
+    # --- the moves --------------------------------------------------------------
+
+    def _submit(self, request: ExportRequest, audit: AuditLog) -> ExportRequest:
+        created = self.store.create(request, Transition(request.requester, None, Status.SUBMITTED, "", _now()))
+        audit.record(request.requester, "export_submitted", str(Status.SUBMITTED), project=request.project,
+                     request=created.id, kind=request.kind, name=request.name, sql=request.sql,
+                     filename=request.filename, content_sha256=request.content_sha256,
+                     export_rule=request.export_rule, withheld=request.withheld)
+        return self._auto_check(created, audit)
+
+    def _auto_check(self, request: ExportRequest, audit: AuditLog) -> ExportRequest:
+        to, reason = policies.auto_check(request)
+        checked = self._move(request, to, AIRLOCK, reason, audit)
+        if to is Status.AUTO_APPROVED:
+            return self._release_automatically(checked, audit)
+        return checked
+
+    def _release_automatically(self, request: ExportRequest, audit: AuditLog) -> ExportRequest:
+        return self._move(request, Status.RELEASED, AIRLOCK, "released automatically", audit, released_at=_now())
+
+    def _move(self, request: ExportRequest, to: Status, actor: str, note: str, audit: AuditLog, *,
+              review: Review | None = None, **changes) -> ExportRequest:
+        """One move of `states.TRANSITIONS`: saved with its timeline step, then audited."""
+        policies.check_transition(request, to)
+        action = TRANSITIONS[(request.status, to)][1]
+        moved = replace(request, status=to, status_reason=note, **changes)
+        saved = self.store.save(moved, expected_version=request.version, review=review,
+                                transition=Transition(actor, request.status, to, note, _now()))
+        audit.record(actor, action, str(to), project=request.project, request=request.id,
+                     **{"from": str(request.status), "to": str(to)}, note=note, round=saved.round,
+                     content_sha256=saved.content_sha256)
+        return saved
+
+    def _find(self, request_id: int, user: User, action: str, audit: AuditLog) -> ExportRequest:
+        try:
+            return self.store.get(request_id)
+        except CampusError as e:
+            audit.record(user.name, action, "refused", request=request_id, code=e.code, reason=e.reason)
+            raise
+
+    def _guarded(self, user: User, action: str, request: ExportRequest | None, audit: AuditLog, check: Callable):
+        """Run `check`; a refusal is audited (so attempts show in the trail) and raised."""
+        try:
+            return check()
+        except CampusError as e:
+            audit.record(user.name, action, "refused", project=request.project if request else None,
+                         request=request.id if request else None, code=e.code, reason=e.reason)
+            raise
+
+
+class _CheckedTable:
+    """A query's result as the gateway checked it for export, ready to store."""
+
+    def __init__(self, session, sql: str, result):
+        self.session, self.sql, self.result = session, sql, result
+        table = result.arrow()
+        sink = io.BytesIO()
+        pq.write_table(table, sink, compression="zstd")
+        self.parquet = sink.getvalue()
+        self.datasets = sorted({d["dataset"] for d in result.decisions})
+        self.export_rule = result.export_rule
+        self.report = report_document(result.report)
+        self.identifiers = identifier_columns(session.campus.catalog, self.datasets, table.column_names)
+
+    @classmethod
+    def of(cls, session, sql: str) -> "_CheckedTable":
+        if not sql or not sql.strip():
+            raise InvalidExport("an export names the query to run: sql is empty")
+        return cls(session, sql, session.sql(sql, action="export"))
+
+    def provenance(self, sha256: str) -> dict:
+        table = self.result.arrow()
+        return {
+            "query": self.sql, "requester": self.session.user, "groups": list(self.session.groups),
+            "project": self.session.project, "at": _now().isoformat(),
+            "policy": policy_version(self.session.campus.policy),
+            "data": data_version(self.session.campus, self.datasets),
+            "content_sha256": sha256, "content_bytes": len(self.parquet),
+            "rows": table.num_rows, "columns": table.column_names, "types": [str(t) for t in table.schema.types],
+            "decisions": self.result.decisions, "notes": self.result.notes,
+            "identifier_columns": self.identifiers,
+        }
+
+
+def report_document(report) -> dict:
+    """An extractguard `Report` as JSON: what was withheld, by which rule, and why."""
+    return {
+        "cells": report.cells, "suppressed": report.suppressed, "summary": report.summary(), "rules": report.rules,
+        "notes": list(report.notes), "withheld": report.withheld.to_dicts(),
+    }
+
+
+def identifier_columns(catalog, datasets: list[str], columns: list[str]) -> list[str]:
+    """Output columns named like an identifier column of a dataset the query read.
+
+    The gateway never outputs identifiers from checked aggregates; this second look
+    stops one leaving under its own name whatever route it took.
+    """
+    identifiers = {c.lower() for name in datasets for c in catalog[name].roles("identifier")}
+    return [c for c in columns if c.lower() in identifiers]
+
+
+def _clean_name(name: str) -> str:
+    cleaned = NAME.sub("-", (name or "").strip()).strip("-.")[:100]
+    if not cleaned:
+        raise InvalidExport("an export needs a name (letters, digits, dots, dashes), e.g. spending-by-district")
+    return cleaned
+
+
+def _clean_filename(filename: str) -> str:
+    base = PurePath((filename or "").replace("\\", "/")).name
+    cleaned = NAME.sub("-", base).strip("-.")[-150:]
+    if not cleaned:
+        raise InvalidExport("the file needs a name, e.g. spending-by-district.png")
+    return cleaned
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,51 @@
+"""The airlock's errors: each names what was refused and what to do next.
+
+They are `campus.CampusError`s, so every caller (the HTTP layer, the CLI, a notebook)
+reads the same `code` and `reason`.
+"""
+
+from __future__ import annotations
+
+from campus.errors import CampusError
+
+
+class AirlockError(CampusError):
+    """Base of the airlock's refusals."""
+
+    code = "airlock_error"
+
+
+class RequestNotFound(AirlockError):
+    """No such export request, or none that this user may see (the two look the same)."""
+
+    code = "not_found"
+
+
+class NotPermitted(AirlockError):
+    """This user may not do this to this request (`permissions`)."""
+
+    code = "not_permitted"
+
+
+class WrongState(AirlockError):
+    """The request is not in a state that allows this (`policies`)."""
+
+    code = "wrong_state"
+
+
+class Conflict(AirlockError):
+    """Someone else changed the request at the same moment; reload and try again."""
+
+    code = "conflict"
+
+
+class InvalidExport(AirlockError):
+    """The export itself is malformed: no name, an empty or oversized file, a missing comment."""
+
+    code = "invalid_export"
+
+
+class ContentChanged(AirlockError):
+    """A stored table or file no longer matches the hash it was reviewed under."""
+
+    code = "content_changed"

@@ -1,0 +1,109 @@
+"""Who may do what to an export request, whatever its state (the state is `policies`).
+
+The rules, as a steward would say them:
+
+* a request is seen by its requester and by export reviewers; to anyone else it does
+  not exist (they get "not found", so ids reveal nothing);
+* only export reviewers (``roles: export_reviewers`` in the policies) review and
+  release, and never their own requests; in one round of review each reviewer decides
+  once, so two-reviewer mode needs two different people;
+* only the requester resubmits or withdraws a returned request, and only the
+  requester downloads a released one;
+* an export made within a project is made by one of its members.
+
+Each ``check_user_…`` raises `NotPermitted` (or `RequestNotFound`) with a reason that
+says who may; each ``can_…`` answers the same question as a bool, for pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from campus.policy import Policy
+
+from .errors import NotPermitted, RequestNotFound
+from .request import ExportRequest, User
+
+REVIEWERS = "only export reviewers (the policies' roles: export_reviewers)"
+
+
+def is_reviewer(user: User, policy: Policy) -> bool:
+    return policy.may_review_exports(user.name, list(user.groups))
+
+
+def check_user_can_see(user: User, request: ExportRequest, policy: Policy) -> None:
+    if user.name != request.requester and not is_reviewer(user, policy):
+        raise RequestNotFound(f"there is no export request {request.id} that you can see")
+
+
+def check_user_can_see_queue(user: User, policy: Policy) -> None:
+    if not is_reviewer(user, policy):
+        raise NotPermitted(f"{REVIEWERS} see the review queue; your own requests are under view=mine")
+
+
+def check_user_can_review(user: User, request: ExportRequest, policy: Policy) -> None:
+    check_user_can_see(user, request, policy)
+    if user.name == request.requester:
+        raise NotPermitted(f"you made export request {request.id}, so you cannot review it; another reviewer must")
+    if not is_reviewer(user, policy):
+        raise NotPermitted(f"{REVIEWERS} review export requests")
+    if user.name in request.approvals:
+        raise NotPermitted(f"you have already approved export request {request.id}; a second reviewer must approve it")
+
+
+def check_user_can_release(user: User, request: ExportRequest, policy: Policy) -> None:
+    check_user_can_see(user, request, policy)
+    if user.name == request.requester:
+        raise NotPermitted(f"you made export request {request.id}, so you cannot release it; a reviewer must")
+    if not is_reviewer(user, policy):
+        raise NotPermitted(f"{REVIEWERS} release export requests")
+
+
+def check_user_can_resubmit(user: User, request: ExportRequest, policy: Policy) -> None:
+    check_user_can_see(user, request, policy)
+    if user.name != request.requester:
+        raise NotPermitted(
+            f"only {request.requester}, who made export request {request.id}, can resubmit or withdraw it"
+        )
+
+
+check_user_can_withdraw = check_user_can_resubmit
+
+
+def check_user_can_download(user: User, request: ExportRequest, policy: Policy) -> None:
+    check_user_can_see(user, request, policy)
+    if user.name != request.requester:
+        raise NotPermitted(f"only {request.requester}, who made export request {request.id}, can download it")
+
+
+def check_user_in_project(user: User, project: str | None, policy: Policy) -> None:
+    if project is None:
+        return
+    source = policy.store.source
+    known = source.users.projects if source else {}
+    if project not in known:
+        raise NotPermitted(f"there is no project {project!r}; export without a project or name one of yours")
+    if user.name not in known[project].members:
+        raise NotPermitted(f"you are not a member of project {project}; ask a campus admin to add you")
+
+
+def _can(check: Callable[..., None]) -> Callable[..., bool]:
+    def can(*args) -> bool:
+        try:
+            check(*args)
+        except (NotPermitted, RequestNotFound):
+            return False
+        return True
+
+    can.__name__ = check.__name__.replace("check_user_", "can_")
+    can.__doc__ = f"Whether `{check.__name__}` would allow it."
+    return can
+
+
+can_see = _can(check_user_can_see)
+can_see_queue = _can(check_user_can_see_queue)
+can_review = _can(check_user_can_review)
+can_release = _can(check_user_can_release)
+can_resubmit = _can(check_user_can_resubmit)
+can_withdraw = _can(check_user_can_withdraw)
+can_download = _can(check_user_can_download)

@@ -1,0 +1,129 @@
+"""What can happen to an export request in its current state (who may is `permissions`).
+
+The rules:
+
+* only a request that needs review is reviewed; only an approved one is released by a
+  reviewer (an automatically approved one is released by the airlock itself); only a
+  returned one is resubmitted or withdrawn; only a released one is downloaded;
+* every move must be one of `states.TRANSITIONS`;
+* the **automatic check** after submission routes a request by the strictest export rule
+  of the grants its query used (`auto_check`):
+
+  =====================================  ===============================================
+  the request                            goes to
+  =====================================  ===============================================
+  a file (a figure…)                     needs_review: files are always seen by eye
+  has an identifier column               blocked: identifiers never leave the campus
+  rule ``never``, or a rule not known    blocked (fail closed)
+  rule ``review``                        needs_review
+  rule ``auto``, resubmitted             needs_review: a reviewer returned it, so they see it again
+  rule ``auto``, values withheld         needs_review: a reviewer checks the rest does not reveal them
+  rule ``auto``, nothing withheld        auto_approved, then released by the airlock
+  =====================================  ===============================================
+
+* a **review** (`after_review`): one rejection rejects and one return returns (the safe
+  direction needs one voice); approval needs ``reviewers_required`` different reviewers
+  in the same round. A rejection or a return says why: the requester reads it.
+
+Each ``check_…`` raises `WrongState` (or `InvalidExport`) with the reason; each
+``can_…`` answers as a bool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .errors import InvalidExport, WrongState
+from .request import Decision, ExportRequest
+from .states import TRANSITIONS, Status
+
+DECISIONS: dict[str, Status] = {"approve": Status.APPROVED, "reject": Status.REJECTED, "return": Status.RETURNED}
+
+
+def _check_status(request: ExportRequest, allowed: set[Status], doing: str) -> None:
+    if request.status not in allowed:
+        wanted = " or ".join(sorted(str(s) for s in allowed))
+        raise WrongState(
+            f"export request {request.id} is {request.status}: only a request that is {wanted} can be {doing}"
+        )
+
+
+def check_can_review(request: ExportRequest) -> None:
+    _check_status(request, {Status.NEEDS_REVIEW}, "reviewed")
+
+
+def check_can_release(request: ExportRequest) -> None:
+    _check_status(request, {Status.APPROVED}, "released by a reviewer")
+
+
+def check_can_resubmit(request: ExportRequest) -> None:
+    _check_status(request, {Status.RETURNED}, "resubmitted")
+
+
+check_can_withdraw = check_can_resubmit
+
+
+def check_can_download(request: ExportRequest) -> None:
+    _check_status(request, {Status.RELEASED}, "downloaded")
+
+
+def check_transition(request: ExportRequest, to: Status) -> None:
+    """Refuse any move that `states.TRANSITIONS` does not list."""
+    if (request.status, to) not in TRANSITIONS:
+        raise WrongState(f"export request {request.id} is {request.status}: it cannot become {to}")
+
+
+def check_review(decision: str, comment: str) -> None:
+    """A review decides approve, reject or return; a rejection or return says why."""
+    if decision not in DECISIONS:
+        raise InvalidExport(f"a review decides approve, reject or return, not {decision!r}")
+    if decision != "approve" and not comment.strip():
+        raise InvalidExport(f"say why you {decision} it: the requester reads your comment")
+
+
+def auto_check(request: ExportRequest) -> tuple[Status, str]:
+    """Where the automatic check sends a submitted request, and why (the table above)."""
+    identifiers = request.provenance.get("identifier_columns") or []
+    if request.kind == "file":
+        return Status.NEEDS_REVIEW, "files leave the campus only after a reviewer has looked at them"
+    if identifiers:
+        return Status.BLOCKED, f"identifier columns never leave the campus: {', '.join(identifiers)}"
+    if request.export_rule == "never" or request.export_rule not in ("review", "auto"):
+        return Status.BLOCKED, f"the grants used do not allow exports (export rule: {request.export_rule})"
+    if request.export_rule == "review":
+        return Status.NEEDS_REVIEW, "the grants used say a reviewer approves each export"
+    if request.round > 1:
+        return Status.NEEDS_REVIEW, "a reviewer returned this request, so a reviewer sees it again"
+    if request.withheld:
+        return Status.NEEDS_REVIEW, (
+            f"{request.withheld} values were withheld: a reviewer checks that the rest does not reveal them"
+        )
+    return Status.AUTO_APPROVED, "the grants used allow automatic export and nothing was withheld"
+
+
+def after_review(request: ExportRequest, decision: Decision, reviewers_required: int) -> Status:
+    """The status after one more review (`request.approvals` does not count it yet)."""
+    if decision != "approve":
+        return DECISIONS[decision]
+    approvals = len(set(request.approvals)) + 1
+    return Status.APPROVED if approvals >= reviewers_required else Status.NEEDS_REVIEW
+
+
+def _can(check: Callable[[ExportRequest], None]) -> Callable[[ExportRequest], bool]:
+    def can(request: ExportRequest) -> bool:
+        try:
+            check(request)
+        except WrongState:
+            return False
+        return True
+
+    can.__name__ = check.__name__.replace("check_", "")
+    can.__doc__ = f"Whether `{check.__name__}` would allow it."
+    return can
+
+
+can_review = _can(check_can_review)
+can_release = _can(check_can_release)
+can_resubmit = _can(check_can_resubmit)
+can_withdraw = _can(check_can_withdraw)
+can_download = _can(check_can_download)

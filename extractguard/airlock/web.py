@@ -1,0 +1,443 @@
+"""The airlock over HTTP: a JSON API for notebooks and a review page for stewards.
+
+Mount it in the data service::
+
+    from extractguard.airlock import Airlock
+    from extractguard.airlock.web import router
+
+    airlock = Airlock.open(cx)
+    app.include_router(router(airlock, current_user))   # current_user: the service's dependency
+
+`current_user` is a FastAPI dependency returning an object with ``.name`` and
+``.groups`` (the hub's user); the router trusts nothing else about who is asking.
+
+JSON API (errors are ``{"code": ..., "reason": ...}`` with a matching HTTP status)::
+
+    POST /api/exports                      {sql, name, description, project}   -> 201 the request
+    POST /api/exports/files                multipart: file, description, project -> 201
+    GET  /api/exports?view=mine|queue|decided    (reviewers default to the queue)
+    GET  /api/exports/{id}                 the request, its report, reviews and timeline
+    GET  /api/exports/{id}/history         earlier releases by its requester or project (reviewers)
+    POST /api/exports/{id}/review          {decision: approve|reject|return, comment}
+    POST /api/exports/{id}/release
+    POST /api/exports/{id}/resubmit        {description, sql}   (a returned request, its requester)
+    POST /api/exports/{id}/withdraw        {comment}
+    GET  /api/exports/{id}/download        the released table (Parquet) or file, its requester only
+
+Pages (server-rendered, no JavaScript)::
+
+    GET  /airlock                          the queue (reviewers) and your own requests
+    GET  /airlock/{id}                     one request: table, report, query, history, decision forms
+    POST /airlock/{id}/review              form: decision, comment, csrf
+    POST /airlock/{id}/release             form: csrf
+
+**Cross-site requests.** Every POST is refused when the browser says it comes from
+another site: an ``Origin`` header whose host is not this request's ``Host``, or
+``Sec-Fetch-Site: cross-site``/``same-site``. Requests without those headers (the
+notebook client, curl) are not browsers acting for someone else and pass. The pages'
+forms also carry a token, an HMAC of the user's name under a secret (`csrf_secret`;
+by default new per process, so give replicas one shared secret), which a page on
+another site cannot know. The service's login cookie should be ``SameSite=Lax`` as
+well; the airlock does not rely on it.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlsplit
+
+import jinja2
+import pyarrow as pa
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from campus.audit import AuditLog
+from campus.errors import CampusError
+
+from . import permissions, policies
+from .airlock import Airlock
+from .request import ExportRequest, User
+from .states import STATUSES, Status
+
+#: HTTP status for each error code; anything else is a 500.
+HTTP_STATUS = {
+    "not_found": 404, "not_permitted": 403, "denied": 403, "cross_site": 403, "wrong_state": 409, "conflict": 409,
+    "invalid_export": 422, "invalid_request": 422, "query_rejected": 400, "data_missing": 503,
+}
+#: Files a reviewer's browser may show inline; anything else is described, not rendered.
+INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+PAGE_SECURITY = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True, trim_blocks=True, lstrip_blocks=True,
+)
+
+
+class CrossSite(CampusError):
+    code = "cross_site"
+
+
+class ExportBody(BaseModel):
+    sql: str = Field(description="The query to export; the gateway runs it again under the export rules.")
+    name: str = Field(description="A short name; the download is <name>.parquet.")
+    description: str = ""
+    project: str | None = None
+
+
+class ReviewBody(BaseModel):
+    decision: Literal["approve", "reject", "return"]
+    comment: str = ""
+
+
+class ResubmitBody(BaseModel):
+    description: str | None = None
+    sql: str | None = None
+
+
+class WithdrawBody(BaseModel):
+    comment: str = ""
+
+
+def router(
+    airlock: Airlock,
+    current_user: Callable[..., Any],
+    *,
+    audit: AuditLog | None = None,
+    csrf_secret: bytes | None = None,
+) -> APIRouter:
+    """The airlock's API and pages, for ``app.include_router`` (optionally with a prefix).
+
+    `current_user` is the service's dependency for the signed-in user (``.name``,
+    ``.groups``); `audit` defaults to the campus's audit log.
+    """
+    audit = audit or airlock.campus.audit
+    secret = csrf_secret or secrets.token_bytes(32)
+    api = APIRouter(route_class=_ApiRoute, tags=["exports"])
+    pages = APIRouter(route_class=_PageRoute, tags=["export review"], include_in_schema=False)
+    same_site = [Depends(_same_origin)]
+    # the signed-in user, as a type FastAPI resolves (so this module has no `from __future__ import annotations`)
+    Who = Annotated[Any, Depends(current_user)]  # noqa: N806
+
+    # --- JSON API ---------------------------------------------------------------
+
+    @api.post("/api/exports", status_code=201, dependencies=same_site)
+    def create_export(body: ExportBody, user: Who):
+        session = airlock.campus.session(user.name, list(user.groups), body.project)
+        request = airlock.export(session, body.sql, body.name, body.description, audit=audit)
+        return as_json(request, airlock, user)
+
+    @api.post("/api/exports/files", status_code=201, dependencies=same_site)
+    def create_file_export(
+        file: Annotated[UploadFile, File()], user: Who, description: Annotated[str, Form()] = "",
+        project: Annotated[str | None, Form()] = None,
+    ):
+        content = file.file.read(airlock.settings.max_file_bytes + 1)
+        request = airlock.export_file(user, file.filename or "", content, description, project=project or None,
+                                      audit=audit)
+        return as_json(request, airlock, user)
+
+    @api.get("/api/exports")
+    def list_exports(user: Who, view: Literal["mine", "queue", "decided"] | None = None):
+        view = view or ("queue" if permissions.is_reviewer(user, airlock.policy) else "mine")
+        found = {"mine": airlock.mine, "queue": airlock.queue, "decided": airlock.decided}[view](user)
+        return {"view": view, "requests": [as_json(r, airlock, user, detail=False) for r in found]}
+
+    @api.get("/api/exports/{request_id}")
+    def get_export(request_id: int, user: Who):
+        return as_json(airlock.get(request_id, user), airlock, user)
+
+    @api.get("/api/exports/{request_id}/history")
+    def export_history(request_id: int, user: Who):
+        return {"requests": [as_json(r, airlock, user, detail=False) for r in airlock.history(request_id, user)]}
+
+    @api.post("/api/exports/{request_id}/review", dependencies=same_site)
+    def review_export(request_id: int, body: ReviewBody, user: Who):
+        return as_json(airlock.review(request_id, user, body.decision, body.comment, audit=audit), airlock, user)
+
+    @api.post("/api/exports/{request_id}/release", dependencies=same_site)
+    def release_export(request_id: int, user: Who):
+        return as_json(airlock.release(request_id, user, audit=audit), airlock, user)
+
+    @api.post("/api/exports/{request_id}/resubmit", dependencies=same_site)
+    def resubmit_export(request_id: int, body: ResubmitBody, user: Who):
+        request = airlock.resubmit(request_id, user, description=body.description, sql=body.sql, audit=audit)
+        return as_json(request, airlock, user)
+
+    @api.post("/api/exports/{request_id}/withdraw", dependencies=same_site)
+    def withdraw_export(request_id: int, user: Who, body: WithdrawBody | None = None):
+        return as_json(airlock.withdraw(request_id, user, body.comment if body else "", audit=audit), airlock, user)
+
+    @api.get("/api/exports/{request_id}/download")
+    def download_export(request_id: int, user: Who):
+        download = airlock.download(request_id, user, audit=audit)
+        return Response(download.content, media_type="application/octet-stream", headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(download.filename)}",
+            "X-Content-SHA256": download.sha256, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+        })
+
+    # --- pages ------------------------------------------------------------------
+
+    @pages.get("/airlock", name="airlock_queue")
+    def queue_page(request: Request, user: Who):
+        reviewer = permissions.is_reviewer(user, airlock.policy)
+        return _page(request, "queue.html", user, title="Export requests", reviewer=reviewer,
+                     queue=airlock.queue(user) if reviewer else [], decided=airlock.decided(user) if reviewer else [],
+                     mine=airlock.mine(user), required=airlock.settings.reviewers_required)
+
+    @pages.get("/airlock/{request_id}", name="airlock_request")
+    def request_page(request: Request, request_id: int, user: Who):
+        return _request_page(request, airlock, user, request_id, _token(secret, user))
+
+    @pages.get("/airlock/{request_id}/content", name="airlock_content")
+    def content_for_review(request_id: int, user: Who):
+        export = airlock.get(request_id, user)
+        content = airlock.content(request_id, user)
+        media_type = export.media_type if export.media_type in INLINE_IMAGES else "application/octet-stream"
+        return Response(content, media_type=media_type, headers={
+            "Content-Security-Policy": "default-src 'none'; sandbox", "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store", "Content-Disposition": "inline",
+        })
+
+    @pages.post("/airlock/{request_id}/review", name="airlock_review", dependencies=same_site)
+    def review_form(
+        request: Request, request_id: int, user: Who, decision: Annotated[str, Form()],
+        comment: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
+    ):
+        _check_token(secret, user, csrf)
+        try:
+            airlock.review(request_id, user, decision, comment, audit=audit)  # type: ignore[arg-type]
+        except CampusError as e:
+            return _request_page(request, airlock, user, request_id, _token(secret, user), error=e, comment=comment)
+        return RedirectResponse(request.url_for("airlock_request", request_id=request_id).path, status_code=303)
+
+    @pages.post("/airlock/{request_id}/release", name="airlock_release", dependencies=same_site)
+    def release_form(request: Request, request_id: int, user: Who, csrf: Annotated[str, Form()] = ""):
+        _check_token(secret, user, csrf)
+        try:
+            airlock.release(request_id, user, audit=audit)
+        except CampusError as e:
+            return _request_page(request, airlock, user, request_id, _token(secret, user), error=e)
+        return RedirectResponse(request.url_for("airlock_request", request_id=request_id).path, status_code=303)
+
+    root = APIRouter()
+    root.include_router(api)
+    root.include_router(pages)
+    return root
+
+
+# --- JSON ------------------------------------------------------------------------
+
+
+def as_json(request: ExportRequest, airlock: Airlock, user: User, *, detail: bool = True) -> dict:
+    """A request as the API shows it to `user`."""
+    out = {
+        "id": request.id, "kind": request.kind, "name": request.name, "description": request.description,
+        "requester": request.requester, "project": request.project, "status": str(request.status),
+        "owner": str(request.owner), "next": request.next_step, "status_reason": request.status_reason,
+        "export_rule": request.export_rule, "filename": request.filename, "content_sha256": request.content_sha256,
+        "content_bytes": request.content_bytes, "round": request.round,
+        "approvals": request.approvals, "reviewers_required": airlock.settings.reviewers_required,
+        "created_at": _iso(request.created_at), "updated_at": _iso(request.updated_at),
+        "released_at": _iso(request.released_at), "sql": request.sql,
+        "report": {k: request.report.get(k) for k in ("cells", "suppressed", "summary", "rules", "notes")}
+        if request.kind == "table" else None,
+        "can_download": permissions.can_download(user, request, airlock.policy) and policies.can_download(request),
+    }
+    if detail:
+        out |= {
+            "withheld": request.report.get("withheld", []),
+            "provenance": request.provenance,
+            "reviews": [{"reviewer": r.reviewer, "decision": r.decision, "comment": r.comment, "round": r.round,
+                         "at": _iso(r.at)} for r in request.reviews],
+            "timeline": [{"actor": t.actor, "from": t.from_status and str(t.from_status), "to": str(t.to_status),
+                          "note": t.note, "at": _iso(t.at)} for t in request.timeline],
+        }
+    return out
+
+
+def error_response(error: CampusError) -> JSONResponse:
+    return JSONResponse({"code": error.code, "reason": error.reason}, status_code=HTTP_STATUS.get(error.code, 500))
+
+
+class _ApiRoute(APIRoute):
+    """Every refusal as ``{code, reason}``, including malformed request bodies."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CampusError as e:
+                return error_response(e)
+            except RequestValidationError as e:
+                return JSONResponse({"code": "invalid_request", "reason": _validation_reason(e)}, status_code=422)
+
+        return route
+
+
+class _PageRoute(APIRoute):
+    """Refusals on pages render the error page."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CampusError as e:
+                html = TEMPLATES.get_template("error.html").render(
+                    title="Not possible", error=e, base=_base(request), user=None)
+                return HTMLResponse(html, status_code=HTTP_STATUS.get(e.code, 500), headers=PAGE_SECURITY)
+            except RequestValidationError as e:
+                html = TEMPLATES.get_template("error.html").render(
+                    title="Not possible", error=CampusError(_validation_reason(e)), base=_base(request), user=None)
+                return HTMLResponse(html, status_code=422, headers=PAGE_SECURITY)
+
+        return route
+
+
+def _validation_reason(error: RequestValidationError) -> str:
+    parts = []
+    for problem in error.errors():
+        where = ".".join(str(p) for p in problem.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{where}: {problem.get('msg')}" if where else str(problem.get("msg")))
+    return "; ".join(parts) or "the request is malformed"
+
+
+# --- cross-site protection ------------------------------------------------------------
+
+
+def _same_origin(request: Request) -> None:
+    """Refuse a POST that a browser says comes from another site (see the module docstring)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site in ("cross-site", "same-site"):
+        raise CrossSite("this request came from another site; use the campus's own pages or the notebook client")
+    origin = request.headers.get("origin")
+    if origin is not None and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+        raise CrossSite(f"this request came from {origin}, not from the campus; use the campus's own pages")
+    if origin == "null":
+        raise CrossSite("this request came from an opaque origin; use the campus's own pages")
+
+
+def _token(secret: bytes, user: User) -> str:
+    return hmac.new(secret, f"airlock-form:{user.name}".encode(), hashlib.sha256).hexdigest()
+
+
+def _check_token(secret: bytes, user: User, token: str) -> None:
+    if not hmac.compare_digest(_token(secret, user), token or ""):
+        raise CrossSite("this form is out of date or came from another site; reload the page and try again")
+
+
+# --- pages -------------------------------------------------------------------------
+
+
+def _request_page(request: Request, airlock: Airlock, user: User, request_id: int, token: str, *,
+                  error: CampusError | None = None, comment: str = "") -> HTMLResponse:
+    export = airlock.get(request_id, user)
+    reviewer = permissions.is_reviewer(user, airlock.policy)
+    table = _table_view(airlock.table(request_id, user), export, airlock.settings.page_rows) \
+        if export.kind == "table" else None
+    return _page(
+        request, "request.html", user, status_code=HTTP_STATUS.get(error.code, 500) if error else 200,
+        title=f"Export request {export.id}: {export.name}", export=export, table=table, reviewer=reviewer,
+        history=airlock.history(request_id, user) if reviewer else [],
+        can_review=permissions.can_review(user, export, airlock.policy) and policies.can_review(export),
+        can_release=permissions.can_release(user, export, airlock.policy) and policies.can_release(export),
+        can_download=permissions.can_download(user, export, airlock.policy) and policies.can_download(export),
+        inline_image=export.kind == "file" and export.media_type in INLINE_IMAGES,
+        required=airlock.settings.reviewers_required, csrf=token, error=error, comment=comment,
+        statuses=STATUSES,
+    )
+
+
+def _page(request: Request, template: str, user: User, *, status_code: int = 200, **context) -> HTMLResponse:
+    html = TEMPLATES.get_template(template).render(base=_base(request), user=user, **context)
+    return HTMLResponse(html, status_code=status_code, headers=PAGE_SECURITY)
+
+
+def _base(request: Request) -> str:
+    """The path the app is mounted under (the hub's service prefix, for example)."""
+    return request.scope.get("root_path", "").rstrip("/")
+
+
+CELL = re.compile(r"(?:^| )(\w+)=")
+
+
+def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
+    """The first `limit` rows as strings, withheld cells marked with the rules that withheld them."""
+    rules_by_cell: dict[frozenset, list[str]] = {}
+    for row in export.report.get("withheld", []):
+        rules_by_cell.setdefault(_cell_keys(row["cell"]), []).append(
+            f"{row['measure']}: {row['rule']} ({row['reason']})")
+    columns = table.column_names
+    rows = []
+    for values in table.slice(0, limit).to_pylist():
+        cells = []
+        for name in columns:
+            value = values[name]
+            if value is None:
+                why = next((rules for key, rules in rules_by_cell.items()
+                            if key and all(k in values and str(values[k]) == v for k, v in key)), None)
+                marked = bool(why) or export.withheld > 0
+                cells.append({"text": "withheld" if marked else "", "withheld": marked, "number": False,
+                              "title": "; ".join(why) if why else "no value: withheld by the rules, or empty"})
+            else:
+                cells.append({"text": _format(value), "withheld": False, "title": "",
+                              "number": isinstance(value, (int, float))})
+        rows.append(cells)
+    return {"columns": columns, "rows": rows, "shown": len(rows), "total": table.num_rows}
+
+
+def _cell_keys(cell: str) -> frozenset:
+    """``"district=Guro-gu category=Golf"`` → its keys and values (the guard's cell label)."""
+    marks = list(CELL.finditer(cell))
+    return frozenset(
+        (m.group(1), cell[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(cell)])
+        for i, m in enumerate(marks)
+    )
+
+
+def _format(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else ""
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+TEMPLATES.filters |= {"when": _when, "size": _size}
+TEMPLATES.globals |= {"Status": Status}

@@ -1,0 +1,326 @@
+"""The airlock over HTTP: the JSON API, the review pages, and a steward in a real browser.
+
+The app here is a test-only FastAPI app that mounts `extractguard.airlock.web.router`
+with a current-user dependency reading a header this test signs (HMAC under a key made
+per run). It stands in for the data service's hub authentication; nothing like it
+exists outside the tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import re
+import secrets
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi import FastAPI, Header, HTTPException
+from fastapi.testclient import TestClient
+
+from campus.audit import AuditLog
+from extractguard.airlock import Airlock, CampusUser, SqlExportStore, Status
+from extractguard.airlock.web import router
+
+KEY = secrets.token_bytes(32)
+ALICE = CampusUser("alice", ("researchers",))
+BOB = CampusUser("bob", ("researchers",))
+SEJIN = CampusUser("sejin", ("stewards",))
+JIWOO = CampusUser("jiwoo", ("stewards",))
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = Path("/tmp/airlock-review-page.png")
+
+BY_DISTRICT = (
+    "SELECT district, category, count(*) AS n, sum(amount) AS total FROM card_usage GROUP BY ALL ORDER BY 1, 2"
+)
+BY_GENDER = "SELECT gender, count(*) AS n FROM card_usage GROUP BY 1"
+
+
+def signed(user: CampusUser) -> dict[str, str]:
+    """The header the test app believes: name;groups;hmac."""
+    payload = f"{user.name};{','.join(user.groups)}"
+    return {"X-Test-User": f"{payload};{hmac.new(KEY, payload.encode(), hashlib.sha256).hexdigest()}"}
+
+
+def make_app(airlock: Airlock, audit: AuditLog) -> FastAPI:
+    def current_user(x_test_user: str | None = Header(None)) -> CampusUser:
+        payload, _, mac = (x_test_user or "").rpartition(";")
+        if not payload or not hmac.compare_digest(mac, hmac.new(KEY, payload.encode(), hashlib.sha256).hexdigest()):
+            raise HTTPException(401, "not signed in")
+        name, _, groups = payload.partition(";")
+        return CampusUser(name, tuple(g for g in groups.split(",") if g))
+
+    app = FastAPI()
+    app.include_router(router(airlock, current_user, audit=audit))
+    return app
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory):
+    log = AuditLog(f"sqlite:///{tmp_path_factory.mktemp('web-db') / 'campus.db'}")
+    yield log
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def airlock(cx, audit, tmp_path_factory):
+    opened = Airlock(cx, SqlExportStore(audit.engine, tmp_path_factory.mktemp("web-store")))
+    yield opened
+
+
+@pytest.fixture(scope="module")
+def client(airlock, audit):
+    with TestClient(make_app(airlock, audit)) as c:
+        yield c
+
+
+def submit(client, sql=BY_GENDER, name="by-gender", user=ALICE, **extra) -> dict:
+    response = client.post("/api/exports", json={"sql": sql, "name": name, "description": "table 2"} | extra,
+                           headers=signed(user))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', html).group(1)
+
+
+# --- the JSON API ---------------------------------------------------------------------
+
+
+def test_an_export_through_the_api(client, audit):
+    request = submit(client)
+    assert request["status"] == "needs_review" and request["owner"] == "reviewers"
+    url = f"/api/exports/{request['id']}"
+
+    assert request["id"] in [r["id"] for r in client.get("/api/exports", headers=signed(SEJIN)).json()["requests"]]
+    assert client.get("/api/exports", headers=signed(SEJIN)).json()["view"] == "queue"
+    assert request["id"] in [r["id"] for r in client.get("/api/exports", headers=signed(ALICE)).json()["requests"]]
+
+    steps = [
+        # (who, method, path, body, status, code)
+        (BOB, "get", url, None, 404, "not_found"),
+        (ALICE, "post", f"{url}/review", {"decision": "approve"}, 403, "not_permitted"),
+        (ALICE, "get", f"{url}/download", None, 409, "wrong_state"),
+        (SEJIN, "post", f"{url}/release", None, 409, "wrong_state"),
+        (SEJIN, "post", f"{url}/review", {"decision": "approve", "comment": "fine"}, 200, None),
+        (ALICE, "post", f"{url}/release", None, 403, "not_permitted"),
+        (SEJIN, "post", f"{url}/release", None, 200, None),
+        (BOB, "get", f"{url}/download", None, 404, "not_found"),
+        (SEJIN, "get", f"{url}/download", None, 403, "not_permitted"),
+    ]
+    for who, method, path, body, status, code in steps:
+        response = client.request(method.upper(), path, json=body, headers=signed(who))
+        assert response.status_code == status, (who.name, path, response.text)
+        if code:
+            assert response.json()["code"] == code and response.json()["reason"]
+
+    download = client.get(f"{url}/download", headers=signed(ALICE))
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''by-gender.parquet"
+    assert hashlib.sha256(download.content).hexdigest() == download.headers["x-content-sha256"]
+    assert pq.ParquetFile(io.BytesIO(download.content)).read().column_names == ["gender", "n"]
+
+    detail = client.get(url, headers=signed(ALICE)).json()
+    assert detail["status"] == "released" and detail["reviews"][0]["comment"] == "fine"
+    assert [t["to"] for t in detail["timeline"]] == ["submitted", "needs_review", "approved", "released"]
+    assert audit.verify().ok
+
+
+REFUSED = [
+    # (body, status, code, words in the reason)
+    ({"sql": "SELECT * FROM air_quality", "name": "rows"}, 403, "denied", "rows never leave"),
+    ({"sql": "SELECT card_id, count(*) AS n FROM card_usage GROUP BY 1", "name": "ids"}, 403, "denied", "identifier"),
+    ({"sql": "SELEC district", "name": "typo"}, 400, "query_rejected", ""),
+    ({"sql": BY_GENDER}, 422, "invalid_request", "name"),
+    ({"sql": BY_GENDER, "name": "  "}, 422, "invalid_export", "needs a name"),
+    ({"sql": BY_GENDER, "name": "x", "project": "gangnam-retail"}, 403, "not_permitted", "not a member"),  # as bob
+]
+
+
+@pytest.mark.parametrize("body,status,code,words", REFUSED, ids=[r[2] + "-" + r[0].get("name", "") for r in REFUSED])
+def test_api_refusals_say_why_as_json(client, body, status, code, words):
+    response = client.post("/api/exports", json=body, headers=signed(BOB))
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code and words in response.json()["reason"]
+
+
+def test_reviews_are_checked(client):
+    url = f"/api/exports/{submit(client)['id']}/review"
+    for body, code in [({"decision": "maybe"}, "invalid_request"), ({"decision": "reject"}, "invalid_export")]:
+        response = client.post(url, json=body, headers=signed(SEJIN))
+        assert (response.status_code, response.json()["code"]) == (422, code)
+    assert client.get("/api/exports/999999", headers=signed(SEJIN)).json()["code"] == "not_found"
+    assert client.get("/api/exports?view=queue", headers=signed(ALICE)).json()["code"] == "not_permitted"
+
+
+def test_only_signed_users_get_in(client):
+    assert client.get("/api/exports").status_code == 401
+    forged = {"X-Test-User": "sejin;stewards;" + "0" * 64}
+    assert client.get("/api/exports", headers=forged).status_code == 401
+
+
+def test_a_figure_is_uploaded_and_shown_to_the_reviewer(client):
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+    response = client.post("/api/exports/files", files={"file": ("../chart.png", png, "image/png")},
+                           data={"description": "figure 1"}, headers=signed(ALICE))
+    assert response.status_code == 201, response.text
+    request = response.json()
+    assert (request["kind"], request["status"], request["filename"]) == ("file", "needs_review", "chart.png")
+    page = client.get(f"/airlock/{request['id']}", headers=signed(SEJIN)).text
+    assert f'src="/airlock/{request["id"]}/content"' in page
+    content = client.get(f"/airlock/{request['id']}/content", headers=signed(SEJIN))
+    assert content.content == png and "sandbox" in content.headers["content-security-policy"]
+    assert client.get(f"/airlock/{request['id']}/content", headers=signed(BOB)).status_code == 404
+
+
+def test_cross_site_posts_are_refused(client):
+    body = {"sql": BY_GENDER, "name": "x"}
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+        response = client.post("/api/exports", json=body, headers=signed(ALICE) | headers)
+        assert (response.status_code, response.json()["code"]) == (403, "cross_site")
+    same = client.post("/api/exports", json=body, headers=signed(ALICE) | {"Origin": "http://testserver",
+                                                                           "Sec-Fetch-Site": "same-origin"})
+    assert same.status_code == 201
+
+
+# --- the review pages ----------------------------------------------------------------------
+
+
+def test_the_review_page_shows_table_report_query_and_history(client, airlock, audit):
+    earlier = submit(client, name="earlier")
+    airlock.review(earlier["id"], SEJIN, "approve", audit=audit)
+    airlock.release(earlier["id"], SEJIN, audit=audit)
+    request = submit(client, BY_DISTRICT, name="by-district", description="<script>alert(1)</script>")
+
+    page = client.get(f"/airlock/{request['id']}", headers=signed(SEJIN))
+    assert page.status_code == 200 and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    html = page.text
+    assert 'class="withheld"' in html and "min_entities" in html, "withheld cells are marked with their rule"
+    assert "count(*) AS n, sum(amount) AS total FROM card_usage" in html
+    assert "cells checked" in html and "values withheld" in html
+    assert f'href="/airlock/{earlier["id"]}"' in html, "earlier releases are listed"
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'value="approve"' in html and 'value="reject"' in html and 'value="return"' in html
+
+    mine = client.get(f"/airlock/{request['id']}", headers=signed(ALICE)).text
+    assert 'value="approve"' not in mine and "Earlier releases" not in mine
+    assert client.get(f"/airlock/{request['id']}", headers=signed(BOB)).status_code == 404
+    queue = client.get("/airlock", headers=signed(SEJIN)).text
+    assert "Waiting for you" in queue and "by-district" in queue
+    assert "Waiting for you" not in client.get("/airlock", headers=signed(ALICE)).text
+
+
+def test_review_forms_need_the_users_own_token(client):
+    request = submit(client)
+    url = f"/airlock/{request['id']}/review"
+    token = csrf_of(client.get(f"/airlock/{request['id']}", headers=signed(SEJIN)).text)
+    for form in ({"decision": "approve"}, {"decision": "approve", "csrf": "0" * 64}):
+        assert client.post(url, data=form, headers=signed(SEJIN)).status_code == 403
+    jiwoos_token = csrf_of(client.get(f"/airlock/{request['id']}", headers=signed(JIWOO)).text)
+    assert jiwoos_token != token
+    borrowed = client.post(url, data={"decision": "approve", "csrf": jiwoos_token}, headers=signed(SEJIN))
+    assert borrowed.status_code == 403
+
+    empty = client.post(url, data={"decision": "reject", "comment": "", "csrf": token}, headers=signed(SEJIN))
+    assert empty.status_code == 422 and "say why you reject it" in empty.text
+    assert client.get(f"/api/exports/{request['id']}", headers=signed(SEJIN)).json()["status"] == "needs_review"
+
+    done = client.post(url, data={"decision": "approve", "csrf": token}, headers=signed(SEJIN), follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"/airlock/{request['id']}"
+    release = client.post(f"/airlock/{request['id']}/release", data={"csrf": token}, headers=signed(SEJIN),
+                          follow_redirects=False)
+    assert release.status_code == 303
+    assert client.get(f"/api/exports/{request['id']}", headers=signed(ALICE)).json()["can_download"] is True
+
+
+# --- a steward in a real browser ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(airlock, audit):
+    """The test app on a real uvicorn, on a free loopback port."""
+    uvicorn = pytest.importorskip("uvicorn")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(make_app(airlock, audit), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (PyPI)")
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync",
+        ])
+        yield launched
+        launched.close()
+
+
+def test_a_steward_approves_one_export_and_rejects_another_in_the_browser(browser, served, airlock, cx, audit):
+    alice = cx.session("alice", ["researchers"])
+    good = airlock.export(alice, BY_DISTRICT, "spending-by-district", "Table 2 of the Gangnam report", audit=audit)
+    bad = airlock.export(alice, "SELECT dong, count(*) AS n FROM card_usage GROUP BY 1", "cards-by-dong", "",
+                         audit=audit)
+
+    context = browser.new_context(extra_http_headers=signed(SEJIN), viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    page = context.new_page()  # sejin, the steward
+    page.goto(f"{served}/airlock")
+    page.click("text=spending-by-district >> nth=0")
+    page.wait_for_url(f"{served}/airlock/{good.id}")
+    assert page.locator("td.withheld").count() > 0
+    page.locator("td.withheld").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.fill("#comment", "Small cells are withheld; fine to release.")
+    page.click("button.approve")
+    page.wait_for_selector("button.release")
+    page.click("button.release")
+    page.wait_for_selector(".status.released")
+
+    page.goto(f"{served}/airlock/{bad.id}")
+    page.click("button.reject")  # without a comment: the page says why it cannot
+    assert "say why you reject it" in page.locator(".error").inner_text()
+    page.fill("#comment", "Dong-level counts are too fine for an export; group by district.")
+    page.click("button.reject")
+    page.wait_for_selector(".status.rejected")
+
+    context.set_extra_http_headers(signed(ALICE))  # now alice, the requester
+    page.goto(f"{served}/airlock/{good.id}")
+    with page.expect_download() as downloading:
+        page.click("text=Download spending-by-district.parquet")
+    downloaded = Path(downloading.value.path()).read_bytes()
+    assert pq.ParquetFile(io.BytesIO(downloaded)).read().equals(airlock.table(good.id, ALICE))
+
+    page.goto(f"{served}/airlock/{bad.id}")
+    assert page.locator(".status.rejected").count() == 1 and page.locator("text=Download").count() == 0
+    assert "group by district" in page.content()
+    refused = context.request.get(f"{served}/api/exports/{bad.id}/download")
+    assert refused.status == 409 and refused.json()["code"] == "wrong_state"
+    context.close()
+
+    assert airlock.store.get(good.id).status is Status.RELEASED
+    assert airlock.store.get(bad.id).status is Status.REJECTED
+    downloads = [e for e in audit.events(limit=20) if e["action"] == "export_downloaded"]
+    assert [(e["actor"], e["outcome"], e["detail"]["request"]) for e in downloads[:2]] == [
+        ("alice", "refused", bad.id), ("alice", "ok", good.id)]
+    assert audit.verify().ok

@@ -1,0 +1,125 @@
+"""The notebook client against the live service: what a researcher types, and what comes back."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import polars as pl
+import pytest
+
+import campus
+from campus import client
+from campus.policy import Decision
+from campus.service import create_app
+from campus.service.auth import TokenAuthenticator
+from campus.service.tokens import InvalidToken
+
+pytest_plugins = ["service_fixtures"]
+
+TOTALS = "SELECT district, count(*) AS n, sum(amount) AS total FROM card_usage GROUP BY district ORDER BY district"
+HUB_ENV = ("CAMPUS_SERVICE_URL", "CAMPUS_API_TOKEN", "JUPYTERHUB_API_TOKEN", "JUPYTERHUB_API_URL", "JUPYTERHUB_BASE_URL")
+
+
+@pytest.fixture
+def notebook(service, monkeypatch):
+    """A kernel's environment: the service's URL and alice's token, nothing else."""
+    for name in HUB_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CAMPUS_SERVICE_URL", service.url)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", service.token("alice"))
+    yield service
+
+
+def test_campus_sql_gives_the_result_the_gateway_gives(notebook):
+    r = campus.sql(TOTALS)
+    in_process = notebook.campus.session("alice", ["researchers"]).sql(TOTALS)
+    assert isinstance(r, campus.Result) and r.arrow().equals(in_process.arrow())
+    assert isinstance(r.pl(), pl.DataFrame) and isinstance(r.df(), pd.DataFrame) and r.pl().height == 25
+    assert r.report.cells == 25 and r.report.notes == in_process.report.notes
+    assert r.export_rule == "review" and "<table" in r._repr_html_()
+
+
+def test_datasets_describe_and_explain(notebook):
+    listed = campus.datasets()
+    assert set(listed["name"]) == {"card_usage", "sales_by_location", "air_quality"}
+    card = campus.describe("card_usage")
+    assert card.mode == "aggregates" and card.entity == "card_id"
+    assert card.columns.filter(pl.col("name") == "amount")["unit"].to_list() == ["KRW"]
+    assert "card_usage" in repr(card) and "<table" in card._repr_html_()
+    refused = campus.explain("card_usage", ["card_id"])
+    assert isinstance(refused, Decision) and not refused.allow and "identifier" in refused.reason
+    assert campus.explain("sales_by_location", ["district"], project="gangnam-retail").grant == "gangnam-retail-sales"
+
+
+# (what the researcher does, the exception, words of the server's reason)
+REFUSALS = [
+    (lambda: campus.sql("SELECT card_id, amount FROM card_usage"), campus.Denied, "aggregates"),
+    (lambda: campus.sql("SELECT 1; SELECT 2"), campus.QueryRejected, "one"),
+    (lambda: campus.sql(TOTALS, project="nope"), campus.Denied, "no project nope"),
+    (lambda: campus.describe("secrets"), campus.CampusError, "no dataset"),
+]
+
+
+@pytest.mark.parametrize("call,error,says", REFUSALS, ids=["denied", "rejected", "no project", "no dataset"])
+def test_refusals_are_the_gateways_exceptions_with_the_servers_reason(notebook, call, error, says):
+    with pytest.raises(error) as raised:
+        call()
+    assert says in raised.value.reason
+
+
+def test_a_bad_token_or_no_service_says_what_to_do(notebook, monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "campus_0123456789ab_" + "x" * 43)
+    with pytest.raises(InvalidToken, match="not valid"):
+        campus.sql(TOTALS)
+    monkeypatch.setenv("CAMPUS_SERVICE_URL", "http://127.0.0.1:9/")
+    with pytest.raises(client.ServiceUnreachable, match="did not answer"):
+        campus.datasets()
+    monkeypatch.delenv("CAMPUS_SERVICE_URL")
+    with pytest.raises(client.ServiceUnreachable, match="CAMPUS_SERVICE_URL"):
+        campus.datasets()
+
+
+def test_inside_the_hub_the_service_is_found_from_the_hub_url(service, monkeypatch, serve):
+    """In a hub session only JUPYTERHUB_* is set; the service is at <hub>/services/data/."""
+    app = create_app(service.campus, TokenAuthenticator(service.tokens, service.campus.policy), prefix="/services/data/")
+    with serve(app) as url:
+        for name in HUB_ENV:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("JUPYTERHUB_API_URL", url + "hub/api")
+        monkeypatch.setenv("JUPYTERHUB_BASE_URL", "/")
+        monkeypatch.setenv("JUPYTERHUB_API_TOKEN", service.token("bob"))
+        assert client.default().me()["user"] == "bob"
+        assert campus.sql("SELECT gender, count(*) AS n FROM card_usage GROUP BY 1").pl().height == 2
+
+
+def test_sql_cell_magic(notebook):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_line_magic("load_ext", "campus")
+        shown = shell.run_cell_magic("sql", "--project gangnam-retail sales", "SELECT industry, sum(sales_amount) "
+                                     "AS total FROM sales_by_location GROUP BY 1")
+        assert shell.user_ns["sales"] is shown and shown.decisions[0]["grant"] == "gangnam-retail-sales"
+        assert shell.run_line_magic("sql", "SELECT hour, count(*) AS n FROM card_usage GROUP BY 1").pl().height == 24
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_a_long_query_shows_its_elapsed_time(monkeypatch):
+    shown = []
+
+    class Recorder:
+        def show(self, seconds):
+            shown.append(seconds)
+
+        def close(self, seconds):
+            shown.append("closed")
+
+    monkeypatch.setattr(client, "SHOW_AFTER", 0.05)
+    monkeypatch.setattr(client, "_display_kind", lambda: Recorder)
+    assert client.waiting(lambda: time.sleep(0.7) or 42) == 42
+    assert len(shown) >= 2 and shown[-1] == "closed" and shown[-2] >= 0.5
+    with pytest.raises(campus.Denied):
+        client.waiting(lambda: (_ for _ in ()).throw(campus.Denied("no")))

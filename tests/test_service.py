@@ -1,0 +1,253 @@
+"""The data service over real HTTP: who may call what, results, errors, prefix, concurrency.
+
+Every test runs against a live service (uvicorn on 127.0.0.1) over the demo data, once
+on SQLite and once on PostgreSQL, with tokens issued by the real token store.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+import campus
+from campus.cli import _mount, app as cli
+from campus.service import create_app, wire
+from campus.service.auth import TokenAuthenticator
+
+pytest_plugins = ["service_fixtures"]
+
+CARD_TOTALS = "SELECT district, count(*) AS n, sum(amount) AS total FROM card_usage GROUP BY district ORDER BY district"
+GANGNAM_SALES = "SELECT industry, sum(sales_amount) AS total FROM sales_by_location GROUP BY industry"
+
+
+@pytest.fixture(scope="module")
+def tokens(service) -> dict[str, str | None]:
+    """A token per caller of the truth table below."""
+    alice = service.token("alice")
+    token_id, secret = alice.split("_")[1:3]
+    return {
+        "alice": alice,                                       # researcher, member of project gangnam-retail
+        "bob": service.token("bob"),                          # researcher, not a member
+        "sejin": service.token("sejin"),                      # steward: reviews exports, no data grant
+        "admin": service.token("admin"),                      # admin: no data grant
+        "none": None,                                         # no Authorization header
+        "bad": f"campus_{token_id}_{secret[::-1]}",           # alice's id with a wrong secret
+        "expired": service.token("alice", expires_in=timedelta(minutes=-1)),
+    }
+
+
+CALLERS = ["alice", "bob", "sejin", "admin", "none", "bad", "expired"]
+
+# (request, expected status per caller)
+#                                                                     alice bob sejin admin none bad expired
+MATRIX = [
+    (("GET", "health", None),                                         (200, 200, 200, 200, 200, 200, 200)),
+    (("GET", "openapi.json", None),                                   (200, 200, 200, 200, 200, 200, 200)),
+    (("GET", "me", None),                                             (200, 200, 200, 200, 401, 401, 401)),
+    (("GET", "datasets", None),                                       (200, 200, 200, 200, 401, 401, 401)),
+    (("GET", "datasets/card_usage", None),                            (200, 200, 403, 403, 401, 401, 401)),
+    (("GET", "datasets/sales_by_location?project=gangnam-retail", None), (200, 403, 403, 403, 401, 401, 401)),
+    (("GET", "datasets/no_such_dataset", None),                       (404, 404, 404, 404, 401, 401, 401)),
+    (("POST", "sql", {"sql": CARD_TOTALS}),                           (200, 200, 403, 403, 401, 401, 401)),
+    (("POST", "sql", {"sql": GANGNAM_SALES, "project": "gangnam-retail"}), (200, 403, 403, 403, 401, 401, 401)),
+    (("POST", "sql", {"sql": "SELECT card_id, amount FROM card_usage"}), (403, 403, 403, 403, 401, 401, 401)),
+    (("POST", "explain", {"dataset": "card_usage", "columns": ["district"]}), (200, 200, 200, 200, 401, 401, 401)),
+]
+
+
+@pytest.fixture(scope="module")
+def callers(service, tokens):
+    clients = {caller: service.client(tokens[caller]) for caller in CALLERS}
+    yield clients
+    for http in clients.values():
+        http.close()
+
+
+@pytest.mark.parametrize("request_, expected", MATRIX, ids=[f"{m} {p}" for (m, p, _), _ in MATRIX])
+def test_authorization_matrix(callers, request_, expected):
+    method, path, body = request_
+    got = {caller: callers[caller].request(method, path, json=body).status_code for caller in CALLERS}
+    assert got == dict(zip(CALLERS, expected))
+
+
+def test_datasets_list_only_what_the_policy_allows(service, tokens):
+    with service.client(tokens["alice"]) as http:
+        listed = {d["name"]: d for d in http.get("datasets").json()}
+    assert set(listed) == {"card_usage", "sales_by_location", "air_quality"}
+    assert listed["card_usage"]["mode"] == "aggregates" and listed["air_quality"]["mode"] == "rows"
+    assert "card_id" not in listed["card_usage"]["columns"] and listed["card_usage"]["entity"] == "card_id"
+    with service.client(tokens["sejin"]) as http:
+        assert http.get("datasets").json() == []
+
+
+def test_describe_shows_roles_types_and_units(service, tokens):
+    with service.client(tokens["alice"]) as http:
+        described = http.get("datasets/card_usage").json()
+    columns = {c["name"]: c for c in described["columns"]}
+    assert columns["amount"] == {"name": "amount", "type": "BIGINT", "role": "measure", "unit": "KRW", "grain": None,
+                                 "description": "Amount charged, in won."}
+    assert columns["card_id"]["role"] == "identifier"  # the entity: to count, never to show
+    assert "merchant_id" not in columns and "txn_id" not in columns
+    assert described["grant"] == "researchers-card-usage" and described["reasons"]
+
+
+def test_a_result_over_http_is_the_result_in_process(service, tokens):
+    in_process = service.campus.session("alice", ["researchers"]).sql(CARD_TOTALS)
+    with service.client(tokens["alice"]) as http:
+        arrow = http.post("sql", json={"sql": CARD_TOTALS})
+        as_json = http.post("sql", json={"sql": CARD_TOTALS}, headers={"Accept": "application/json"})
+    assert arrow.headers["content-type"] == wire.ARROW
+    result = wire.from_arrow(arrow.content)
+    assert result.table.equals(in_process.table)
+    assert result.report.summary() == in_process.report.summary() and result.report.notes == in_process.report.notes
+    assert result.notes == in_process.notes and result.decisions == in_process.decisions
+    document = as_json.json()
+    assert [c["name"] for c in document["columns"]] == ["district", "n", "total"]
+    assert document["rows"] == [list(r.values()) for r in in_process.table.to_pylist()]
+    assert document["report"]["cells"] == in_process.report.cells and document["decisions"][0]["dataset"] == "card_usage"
+
+
+def test_withheld_cells_come_with_their_reasons(service, tokens):
+    sql = "SELECT dong, category, count(*) AS n FROM card_usage GROUP BY ALL"
+    with service.client(tokens["alice"]) as http:
+        result = wire.from_arrow(http.post("sql", json={"sql": sql}).content)
+    assert result.report.suppressed > 0
+    assert set(result.report.withheld["rule"]) <= {"min_entities", "dominance", "p_ratio", "zeros", "all_same",
+                                                   "secondary"}
+    assert result.report.withheld["reason"].str.len_chars().min() > 10
+
+
+def test_every_query_is_in_the_audit_trail_with_its_user_and_project(service, tokens):
+    marker = "SELECT industry, sum(sales_amount) AS audited FROM sales_by_location GROUP BY industry"
+    with service.client(tokens["alice"]) as http:
+        assert http.post("sql", json={"sql": marker, "project": "gangnam-retail"}).status_code == 200
+    with service.client(tokens["bob"]) as http:
+        assert http.post("sql", json={"sql": marker, "project": "gangnam-retail"}).status_code == 403
+    events = [e for e in service.campus.audit.events(limit=50) if e["detail"].get("sql") == marker]
+    assert {(e["actor"], e["project"], e["outcome"]) for e in events} == {
+        ("alice", "gangnam-retail", "allowed"), ("bob", "gangnam-retail", "denied")}
+    assert service.campus.audit.verify().ok
+
+
+# --- errors: JSON, a fitting status, nothing that leaks --------------------------------------
+
+ERRORS = [
+    # (what, method, path, body or raw bytes, status, code)
+    ("identifier selected", "POST", "sql", {"sql": "SELECT card_id FROM card_usage"}, 403, "denied"),
+    ("not SQL", "POST", "sql", {"sql": "DROP TABLE card_usage"}, 400, "query_rejected"),
+    ("two statements", "POST", "sql", {"sql": "SELECT 1; SELECT 2"}, 400, "query_rejected"),
+    ("a file path", "POST", "sql", {"sql": "SELECT * FROM read_parquet('/etc/passwd')"}, 400, "query_rejected"),
+    ("a quoted file", "POST", "sql", {"sql": "SELECT count(*) FROM '/root/.ssh/id_rsa'"}, 400, "query_rejected"),
+    ("a bad cast", "POST", "sql", {"sql": "SELECT CAST(station AS INTEGER) AS s FROM air_quality"}, 400,
+     "query_rejected"),
+    ("unknown column", "POST", "sql", {"sql": "SELECT nope FROM air_quality"}, 400, "query_rejected"),
+    ("no sql field", "POST", "sql", {"query": "SELECT 1"}, 422, "invalid_request"),
+    ("sql not a string", "POST", "sql", {"sql": 42}, 422, "invalid_request"),
+    ("empty sql", "POST", "sql", {"sql": ""}, 422, "invalid_request"),
+    ("sql too long", "POST", "sql", {"sql": "SELECT " + "1+" * 60_000 + "1"}, 422, "invalid_request"),
+    ("body too large", "POST", "sql", {"sql": "x" * 2_000_000}, 413, "request_too_large"),
+    ("not JSON", "POST", "sql", b"{SELECT", 422, "invalid_request"),
+    ("project not a name", "POST", "sql", {"sql": CARD_TOTALS, "project": "../etc"}, 422, "invalid_request"),
+    ("no such project", "POST", "sql", {"sql": CARD_TOTALS, "project": "nope"}, 403, "denied"),
+    ("unknown dataset", "POST", "explain", {"dataset": "secrets"}, 404, "not_found"),
+    ("bad shape", "POST", "explain", {"dataset": "card_usage", "shape": "everything"}, 422, "invalid_request"),
+    ("no such endpoint", "GET", "admin", None, 404, "not_found"),
+    ("wrong method", "DELETE", "sql", None, 405, "method_not_allowed"),
+]
+PATHLIKE = re.compile(r"(/tmp/|/root|/home/|/work/|/etc/passwd|site-packages|\.parquet|\.py\b)")
+
+
+@pytest.mark.parametrize("what,method,path,body,status,code", ERRORS, ids=[e[0] for e in ERRORS])
+def test_errors_are_json_with_a_status_and_leak_nothing(service, tokens, what, method, path, body, status, code):
+    with service.client(tokens["alice"]) as http:
+        sent = {"content": body} if isinstance(body, bytes) else {"json": body}
+        response = http.request(method, path, **sent)
+    assert (response.status_code, response.json()["code"]) == (status, code), response.text
+    assert set(response.json()) == {"code", "reason"} and len(response.json()["reason"]) > 10
+    assert "Traceback" not in response.text and tokens["alice"] not in response.text
+    assert not PATHLIKE.search(response.text), response.text
+
+
+class Broken:
+    """An authenticator that fails unexpectedly, with a path and the token in its message."""
+
+    async def identify(self, token: str):
+        raise RuntimeError(f"cannot open /srv/campus/state/campus.db for {token}")
+
+
+def test_an_unexpected_failure_is_an_incident_id_and_nothing_else(service, serve):
+    with serve(create_app(service.campus, Broken())) as url:
+        with service.client("campus_0123456789ab_s3cr3t-s3cr3t-s3cr3t") as http:
+            response = http.get(url + "api/me")
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error" and "incident" in response.json()["reason"]
+    assert "/srv" not in response.text and "s3cr3t" not in response.text and "RuntimeError" not in response.text
+
+
+def test_under_the_hub_prefix_every_path_moves_with_it(service, tokens, serve):
+    app = create_app(service.campus, TokenAuthenticator(service.tokens, service.campus.policy), prefix="/services/data/")
+    with serve(app) as url, service.client(tokens["alice"]) as http:
+        assert http.get(url + "services/data/api/me").json()["user"] == "alice"
+        assert http.get(url + "api/me").status_code == 404
+        spec = http.get(url + "services/data/api/openapi.json").json()
+    assert "/services/data/api/sql" in spec["paths"] and all(p.startswith("/services/data/api/") for p in spec["paths"])
+
+
+def test_32_concurrent_clients_are_all_answered(service, tokens):
+    districts = ["Jung-gu", "Gangnam-gu", "Mapo-gu", "Jongno-gu"]
+
+    def client(i: int) -> int:
+        sql = f"SELECT category, count(*) AS n FROM card_usage WHERE district = '{districts[i % 4]}' GROUP BY 1"
+        with service.client(tokens["alice" if i % 2 else "bob"]) as http:
+            return http.post("sql", json={"sql": sql}).status_code
+
+    with ThreadPoolExecutor(32) as pool:
+        assert list(pool.map(client, range(32))) == [200] * 32
+
+
+def test_tokens_issued_listed_and_revoked_with_the_cli(service, monkeypatch):
+    monkeypatch.setenv("CAMPUS_DB_URL", service.database)
+    _mount()
+    runner = CliRunner()
+    created = runner.invoke(cli, ["tokens", "create", "--user", "bob", "--groups", "researchers", "--expires", "1d"])
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip()
+    token_id = token.split("_")[1]
+    with service.client(token) as http:
+        assert http.get("me").json() == {"user": "bob", "groups": ["researchers"], "via": "token"}
+        listed = runner.invoke(cli, ["tokens", "list", "--user", "bob"])
+        assert token_id in listed.stdout and "active" in listed.stdout and token.split("_")[2] not in listed.stdout
+        assert runner.invoke(cli, ["tokens", "revoke", token_id]).exit_code == 0
+        refused = http.get("me")
+    assert refused.status_code == 401 and "revoked" in refused.json()["reason"]
+    assert runner.invoke(cli, ["tokens", "revoke", "000000000000"]).exit_code != 0
+    issued = [e for e in service.campus.audit.events(limit=20) if e["detail"].get("token") == token_id]
+    assert {e["action"] for e in issued} == {"token_issue", "token_revoke"}
+
+
+def test_a_chunked_body_over_the_limit_is_refused_too(service, tokens):
+    def chunks():
+        for _ in range(30):
+            yield b"x" * 50_000
+
+    with service.client(tokens["alice"]) as http:
+        response = http.post("sql", content=chunks(), headers={"Content-Type": "application/json"})
+        assert (response.status_code, response.json()["code"]) == (413, "request_too_large")
+        assert http.get("me").status_code == 200
+
+
+def test_a_query_over_the_time_limit_is_a_504_that_says_what_to_do(service, tokens, demo_data, tmp_path, serve):
+    slow = campus.open(data_dir=demo_data, state_dir=tmp_path, db_url=service.database, query_seconds=0.2)
+    try:
+        with serve(create_app(slow, TokenAuthenticator(service.tokens, slow.policy))) as url, \
+                service.client(tokens["alice"]) as http:
+            response = http.post(url + "api/sql", json={
+                "sql": "SELECT count(*) AS n FROM air_quality a, air_quality b WHERE a.pm25 < b.pm25"})
+    finally:
+        slow.close()
+    assert (response.status_code, response.json()["code"]) == (504, "query_timeout")
+    assert "over the 0.2 s limit" in response.json()["reason"]
