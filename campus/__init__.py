@@ -3,15 +3,34 @@
 In a notebook, ``campus.sql(...)``, ``campus.datasets()``, ``campus.describe(name)`` and
 ``campus.explain(...)`` go through the data service (`campus.client`); ``campus.open()``
 opens the campus in-process (the service itself, tests, benchmarks).
+
+Only the errors are imported eagerly: the rest loads on first use, so ``import campus``
+(and every ``campus`` command) does not pay for DuckDB, polars and SQLAlchemy it may
+never need.
 """
 
-from .errors import CampusError, ConfigError, DataMissing, Denied, QueryRejected
-from .settings import Settings
-from .campus import Campus, open
-from .gateway.result import Result
-from .client import datasets, describe, explain, load_ipython_extension, sql  # through the data service
+from importlib import import_module
 
-__all__ = [
-    "Campus", "CampusError", "ConfigError", "DataMissing", "Denied", "QueryRejected", "Result", "Settings", "datasets",
-    "describe", "explain", "open", "sql",
-]
+from .errors import CampusError, ConfigError, DataMissing, Denied, QueryRejected
+
+_LAZY = {
+    "Settings": ".settings",
+    "Campus": ".campus",
+    "open": ".campus",
+    "Result": ".gateway.result",
+    "sql": ".client",
+    "datasets": ".client",
+    "describe": ".client",
+    "explain": ".client",
+    "load_ipython_extension": ".client",
+}
+
+__all__ = ["CampusError", "ConfigError", "DataMissing", "Denied", "QueryRejected", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'campus' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value

@@ -127,7 +127,8 @@ REFUSED = [
      QueryRejected, "aggregate card_usage on its own before joining it"),
     ("SELECT count(*) FROM nope", QueryRejected, "there is no dataset 'nope'"),
     ("SELECT nope FROM air_quality", QueryRejected, "campus.describe"),
-    ("SELEC 1", QueryRejected, "could not be parsed"),
+    ("SELEC 1", QueryRejected, "could not be parsed (line 1)"),
+    ("SELEC", QueryRejected, "it must start with SELECT, WITH or FROM, not 'SELEC'"),
     ("", QueryRejected, "the query is empty"),
 ]
 

@@ -108,6 +108,10 @@ def parse(sql: str) -> exp.Expression:
     if len(statements) != 1:
         raise QueryRejected(f"send exactly one SELECT statement at a time (this text has {len(statements)})")
     statement = statements[0]
+    if isinstance(statement, exp.Condition):  # an expression, not a statement: a misspelt keyword
+        raise QueryRejected(
+            f"the query could not be parsed: it must start with SELECT, WITH or FROM, not {sql.split()[0]!r}"
+        )
     if type(statement) not in STATEMENT_CLASSES:
         raise QueryRejected(f"only SELECT queries are allowed: {describe(statement)} is not")
     return statement
