@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -22,46 +21,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 import campus
 from campus.service import create_app
 from campus.service.auth import TokenAuthenticator
 from campus.service.tokens import TokenStore
+from databases import DATABASES, POSTGRES, fresh_database, postgres_available  # noqa: F401 (re-exported)
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-DATABASES = ["sqlite", "postgresql"]
 CAMPUS_BIN = Path(sys.executable).with_name("campus")
 TLS = ssl.create_default_context()  # made once: httpx would load the CA bundle for every client
-
-
-def postgres_available() -> bool:
-    try:
-        with create_engine(POSTGRES).connect() as db:
-            db.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
-
-
-@contextmanager
-def fresh_database(kind: str, folder: Path):
-    """A new, empty database: a SQLite file in `folder`, or a PostgreSQL schema dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'campus.db'}"
-        return
-    if not postgres_available():
-        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
-    schema = f"service_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES)
-    with admin.begin() as db:
-        db.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as db:
-            db.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def free_socket() -> socket.socket:

@@ -7,16 +7,15 @@ store directory; requests are made through the real gateway as the demo users.
 from __future__ import annotations
 
 import io
-import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
 
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import create_engine, text
 
 from campus import Denied, QueryRejected
 from campus.audit import AuditLog
+from databases import DATABASES, fresh_database
 from extractguard.airlock import (
     AIRLOCK,
     STATUSES,
@@ -39,7 +38,6 @@ from extractguard.airlock import (
 )
 from extractguard.airlock.states import FINAL, moves_from
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 ALICE = CampusUser("alice", ("researchers",))
 BOB = CampusUser("bob", ("researchers",))
@@ -56,31 +54,11 @@ BY_DISTRICT = (
 AIR_BY_STATION = "SELECT station, avg(pm25) AS pm25 FROM air_quality GROUP BY 1"
 
 
-def postgres_available() -> bool:
-    try:
-        with create_engine(POSTGRES).connect() as db:
-            db.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=DATABASES)
 def database(request, tmp_path_factory):
     """A service database for this module: SQLite in a temporary folder, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('airlock-db') / 'campus.db'}"
-        return
-    if not postgres_available():
-        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
-    schema = f"airlock_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES)
-    with admin.begin() as db:
-        db.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    with admin.begin() as db:
-        db.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with fresh_database(request.param, tmp_path_factory.mktemp("airlock-db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

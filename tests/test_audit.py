@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, delete, text, update
+from sqlalchemy import delete, update
 
 from campus.audit import AuditLog, events
-
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def postgres_available() -> bool:
-    try:
-        with create_engine(POSTGRES).connect() as db:
-            db.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
+from databases import DATABASES, fresh_database
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def log(request, tmp_path):
-    if request.param == "sqlite":
-        audit = AuditLog(f"sqlite:///{tmp_path / 'audit.db'}")
+    with fresh_database(request.param, tmp_path) as url:
+        audit = AuditLog(url)
         yield audit
         audit.close()
-        return
-    if not postgres_available():
-        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
-    schema = f"audit_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES)
-    with admin.begin() as db:
-        db.execute(text(f"CREATE SCHEMA {schema}"))
-    audit = AuditLog(f"{POSTGRES}?options=-csearch_path%3D{schema}")
-    yield audit
-    audit.close()
-    with admin.begin() as db:
-        db.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 def test_events_chain_and_verify(log):
