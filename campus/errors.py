@@ -39,6 +39,12 @@ class QueryRejected(CampusError):
     code = "query_rejected"
 
 
+class QueryTimeout(CampusError):
+    """The query ran past the time limit and was cancelled."""
+
+    code = "query_timeout"
+
+
 class GatewayFailure(CampusError):
     """Something inside the campus failed; the query was refused rather than risked."""
 

@@ -7,7 +7,7 @@ import pytest
 
 import campus
 from campus import Denied, QueryRejected
-from campus.gateway.warehouse import QueryTimeout
+from campus.errors import QueryTimeout
 
 # --- utility: analysts' questions answered as raw DuckDB would, within the protection ---
 

@@ -17,13 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ..errors import CampusError, QueryRejected
-
-
-class QueryTimeout(CampusError):
-    """The query ran past the time limit and was cancelled."""
-
-    code = "query_timeout"
+from ..errors import QueryRejected, QueryTimeout
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import CampusError, ConfigError, DataMissing, Denied, GatewayFailure, QueryRejected
-from ..gateway.warehouse import QueryTimeout
+from ..errors import CampusError, ConfigError, DataMissing, Denied, GatewayFailure, QueryRejected, QueryTimeout
 from .tokens import InvalidToken, TokenExpired
 
 
