@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import sqlglot
 from sqlglot import exp
@@ -48,8 +49,9 @@ class DatasetUse:
     def select(self) -> exp.Select | None:
         return self.scope.expression if isinstance(self.scope.expression, exp.Select) else None
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
+        """Decided once, from the SELECT as analysed (the rewrite replaces it later)."""
         return "aggregates" if self.select is not None and aggregates(self.select) else "rows"
 
     @property
