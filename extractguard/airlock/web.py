@@ -268,12 +268,11 @@ def as_json(request: ExportRequest, airlock: Airlock, user: User, *, detail: boo
     return out
 
 
-def error_response(error: CampusError) -> JSONResponse:
-    return JSONResponse({"code": error.code, "reason": error.reason}, status_code=HTTP_STATUS.get(error.code, 500))
+class _RefusalRoute(APIRoute):
+    """Every refusal, malformed request bodies included, answered by `refuse`."""
 
-
-class _ApiRoute(APIRoute):
-    """Every refusal as ``{code, reason}``, including malformed request bodies."""
+    def refuse(self, request: Request, error: CampusError, status: int) -> Response:
+        raise NotImplementedError
 
     def get_route_handler(self):
         handler = super().get_route_handler()
@@ -282,32 +281,29 @@ class _ApiRoute(APIRoute):
             try:
                 return await handler(request)
             except CampusError as e:
-                return error_response(e)
+                return self.refuse(request, e, HTTP_STATUS.get(e.code, 500))
             except RequestValidationError as e:
-                return JSONResponse({"code": "invalid_request", "reason": _validation_reason(e)}, status_code=422)
+                invalid = CampusError(_validation_reason(e))
+                invalid.code = "invalid_request"
+                return self.refuse(request, invalid, 422)
 
         return route
 
 
-class _PageRoute(APIRoute):
+class _ApiRoute(_RefusalRoute):
+    """Refusals as ``{code, reason}``."""
+
+    def refuse(self, request: Request, error: CampusError, status: int) -> Response:
+        return JSONResponse({"code": error.code, "reason": error.reason}, status_code=status)
+
+
+class _PageRoute(_RefusalRoute):
     """Refusals on pages render the error page."""
 
-    def get_route_handler(self):
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except CampusError as e:
-                html = TEMPLATES.get_template("error.html").render(
-                    title="Not possible", error=e, base=_base(request), user=None)
-                return HTMLResponse(html, status_code=HTTP_STATUS.get(e.code, 500), headers=PAGE_SECURITY)
-            except RequestValidationError as e:
-                html = TEMPLATES.get_template("error.html").render(
-                    title="Not possible", error=CampusError(_validation_reason(e)), base=_base(request), user=None)
-                return HTMLResponse(html, status_code=422, headers=PAGE_SECURITY)
-
-        return route
+    def refuse(self, request: Request, error: CampusError, status: int) -> Response:
+        html = TEMPLATES.get_template("error.html").render(
+            title="Not possible", error=error, base=_base(request), user=None)
+        return HTMLResponse(html, status_code=status, headers=PAGE_SECURITY)
 
 
 def _validation_reason(error: RequestValidationError) -> str:
