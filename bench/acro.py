@@ -356,7 +356,7 @@ def compare(eg, acro, planted, timings, eg_times, eg_one_thread, rows, seed) -> 
     differ = both.filter(~pl.col("same_rules"))
     if differ.height:
         causes = differ.with_columns(pl.struct(pl.all()).map_elements(explain, return_dtype=pl.String).alias("cause"))
-        print(f"  cells whose rules differ, by cause:")
+        print("  cells whose rules differ, by cause:")
         for cause, n in causes["cause"].value_counts(sort=True).rows():
             print(f"    {n:>4}  {cause}")
         print("  first disagreements (extractguard: entities sum top1 top2 min max | ACRO: count sum max top_2_sum):")

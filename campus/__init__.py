@@ -22,6 +22,9 @@ _LAZY = {
     "datasets": ".client",
     "describe": ".client",
     "explain": ".client",
+    "export": ".client",
+    "export_file": ".client",
+    "exports": ".client",
     "load_ipython_extension": ".client",
 }
 

@@ -8,6 +8,9 @@
     campus.datasets()                         # what you may use
     campus.describe("card_usage")             # its columns, with their roles
     campus.explain("card_usage", ["card_id"]) # may I? and why not
+    campus.export(sql, "spend_by_district", "for the retail report")   # ask to take a table out
+    campus.export_file("figure.png", "map of spending")                 # or a file from the workspace
+    campus.exports()                          # your export requests and where they stand
 
 Inside a campus notebook the token is the kernel's ``JUPYTERHUB_API_TOKEN`` and the
 service is the hub's ``services/data/``; elsewhere set ``CAMPUS_SERVICE_URL`` and
@@ -108,6 +111,39 @@ class Description:
                 + self.columns._repr_html_())
 
 
+@dataclass(frozen=True)
+class Export:
+    """An export request as the airlock answered it: where it stands, and what happens next."""
+
+    id: int
+    name: str
+    status: str
+    next: str
+    reason: str | None
+    page: str  # the request's review page (download from there once released)
+    report: dict | None = None
+
+    @classmethod
+    def of(cls, answer: dict, page: str) -> "Export":
+        return cls(answer["id"], answer["name"], answer["status"], answer.get("next") or "",
+                   answer.get("status_reason"), page, answer.get("report"))
+
+    def __repr__(self) -> str:
+        summary = (self.report or {}).get("summary") or ""
+        return (f"export request {self.id} ({self.name}): {self.status}" + (f" - {self.reason}" if self.reason else "")
+                + (f"\n{summary}" if summary else "") + f"\nnext: {self.next}\nfollow it at {self.page}")
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        summary = (self.report or {}).get("summary") or ""
+        return (f"<p><b>Export request {self.id}</b> ({escape(self.name)}): <b>{escape(self.status)}</b>"
+                + (f" &mdash; {escape(self.reason)}" if self.reason else "") + "</p>"
+                + (f"<p>{escape(summary)}</p>" if summary else "")
+                + f"<p>Next: {escape(self.next)}. <a href=\"{escape(self.page)}\" target=\"_blank\">Follow it on "
+                "the airlock page</a>.</p>")
+
+
 class Client:
     """A connection to the data service (keep one: it reuses its HTTP connection)."""
 
@@ -160,12 +196,44 @@ class Client:
         """Who the service takes you for."""
         return self._get("me").json()
 
+    def export(self, sql: str, name: str, description: str = "", project: str | None = None) -> Export:
+        """Ask to take a checked table out: the service runs `sql` again under the export rules
+        (whatever your session's mode), keeps the checked table with its report, and opens a request."""
+        body = {"sql": sql, "name": name, "description": description, "project": project}
+        return self._export(self._call(lambda: self._post("exports", body), show=self.progress).json())
+
+    def export_file(self, path: str | os.PathLike, description: str = "", project: str | None = None) -> Export:
+        """Ask to take a file from your workspace out (a figure, say); a steward always looks at it."""
+        from pathlib import Path
+
+        file = Path(path)
+        data = {"description": description} | ({"project": project} if project else {})
+        answer = self._call(lambda: self._http.post(
+            "exports/files", data=data, files={"file": (file.name, file.read_bytes())}))
+        return self._export(answer.json())
+
+    def exports(self) -> pl.DataFrame:
+        """Your export requests, newest first: id, name, status, what happens next."""
+        found = self._get("exports", view="mine").json()["requests"]
+        schema = {"id": pl.Int64, "name": pl.String, "kind": pl.String, "status": pl.String, "next": pl.String,
+                  "status_reason": pl.String, "created_at": pl.String}
+        return pl.DataFrame([{k: r.get(k) for k in schema} for r in found], schema=schema)
+
+    def page(self, request_id: int) -> str:
+        """The airlock page of a request, as a browser reaches it (through the hub, in a campus notebook)."""
+        if os.environ.get("JUPYTERHUB_SERVICE_PREFIX") is not None and os.environ.get("JUPYTERHUB_BASE_URL"):
+            return os.environ["JUPYTERHUB_BASE_URL"].rstrip("/") + f"/services/{SERVICE}/airlock/{request_id}"
+        return self.url + f"airlock/{request_id}"
+
+    def _export(self, answer: dict) -> Export:
+        return Export.of(answer, self.page(answer["id"]))
+
     def close(self) -> None:
         self._http.close()
 
-    def _get(self, path: str, project: str | None = None):
-        params = {"project": project} if project else None
-        return self._call(lambda: self._http.get(path, params=params))
+    def _get(self, path: str, project: str | None = None, **params):
+        params |= {"project": project} if project else {}
+        return self._call(lambda: self._http.get(path, params=params or None))
 
     def _post(self, path: str, body: dict, accept: str = wire.JSON):
         return self._http.post(path, json=body, headers={"Accept": accept})
@@ -225,6 +293,21 @@ def explain(dataset: str, columns: Iterable[str] = (), shape: str = "aggregates"
             action: str = "query"):
     """What the policy decides for you on a dataset, and why (see `Client.explain`)."""
     return default().explain(dataset, columns, shape, project, action)
+
+
+def export(sql: str, name: str, description: str = "", project: str | None = None) -> Export:
+    """Ask to take a checked table out of the campus (see `Client.export`)."""
+    return default().export(sql, name, description, project)
+
+
+def export_file(path: str | os.PathLike, description: str = "", project: str | None = None) -> Export:
+    """Ask to take a file from your workspace out (see `Client.export_file`)."""
+    return default().export_file(path, description, project)
+
+
+def exports() -> pl.DataFrame:
+    """Your export requests and where they stand (see `Client.exports`)."""
+    return default().exports()
 
 
 # --- progress: elapsed time while a query runs ---------------------------------------------------

@@ -5,10 +5,12 @@ class CampusError(Exception):
     """Base of every error the campus raises on purpose.
 
     `reason` is the sentence a researcher, steward or admin reads; it says what to
-    do next.
+    do next. `code` names the error for programs, and `http_status` is its status
+    wherever it crosses HTTP (the data service, the airlock).
     """
 
     code = "campus_error"
+    http_status = 500
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -25,24 +27,28 @@ class DataMissing(CampusError):
     """A dataset's files are not where the catalog says."""
 
     code = "data_missing"
+    http_status = 503
 
 
 class Denied(CampusError):
     """The policy said no."""
 
     code = "denied"
+    http_status = 403
 
 
 class QueryRejected(CampusError):
     """The SQL is unsafe or not supported by the gateway."""
 
     code = "query_rejected"
+    http_status = 400
 
 
 class QueryTimeout(CampusError):
     """The query ran past the time limit and was cancelled."""
 
     code = "query_timeout"
+    http_status = 504
 
 
 class GatewayFailure(CampusError):

@@ -187,6 +187,9 @@ if hub.data_service:
         "command": [str(BIN / "campus"), "serve", "--auth", "hub"],
         "environment": passed,
         "display": False,
+        # Stewards sign in to the review pages through the hub (OAuth); a campus service
+        # needs no "authorize this application?" page.
+        "oauth_no_confirm": True,
     }
     if hub.data_user:
         service["user"] = hub.data_user  # the only user that can read the raw data

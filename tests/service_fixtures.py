@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 import campus
-from campus.service import create_app
+from campus.service.server import app_for
 from campus.service.auth import TokenAuthenticator
 from campus.service.tokens import TokenStore
 from databases import DATABASES, POSTGRES, fresh_database, postgres_available  # noqa: F401 (re-exported)
@@ -99,10 +99,11 @@ def database(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def service(database, demo_data, tmp_path_factory):
-    """The data service over the demo data, on `database`, accepting campus API tokens."""
+    """The data service over the demo data, on `database`, accepting campus API tokens (the app
+    `campus serve` runs: the export airlock and browser sign-in mounted)."""
     cx = campus.open(data_dir=demo_data, state_dir=tmp_path_factory.mktemp("service-state"), db_url=database)
     tokens = TokenStore(cx.audit.engine)
-    with serving(create_app(cx, TokenAuthenticator(tokens, cx.policy))) as url:
+    with serving(app_for(cx, TokenAuthenticator(tokens, cx.policy))) as url:
         yield Service(url, cx, tokens, database)
     cx.close()
 

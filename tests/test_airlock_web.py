@@ -1,4 +1,5 @@
-"""The airlock over HTTP: the JSON API, the review pages, and a steward in a real browser.
+"""The airlock over HTTP: the JSON API and the review pages (``test_airlock_browser.py``
+has a steward in a real browser, through the real hub and service).
 
 The app here is a test-only FastAPI app that mounts `extractguard.airlock.web.router`
 with a current-user dependency reading a header this test signs (HMAC under a key made
@@ -13,11 +14,6 @@ import hmac
 import io
 import re
 import secrets
-import shutil
-import socket
-import threading
-import time
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -25,7 +21,7 @@ from fastapi import FastAPI, Header, HTTPException
 from fastapi.testclient import TestClient
 
 from campus.audit import AuditLog
-from extractguard.airlock import Airlock, CampusUser, SqlExportStore, Status
+from extractguard.airlock import Airlock, CampusUser, SqlExportStore
 from extractguard.airlock.web import router
 
 KEY = secrets.token_bytes(32)
@@ -33,8 +29,6 @@ ALICE = CampusUser("alice", ("researchers",))
 BOB = CampusUser("bob", ("researchers",))
 SEJIN = CampusUser("sejin", ("stewards",))
 JIWOO = CampusUser("jiwoo", ("stewards",))
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = Path("/tmp/airlock-review-page.png")
 
 BY_DISTRICT = (
     "SELECT district, category, count(*) AS n, sum(amount) AS total FROM card_usage GROUP BY ALL ORDER BY 1, 2"
@@ -238,89 +232,3 @@ def test_review_forms_need_the_users_own_token(client):
                           follow_redirects=False)
     assert release.status_code == 303
     assert client.get(f"/api/exports/{request['id']}", headers=signed(ALICE)).json()["can_download"] is True
-
-
-# --- a steward in a real browser ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def served(airlock, audit):
-    """The test app on a real uvicorn, on a free loopback port."""
-    uvicorn = pytest.importorskip("uvicorn")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(make_app(airlock, audit), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (PyPI)")
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync",
-        ])
-        yield launched
-        launched.close()
-
-
-def test_a_steward_approves_one_export_and_rejects_another_in_the_browser(browser, served, airlock, cx, audit):
-    alice = cx.session("alice", ["researchers"])
-    good = airlock.export(alice, BY_DISTRICT, "spending-by-district", "Table 2 of the Gangnam report", audit=audit)
-    bad = airlock.export(alice, "SELECT dong, count(*) AS n FROM card_usage GROUP BY 1", "cards-by-dong", "",
-                         audit=audit)
-
-    context = browser.new_context(extra_http_headers=signed(SEJIN), viewport={"width": 1280, "height": 900},
-                                  accept_downloads=True)
-    page = context.new_page()  # sejin, the steward
-    page.goto(f"{served}/airlock")
-    page.click("text=spending-by-district >> nth=0")
-    page.wait_for_url(f"{served}/airlock/{good.id}")
-    assert page.locator("td.withheld").count() > 0
-    page.locator("td.withheld").first.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
-    page.fill("#comment", "Small cells are withheld; fine to release.")
-    page.click("button.approve")
-    page.wait_for_selector("button.release")
-    page.click("button.release")
-    page.wait_for_selector(".status.released")
-
-    page.goto(f"{served}/airlock/{bad.id}")
-    page.click("button.reject")  # without a comment: the page says why it cannot
-    assert "say why you reject it" in page.locator(".error").inner_text()
-    page.fill("#comment", "Dong-level counts are too fine for an export; group by district.")
-    page.click("button.reject")
-    page.wait_for_selector(".status.rejected")
-
-    context.set_extra_http_headers(signed(ALICE))  # now alice, the requester
-    page.goto(f"{served}/airlock/{good.id}")
-    with page.expect_download() as downloading:
-        page.click("text=Download spending-by-district.parquet")
-    downloaded = Path(downloading.value.path()).read_bytes()
-    assert pq.ParquetFile(io.BytesIO(downloaded)).read().equals(airlock.table(good.id, ALICE))
-
-    page.goto(f"{served}/airlock/{bad.id}")
-    assert page.locator(".status.rejected").count() == 1 and page.locator("text=Download").count() == 0
-    assert "group by district" in page.content()
-    refused = context.request.get(f"{served}/api/exports/{bad.id}/download")
-    assert refused.status == 409 and refused.json()["code"] == "wrong_state"
-    context.close()
-
-    assert airlock.store.get(good.id).status is Status.RELEASED
-    assert airlock.store.get(bad.id).status is Status.REJECTED
-    downloads = [e for e in audit.events(limit=20) if e["action"] == "export_downloaded"]
-    assert [(e["actor"], e["outcome"], e["detail"]["request"]) for e in downloads[:2]] == [
-        ("alice", "refused", bad.id), ("alice", "ok", good.id)]
-    assert audit.verify().ok

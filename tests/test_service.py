@@ -56,6 +56,18 @@ MATRIX = [
     (("POST", "sql", {"sql": GANGNAM_SALES, "project": "gangnam-retail"}), (200, 403, 403, 403, 401, 401, 401)),
     (("POST", "sql", {"sql": "SELECT card_id, amount FROM card_usage"}), (403, 403, 403, 403, 401, 401, 401)),
     (("POST", "explain", {"dataset": "card_usage", "columns": ["district"]}), (200, 200, 200, 200, 401, 401, 401)),
+    # the export airlock: {submitted} is alice's request awaiting review, {returned} one a steward
+    # returned to her, {approved} one approved, {released} one released; each made afresh per caller
+    (("GET", "exports", None),                                        (200, 200, 200, 200, 401, 401, 401)),
+    (("POST", "exports", {"sql": CARD_TOTALS, "name": "totals"}),     (201, 201, 403, 403, 401, 401, 401)),
+    (("POST", "exports/files", "figure.png"),                         (201, 201, 201, 201, 401, 401, 401)),
+    (("GET", "exports/{submitted}", None),                            (200, 404, 200, 404, 401, 401, 401)),
+    (("GET", "exports/{submitted}/history", None),                    (403, 404, 200, 404, 401, 401, 401)),
+    (("POST", "exports/{submitted}/review", {"decision": "approve"}), (403, 404, 200, 404, 401, 401, 401)),
+    (("POST", "exports/{approved}/release", None),                    (403, 404, 200, 404, 401, 401, 401)),
+    (("POST", "exports/{returned}/resubmit", {"description": "again"}), (200, 404, 403, 404, 401, 401, 401)),
+    (("POST", "exports/{returned}/withdraw", {"comment": "not needed"}), (200, 404, 403, 404, 401, 401, 401)),
+    (("GET", "exports/{released}/download", None),                    (200, 404, 403, 404, 401, 401, 401)),
 ]
 
 
@@ -67,11 +79,44 @@ def callers(service, tokens):
         http.close()
 
 
+def export_request(callers, stage: str) -> int:
+    """A new export request by alice, taken to `stage` (submitted, returned, approved, released) by sejin."""
+    made = callers["alice"].post("exports", json={"sql": CARD_TOTALS, "name": "totals"})
+    assert made.status_code == 201, made.text
+    request_id = made.json()["id"]
+    if stage == "returned":
+        returned = callers["sejin"].post(f"exports/{request_id}/review", json={"decision": "return", "comment": "why?"})
+        assert returned.status_code == 200, returned.text
+    if stage in ("approved", "released"):
+        assert callers["sejin"].post(f"exports/{request_id}/review", json={"decision": "approve"}).status_code == 200
+    if stage == "released":
+        assert callers["sejin"].post(f"exports/{request_id}/release").status_code == 200
+    return request_id
+
+
+def call(callers, caller: str, method: str, path: str, body):
+    path = re.sub(r"\{(\w+)\}", lambda m: str(export_request(callers, m.group(1))), path)
+    if body == "figure.png":
+        files = {"file": ("figure.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")}
+        return callers[caller].post(path, files=files, data={"description": "a map"})
+    return callers[caller].request(method, path, json=body)
+
+
 @pytest.mark.parametrize("request_, expected", MATRIX, ids=[f"{m} {p}" for (m, p, _), _ in MATRIX])
 def test_authorization_matrix(callers, request_, expected):
     method, path, body = request_
-    got = {caller: callers[caller].request(method, path, json=body).status_code for caller in CALLERS}
+    got = {caller: call(callers, caller, method, path, body).status_code for caller in CALLERS}
     assert got == dict(zip(CALLERS, expected))
+
+
+def test_the_matrix_covers_every_endpoint_the_service_publishes(callers):
+    spec = callers["none"].get("openapi.json").json()
+    published = [(method.upper(), re.compile(re.sub(r"\{\w+\}", r"[^/]+", path.removeprefix("/api/")) + "$"))
+                 for path, item in spec["paths"].items() for method in item]
+    asked = [(method, path.split("?")[0]) for (method, path, _), _ in MATRIX]
+    missing = [(method, endpoint.pattern) for method, endpoint in published
+               if not any(m == method and endpoint.match(p) for m, p in asked)]
+    assert missing == []
 
 
 def test_datasets_list_only_what_the_policy_allows(service, tokens):

@@ -97,7 +97,7 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int) 
     per_entity = [exp.column(ENTITY, table=alias).as_(ENTITY), exp.Count(this=exp.Star()).as_("__rows")]
     cell = [
         exp.Count(this=exp.Star()).as_("entities"),
-        cast(f"sum(__rows)", "BIGINT").as_("rows"),
+        cast("sum(__rows)", "BIGINT").as_("rows"),
         exp.func("bit_xor", exp.func("hash", exp.column(ENTITY), exp.column("__rows"))).as_("cellkey"),
     ]
     counted = {m.column for m in aggregate.measures if m.kind in ("values", "avg")}

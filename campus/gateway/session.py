@@ -18,7 +18,7 @@ from extractguard import Disclosure, Report
 
 from ..catalog import Dataset
 from ..errors import CampusError, Denied, GatewayFailure
-from .analyse import DatasetUse, Query, analyse
+from .analyse import Query, analyse
 from .cells import ProtectedAggregate, entity_word, split
 from .result import Result
 from .rewrite import Grant, as_subquery, source, statistics_sql

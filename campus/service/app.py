@@ -9,7 +9,7 @@ Other parts of the campus (the export airlock) add routes by passing APIRouters 
 ``routers``: they are mounted at the service's root (under the hub's prefix), so they
 name their own paths (``/api/exports``, ``/airlock``), and use `authenticated` (an
 `Identity` with ``.name``/``.user`` and ``.groups``), `campus_of` and `in_pool` as these
-routes do. A `CampusError` with an ``http_status`` attribute gets that status.
+routes do. A `CampusError` answers with its class's ``http_status``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..campus import Campus
@@ -32,8 +31,8 @@ from ..catalog import Dataset
 from ..errors import CampusError
 from ..policy import Decision
 from . import wire
-from .auth import Authenticator, Identity, identify
-from .errors import InternalError, InvalidRequest, NotFound, body, scrub, status_of
+from .auth import Authenticator, Identity, identify, token_header
+from .errors import InternalError, InvalidRequest, NotFound, RequestTooLarge, body, scrub
 from .models import (
     PROJECT, ArrowResult, ColumnInfo, DatasetDescription, DatasetSummary, Error, ExplainRequest, Health, Me, SqlRequest,
 )
@@ -45,8 +44,6 @@ QUERY_THREADS = 32
 ERRORS = {status: {"model": Error} for status in (401, 403, 404, 422, 500)}
 PROJECT_QUERY = Query(None, max_length=200, pattern=PROJECT, description="Answer as within this project.")
 
-token_header = APIKeyHeader(name="Authorization", auto_error=False,
-                            description="`token <campus API token or JupyterHub token>`")
 
 
 def base_path(prefix: str | None) -> str:
@@ -213,7 +210,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def error_response(error: CampusError) -> JSONResponse:
     """The error as JSON; the gateway's reasons (not the service's own) are scrubbed of paths."""
-    status = status_of(error)
+    status = error.http_status
     reason = error.reason if type(error).__module__.startswith(__package__) else scrub(error.reason)
     headers = {"WWW-Authenticate": "token"} if status == 401 else None
     return JSONResponse(body(error.code, reason), status_code=status, headers=headers)
@@ -278,9 +275,9 @@ class LimitBody:
         await self.app(scope, _replay({"type": "http.request", "body": body, "more_body": False}, receive), send)
 
     async def too_large(self, scope, receive, send):
-        response = JSONResponse(body("request_too_large", f"the request body is over {self.limit:,} bytes; a query is "
-                                     "at most 100,000 characters"), status_code=413)
-        await response(scope, receive, send)
+        too_large = RequestTooLarge(f"the request body is over {self.limit:,} bytes; a query is at most "
+                                    "100,000 characters")
+        await error_response(too_large)(scope, receive, send)
 
 
 def _replay(first: dict, then=None):

@@ -24,12 +24,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import anyio
+from fastapi.security import APIKeyHeader
 
 from ..policy import Policy
 from .errors import Forbidden, HubUnavailable, Unauthenticated
 from .tokens import InvalidToken, TokenStore
 
 log = logging.getLogger(__name__)
+token_header = APIKeyHeader(name="Authorization", auto_error=False,
+                            description="`token <campus API token or JupyterHub token>`")
 HEADER = re.compile(r"^\s*(?:token|bearer)\s+(\S+)\s*$", re.IGNORECASE)
 
 
@@ -88,9 +91,9 @@ class HubAuthenticator:
     """JupyterHub tokens, checked by the hub (`HubAuth`), scoped to this service."""
 
     def __init__(self, hub_auth=None, *, service: str | None = None, policy: Policy | None = None):
-        from jupyterhub.services.auth import HubAuth
+        from jupyterhub.services.auth import HubOAuth
 
-        self.hub = hub_auth or HubAuth(cache_max_age=60)
+        self.hub = hub_auth or HubOAuth(cache_max_age=60)  # OAuth too: browsers sign in to the review pages
         service = service or os.environ.get("JUPYTERHUB_SERVICE_NAME") or "data"
         self.required = set(self.hub.access_scopes or ()) or {f"access:services!service={service}"}
         self.policy = policy

@@ -1,7 +1,7 @@
 """Errors over HTTP: every error is ``{"code": ..., "reason": ...}`` with a fitting status.
 
-The status of each code, in one table (`STATUS`); the client turns a code back into
-the same exception class the gateway raised in-process (`ERRORS`). Reasons never
+Each error class carries its own status (``http_status``); the client turns a code back
+into the same exception class the gateway raised in-process (`ERRORS`). Reasons never
 carry a stack trace, a token or a file path: `scrub` removes paths from the reasons
 the gateway writes, and anything unexpected becomes ``internal_error`` with an
 incident id to quote (the details go to the service log).
@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 
 from ..errors import CampusError, ConfigError, DataMissing, Denied, GatewayFailure, QueryRejected, QueryTimeout
+from extractguard.airlock.errors import Conflict, ContentChanged, InvalidExport, NotPermitted, WrongState
+
 from .tokens import InvalidToken, TokenExpired
 
 
@@ -24,30 +26,42 @@ class Unauthenticated(CampusError):
     """The request carries no token (or not in an Authorization header)."""
 
     code = "unauthenticated"
+    http_status = 401
 
 
 class Forbidden(CampusError):
     """The token is valid but may not use the data service."""
 
     code = "forbidden"
+    http_status = 403
 
 
 class NotFound(CampusError):
     """No such dataset (or endpoint)."""
 
     code = "not_found"
+    http_status = 404
 
 
 class InvalidRequest(CampusError):
     """The request's body or parameters do not fit the API."""
 
     code = "invalid_request"
+    http_status = 422
+
+
+class RequestTooLarge(InvalidRequest):
+    """The request's body is larger than the service reads."""
+
+    code = "request_too_large"
+    http_status = 413
 
 
 class HubUnavailable(CampusError):
     """JupyterHub could not be asked who a token belongs to."""
 
     code = "hub_unavailable"
+    http_status = 502
 
 
 class InternalError(CampusError):
@@ -56,33 +70,14 @@ class InternalError(CampusError):
     code = "internal_error"
 
 
-# code -> (HTTP status, the exception the client raises)
-CODES: dict[str, tuple[int, type[CampusError]]] = {
-    InvalidRequest.code: (422, InvalidRequest),
-    QueryRejected.code: (400, QueryRejected),
-    Unauthenticated.code: (401, Unauthenticated),
-    InvalidToken.code: (401, InvalidToken),
-    TokenExpired.code: (401, TokenExpired),
-    Forbidden.code: (403, Forbidden),
-    Denied.code: (403, Denied),
-    NotFound.code: (404, NotFound),
-    "request_too_large": (413, InvalidRequest),
-    QueryTimeout.code: (504, QueryTimeout),
-    GatewayFailure.code: (500, GatewayFailure),
-    InternalError.code: (500, InternalError),
-    ConfigError.code: (500, ConfigError),
-    HubUnavailable.code: (502, HubUnavailable),
-    DataMissing.code: (503, DataMissing),
-}
-STATUS = {code: status for code, (status, _) in CODES.items()}
-ERRORS = {code: error for code, (_, error) in CODES.items()}
+#: code -> the exception the client raises for it (each class carries its own HTTP status)
+ERRORS: dict[str, type[CampusError]] = {error.code: error for error in (
+    InvalidRequest, RequestTooLarge, QueryRejected, Unauthenticated, InvalidToken, TokenExpired, Forbidden, Denied,
+    NotFound, QueryTimeout, GatewayFailure, InternalError, ConfigError, HubUnavailable, DataMissing,
+    NotPermitted, WrongState, Conflict, InvalidExport, ContentChanged,
+)}
 
 PATH = re.compile(r"(?<![\w./:])/(?:[^\s/'\"\]\[,]+/)+[^\s/'\"\]\[,]*")
-
-
-def status_of(error: CampusError) -> int:
-    """The HTTP status of an error: its own ``http_status`` if it has one, else the table's."""
-    return getattr(error, "http_status", None) or STATUS.get(error.code, 500)
 
 
 def body(code: str, reason: str) -> dict:

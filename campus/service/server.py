@@ -70,12 +70,25 @@ def prepare(settings: Settings) -> None:
 
 def build(settings: Settings, auth: Auth = "auto"):
     """The app, ready to serve: database migrated, campus opened."""
-    from .app import create_app
-
     prepare(settings)
     cx = Campus(settings)
-    authenticator = authenticator_for(cx, auth, TokenStore(cx.audit.engine))
-    return create_app(cx, authenticator, prefix=os.environ.get("JUPYTERHUB_SERVICE_PREFIX"))
+    return app_for(cx, authenticator_for(cx, auth, TokenStore(cx.audit.engine)),
+                   prefix=os.environ.get("JUPYTERHUB_SERVICE_PREFIX"))
+
+
+def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = None):
+    """The data service with the export airlock (its owed moves made) and browser sign-in mounted."""
+    from extractguard.airlock import Airlock
+    from extractguard.airlock.web import router as airlock_router
+
+    from . import browser
+    from .app import authenticated, create_app
+
+    airlock = Airlock.open(cx)
+    airlock.finish_pending(audit=cx.audit)
+    hub_oauth = authenticator.hub if isinstance(authenticator, HubAuthenticator) else None
+    routers = [airlock_router(airlock, authenticated, page_user=browser.signed_in), browser.router(hub_oauth)]
+    return create_app(cx, authenticator, prefix=prefix, routers=routers)
 
 
 def worker_app():

@@ -53,12 +53,14 @@ class InvalidToken(CampusError):
     """The token is unknown, malformed, revoked, or its secret does not match."""
 
     code = "invalid_token"
+    http_status = 401
 
 
 class TokenExpired(CampusError):
     """The token was valid until its expiry."""
 
     code = "token_expired"
+    http_status = 401
 
 
 @dataclass(frozen=True)

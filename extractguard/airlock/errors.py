@@ -19,33 +19,39 @@ class RequestNotFound(AirlockError):
     """No such export request, or none that this user may see (the two look the same)."""
 
     code = "not_found"
+    http_status = 404
 
 
 class NotPermitted(AirlockError):
     """This user may not do this to this request (`permissions`)."""
 
     code = "not_permitted"
+    http_status = 403
 
 
 class WrongState(AirlockError):
     """The request is not in a state that allows this (`policies`)."""
 
     code = "wrong_state"
+    http_status = 409
 
 
 class Conflict(AirlockError):
     """Someone else changed the request at the same moment; reload and try again."""
 
     code = "conflict"
+    http_status = 409
 
 
 class InvalidExport(AirlockError):
     """The export itself is malformed: no name, an empty or oversized file, a missing comment."""
 
     code = "invalid_export"
+    http_status = 422
 
 
 class ContentChanged(AirlockError):
     """A stored table or file no longer matches the hash it was reviewed under."""
 
     code = "content_changed"
+    http_status = 500

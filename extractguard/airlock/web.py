@@ -28,6 +28,7 @@ Pages (server-rendered, no JavaScript)::
 
     GET  /airlock                          the queue (reviewers) and your own requests
     GET  /airlock/{id}                     one request: table, report, query, history, decision forms
+    GET  /airlock/{id}/download            the released content, its requester only (a browser's link)
     POST /airlock/{id}/review              form: decision, comment, csrf
     POST /airlock/{id}/release             form: csrf
 
@@ -47,13 +48,13 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 import jinja2
 import pyarrow as pa
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -67,11 +68,6 @@ from .airlock import Airlock
 from .request import ExportRequest, User
 from .states import STATUSES, Status
 
-#: HTTP status for each error code; anything else is a 500.
-HTTP_STATUS = {
-    "not_found": 404, "not_permitted": 403, "denied": 403, "cross_site": 403, "wrong_state": 409, "conflict": 409,
-    "invalid_export": 422, "invalid_request": 422, "query_rejected": 400, "data_missing": 503,
-}
 #: Files a reviewer's browser may show inline; anything else is described, not rendered.
 INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 PAGE_SECURITY = {
@@ -81,13 +77,27 @@ PAGE_SECURITY = {
     "Referrer-Policy": "same-origin",
 }
 TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    loader=jinja2.FileSystemLoader(FilePath(__file__).parent / "templates"),
     autoescape=True, trim_blocks=True, lstrip_blocks=True,
 )
 
 
+#: an export request's number, as the database can hold it
+RequestId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The export request's number.")]
+
+
 class CrossSite(CampusError):
+    """A browser sent this from another site (or an out-of-date form)."""
+
     code = "cross_site"
+    http_status = 403
+
+
+class MalformedRequest(CampusError):
+    """The request's body or parameters do not fit the API."""
+
+    code = "invalid_request"
+    http_status = 422
 
 
 class ExportBody(BaseModel):
@@ -115,13 +125,15 @@ def router(
     airlock: Airlock,
     current_user: Callable[..., Any],
     *,
+    page_user: Callable[..., Any] | None = None,
     audit: AuditLog | None = None,
     csrf_secret: bytes | None = None,
 ) -> APIRouter:
     """The airlock's API and pages, for ``app.include_router`` (optionally with a prefix).
 
     `current_user` is the service's dependency for the signed-in user (``.name``,
-    ``.groups``); `audit` defaults to the campus's audit log.
+    ``.groups``); `page_user`, if given, is the pages' own (a browser signs in
+    differently from a notebook); `audit` defaults to the campus's audit log.
     """
     audit = audit or airlock.campus.audit
     secret = csrf_secret or secrets.token_bytes(32)
@@ -130,6 +142,7 @@ def router(
     same_site = [Depends(_same_origin)]
     # the signed-in user, as a type FastAPI resolves (so this module has no `from __future__ import annotations`)
     Who = Annotated[Any, Depends(current_user)]  # noqa: N806
+    Viewer = Annotated[Any, Depends(page_user or current_user)]  # noqa: N806
 
     # --- JSON API ---------------------------------------------------------------
 
@@ -156,53 +169,53 @@ def router(
         return {"view": view, "requests": [as_json(r, airlock, user, detail=False) for r in found]}
 
     @api.get("/api/exports/{request_id}")
-    def get_export(request_id: int, user: Who):
+    def get_export(request_id: RequestId, user: Who):
         return as_json(airlock.get(request_id, user), airlock, user)
 
     @api.get("/api/exports/{request_id}/history")
-    def export_history(request_id: int, user: Who):
+    def export_history(request_id: RequestId, user: Who):
         return {"requests": [as_json(r, airlock, user, detail=False) for r in airlock.history(request_id, user)]}
 
     @api.post("/api/exports/{request_id}/review", dependencies=same_site)
-    def review_export(request_id: int, body: ReviewBody, user: Who):
+    def review_export(request_id: RequestId, body: ReviewBody, user: Who):
         return as_json(airlock.review(request_id, user, body.decision, body.comment, audit=audit), airlock, user)
 
     @api.post("/api/exports/{request_id}/release", dependencies=same_site)
-    def release_export(request_id: int, user: Who):
+    def release_export(request_id: RequestId, user: Who):
         return as_json(airlock.release(request_id, user, audit=audit), airlock, user)
 
     @api.post("/api/exports/{request_id}/resubmit", dependencies=same_site)
-    def resubmit_export(request_id: int, body: ResubmitBody, user: Who):
+    def resubmit_export(request_id: RequestId, body: ResubmitBody, user: Who):
         request = airlock.resubmit(request_id, user, description=body.description, sql=body.sql, audit=audit)
         return as_json(request, airlock, user)
 
     @api.post("/api/exports/{request_id}/withdraw", dependencies=same_site)
-    def withdraw_export(request_id: int, user: Who, body: WithdrawBody | None = None):
+    def withdraw_export(request_id: RequestId, user: Who, body: WithdrawBody | None = None):
         return as_json(airlock.withdraw(request_id, user, body.comment if body else "", audit=audit), airlock, user)
 
     @api.get("/api/exports/{request_id}/download")
-    def download_export(request_id: int, user: Who):
-        download = airlock.download(request_id, user, audit=audit)
-        return Response(download.content, media_type="application/octet-stream", headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(download.filename)}",
-            "X-Content-SHA256": download.sha256, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
-        })
+    def download_export(request_id: RequestId, user: Who):
+        return _attachment(airlock.download(request_id, user, audit=audit))
 
     # --- pages ------------------------------------------------------------------
 
     @pages.get("/airlock", name="airlock_queue")
-    def queue_page(request: Request, user: Who):
+    def queue_page(request: Request, user: Viewer):
         reviewer = permissions.is_reviewer(user, airlock.policy)
         return _page(request, "queue.html", user, title="Export requests", reviewer=reviewer,
                      queue=airlock.queue(user) if reviewer else [], decided=airlock.decided(user) if reviewer else [],
                      mine=airlock.mine(user), required=airlock.settings.reviewers_required)
 
     @pages.get("/airlock/{request_id}", name="airlock_request")
-    def request_page(request: Request, request_id: int, user: Who):
+    def request_page(request: Request, request_id: RequestId, user: Viewer):
         return _request_page(request, airlock, user, request_id, _token(secret, user))
 
+    @pages.get("/airlock/{request_id}/download", name="airlock_download")
+    def download_page(request_id: RequestId, user: Viewer):
+        return _attachment(airlock.download(request_id, user, audit=audit))
+
     @pages.get("/airlock/{request_id}/content", name="airlock_content")
-    def content_for_review(request_id: int, user: Who):
+    def content_for_review(request_id: RequestId, user: Viewer):
         export = airlock.get(request_id, user)
         content = airlock.content(request_id, user)
         media_type = export.media_type if export.media_type in INLINE_IMAGES else "application/octet-stream"
@@ -213,7 +226,7 @@ def router(
 
     @pages.post("/airlock/{request_id}/review", name="airlock_review", dependencies=same_site)
     def review_form(
-        request: Request, request_id: int, user: Who, decision: Annotated[str, Form()],
+        request: Request, request_id: RequestId, user: Viewer, decision: Annotated[str, Form()],
         comment: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
     ):
         _check_token(secret, user, csrf)
@@ -224,7 +237,7 @@ def router(
         return RedirectResponse(request.url_for("airlock_request", request_id=request_id).path, status_code=303)
 
     @pages.post("/airlock/{request_id}/release", name="airlock_release", dependencies=same_site)
-    def release_form(request: Request, request_id: int, user: Who, csrf: Annotated[str, Form()] = ""):
+    def release_form(request: Request, request_id: RequestId, user: Viewer, csrf: Annotated[str, Form()] = ""):
         _check_token(secret, user, csrf)
         try:
             airlock.release(request_id, user, audit=audit)
@@ -268,10 +281,17 @@ def as_json(request: ExportRequest, airlock: Airlock, user: User, *, detail: boo
     return out
 
 
+def _attachment(download) -> Response:
+    return Response(download.content, media_type="application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(download.filename)}",
+        "X-Content-SHA256": download.sha256, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+    })
+
+
 class _RefusalRoute(APIRoute):
     """Every refusal, malformed request bodies included, answered by `refuse`."""
 
-    def refuse(self, request: Request, error: CampusError, status: int) -> Response:
+    def refuse(self, request: Request, error: CampusError) -> Response:
         raise NotImplementedError
 
     def get_route_handler(self):
@@ -281,11 +301,9 @@ class _RefusalRoute(APIRoute):
             try:
                 return await handler(request)
             except CampusError as e:
-                return self.refuse(request, e, HTTP_STATUS.get(e.code, 500))
+                return self.refuse(request, e)
             except RequestValidationError as e:
-                invalid = CampusError(_validation_reason(e))
-                invalid.code = "invalid_request"
-                return self.refuse(request, invalid, 422)
+                return self.refuse(request, MalformedRequest(_validation_reason(e)))
 
         return route
 
@@ -293,17 +311,19 @@ class _RefusalRoute(APIRoute):
 class _ApiRoute(_RefusalRoute):
     """Refusals as ``{code, reason}``."""
 
-    def refuse(self, request: Request, error: CampusError, status: int) -> Response:
-        return JSONResponse({"code": error.code, "reason": error.reason}, status_code=status)
+    def refuse(self, request: Request, error: CampusError) -> Response:
+        return JSONResponse({"code": error.code, "reason": error.reason}, status_code=error.http_status)
 
 
 class _PageRoute(_RefusalRoute):
-    """Refusals on pages render the error page."""
+    """Refusals on pages render the error page; one that names a ``location`` (sign in) goes there."""
 
-    def refuse(self, request: Request, error: CampusError, status: int) -> Response:
+    def refuse(self, request: Request, error: CampusError) -> Response:
+        if getattr(error, "location", None):
+            return RedirectResponse(error.location, status_code=303)
         html = TEMPLATES.get_template("error.html").render(
             title="Not possible", error=error, base=_base(request), user=None)
-        return HTMLResponse(html, status_code=status, headers=PAGE_SECURITY)
+        return HTMLResponse(html, status_code=error.http_status, headers=PAGE_SECURITY)
 
 
 def _validation_reason(error: RequestValidationError) -> str:
@@ -341,14 +361,14 @@ def _check_token(secret: bytes, user: User, token: str) -> None:
 # --- pages -------------------------------------------------------------------------
 
 
-def _request_page(request: Request, airlock: Airlock, user: User, request_id: int, token: str, *,
+def _request_page(request: Request, airlock: Airlock, user: User, request_id: RequestId, token: str, *,
                   error: CampusError | None = None, comment: str = "") -> HTMLResponse:
     export = airlock.get(request_id, user)
     reviewer = permissions.is_reviewer(user, airlock.policy)
     table = _table_view(airlock.table(request_id, user), export, airlock.settings.page_rows) \
         if export.kind == "table" else None
     return _page(
-        request, "request.html", user, status_code=HTTP_STATUS.get(error.code, 500) if error else 200,
+        request, "request.html", user, status_code=error.http_status if error else 200,
         title=f"Export request {export.id}: {export.name}", export=export, table=table, reviewer=reviewer,
         history=airlock.history(request_id, user) if reviewer else [],
         can_review=permissions.can_review(user, export, airlock.policy) and policies.can_review(export),
@@ -366,8 +386,8 @@ def _page(request: Request, template: str, user: User, *, status_code: int = 200
 
 
 def _base(request: Request) -> str:
-    """The path the app is mounted under (the hub's service prefix, for example)."""
-    return request.scope.get("root_path", "").rstrip("/")
+    """The path the pages live under (the hub's service prefix, for example)."""
+    return request.url_for("airlock_queue").path.removesuffix("/airlock")
 
 
 CELL = re.compile(r"(?:^| )(\w+)=")
