@@ -496,6 +496,12 @@ class Passwords:
         hashes[name] = self.hasher.hash(password)
         self._write(hashes)
 
+    def generate(self, name: str) -> str:
+        """Give `name` a new strong password; returns it (it is kept only as a hash)."""
+        password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
+        self.set(name, password)
+        return password
+
     def remove(self, *names: str) -> list[str]:
         hashes = self._read()
         gone = [name for name in names if hashes.pop(name, None) is not None]

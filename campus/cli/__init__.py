@@ -33,6 +33,8 @@ def _mount() -> None:
     app.add_typer(policy.app, name="policy")
     from . import users
     users.mount(app)
+    from . import launch
+    launch.mount(app)
 
 
 def main() -> None:

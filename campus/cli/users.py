@@ -178,12 +178,10 @@ def set_password(
     if name not in _open().model.users:
         raise ConfigError(f"{name} is not a user in users.yaml; add them first: campus users add {name} -g GROUP")
     if generate:
-        import secrets
-
-        password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
+        password = _passwords().generate(name)
     else:
         password = typer.prompt(f"new password for {name}", hide_input=True, confirmation_prompt=True)
-    _passwords().set(name, password)
+        _passwords().set(name, password)
     if generate:
         out.print(password, markup=False)
         err.print(f"the password of {name} is set; it is shown only this once: give it to them in person")
