@@ -13,7 +13,7 @@
     campus.exports()                          # your export requests and where they stand
 
 Inside a campus notebook the token is the kernel's ``JUPYTERHUB_API_TOKEN`` and the
-service is the hub's ``services/data/``; elsewhere set ``CAMPUS_SERVICE_URL`` and
+service's address is ``CAMPUS_SERVICE_URL``, both set by the hub; elsewhere set ``CAMPUS_SERVICE_URL`` and
 ``CAMPUS_API_TOKEN`` (from ``campus tokens create``). The service's refusals are
 raised as the same exceptions the gateway raises in-process (`campus.Denied`,
 `campus.QueryRejected`, ...), with the service's reason. A query running longer than
@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import polars as pl
 
@@ -51,22 +51,17 @@ class ServiceUnreachable(CampusError):
 
 
 def service_url(env: Mapping[str, str] = os.environ) -> str:
-    """Where the data service is: ``CAMPUS_SERVICE_URL``, else the hub's ``services/data/``.
+    """Where the data service is: ``CAMPUS_SERVICE_URL`` (the campus hub sets it for every notebook).
 
-    >>> service_url({"JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api", "JUPYTERHUB_BASE_URL": "/"})
-    'http://127.0.0.1:8081/services/data/'
     >>> service_url({"CAMPUS_SERVICE_URL": "http://campus.example:8300"})
     'http://campus.example:8300/'
     """
     if env.get("CAMPUS_SERVICE_URL"):
         return env["CAMPUS_SERVICE_URL"].rstrip("/") + "/"
-    if env.get("JUPYTERHUB_API_URL"):
-        hub = urlsplit(env["JUPYTERHUB_API_URL"])
-        base = "/" + env.get("JUPYTERHUB_BASE_URL", "/").strip("/")
-        return f"{hub.scheme}://{hub.netloc}{base.rstrip('/')}/services/{SERVICE}/"
     raise ServiceUnreachable(
-        "no data service is configured: in a campus notebook this is automatic; elsewhere set CAMPUS_SERVICE_URL "
-        "(e.g. http://127.0.0.1:8300/) and CAMPUS_API_TOKEN"
+        "no data service is configured: in a campus notebook the hub sets CAMPUS_SERVICE_URL (restart your server "
+        "from the hub's home page if it is missing); elsewhere set CAMPUS_SERVICE_URL (e.g. http://127.0.0.1:8300/) "
+        "and CAMPUS_API_TOKEN"
     )
 
 

@@ -80,14 +80,13 @@ def test_a_bad_token_or_no_service_says_what_to_do(notebook, monkeypatch):
         campus.datasets()
 
 
-def test_inside_the_hub_the_service_is_found_from_the_hub_url(service, monkeypatch, serve):
-    """In a hub session only JUPYTERHUB_* is set; the service is at <hub>/services/data/."""
+def test_inside_the_hub_the_kernel_uses_the_hub_token_and_the_url_the_hub_set(service, monkeypatch, serve):
+    """In a hub session the hub sets CAMPUS_SERVICE_URL (under its prefix) and the server's token."""
     app = create_app(service.campus, TokenAuthenticator(service.tokens, service.campus.policy), prefix="/services/data/")
     with serve(app) as url:
         for name in HUB_ENV:
             monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("JUPYTERHUB_API_URL", url + "hub/api")
-        monkeypatch.setenv("JUPYTERHUB_BASE_URL", "/")
+        monkeypatch.setenv("CAMPUS_SERVICE_URL", url + "services/data/")
         monkeypatch.setenv("JUPYTERHUB_API_TOKEN", service.token("bob"))
         assert client.default().me()["user"] == "bob"
         assert campus.sql("SELECT gender, count(*) AS n FROM card_usage GROUP BY 1").pl().height == 2
