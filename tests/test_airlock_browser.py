@@ -123,8 +123,9 @@ def test_a_steward_reviews_in_the_browser_and_the_requester_downloads_only_what_
     assert "group by district" in page.content()
     refused = context.request.get(f"{airlock}/{bad['id']}/download")
     assert refused.status == 409
-    api_by_cookie = context.request.get(hub.url + f"services/data/api/exports/{good['id']}")
-    assert api_by_cookie.status == 401  # the sign-in cookie is for pages; the API wants a token
+    api_from_outside = context.request.get(hub.url + f"services/data/api/exports/{good['id']}",
+                                           headers={"Authorization": f"token {alice_token}"})
+    assert api_from_outside.status == 403  # the JSON API answers only inside campus sessions, not via the proxy
     context.close()
 
     cx = campus.open(data_dir=demo_data, state_dir=hub.env["CAMPUS_STATE_DIR"])

@@ -217,6 +217,16 @@ def test_errors_are_json_with_a_status_and_leak_nothing(service, tokens, what, m
     assert not PATHLIKE.search(response.text), response.text
 
 
+def test_inside_the_hub_the_api_refuses_what_came_through_the_public_proxy(service, tokens, serve):
+    """A token copied out of a session cannot query from outside: the proxy marks what it passes on."""
+    app = create_app(service.campus, TokenAuthenticator(service.tokens, service.campus.policy), sessions_only=True)
+    with serve(app) as url, service.client(tokens["alice"]) as http:
+        http.base_url = url + "api/"
+        assert http.post("sql", json={"sql": CARD_TOTALS}).status_code == 200
+        outside = http.post("sql", json={"sql": CARD_TOTALS}, headers={"X-Forwarded-For": "203.0.113.9"})
+        assert outside.status_code == 403 and "only inside campus sessions" in outside.json()["reason"]
+
+
 class Broken:
     """An authenticator that fails unexpectedly, with a path and the token in its message."""
 

@@ -32,7 +32,7 @@ from ..errors import CampusError
 from ..policy import Decision
 from . import wire
 from .auth import Authenticator, Identity, identify, token_header
-from .errors import InternalError, InvalidRequest, NotFound, RequestTooLarge, body, scrub
+from .errors import Forbidden, InternalError, InvalidRequest, NotFound, RequestTooLarge, body, scrub
 from .models import (
     PROJECT, ArrowResult, ColumnInfo, DatasetDescription, DatasetSummary, Error, ExplainRequest, Health, Me, SqlRequest,
 )
@@ -42,6 +42,7 @@ T = TypeVar("T")
 MAX_BODY = 1_000_000  # bytes; a query is at most 100,000 characters
 QUERY_THREADS = 32
 ERRORS = {status: {"model": Error} for status in (401, 403, 404, 422, 500)}
+FORWARDED = {"x-forwarded-for", "x-forwarded-host", "forwarded"}  # set by the hub's proxy on what it passes on
 PROJECT_QUERY = Query(None, max_length=200, pattern=PROJECT, description="Answer as within this project.")
 
 
@@ -57,8 +58,14 @@ def base_path(prefix: str | None) -> str:
 
 
 def create_app(campus: Campus, authenticator: Authenticator, *, prefix: str | None = None,
-               routers: Iterable[APIRouter] = (), query_threads: int = QUERY_THREADS) -> FastAPI:
-    """The data service over `campus`, authenticating with `authenticator`, under `prefix`."""
+               routers: Iterable[APIRouter] = (), query_threads: int = QUERY_THREADS,
+               sessions_only: bool = False) -> FastAPI:
+    """The data service over `campus`, authenticating with `authenticator`, under `prefix`.
+
+    With `sessions_only`, the JSON API answers only callers that reach the service
+    directly (campus notebooks), not through the hub's public proxy: a token copied out
+    of a session cannot query from outside. The review pages are reached through the proxy.
+    """
     base = base_path(prefix)
     root = base.removesuffix("/api")
     app = FastAPI(
@@ -73,6 +80,7 @@ def create_app(campus: Campus, authenticator: Authenticator, *, prefix: str | No
     app.state.authenticator = authenticator
     app.state.query_threads = anyio.CapacityLimiter(query_threads)
     app.state.base = base
+    app.state.sessions_only = sessions_only
     install_error_handlers(app)
     app.add_middleware(LimitBody, limit=MAX_BODY)
     app.include_router(router, prefix=base)
@@ -90,6 +98,9 @@ def campus_of(request: Request) -> Campus:
 
 async def authenticated(request: Request, header: Annotated[str | None, Depends(token_header)]) -> Identity:
     """The caller's identity (a dependency); 401/403 JSON if there is none."""
+    if request.app.state.sessions_only and any(name in request.headers for name in FORWARDED):
+        raise Forbidden("the data API answers only inside campus sessions: run this in a campus notebook "
+                        "(the review pages are at the service's /airlock)")
     return await identify(request.app.state.authenticator, header)
 
 

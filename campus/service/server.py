@@ -88,7 +88,7 @@ def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = No
     airlock.finish_pending(audit=cx.audit)
     hub_oauth = authenticator.hub if isinstance(authenticator, HubAuthenticator) else None
     routers = [airlock_router(airlock, authenticated, page_user=browser.signed_in), browser.router(hub_oauth)]
-    return create_app(cx, authenticator, prefix=prefix, routers=routers)
+    return create_app(cx, authenticator, prefix=prefix, routers=routers, sessions_only=hub_oauth is not None)
 
 
 def worker_app():
