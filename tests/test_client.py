@@ -13,7 +13,7 @@ from campus import client
 from campus.policy import Decision
 from campus.service import create_app
 from campus.service.auth import TokenAuthenticator
-from campus.service.tokens import InvalidToken
+from campus.service.errors import InvalidToken
 
 pytest_plugins = ["service_fixtures"]
 

@@ -217,6 +217,18 @@ def test_errors_are_json_with_a_status_and_leak_nothing(service, tokens, what, m
     assert not PATHLIKE.search(response.text), response.text
 
 
+def test_a_refused_token_is_audited_with_its_id_but_never_its_secret(service, tokens, serve):
+    token_id = tokens["bad"].split("_")[1]
+    app = create_app(service.campus, TokenAuthenticator(service.tokens, service.campus.policy))  # its own throttle
+    with serve(app) as url, service.client(tokens["bad"]) as http:
+        http.base_url = url + "api/"
+        assert http.get("me").status_code == 401
+    refused = next(e for e in service.campus.audit.events(limit=50) if e["action"] == "sign_in")
+    assert (refused["outcome"], refused["detail"]["token"], refused["detail"]["path"]) == (
+        "invalid_token", token_id, "/api/me")
+    assert tokens["bad"].split("_")[2] not in str(refused)
+
+
 def test_inside_the_hub_the_api_refuses_what_came_through_the_public_proxy(service, tokens, serve):
     """A token copied out of a session cannot query from outside: the proxy marks what it passes on."""
     app = create_app(service.campus, TokenAuthenticator(service.tokens, service.campus.policy), sessions_only=True)

@@ -15,6 +15,7 @@ routes do. A `CampusError` answers with its class's ``http_status``.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -31,17 +32,38 @@ from ..catalog import Dataset
 from ..errors import CampusError
 from ..policy import Decision
 from . import wire
-from .auth import Authenticator, Identity, identify, token_header
-from .errors import Forbidden, InternalError, InvalidRequest, NotFound, RequestTooLarge, body, scrub
-from .models import (
-    PROJECT, ArrowResult, ColumnInfo, DatasetDescription, DatasetSummary, Error, ExplainRequest, Health, Me, SqlRequest,
+from .auth import Authenticator, Identity, identify, token_header, token_of
+from .errors import (
+    Forbidden,
+    InternalError,
+    InvalidRequest,
+    InvalidToken,
+    NotFound,
+    RequestTooLarge,
+    TokenExpired,
+    body,
+    scrub,
 )
+from .models import (
+    PROJECT,
+    ArrowResult,
+    ColumnInfo,
+    DatasetDescription,
+    DatasetSummary,
+    Error,
+    ExplainRequest,
+    Health,
+    Me,
+    SqlRequest,
+)
+from .tokens import claimed_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BODY = 1_000_000  # bytes; a query is at most 100,000 characters
 QUERY_THREADS = 32
 ERRORS = {status: {"model": Error} for status in (401, 403, 404, 422, 500)}
+REFUSALS_AUDITED = 10  # refused tokens audited per minute and address
 FORWARDED = {"x-forwarded-for", "x-forwarded-host", "forwarded"}  # set by the hub's proxy on what it passes on
 PROJECT_QUERY = Query(None, max_length=200, pattern=PROJECT, description="Answer as within this project.")
 
@@ -81,6 +103,7 @@ def create_app(campus: Campus, authenticator: Authenticator, *, prefix: str | No
     app.state.query_threads = anyio.CapacityLimiter(query_threads)
     app.state.base = base
     app.state.sessions_only = sessions_only
+    app.state.refusals = Throttle(REFUSALS_AUDITED, 60.0)
     install_error_handlers(app)
     app.add_middleware(LimitBody, limit=MAX_BODY)
     app.include_router(router, prefix=base)
@@ -97,11 +120,22 @@ def campus_of(request: Request) -> Campus:
 
 
 async def authenticated(request: Request, header: Annotated[str | None, Depends(token_header)]) -> Identity:
-    """The caller's identity (a dependency); 401/403 JSON if there is none."""
+    """The caller's identity (a dependency); 401/403 JSON if there is none.
+
+    A token that is wrong, expired or not allowed here is refused and audited (at most
+    `REFUSALS_AUDITED` a minute from one address, so a flood cannot swamp the trail)."""
     if request.app.state.sessions_only and any(name in request.headers for name in FORWARDED):
         raise Forbidden("the data API answers only inside campus sessions: run this in a campus notebook "
                         "(the review pages are at the service's /airlock)")
-    return await identify(request.app.state.authenticator, header)
+    try:
+        return await identify(request.app.state.authenticator, header)
+    except (InvalidToken, TokenExpired, Forbidden) as refused:
+        address = request.client.host if request.client else "unknown"
+        if request.app.state.refusals.allow(address):
+            await anyio.to_thread.run_sync(partial(
+                campus_of(request).audit.record, "unknown", "sign_in", refused.code, address=address,
+                path=request.url.path, token=claimed_id(token_of(header) or "")))
+        raise
 
 
 async def in_pool(request: Request, work: Callable[..., T], *args, **kwargs) -> T:
@@ -252,6 +286,24 @@ async def internal_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(InternalError(
         f"the data service failed unexpectedly; tell the campus admins, quoting incident {incident}"
     ))
+
+
+class Throttle:
+    """At most `limit` events per `seconds` for each key (the rest are let through unrecorded)."""
+
+    def __init__(self, limit: int, seconds: float):
+        self.limit, self.seconds = limit, seconds
+        self.window: dict[str, tuple[float, int]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        started, count = self.window.get(key, (now, 0))
+        if now - started > self.seconds:
+            started, count = now, 0
+        if len(self.window) > 10_000:  # forget old windows rather than grow without bound
+            self.window = {k: v for k, v in self.window.items() if now - v[0] <= self.seconds}
+        self.window[key] = (started, count + 1)
+        return count < self.limit
 
 
 class LimitBody:

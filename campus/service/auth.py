@@ -27,8 +27,8 @@ import anyio
 from fastapi.security import APIKeyHeader
 
 from ..policy import Policy
-from .errors import Forbidden, HubUnavailable, Unauthenticated
-from .tokens import InvalidToken, TokenStore
+from .errors import Forbidden, HubUnavailable, InvalidToken, Unauthenticated
+from .tokens import TokenStore
 
 log = logging.getLogger(__name__)
 token_header = APIKeyHeader(name="Authorization", auto_error=False,

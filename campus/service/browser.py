@@ -27,8 +27,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .auth import Identity, token_header, token_of
-from .errors import Unauthenticated
-from .tokens import InvalidToken, TokenExpired
+from .errors import InvalidToken, TokenExpired, Unauthenticated
 
 COOKIE = "campus-data-token"
 STATE_COOKIE = "campus-data-oauth-state"

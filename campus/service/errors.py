@@ -16,16 +16,29 @@ from __future__ import annotations
 
 import re
 
-from ..errors import CampusError, ConfigError, DataMissing, Denied, GatewayFailure, QueryRejected, QueryTimeout
 from extractguard.airlock.errors import Conflict, ContentChanged, InvalidExport, NotPermitted, WrongState
 
-from .tokens import InvalidToken, TokenExpired
+from ..errors import CampusError, ConfigError, DataMissing, Denied, GatewayFailure, QueryRejected, QueryTimeout
 
 
 class Unauthenticated(CampusError):
     """The request carries no token (or not in an Authorization header)."""
 
     code = "unauthenticated"
+    http_status = 401
+
+
+class InvalidToken(CampusError):
+    """The token is unknown, malformed, revoked, or its secret does not match."""
+
+    code = "invalid_token"
+    http_status = 401
+
+
+class TokenExpired(CampusError):
+    """The token was valid until its expiry."""
+
+    code = "token_expired"
     http_status = 401
 
 

@@ -27,9 +27,10 @@ from sqlalchemy.engine import Engine
 
 from ..audit import AuditLog
 from ..db import metadata
-from ..errors import CampusError
+from .errors import InvalidToken, TokenExpired
 
 PREFIX = "campus"
+CLAIMED = re.compile(rf"^{PREFIX}_([0-9a-f]{{12}})_")
 TOKEN = re.compile(rf"^{PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_\-]{{20,100}})$")
 DURATION = re.compile(r"^(\d+)([mhdw])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -47,20 +48,6 @@ api_tokens = Table(
     Column("revoked_at", DateTime(timezone=True)),
     Index("ix_api_tokens_user_name", "user_name"),
 )
-
-
-class InvalidToken(CampusError):
-    """The token is unknown, malformed, revoked, or its secret does not match."""
-
-    code = "invalid_token"
-    http_status = 401
-
-
-class TokenExpired(CampusError):
-    """The token was valid until its expiry."""
-
-    code = "token_expired"
-    http_status = 401
 
 
 @dataclass(frozen=True)
@@ -155,6 +142,12 @@ def parse(token: str) -> tuple[str, str] | None:
     """(id, secret) of a well-formed token, else None."""
     match = TOKEN.match(token.strip())
     return (match.group(1), match.group(2)) if match else None
+
+
+def claimed_id(token: str) -> str | None:
+    """The id a campus token names, whether or not the rest is well formed (for the audit trail)."""
+    match = CLAIMED.match(token)
+    return match.group(1) if match else None
 
 
 def expiry(duration: str, now: datetime | None = None) -> datetime | None:

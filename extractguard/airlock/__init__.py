@@ -23,25 +23,31 @@ Use::
     airlock.review(request.id, sejin, "approve", audit=cx.audit)
     airlock.release(request.id, sejin, audit=cx.audit)
     airlock.download(request.id, alice_user, audit=cx.audit).content   # Parquet bytes
+
+Only the errors are imported eagerly (the notebook client maps error codes to them);
+the rest loads on first use, so importing an error does not pay for SQLAlchemy.
 """
 
-from .airlock import Airlock, Download
-from .errors import (
-    AirlockError,
-    Conflict,
-    ContentChanged,
-    InvalidExport,
-    NotPermitted,
-    RequestNotFound,
-    WrongState,
-)
-from .request import AIRLOCK, CampusUser, ExportRequest, Review, Transition, User
-from .settings import AirlockSettings
-from .states import STATUSES, TRANSITIONS, Owner, Status
-from .store import ExportStore, SqlExportStore
+from importlib import import_module
 
-__all__ = [
-    "AIRLOCK", "Airlock", "AirlockError", "AirlockSettings", "CampusUser", "Conflict", "ContentChanged", "Download",
-    "ExportRequest", "ExportStore", "InvalidExport", "NotPermitted", "Owner", "RequestNotFound", "Review", "STATUSES",
-    "SqlExportStore", "Status", "TRANSITIONS", "Transition", "User", "WrongState",
-]
+from .errors import AirlockError, Conflict, ContentChanged, InvalidExport, NotPermitted, RequestNotFound, WrongState
+
+_LAZY = {
+    "Airlock": ".airlock", "Download": ".airlock",
+    "AIRLOCK": ".request", "CampusUser": ".request", "ExportRequest": ".request", "Review": ".request",
+    "Transition": ".request", "User": ".request",
+    "AirlockSettings": ".settings",
+    "STATUSES": ".states", "TRANSITIONS": ".states", "Owner": ".states", "Status": ".states",
+    "ExportStore": ".store", "SqlExportStore": ".store",
+}
+
+__all__ = ["AirlockError", "Conflict", "ContentChanged", "InvalidExport", "NotPermitted", "RequestNotFound",
+           "WrongState", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'extractguard.airlock' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
