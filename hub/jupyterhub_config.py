@@ -224,11 +224,15 @@ SPAWNERS = {
     "simple": "jupyterhub.spawner.SimpleLocalProcessSpawner",  # tests only: no Unix users, no isolation
     # ==== SANDBOX HOOK ====================================================================
     # The sandboxed spawner (bubblewrap on one machine: the kernel cannot see the raw data,
-    # runs as its own unprivileged user) plugs in here as CAMPUS_HUB_SPAWNER=sandbox.
-    # Replace this class path with the real one; its own settings go below.
+    # the campus and hub state or other homes, and runs as its own unprivileged Unix account
+    # campus-<name>). What it hides comes from the settings above; its own settings are
+    # CAMPUS_SANDBOX_* (campus.sandbox.SandboxSettings, hub/README.md "Sandboxed sessions").
     "sandbox": "campus.sandbox.SandboxSpawner",
     # ======================================================================================
 }
+if hub.spawner == "sandbox" and os.geteuid() != 0:
+    sys.exit("CAMPUS_HUB_SPAWNER=sandbox needs the hub to run as root: it makes each researcher's Unix account "
+             "and starts bubblewrap, which drops to that account inside the sandbox")
 c.JupyterHub.spawner_class = SPAWNERS.get(hub.spawner, hub.spawner)
 c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
