@@ -135,7 +135,7 @@ def start_hub(hub: HubSettings, campus: Settings, spawner: str, say: Callable[[s
 
 def answers(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=2).status_code < 500
+        return httpx.get(url, timeout=2).status_code == 200
     except httpx.TransportError:
         return False
 

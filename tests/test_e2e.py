@@ -1,0 +1,135 @@
+"""A researcher's day, end to end, in a real browser: the real hub, proxy, sandboxed spawner
+and data service, the real notebook templates in JupyterLab.
+
+alice signs in, her server starts in its sandbox with the templates in her home; she runs
+the card-usage template and gets checked aggregates, then the export template, which
+submits an export request. sejin, a steward, signs in and approves and releases it on the
+review page. alice downloads it from the same page: the checked table, nothing else.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import campus
+from campus.hub_admin import Passwords
+from test_airlock_browser import PASSWORDS, browser, signed_in_page  # noqa: F401 (browser is a fixture)
+from test_hub import running_hub
+from test_sandbox import need_sandbox
+
+pytestmark = pytest.mark.slow
+
+PREFIX = f"cse{os.getpid()}-"  # this test's own Unix accounts
+FOLDERS = "/var/tmp/campus-e2e-"
+LAB_SECONDS = 180_000  # ms: a first spawn, JupyterLab loading and a template running, on a busy machine
+
+
+@pytest.fixture(scope="module")
+def place(demo_data):
+    need_sandbox()
+    folder = Path(tempfile.mkdtemp(prefix=Path(FOLDERS).name, dir=Path(FOLDERS).parent))
+    try:
+        folder.chmod(0o755)
+        shutil.copytree(demo_data, folder / "data")
+        (folder / "data").chmod(0o700)
+        (folder / "hub" / "campus-state").mkdir(parents=True, mode=0o700)
+        yield folder
+    finally:
+        for name in PASSWORDS:
+            subprocess.run(["userdel", "--force", PREFIX + name], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def hub(place):
+    with running_hub(place / "hub", CAMPUS_HUB_SPAWNER="sandbox", CAMPUS_HUB_DATA_SERVICE="true",
+                     CAMPUS_DATA_DIR=str(place / "data"), CAMPUS_SANDBOX_HOMES_DIR=str(place / "homes"),
+                     CAMPUS_SANDBOX_ACCOUNT_PREFIX=PREFIX) as running:
+        passwords = Passwords(Path(running.env["CAMPUS_HUB_STATE_DIR"]) / "passwords")
+        for name, password in PASSWORDS.items():
+            passwords.set(name, password)
+        yield running
+
+
+def run_all_cells(page) -> None:
+    """Run → Run All Cells in JupyterLab, and wait until every code cell has run."""
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=LAB_SECONDS)
+    page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for(timeout=LAB_SECONDS)  # kernel ready
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    page.wait_for_function(
+        """() => {
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
+            return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p));
+        }""", timeout=LAB_SECONDS)
+
+
+def run_template(page, hub, name: str) -> list[str]:
+    """Open a template in alice's JupyterLab, run all its cells, save it; the texts its cells put out."""
+    page.goto(hub.url + f"user/alice/lab/tree/templates/{name}.ipynb?reset", timeout=LAB_SECONDS)  # this one alone
+    page.wait_for_url(re.compile(r"/user/alice/lab"), timeout=LAB_SECONDS)
+    try:
+        run_all_cells(page)
+    except Exception:
+        page.screenshot(path=f"/tmp/e2e-{name}.png")  # what JupyterLab showed
+        raise
+    page.keyboard.press("Control+s")
+    page.locator(".lm-TabBar-tab.jp-mod-dirty").wait_for(state="detached", timeout=LAB_SECONDS)
+    saved = page.context.request.get(hub.url + f"user/alice/api/contents/templates/{name}.ipynb")
+    assert saved.status == 200, saved.text()
+    outputs = [o for cell in saved.json()["content"]["cells"] for o in cell.get("outputs", [])]
+    errors = [f"{o['ename']}: {o['evalue']}" for o in outputs if o["output_type"] == "error"]
+    assert errors == [], f"{name} failed in the notebook: {errors}"
+    return ["".join(o.get("text") or o.get("data", {}).get("text/plain", "")) for o in outputs]
+
+
+def test_alice_analyses_exports_and_downloads_what_sejin_released(hub, browser, place):  # noqa: F811
+    # signing in starts her server and lands in JupyterLab, as for every researcher
+    context, page = signed_in_page(browser, hub, "alice", lands=re.compile(r"/user/alice/lab"),
+                                   seconds=LAB_SECONDS / 1000)
+    outputs = run_template(page, hub, "card_usage")
+    assert any("Gangnam-gu" in text for text in outputs), "no district totals came back"
+    assert any("withheld" in text for text in outputs), "the disclosure report is not shown"
+
+    said = "\n".join(run_template(page, hub, "request_an_export"))
+    request_id = int(re.search(r"request (\d+) \(card_spending_by_district_month\) is (?:submitted|needs_review)",
+                               said).group(1))
+    context.close()
+
+    airlock = hub.url + "services/data/airlock"
+    context, page = signed_in_page(browser, hub, "sejin")
+    page.goto(f"{airlock}/{request_id}")
+    page.wait_for_url(f"{airlock}/{request_id}")
+    page.fill("#comment", "District by month, small cells withheld: fine to release.")
+    page.click("button.approve")
+    page.wait_for_selector("button.release")
+    page.click("button.release")
+    page.wait_for_selector(".status.released")
+    context.close()
+
+    context, page = signed_in_page(browser, hub, "alice")
+    page.goto(f"{airlock}/{request_id}")
+    page.wait_for_url(f"{airlock}/{request_id}")
+    with page.expect_download() as downloading:
+        page.click("text=Download card_spending_by_district_month.parquet")
+    downloaded = pq.ParquetFile(io.BytesIO(Path(downloading.value.path()).read_bytes())).read()
+    context.close()
+    assert downloaded.column_names == ["district", "month", "cards", "spending"] and downloaded.num_rows > 0
+
+    cx = campus.open(data_dir=place / "data", state_dir=hub.env["CAMPUS_STATE_DIR"])
+    try:
+        actions = [(e["actor"], e["action"], e["outcome"]) for e in cx.audit.events(limit=200)]
+        assert ("alice", "export_downloaded", "ok") in actions
+        assert any(actor == "sejin" and outcome == "released" for actor, _, outcome in actions)
+        assert cx.audit.verify().ok
+    finally:
+        cx.close()
