@@ -96,14 +96,16 @@ class Description:
     def __repr__(self) -> str:
         how = f"{self.mode}" + (f", at most {self.row_cap} rows" if self.row_cap else "")
         entity = f"; counts distinct {self.entity}" if self.entity else ""
-        return f"{self.name}: {self.title} ({how}{entity})\n{self.description}\n{self.columns}"
+        with pl.Config(tbl_rows=-1, fmt_str_lengths=120):  # every column, however many
+            return f"{self.name}: {self.title} ({how}{entity})\n{self.description}\n{self.columns}"
 
     def _repr_html_(self) -> str:
         from html import escape
 
         how = escape(self.mode + (f", at most {self.row_cap} rows" if self.row_cap else ""))
-        return (f"<p><b>{escape(self.name)}</b>: {escape(self.title)} ({how})</p><p>{escape(self.description)}</p>"
-                + self.columns._repr_html_())
+        with pl.Config(tbl_rows=-1, fmt_str_lengths=120):
+            table = self.columns._repr_html_()
+        return f"<p><b>{escape(self.name)}</b>: {escape(self.title)} ({how})</p><p>{escape(self.description)}</p>" + table
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,7 @@ def default() -> Client:
     """The client for this kernel's environment (made again if its URL or token changed)."""
     global _default
     url, token = service_url(), api_token()
+    _show_refusals_plainly()
     with _lock:
         if _default is None or (_default.url, _default.token) != (url.rstrip("/") + "/", token):
             if _default is not None:
@@ -384,11 +387,26 @@ def _ipython():
     return get_ipython()
 
 
+def _show_refusals_plainly() -> None:
+    """In a notebook, a campus refusal shows as its kind and reason, without a traceback
+    through this module (the reason says what to do; the traceback would only bury it)."""
+    shell = _ipython()
+    if shell is None or getattr(shell, "_campus_refusals", False):
+        return
+
+    def show(shell, kind, error, tb, tb_offset=None):
+        print(f"{kind.__name__}: {error.reason}", file=sys.stderr)
+
+    shell.set_custom_exc((CampusError,), show)
+    shell._campus_refusals = True
+
+
 # --- %%sql ---------------------------------------------------------------------------------------
 
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext campus``: adds ``%sql`` and ``%%sql``."""
+    _show_refusals_plainly()
     ipython.register_magic_function(sql_magic, magic_kind="line_cell", magic_name="sql")
 
 

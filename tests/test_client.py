@@ -106,6 +106,21 @@ def test_sql_cell_magic(notebook):
         InteractiveShell.clear_instance()
 
 
+def test_in_a_notebook_a_refusal_shows_its_reason_without_a_traceback(notebook, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("import campus")
+        ran = shell.run_cell("campus.sql('SELECT card_id, sum(amount) AS s FROM card_usage GROUP BY card_id')")
+        assert isinstance(ran.error_in_exec, campus.Denied)  # still an exception: code can catch it
+        shown = capsys.readouterr()
+        assert "Denied: " in shown.err and "identifier" in shown.err
+        assert "Traceback" not in shown.out + shown.err
+    finally:
+        InteractiveShell.clear_instance()
+
+
 def test_a_long_query_shows_its_elapsed_time(monkeypatch):
     shown = []
 

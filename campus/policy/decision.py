@@ -66,6 +66,24 @@ class Decision(BaseModel):
         """The reasons as one sentence."""
         return "; ".join(self.reasons)
 
+    def __str__(self) -> str:
+        """The decision as a steward would say it: yes or no, why, and on what terms."""
+        if not self.allow:
+            return f"denied: {self.reason}"
+        terms = [f"{self.mode} under grant {self.grant}", f"columns: {', '.join(self.columns)}"]
+        terms += [f"{column} shown as {mask}" for column, mask in self.masks.items()]
+        terms += [f"only rows where {column} is {', '.join(map(str, values))}"
+                  for column, values in self.row_filter.items()]
+        if self.disclosure is not None:
+            rules = self.disclosure.model_dump()
+            terms.append("disclosure rules: " + ", ".join(f"{name} {value}" for name, value in rules.items()))
+        if self.mode == "rows":
+            terms.append(f"at most {self.row_cap:,} rows")
+        terms.append(f"exports: {self.export}")
+        return "allowed: " + self.reason + "\n  " + "\n  ".join(terms)
+
+    __repr__ = __str__
+
     def check(self) -> Decision:
         """This decision if it allows; else raise `Denied` with the reasons."""
         if not self.allow:
