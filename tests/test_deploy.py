@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import ipaddress
 import os
 import re
@@ -59,7 +60,6 @@ CHART_KEYS = {
     "singleuser.memory.guarantee": "number|string",
     "singleuser.storage.capacity": "string",
     "singleuser.extraEnv": "object",
-    "singleuser.extraFiles": "object",
     "singleuser.networkPolicy.enabled": "boolean",
     "singleuser.networkPolicy.egressAllowRules.cloudMetadataServer": "boolean",
     "singleuser.networkPolicy.egressAllowRules.dnsPortsCloudMetadataServer": "boolean",
@@ -380,33 +380,29 @@ def test_notebooks_reach_only_the_data_service(values, pod):
     validate(egress_policy({"component": "singleuser-server"}, policy["egress"]))
 
 
-def test_the_notebook_server_is_locked_down(values, tmp_path):
-    """No terminals, no /files/, no download or export buttons; the files go where Jupyter looks."""
+def test_the_notebook_image_carries_the_campus_lockdown(tmp_path):
+    """No terminals, no /files/, no nbconvert, no download or export buttons: the image copies
+    hub/singleuser/ (the sandboxed servers' settings) where Jupyter looks for system config."""
     from jupyter_core.paths import SYSTEM_CONFIG_PATH
     from jupyter_server.serverapp import ServerApp
     from jupyter_server.services.contents.filemanager import FileContentsManager
     from jupyterlab.commands import get_app_dir
     from traitlets.config.loader import PyFileConfigLoader
 
-    files = values["singleuser"]["extraFiles"]
-    for name, spec in files.items():  # as the chart's schema has it
-        assert set(spec) <= {"mountPath", "data", "stringData", "binaryData", "mode"}, name
-        assert len(set(spec) & {"data", "stringData", "binaryData"}) == 1, name
-    by_path = {Path(spec["mountPath"]): spec for spec in files.values()}
-    system_dirs = [Path(d) for d in SYSTEM_CONFIG_PATH]
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    singleuser = dockerfile[dockerfile.index("AS singleuser"):]
+    copied = re.search(r"^COPY hub/singleuser/ (\S+)$", singleuser, re.MULTILINE)
+    assert copied and Path(copied.group(1)) in [Path(d) for d in SYSTEM_CONFIG_PATH]
 
-    [server_file] = [p for p in by_path if p.suffix == ".py"]
-    assert server_file.parent in system_dirs
-    (tmp_path / server_file.name).write_text(by_path[server_file]["stringData"])
-    config = PyFileConfigLoader(server_file.name, path=str(tmp_path)).load_config()
+    lockdown = PROJECT_ROOT / "hub" / "singleuser"
+    config = PyFileConfigLoader("jupyter_server_config.py", path=str(lockdown)).load_config()
     server = ServerApp(config=config)
-    assert server_file.stem == server.config_file_name
+    assert server.config_file_name == "jupyter_server_config"
     assert server.terminals_enabled is False
     assert FileContentsManager(config=config).files_handler_class is None
+    assert {"nbconvert", "terminals"} <= config.ServerApp.authorizer_class.refused
 
-    [lab_file] = [p for p in by_path if p.name == "page_config.json"]
-    assert lab_file.parent.name == "labconfig" and lab_file.parent.parent in system_dirs
-    page = by_path[lab_file]["data"]
+    page = json.loads((lockdown / "labconfig" / "page_config.json").read_text())
     assert page["disabledExtensions"] == page["lockedExtensions"]
     bundle = "".join(p.read_text(errors="ignore") for p in (Path(get_app_dir()) / "static").glob("*.js"))
     for plugin in page["disabledExtensions"]:
