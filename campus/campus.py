@@ -9,6 +9,7 @@ from pathlib import Path
 from . import catalog as catalog_module
 from .audit import AuditLog
 from .catalog import Dataset
+from .gateway.cache import Memory
 from .gateway.session import Session
 from .gateway.warehouse import Limits, Warehouse
 from .settings import Settings
@@ -31,6 +32,7 @@ class Campus:
         )
         self.audit = AuditLog(settings.database)
         self.secret = noise_secret(settings.state_dir)
+        self.memory = Memory()  # the gateway's remembered analyses and rewrites (gateway/cache.py)
 
     def files(self, dataset: Dataset) -> list[Path]:
         return self._files[dataset.name]

@@ -24,6 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.schema import MappingSchema, Schema
 
 from ..catalog import Catalog, Dataset
 from ..errors import QueryRejected
@@ -43,7 +44,6 @@ class DatasetUse:
     alias: str
     scope: Scope
     column_nodes: list[exp.Column] = field(default_factory=list)
-    decision: object = None  # the policy's decision, once asked
 
     @property
     def select(self) -> exp.Select | None:
@@ -80,17 +80,50 @@ class Query:
 
     def output_names(self, produced: list[str]) -> list[str]:
         """The result's column names: the researcher's, where qualifying invented one."""
-        if len(self.names) != len(produced):
-            return produced
-        return [written if made.startswith("_col_") else made for written, made in zip(self.names, produced)]
+        return output_names(self.names, produced)
+
+    def analysis(self) -> Analysis:
+        """What the query reads, without its tree: safe to remember and share."""
+        uses = tuple(Read(u.dataset, tuple(u.columns), u.shape) for u in self.uses)
+        return Analysis(self.sql, uses, tuple(self.names))
 
 
-def analyse(sql: str, catalog: Catalog) -> Query:
-    """Parse, check and qualify `sql`; raise QueryRejected with a reason if it can't run."""
+@dataclass(frozen=True)
+class Read:
+    """One dataset use as the policy is asked about it."""
+
+    dataset: Dataset
+    columns: tuple[str, ...]
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A `Query` without its syntax tree: what the policy is asked, and the output names."""
+
+    sql: str
+    uses: tuple[Read, ...]
+    names: tuple[str, ...] = ()
+
+    def output_names(self, produced: list[str]) -> list[str]:
+        return output_names(self.names, produced)
+
+
+def output_names(written: list[str] | tuple[str, ...], produced: list[str]) -> list[str]:
+    if len(written) != len(produced):
+        return produced
+    return [name if made.startswith("_col_") else made for name, made in zip(written, produced)]
+
+
+def analyse(sql: str, catalog: Catalog, schema: Schema | None = None) -> Query:
+    """Parse, check and qualify `sql`; raise QueryRejected with a reason if it can't run.
+
+    `schema` is `schema_of(catalog)`, for a caller that keeps it between queries.
+    """
     tree = parse(sql)
     check_syntax(tree, catalog)
     names = written_names(tree)
-    tree = qualify_names(tree, catalog)
+    tree = qualify_names(tree, catalog, schema)
     return Query(sql, tree, find_uses(tree, catalog), names)
 
 
@@ -153,9 +186,15 @@ def check_table(table: exp.Table, catalog: Catalog) -> None:
         raise QueryRejected(f"use the dataset's plain name, not {table.sql('duckdb')!r}: {known(catalog)}")
 
 
-def qualify_names(tree: exp.Expression, catalog: Catalog) -> exp.Expression:
+def schema_of(catalog: Catalog) -> Schema:
+    """The catalog as sqlglot's schema (building it is a third of `qualify`'s time)."""
+    mapping = {d.name: {name: col.type for name, col in d.columns.items()} for d in catalog}
+    return MappingSchema(mapping, dialect="duckdb")
+
+
+def qualify_names(tree: exp.Expression, catalog: Catalog, schema: Schema | None = None) -> exp.Expression:
     """Resolve every column to its table (stars expanded) against the catalog's schema."""
-    schema = {d.name: {name: col.type for name, col in d.columns.items()} for d in catalog}
+    schema = schema if schema is not None else schema_of(catalog)
     try:
         return qualify(tree, schema=schema, dialect="duckdb", validate_qualify_columns=True, identify=False)
     except OptimizeError as e:

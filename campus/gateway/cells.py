@@ -85,9 +85,9 @@ def split(use: DatasetUse, checked_name: str) -> ProtectedAggregate:
                 f"window function {node.sql('duckdb')} over {dataset.name} rows is not allowed; aggregate first "
                 "and use window functions on the result in an outer query"
             )
-        if is_aggregate_call(node) and node.sql("duckdb") not in calls:
+        if is_aggregate_call(node) and (call := node.sql("duckdb")) not in calls:
             measure = check_aggregate(node, dataset, columns, f"m{len(measures)}")
-            calls[node.sql("duckdb")] = measure
+            calls[call] = measure
             measures.append(measure)
     rest = lift(select, use.alias, keys, calls, checked_name, dataset)
     labels = {k.name: label_of(k, select) for k in keys}
@@ -329,11 +329,12 @@ def lift(select, alias, keys, calls, checked_name, dataset) -> exp.Select:
     rest.set("having", None)
     if having is not None:
         rest.set("where", exp.Where(this=having.this))
-    rest.set("from_", exp.From(this=exp.to_table(checked_name).as_(alias)))
+    checked = exp.Table(this=exp.to_identifier(checked_name)).as_(alias, copy=False)
+    rest.set("from_", exp.From(this=checked))
 
     def replace(node: exp.Expression) -> exp.Expression:
-        if is_aggregate_call(node) and node.sql("duckdb") in calls:
-            return exp.column(calls[node.sql("duckdb")].name, table=alias)
+        if is_aggregate_call(node) and (call := node.sql("duckdb")) in calls:
+            return exp.column(calls[call].name, table=alias)
         for key in keys:
             if node == key.expr:
                 return exp.column(key.name, table=alias)

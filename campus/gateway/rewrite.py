@@ -43,9 +43,9 @@ def source(dataset: Dataset, grant: Grant, files: list[Path], *, reads: list[str
     shown = [name for name in dataset.columns if name in grant.columns and name in reads]
     projections = [masked(name, dataset, grant.masks.get(name)) for name in shown]
     if entity:
-        projections.append(exp.column(dataset.entity).as_(ENTITY))
+        projections.append(exp.column(dataset.entity).as_(ENTITY, copy=False))
     if not projections:
-        projections = [exp.Literal.number(1).as_("__row")]
+        projections = [exp.Literal.number(1).as_("__row", copy=False)]
     reader = exp.Anonymous(
         this="read_parquet",
         expressions=[
@@ -53,9 +53,10 @@ def source(dataset: Dataset, grant: Grant, files: list[Path], *, reads: list[str
             exp.EQ(this=exp.column("hive_partitioning"), expression=exp.false()),
         ],
     )
-    select = exp.select(*projections).from_(exp.Table(this=reader))
+    # Every tree here is built fresh and used once, so the builders need not copy it (copy=False).
+    select = exp.select(*projections, copy=False).from_(exp.Table(this=reader), copy=False)
     for column, values in sorted(grant.row_filter.items()):
-        select = select.where(exp.column(column).isin(*[literal(v) for v in values]))
+        select = select.where(exp.column(column).isin(*[literal(v) for v in values], copy=False), copy=False)
     return select
 
 
@@ -66,11 +67,11 @@ def masked(name: str, dataset: Dataset, mask: str | None) -> exp.Expression:
         return column
     if mask == "region":
         cases = exp.Case()
-        for district, region in sorted(REGION_OF_DISTRICT.items()):
-            cases = cases.when(column.eq(exp.Literal.string(district)), exp.Literal.string(region))
-        return cases.else_(exp.null()).as_(name)
+        for district, region in sorted(REGION_OF_DISTRICT.items()):  # eq copies the column: one per WHEN
+            cases = cases.when(column.eq(exp.Literal.string(district)), exp.Literal.string(region), copy=False)
+        return cases.else_(exp.null(), copy=False).as_(name, copy=False)
     if mask == "hidden":
-        return exp.cast(exp.null(), dataset.columns[name].type).as_(name)
+        return exp.cast(exp.null(), dataset.columns[name].type, copy=False).as_(name, copy=False)
     raise ValueError(f"unknown mask {mask!r} on {dataset.name}.{name}")
 
 
@@ -91,40 +92,52 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int) 
 
     Rows are first summed per entity within each cell; the cell then counts entities,
     adds their contributions and keeps the largest ``top_n`` of them.
+
+    Only the keys and filters come from the query (copied); every other node is built
+    here and used once, so no builder copies (``copy=False``) and the SQL is generated
+    from the tree itself.
     """
     alias = aggregate.alias
-    keys = [k.expr.copy().as_(k.name) for k in aggregate.keys]
-    per_entity = [exp.column(ENTITY, table=alias).as_(ENTITY), exp.Count(this=exp.Star()).as_("__rows")]
+    keys = [k.expr.copy().as_(k.name, copy=False) for k in aggregate.keys]
+    per_entity = [as_(exp.column(ENTITY, table=alias), ENTITY), as_(exp.Count(this=exp.Star()), "__rows")]
     cell = [
-        exp.Count(this=exp.Star()).as_("entities"),
-        cast("sum(__rows)", "BIGINT").as_("rows"),
-        exp.func("bit_xor", exp.func("hash", exp.column(ENTITY), exp.column("__rows"))).as_("cellkey"),
+        as_(exp.Count(this=exp.Star()), "entities"),
+        as_(cast(exp.Sum(this=exp.column("__rows")), "BIGINT"), "rows"),
+        as_(exp.func("bit_xor", exp.func("hash", exp.column(ENTITY), exp.column("__rows"), copy=False), copy=False),
+            "cellkey"),
     ]
     counted = {m.column for m in aggregate.measures if m.kind in ("values", "avg")}
     summed = {m.column for m in aggregate.measures if m.kind in ("sum", "avg")}
     for name in aggregate.columns:
         value = exp.column(name, table=alias)
         if name in counted:
-            per_entity += [exp.Count(this=value).as_(f"__count__{name}")]
-            cell += [cast(f"sum(__count__{name})", "BIGINT").as_(f"count__{name}")]
+            per_entity += [as_(exp.Count(this=value), f"__count__{name}")]
+            cell += [as_(cast(exp.Sum(this=exp.column(f"__count__{name}")), "BIGINT"), f"count__{name}")]
         if name in summed:
-            per_entity += [exp.Sum(this=value).as_(f"__sum__{name}")]
+            per_entity += [as_(exp.Sum(this=value), f"__sum__{name}")]
             s = f"__sum__{name}"
             cell += [
-                cast(f"sum({s})", "DOUBLE").as_(f"sum__{name}"),
-                exp.maybe_parse(f"max(abs({s}), {top_n})", dialect="duckdb").as_(f"top__{name}"),
-                exp.maybe_parse(f"min({s})", dialect="duckdb").as_(f"min__{name}"),
-                exp.maybe_parse(f"max({s})", dialect="duckdb").as_(f"max__{name}"),
+                as_(cast(exp.Sum(this=exp.column(s)), "DOUBLE"), f"sum__{name}"),
+                as_(exp.Max(this=exp.Abs(this=exp.column(s)), count=exp.Literal.number(top_n)), f"top__{name}"),
+                as_(exp.Min(this=exp.column(s)), f"min__{name}"),
+                as_(exp.Max(this=exp.column(s)), f"max__{name}"),
             ]
-    inner = exp.select(*keys, *per_entity).from_(as_subquery(rows, alias))
+    inner = exp.select(*keys, *per_entity, copy=False).from_(as_subquery(rows, alias), copy=False)
     for condition in aggregate.filters:
-        inner = inner.where(condition.copy())
-    inner = inner.group_by(*[exp.column(k.name) for k in aggregate.keys], exp.column(ENTITY))
-    outer = exp.select(*[exp.column(k.name) for k in aggregate.keys], *cell).from_(as_subquery(inner, "__per_entity"))
+        inner = inner.where(condition.copy(), copy=False)
+    inner = inner.group_by(*[exp.column(k.name) for k in aggregate.keys], exp.column(ENTITY), copy=False)
+    outer = exp.select(*[exp.column(k.name) for k in aggregate.keys], *cell, copy=False)
+    outer = outer.from_(as_subquery(inner, "__per_entity"), copy=False)
     if aggregate.keys:
-        outer = outer.group_by(*[exp.column(k.name) for k in aggregate.keys])
-    return outer.sql("duckdb")
+        outer = outer.group_by(*[exp.column(k.name) for k in aggregate.keys], copy=False)
+    return outer.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
 
 
-def cast(sql: str, to: str) -> exp.Expression:
-    return exp.cast(exp.maybe_parse(sql, dialect="duckdb"), to)
+def as_(node: exp.Expression, name: str) -> exp.Expression:
+    """`node AS name`, for a node built fresh (not copied)."""
+    return node.as_(name, copy=False)
+
+
+def cast(node: exp.Expression, to: str) -> exp.Expression:
+    """`CAST(node AS to)`, `to` a plain type name (built, not parsed)."""
+    return exp.cast(node, exp.DataType.Type[to], copy=False)

@@ -1,6 +1,9 @@
 """A researcher's session: the path of one query, one step per line.
 
 analyse → decide → rewrite → execute (cells) → guard → execute (rest) → record
+
+The analysis and the rewrite are pure, so the campus remembers them (cache.py); the
+policy, the guard and the audit run for every query.
 """
 
 from __future__ import annotations
@@ -18,28 +21,41 @@ from extractguard import Disclosure, Report
 
 from ..catalog import Dataset
 from ..errors import CampusError, Denied, GatewayFailure
-from .analyse import Query, analyse
+from .analyse import Analysis, Query, analyse
+from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
 from .result import Result
 from .rewrite import Grant, as_subquery, source, statistics_sql
 
 if TYPE_CHECKING:
     from ..campus import Campus
+    from ..policy import Decision
 
 
 @dataclass
 class Plan:
     """The rewritten query: protected aggregates to compute and check, then the rest."""
 
-    query: Query
+    query: Query | Analysis  # an Analysis when remembered: it has no tree to rewrite
     action: str = "query"
     aggregates: list[tuple[ProtectedAggregate, str, Disclosure]] = field(default_factory=list)
     row_cap: int | None = None
-    decisions: list[dict] = field(default_factory=list)
+    decisions: list[dict] = field(default_factory=list)  # as recorded and returned
+    decided: list[Decision] = field(default_factory=list)  # the policy's decisions, one per use
+    rewritten: str | None = None  # the SQL over checked cells and masked rows, once rewritten
 
     @property
     def sql(self) -> str:
-        return self.query.tree.sql("duckdb")
+        return self.rewritten if self.rewritten is not None else self.query.tree.sql("duckdb")
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """What `rewrite` made of a query under some decisions; shared between sessions, never changed."""
+
+    aggregates: tuple[tuple[ProtectedAggregate, str, Disclosure], ...]
+    sql: str
+    row_cap: int | None
 
 
 @dataclass
@@ -58,9 +74,9 @@ class Session:
         """
         started, plan, result = time.monotonic(), None, None
         try:
-            query = analyse(text, self.campus.catalog)
+            query = self.analyse(text)
             plan = self.decide(query, action)
-            rewrite(plan, self.campus.files)
+            self.rewrite(plan)
             with self.campus.warehouse.cursor() as cursor:
                 report = guard(plan, cursor, self.campus.secret)
                 result = execute(plan, cursor, report)
@@ -78,7 +94,27 @@ class Session:
             if result is not None:
                 self.record(text, plan, "allowed", time.monotonic() - started, result=result, action=action)
 
-    def decide(self, query: Query, action: str = "query") -> Plan:
+    @property
+    def memory(self) -> Memory:
+        return self.campus.memory
+
+    @property
+    def requester(self) -> tuple:
+        """Who asks: each requester has their own memories, so that how fast a query
+        answers never tells whether someone else ran the same text."""
+        return self.user, tuple(sorted(self.groups)), self.project
+
+    def analyse(self, text: str) -> Query | Analysis:
+        """The query's analysis: remembered per text (and catalog), or made now."""
+        key = (self.memory.current(self.campus.catalog, self.campus.policy), self.requester, text)
+        remembered = self.memory.analyses.get(key)
+        if remembered is not None:
+            return remembered
+        query = analyse(text, self.campus.catalog, self.memory.schema(self.campus.catalog))
+        self.memory.analyses.put(key, query.analysis())
+        return query
+
+    def decide(self, query: Query | Analysis, action: str = "query") -> Plan:
         """Ask the policy about every dataset use; any denial denies the query."""
         plan = Plan(query, action)
         for use in query.uses:
@@ -94,8 +130,23 @@ class Session:
             })
             if not decision.allow:
                 raise Denied("; ".join(decision.reasons))
-            use.decision = decision
+            plan.decided.append(decision)
         return plan
+
+    def rewrite(self, plan: Plan) -> None:
+        """Rewrite the plan, or take the rewrite remembered for its text and decisions."""
+        memory, files = self.memory, self.campus.files
+        key = self.requester, rewrite_key(plan, files, memory.current(self.campus.catalog, self.campus.policy))
+        remembered = memory.rewrites.get(key)
+        if remembered is None:
+            if isinstance(plan.query, Analysis):  # the analysis was remembered, its tree was not
+                plan.query = reanalyse(plan.query, analyse(plan.query.sql, self.campus.catalog,
+                                                           memory.schema(self.campus.catalog)))
+            rewrite(plan, files)
+            memory.rewrites.put(key, Rewritten(tuple(plan.aggregates), plan.sql, plan.row_cap))
+        else:
+            plan.aggregates, plan.rewritten = list(remembered.aggregates), remembered.sql
+            plan.row_cap = remembered.row_cap
 
     def record(self, text: str, plan: Plan | None, outcome: str, seconds: float, *, reason: str = "", result=None,
                action: str = "query"):
@@ -109,10 +160,30 @@ class Session:
         return self.campus.audit.record(self.user, action, outcome, project=self.project, groups=self.groups, **detail)
 
 
+def rewrite_key(plan: Plan, files_of: Callable[[Dataset], list[Path]], generation: int) -> tuple:
+    """Everything `rewrite` reads: the text, the action, each use with its decision's full
+    content and its files, and the generation (the catalog and the policy in force)."""
+    uses = tuple(
+        (use.dataset.name, tuple(use.columns), use.shape, decision.model_dump_json(),
+         tuple(str(f) for f in files_of(use.dataset)))
+        for use, decision in zip(plan.query.uses, plan.decided, strict=True)
+    )
+    return generation, plan.query.sql, plan.action, uses
+
+
+def reanalyse(remembered: Analysis, query: Query) -> Query:
+    """A fresh analysis of a remembered one's text, checked to read the same."""
+    if query.analysis() != remembered:
+        raise RuntimeError(f"the analysis of {remembered.sql!r} changed while it was remembered")
+    return query
+
+
 def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
-    """Replace every dataset use by its masked source; split protected aggregates."""
-    for use in plan.query.uses:
-        decision = use.decision
+    """Replace every dataset use by its masked source; split protected aggregates.
+
+    The query's tree is rewritten in place, and generated once at the end (``plan.sql``).
+    """
+    for use, decision in zip(plan.query.uses, plan.decided, strict=True):
         grant = Grant(decision.mode, list(decision.columns), dict(decision.masks or {}), dict(decision.row_filter or {}))
         files = files_of(use.dataset)
         checked = decision.mode == "aggregates" or (plan.action == "export" and use.dataset.entity is not None)
@@ -131,13 +202,14 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
             use.table.replace(as_subquery(source(use.dataset, grant, files, reads=use.columns, entity=False), use.alias))
             cap = decision.row_cap
             plan.row_cap = cap if plan.row_cap is None else min(plan.row_cap, cap)
+    plan.rewritten = plan.query.tree.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
 
 
 def guard(plan: Plan, cursor, secret: int) -> Report:
     """Compute each protected aggregate's cells, apply the disclosure rules, register the result."""
     report = Report()
     for aggregate, statistics, disclosure in plan.aggregates:
-        stats = cursor.arrow(statistics, quiet=True)
+        stats = cursor.arrow(statistics, quiet=True, small=True)
         checked, cell_report = extractguard.check(
             stats, aggregate.cells, disclosure, secret, entity_word(aggregate.dataset)
         )

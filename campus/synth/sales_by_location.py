@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import seoul
-from .partition import CHUNK_ROWS, YEAR_STREAM, Month, random_stream
+from .partition import CHUNK_ROWS, MONTHS, YEAR_STREAM, Month, random_stream  # noqa: F401 (MONTHS: doctests)
 from .schema import table
 from .text import labels, numbered
 
