@@ -229,3 +229,10 @@ def test_an_export_is_checked_under_the_aggregate_rules(alice):
 def test_exports_are_audited_as_exports(cx, alice):
     alice.sql("SELECT gender, count(*) AS n FROM card_usage GROUP BY 1", action="export")
     assert cx.audit.events(limit=1)[0]["action"] == "export"
+
+
+def test_pandas_keeps_counts_integers_when_cells_are_withheld(alice):
+    result = alice.sql("SELECT dong, category, count(*) AS n FROM card_usage GROUP BY ALL")
+    frame = result.df()
+    assert result.report.withheld.height > 0 and frame["n"].isna().any()
+    assert str(frame["n"].dtype) == "Int64"

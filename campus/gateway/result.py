@@ -31,7 +31,13 @@ class Result:
         return pl.from_arrow(self.table)
 
     def df(self):
-        return self.table.to_pandas()
+        """pandas, with nullable integer types: a withheld count is <NA>, and the other counts
+        stay integers (NumPy types would turn the whole column into floats)."""
+        import pandas as pd
+
+        nullable = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                    pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype()}
+        return self.table.to_pandas(types_mapper=nullable.get)
 
     def __len__(self) -> int:
         return self.table.num_rows
