@@ -1,10 +1,11 @@
 """`campus up` and `campus down`: the whole campus on one machine, started and stopped by pid.
 
-`up` (once the CLI has built the demo data, if it was missing) migrates the service
-database, gives the demo accounts (``hub/users.yaml``) passwords if they have none,
-and starts JupyterHub in the background with ``hub/jupyterhub_config.py``. The hub starts the rest itself: the
-proxy, the data service and the idle culler, and each researcher's sandboxed notebook
-server. `up` returns once the hub and the data service answer, and says where to sign in.
+`up` (once the CLI has built the demo data, if it was missing) prepares the data service
+(its database migrated, its noise secret), gives the demo accounts (``hub/users.yaml``)
+passwords if they have none, and starts JupyterHub in the background with
+``hub/jupyterhub_config.py``. The hub starts the rest itself: the proxy, the data
+service and the idle culler, and each researcher's sandboxed notebook server. `up`
+returns once the hub and the data service answer, and says where to sign in.
 
 `down` stops the hub (which stops what it started) and then any process it left behind:
 every descendant of the hub, found by pid before it was asked to stop, is gone when
@@ -69,9 +70,11 @@ def running() -> Running | None:
 
 def up(*, spawner: str | None = None, say: Callable[[str], None] = print) -> Running:
     """Start the campus (its demo data must be built); return what runs."""
+    from .service.server import prepare  # imported here: `campus down` need not load the service
+
     hub, campus = HubSettings(), Settings()
     spawner = spawner or os.environ.get("CAMPUS_HUB_SPAWNER") or default_spawner()
-    migrate(campus)
+    prepare(campus)  # what the data service needs before it starts: its database migrated, the noise secret
     for name, password in give_demo_passwords(hub).items():
         say(f"  demo account {name}: password {password}")
     return start_hub(hub, campus, spawner, say)
@@ -85,17 +88,6 @@ def default_spawner() -> str:
             "Unix account); run `sudo campus up`, or for a one-person trial without a sandbox set "
             "CAMPUS_HUB_SPAWNER=simple")
     return "sandbox"
-
-
-def migrate(campus: Settings) -> None:
-    """The service database, at the newest schema (the hub's data service would do it too, later)."""
-    from .db import connect, ensure_schema
-
-    engine = connect(campus.database)
-    try:
-        ensure_schema(engine)
-    finally:
-        engine.dispose()
 
 
 def give_demo_passwords(hub: HubSettings) -> dict[str, str]:
