@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import httpx
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -37,11 +38,16 @@ PASSWORDS = {"alice": "alice-long-passphrase", "sejin": "sejin-long-passphrase"}
 def hub(tmp_path_factory, demo_data):
     folder = tmp_path_factory.mktemp("airlock-hub")
     with running_hub(folder, CAMPUS_HUB_DATA_SERVICE="true", CAMPUS_DATA_DIR=str(demo_data)) as running:
-        passwords = Passwords(Path(running.env["CAMPUS_HUB_STATE_DIR"]) / "passwords")
-        for name, password in PASSWORDS.items():
-            passwords.set(name, password)
+        give_passwords(running)
         wait_for_service(running)
         yield running
+
+
+def give_passwords(hub) -> None:
+    """The campus accounts' passwords (`PASSWORDS`), as an admin sets them."""
+    passwords = Passwords(Path(hub.env["CAMPUS_HUB_STATE_DIR"]) / "passwords")
+    for name, password in PASSWORDS.items():
+        passwords.set(name, password)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +84,15 @@ def signed_in_page(browser, hub, name: str, *, lands: str = "**/hub/home", secon
     return context, page
 
 
+def download(page, url: str, filename: str) -> pa.Table:
+    """Open a request's page as the signed-in user and download its released table."""
+    page.goto(url)
+    page.wait_for_url(url)
+    with page.expect_download() as downloading:
+        page.click(f"text=Download {filename}")
+    return pq.ParquetFile(io.BytesIO(Path(downloading.value.path()).read_bytes())).read()
+
+
 def test_a_steward_reviews_in_the_browser_and_the_requester_downloads_only_what_was_released(hub, browser,
                                                                                               demo_data):
     alice_token = mint(hub, "alice", ["access:services!service=data"]).json()["token"]
@@ -111,11 +126,7 @@ def test_a_steward_reviews_in_the_browser_and_the_requester_downloads_only_what_
     context.close()
 
     context, page = signed_in_page(browser, hub, "alice")
-    page.goto(f"{airlock}/{good['id']}")
-    page.wait_for_url(f"{airlock}/{good['id']}")
-    with page.expect_download() as downloading:
-        page.click("text=Download spending-by-district.parquet")
-    table = pq.ParquetFile(io.BytesIO(Path(downloading.value.path()).read_bytes())).read()
+    table = download(page, f"{airlock}/{good['id']}", "spending-by-district.parquet")
     assert table.column_names == ["district", "category", "n", "total"] and table.num_rows > 0
 
     page.goto(f"{airlock}/{bad['id']}")

@@ -9,22 +9,16 @@ review page. alice downloads it from the same page: the checked table, nothing e
 
 from __future__ import annotations
 
-import io
 import os
 import re
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 import campus
-from campus.hub_admin import Passwords
-from test_airlock_browser import PASSWORDS, browser, signed_in_page  # noqa: F401 (browser is a fixture)
+from test_airlock_browser import browser  # noqa: F401 (a fixture)
+from test_airlock_browser import PASSWORDS, download, give_passwords, signed_in_page
 from test_hub import running_hub
-from test_sandbox import need_sandbox
+from test_sandbox import sandbox_place
 
 pytestmark = pytest.mark.slow
 
@@ -35,18 +29,8 @@ LAB_SECONDS = 180_000  # ms: a first spawn, JupyterLab loading and a template ru
 
 @pytest.fixture(scope="module")
 def place(demo_data):
-    need_sandbox()
-    folder = Path(tempfile.mkdtemp(prefix=Path(FOLDERS).name, dir=Path(FOLDERS).parent))
-    try:
-        folder.chmod(0o755)
-        shutil.copytree(demo_data, folder / "data")
-        (folder / "data").chmod(0o700)
-        (folder / "hub" / "campus-state").mkdir(parents=True, mode=0o700)
+    with sandbox_place(demo_data, FOLDERS, [PREFIX + name for name in PASSWORDS]) as folder:
         yield folder
-    finally:
-        for name in PASSWORDS:
-            subprocess.run(["userdel", "--force", PREFIX + name], capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +38,7 @@ def hub(place):
     with running_hub(place / "hub", CAMPUS_HUB_SPAWNER="sandbox", CAMPUS_HUB_DATA_SERVICE="true",
                      CAMPUS_DATA_DIR=str(place / "data"), CAMPUS_SANDBOX_HOMES_DIR=str(place / "homes"),
                      CAMPUS_SANDBOX_ACCOUNT_PREFIX=PREFIX) as running:
-        passwords = Passwords(Path(running.env["CAMPUS_HUB_STATE_DIR"]) / "passwords")
-        for name, password in PASSWORDS.items():
-            passwords.set(name, password)
+        give_passwords(running)
         yield running
 
 
@@ -117,11 +99,7 @@ def test_alice_analyses_exports_and_downloads_what_sejin_released(hub, browser, 
     context.close()
 
     context, page = signed_in_page(browser, hub, "alice")
-    page.goto(f"{airlock}/{request_id}")
-    page.wait_for_url(f"{airlock}/{request_id}")
-    with page.expect_download() as downloading:
-        page.click("text=Download card_spending_by_district_month.parquet")
-    downloaded = pq.ParquetFile(io.BytesIO(Path(downloading.value.path()).read_bytes())).read()
+    downloaded = download(page, f"{airlock}/{request_id}", "card_spending_by_district_month.parquet")
     context.close()
     assert downloaded.column_names == ["district", "month", "cards", "spending"] and downloaded.num_rows > 0
 

@@ -32,6 +32,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -65,11 +66,6 @@ def account(name: str) -> pwd.struct_passwd:
     return pwd.getpwnam(PREFIX + name)
 
 
-def remove_accounts() -> None:
-    for name in PEOPLE:
-        subprocess.run(["userdel", "--force", PREFIX + name], capture_output=True)
-
-
 def remove_leftovers() -> None:
     """Accounts and folders of an earlier run that was killed before its teardown."""
     for entry in pwd.getpwall():
@@ -82,24 +78,33 @@ def remove_leftovers() -> None:
 # --------------------------------------------------------------------------- a hub with sandboxes
 
 
-@pytest.fixture(scope="module")
-def place(demo_data):
+@contextmanager
+def sandbox_place(demo_data: Path, folders: str, accounts: list[str]):
     """A folder outside /tmp (so the sandbox must hide each part itself), open to everyone;
-    the data and the campus state in it are closed (mode 700), as an admin would leave them."""
+    the data and the campus state in it are closed (mode 700), as an admin would leave them.
+    Afterwards the folder and the Unix `accounts` are removed."""
     need_sandbox()
-    remove_leftovers()
-    folder = Path(tempfile.mkdtemp(prefix=Path(FOLDERS).name, dir=Path(FOLDERS).parent))
+    folder = Path(tempfile.mkdtemp(prefix=Path(folders).name, dir=Path(folders).parent))
     try:
         folder.chmod(0o755)
         shutil.copytree(demo_data, folder / "data")
         (folder / "data").chmod(0o700)
         (folder / "hub" / "campus-state").mkdir(parents=True, mode=0o700)
+        yield folder
+    finally:
+        for name in accounts:
+            subprocess.run(["userdel", "--force", name], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def place(demo_data):
+    need_sandbox()
+    remove_leftovers()
+    with sandbox_place(demo_data, FOLDERS, [PREFIX + name for name in PEOPLE]) as folder:
         (folder / "templates").mkdir()
         (folder / "templates" / "start-here.ipynb").write_text(json.dumps(NOTEBOOK))
         yield folder
-    finally:
-        remove_accounts()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
