@@ -6,6 +6,8 @@ reads the same `code` and `reason`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from campus.errors import CampusError
 
 
@@ -55,3 +57,23 @@ class ContentChanged(AirlockError):
 
     code = "content_changed"
     http_status = 500
+
+
+def question(check: Callable[..., None], *refusals: type[AirlockError]) -> Callable[..., bool]:
+    """A ``check_…`` as a yes/no question for pages (``can_…``): False where it would refuse.
+
+    >>> def check_can_fly(request): raise WrongState("not in this state")
+    >>> can_fly = question(check_can_fly, WrongState)
+    >>> can_fly.__name__, can_fly(None)
+    ('can_fly', False)
+    """
+    def can(*args) -> bool:
+        try:
+            check(*args)
+        except refusals:
+            return False
+        return True
+
+    can.__name__ = "can_" + check.__name__.removeprefix("check_").removeprefix("user_").removeprefix("can_")
+    can.__doc__ = f"Whether `{check.__name__}` would allow it."
+    return can

@@ -17,13 +17,13 @@ says who may; each ``can_…`` answers the same question as a bool, for pages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 
 from campus.policy import Policy
 
-from .errors import NotPermitted, RequestNotFound
+from .errors import NotPermitted, RequestNotFound, question
 from .request import ExportRequest, User
 
+REFUSED = (NotPermitted, RequestNotFound)  # what a `can_…` answers with False
 REVIEWERS = "only export reviewers (the policies' roles: export_reviewers)"
 
 
@@ -87,23 +87,10 @@ def check_user_in_project(user: User, project: str | None, policy: Policy) -> No
         raise NotPermitted(f"you are not a member of project {project}; ask a campus admin to add you")
 
 
-def _can(check: Callable[..., None]) -> Callable[..., bool]:
-    def can(*args) -> bool:
-        try:
-            check(*args)
-        except (NotPermitted, RequestNotFound):
-            return False
-        return True
-
-    can.__name__ = check.__name__.replace("check_user_", "can_")
-    can.__doc__ = f"Whether `{check.__name__}` would allow it."
-    return can
-
-
-can_see = _can(check_user_can_see)
-can_see_queue = _can(check_user_can_see_queue)
-can_review = _can(check_user_can_review)
-can_release = _can(check_user_can_release)
-can_resubmit = _can(check_user_can_resubmit)
-can_withdraw = _can(check_user_can_withdraw)
-can_download = _can(check_user_can_download)
+can_see = question(check_user_can_see, *REFUSED)
+can_see_queue = question(check_user_can_see_queue, *REFUSED)
+can_review = question(check_user_can_review, *REFUSED)
+can_release = question(check_user_can_release, *REFUSED)
+can_resubmit = question(check_user_can_resubmit, *REFUSED)
+can_withdraw = question(check_user_can_withdraw, *REFUSED)
+can_download = question(check_user_can_download, *REFUSED)

@@ -31,9 +31,8 @@ Each ``check_…`` raises `WrongState` (or `InvalidExport`) with the reason; eac
 
 from __future__ import annotations
 
-from collections.abc import Callable
 
-from .errors import InvalidExport, WrongState
+from .errors import InvalidExport, WrongState, question
 from .request import Decision, ExportRequest
 from .states import TRANSITIONS, Status
 
@@ -109,21 +108,8 @@ def after_review(request: ExportRequest, decision: Decision, reviewers_required:
     return Status.APPROVED if approvals >= reviewers_required else Status.NEEDS_REVIEW
 
 
-def _can(check: Callable[[ExportRequest], None]) -> Callable[[ExportRequest], bool]:
-    def can(request: ExportRequest) -> bool:
-        try:
-            check(request)
-        except WrongState:
-            return False
-        return True
-
-    can.__name__ = check.__name__.replace("check_", "")
-    can.__doc__ = f"Whether `{check.__name__}` would allow it."
-    return can
-
-
-can_review = _can(check_can_review)
-can_release = _can(check_can_release)
-can_resubmit = _can(check_can_resubmit)
-can_withdraw = _can(check_can_withdraw)
-can_download = _can(check_can_download)
+can_review = question(check_can_review, WrongState)
+can_release = question(check_can_release, WrongState)
+can_resubmit = question(check_can_resubmit, WrongState)
+can_withdraw = question(check_can_withdraw, WrongState)
+can_download = question(check_can_download, WrongState)
