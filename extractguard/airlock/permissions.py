@@ -17,7 +17,6 @@ says who may; each ``can_…`` answers the same question as a bool, for pages.
 
 from __future__ import annotations
 
-
 from campus.policy import Policy
 
 from .errors import NotPermitted, RequestNotFound, question

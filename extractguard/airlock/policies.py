@@ -31,7 +31,6 @@ Each ``check_…`` raises `WrongState` (or `InvalidExport`) with the reason; eac
 
 from __future__ import annotations
 
-
 from .errors import InvalidExport, WrongState, question
 from .request import Decision, ExportRequest
 from .states import TRANSITIONS, Status
