@@ -8,6 +8,7 @@ role each column plays.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from pathlib import Path
@@ -27,6 +28,56 @@ ColumnType = Literal[
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+class Bins(BaseModel):
+    """How a measure may become a group key or a filter: in bins, never value by value.
+
+    A key or filter bins the measure by ``width`` or a whole multiple of it
+    (``floor(amount / 10000) * 10000``), or compares it with a multiple of ``width``
+    (``amount >= 100000``). Values below ``bottom`` share the bin of ``bottom``, values at
+    or above ``top`` the bin of ``top``: the extremes are never told apart.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    width: float = Field(gt=0, description="The narrowest bin; keys and filters use it or a whole multiple of it.")
+    bottom: float = Field(0, description="Values below share one bin with it (a bottom code).")
+    top: float = Field(description="Values at or above share one bin with it (a top code).")
+
+    @model_validator(mode="after")
+    def _codes_on_the_grid(self):
+        if self.bottom >= self.top:
+            raise ValueError(f"bins: bottom {self.bottom:g} must be below top {self.top:g}")
+        for name in ("bottom", "top"):
+            if not aligned(getattr(self, name), self.width):
+                raise ValueError(f"bins: {name} {getattr(self, name):g} must be a multiple of the width {self.width:g}")
+        return self
+
+
+def aligned(value: float, width: float) -> bool:
+    """Whether `value` is a whole multiple of `width` (within rounding).
+
+    >>> aligned(1_000_000, 10_000), aligned(15_000, 10_000), aligned(0.3, 0.1)
+    (True, False, True)
+    """
+    steps = value / width
+    return abs(steps - round(steps)) < 1e-9 * max(1.0, abs(steps))
+
+
+class Range(BaseModel):
+    """Public values from `first` to `last`: whole numbers, or days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first: datetime.date | int
+    last: datetime.date | int
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if type(self.first) is not type(self.last) or self.first > self.last:
+            raise ValueError(f"domain: first {self.first} and last {self.last} must be of one kind, first <= last")
+        return self
+
+
 class Column(BaseModel):
     """One column: its SQL type, its role, and what it means."""
 
@@ -37,13 +88,26 @@ class Column(BaseModel):
     description: str
     unit: str | None = None
     grain: Grain | None = Field(None, description="For time columns: how fine a value is.")
+    bins: Bins | None = Field(None, description="For measures: the bins a key or filter may put it in.")
+    domain: list[str | int] | Range | None = Field(
+        None,
+        description="Public values of a dimension, quasi-identifier or time column, known without the data (the "
+        "25 districts, the months of the year covered). A table keyed by such columns shows a row for every value, "
+        "so a withheld cell looks like an empty one.",
+    )
 
     @model_validator(mode="after")
-    def _time_has_grain(self):
+    def _fits_role(self):
         if self.role == "time" and self.grain is None:
             raise ValueError("a time column needs a grain (second, hour, day, month, ...)")
         if self.role != "time" and self.grain is not None:
             raise ValueError("only time columns have a grain")
+        if self.bins is not None and self.role != "measure":
+            raise ValueError("only measures have bins")
+        if self.domain is not None and self.role not in ("dimension", "quasi_identifier", "time"):
+            raise ValueError("only dimension, quasi_identifier and time columns have a public domain")
+        if isinstance(self.domain, Range) and isinstance(self.domain.first, datetime.date) != (self.role == "time"):
+            raise ValueError("a range of days is the domain of a time column; whole numbers of a dimension")
         return self
 
 
@@ -57,6 +121,9 @@ class Disclosure(BaseModel):
     dominance_k: float = Field(0.9, gt=0, le=1, description="...may not hold this share of a cell's total.")
     p_ratio: float = Field(0.10, ge=0, le=1, description="A cell fails if (total - top1 - top2) / top1 is below this.")
     rounding_base: int = Field(5, ge=1, description="Released counts are rounded to a multiple of this.")
+    max_cells: int = Field(
+        250_000, ge=1, description="Most cells one aggregate may have; a query with more is refused, saying how to narrow."
+    )
 
 
 class Dataset(BaseModel):

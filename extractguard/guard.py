@@ -1,21 +1,35 @@
 """The guard: from cell statistics to released cells and their report.
 
-``check`` applies the rules in order:
+``check`` applies the rules in order. The cells are first put in key order, so that
+every choice below (which cell secondary suppression picks) is the same however the
+engine happened to return them.
 
-The cells are first put in key order, so that ties (which cell secondary suppression
-picks) are broken the same way however DuckDB happened to return them.
+1. **Which cells exist.** The cell rules (``min_entities``) fail small cells, and
+   secondary suppression fails more wherever a margin would re-derive one. A failed
+   cell is *left out*: no row, no key, no position in the released table, and the
+   report neither names nor counts it, so nothing above the aggregate can tell it from
+   a cell that had no rows.
+2. **Which values are shown.** In the cells that exist, the magnitude rules
+   (dominance, p-ratio, zeros, all-same) withhold a sum or average, and secondary
+   suppression withholds more values so margins cannot re-derive one. A withheld
+   value is null, and the report names its cell (whose keys are released anyway), the
+   measure and the rule.
+3. **Noise.** Released counts are randomly rounded and sums perturbed, driven by each
+   cell's key (``noise``).
+4. **Completion.** Given a *domain* (every combination of public key values, declared
+   by a steward, never read from the data), the released table has one row for each:
+   a row with no values is a cell that was left out, or had no rows, and nobody can
+   tell which. Without keys the domain is the one empty combination: the single row
+   is always there.
 
-1. cell rules (``min_entities``) withhold a whole cell;
-2. magnitude rules (dominance, p-ratio, zeros, all-same) withhold a sum or average;
-3. secondary suppression withholds more cells so margins cannot re-derive one;
-4. released counts are randomly rounded and sums perturbed, driven by the cell key.
-
-Withheld values come back as null; the report says which rule withheld each and why.
+``assess`` is steps 1 and 2 alone, for the audit and for stewards' tools: what each
+rule decided for every cell. Its answer must never reach the requester.
 """
 
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -23,67 +37,124 @@ import pyarrow as pa
 
 from . import noise
 from .cells import Cells, Measure
-from .report import WITHHELD_SCHEMA, Report
-from .rules import CELL_RULES, MAGNITUDE_RULES, Disclosure, secondary
+from .report import Report, withheld_frame
+from .rules import CELL_RULES, MAGNITUDE_RULES, SECONDARY, Disclosure, secondary
 
 
-def check(stats: pa.Table, cells: Cells, rules: Disclosure, secret: int, entity: str = "entity") -> tuple[pa.Table, Report]:
-    """Apply the disclosure rules to a statistics table; return the checked cells and report."""
-    frame = pl.from_arrow(stats)
+@dataclass(frozen=True)
+class Scoped:
+    """Stricter terms that bind on the cells holding rows they cover.
+
+    ``column`` names a boolean statistic: true for a cell with any covered row.
+    ``source`` says whose terms they are, for the report (``grant gangnam-retail-sales``).
+    """
+
+    column: str
+    disclosure: Disclosure
+    source: str
+
+
+@dataclass
+class Assessment:
+    """What the rules decided for every cell, in key order."""
+
+    frame: pl.DataFrame
+    rules: Disclosure  # per cell where scoped terms bind
+    left_out: dict[str, np.ndarray]  # rule -> cells left out by it
+    withheld: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # measure -> rule -> values withheld
+
+    @property
+    def released(self) -> np.ndarray:
+        out = np.zeros(self.frame.height, dtype=bool)
+        for mask in self.left_out.values():
+            out |= mask
+        return ~out
+
+    def left_out_by_rule(self) -> dict[str, int]:
+        """How many cells each rule left out: for the audit, never for the requester."""
+        return {rule: int(mask.sum()) for rule, mask in self.left_out.items() if mask.any()}
+
+
+@dataclass
+class Checked:
+    """The guard's answer: the released table, the requester's report, the audit's counts."""
+
+    table: pa.Table
+    report: Report
+    left_out: dict[str, int]
+
+
+def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, scoped=(), deadline=None) -> Assessment:
+    """Apply the cell and magnitude rules and secondary suppression to every cell."""
+    frame = stats if isinstance(stats, pl.DataFrame) else pl.from_arrow(stats)
     if not isinstance(frame, pl.DataFrame):
         frame = frame.to_frame()
-    if cells.keys:  # the same cells in the same order every time, so every choice below is repeatable
+    if cells.keys:
         frame = frame.sort(cells.keys, nulls_last=False)
-    words = _words(rules, entity)
-    cell_failures = _failures(CELL_RULES, frame, None, rules)
-    cellkey = frame["cellkey"].cast(pl.UInt64).fill_null(0).to_numpy()
-    keys = [frame[k].to_numpy() for k in cells.keys]
+    covered = [(frame[s.column].fill_null(False).to_numpy().astype(bool), s.disclosure) for s in scoped]
+    rules = rules.per_cell(covered, frame.height) if covered else rules
     entities = frame["entities"].fill_null(0).to_numpy()
-    released, withheld_rows = {}, []
+    keys = [frame[k] for k in cells.keys]
+    small = {r.name: np.asarray(r.test(entities, rules), dtype=bool) for r in CELL_RULES}
+    failing = np.logical_or.reduce(list(small.values())) if small else np.zeros(frame.height, dtype=bool)
+    small[SECONDARY.name] = secondary(failing, keys, entities, deadline) if cells.keys else np.zeros_like(failing)
+    assessment = Assessment(frame, rules, small)
+    left_out = ~assessment.released
     for measure in cells.measures:
-        failures = dict(cell_failures)
-        if measure.magnitude:
-            failures.update(_failures(MAGNITUDE_RULES, frame, measure.column, rules))
-        primary = np.zeros(frame.height, dtype=bool)
+        if deadline is not None:
+            deadline()
+        failures = _magnitude(frame, measure.column, rules) if measure.magnitude else {}
+        primary = left_out.copy()
         for mask in failures.values():
             primary |= mask
-        extra = secondary(primary, keys, entities) if cells.keys else np.zeros_like(primary)
-        values = _release(measure, frame, rules, cellkey, secret)
-        released[measure.name] = pl.Series(measure.name, values).set(pl.Series(primary | extra), None)
-        withheld_rows += _withheld(frame, cells, measure, failures, extra, words)
-    checked = pl.DataFrame([frame[k] for k in cells.keys] + list(released.values()))
-    if not cells.measures:  # keys only: a withheld cell is left out, or its existence would show
-        failing = np.zeros(frame.height, dtype=bool)
-        for mask in cell_failures.values():
-            failing |= mask
-        checked = checked.filter(pl.Series(~failing))
-        withheld_rows += _withheld(frame, cells, Measure("", "rows", "(the cell itself)"), cell_failures,
-                                   np.zeros_like(failing), words)
-    return checked.to_arrow(), Report(frame.height, _frame(withheld_rows), _notes(frame, cells, rules, withheld_rows))
+        extra = secondary(primary, keys, entities, deadline) if cells.keys and failures else np.zeros_like(primary)
+        failures[SECONDARY.name] = extra
+        assessment.withheld[measure.name] = {rule: mask & ~left_out for rule, mask in failures.items()}
+    return assessment
 
 
-def _failures(rule_list, frame: pl.DataFrame, column: str | None, rules: Disclosure) -> dict[str, np.ndarray]:
-    """Which cells fail each rule, by rule name."""
-    if column is None:
-        return {r.name: r.test(frame["entities"].fill_null(0).to_numpy(), rules) for r in rule_list}
+def check(
+    stats: pa.Table, cells: Cells, rules: Disclosure, secret: int, entity: str = "entity", *,
+    scoped=(), domain: pa.Table | None = None, deadline=None,
+) -> Checked:
+    """Apply the disclosure rules to a statistics table; return what may be released."""
+    assessment = assess(stats, cells, rules, scoped=scoped, deadline=deadline)
+    frame, released = assessment.frame, assessment.released
+    cellkey = frame["cellkey"].cast(pl.UInt64).fill_null(0).to_numpy()
+    columns = [frame[k] for k in cells.keys]
+    withheld_rows = []
+    for measure in cells.measures:
+        values = pl.Series(measure.name, _release(measure, frame, assessment.rules, cellkey, secret))
+        hidden = np.logical_or.reduce(list(assessment.withheld[measure.name].values()))
+        columns.append(values.set(pl.Series(hidden), None))
+        withheld_rows += _named(frame, cells, measure, assessment, released, entity)
+    table = pl.DataFrame(columns).filter(pl.Series(released)) if columns else pl.DataFrame()
+    if not cells.keys:
+        table = _single_row(table, cells)
+    elif domain is not None:
+        table = complete(table, domain, cells.keys)
+    report = Report(int(released.sum()), withheld_frame(withheld_rows), _notes(cells, assessment, released, entity, scoped))
+    return Checked(table.to_arrow(), report, assessment.left_out_by_rule())
+
+
+def _magnitude(frame: pl.DataFrame, column: str, rules: Disclosure) -> dict[str, np.ndarray]:
+    """Which cells' sums of `column` fail each magnitude rule, by rule name."""
     total = frame[f"sum__{column}"].cast(pl.Float64).fill_null(0).to_numpy()
-    top = _top(frame[f"top__{column}"], max(rules.dominance_n, 2))
-    args = {
+    top = _top(frame[f"top__{column}"], int(np.max(rules.dominance_n, initial=2)))
+    arguments = {
         "dominance": (top, total, rules),
         "p_ratio": (top, total, rules),
         "zeros": (total, rules),
         "all_same": (frame[f"min__{column}"].to_numpy(), frame[f"max__{column}"].to_numpy(), rules),
     }
-    return {r.name: np.asarray(r.test(*args[r.name]), dtype=bool) for r in rule_list}
+    return {r.name: np.asarray(r.test(*arguments[r.name]), dtype=bool) for r in MAGNITUDE_RULES}
 
 
 def _top(column: pl.Series, n: int) -> np.ndarray:
     """The per-cell lists of largest contributions as an n-column array, 0-padded."""
-    out = np.zeros((column.len(), n))
-    for i, values in enumerate(column.to_list()):
-        values = [abs(float(v)) for v in (values or []) if v is not None][:n]
-        out[i, : len(values)] = values
-    return out
+    n = max(n, 2)
+    parts = [column.list.get(i, null_on_oob=True).cast(pl.Float64).abs().fill_null(0.0) for i in range(n)]
+    return np.column_stack([p.to_numpy() for p in parts]) if len(column) else np.zeros((0, n))
 
 
 def _release(measure: Measure, frame: pl.DataFrame, rules: Disclosure, cellkey: np.ndarray, secret: int) -> np.ndarray:
@@ -97,7 +168,7 @@ def _release(measure: Measure, frame: pl.DataFrame, rules: Disclosure, cellkey: 
 
     def total(column: str) -> np.ndarray:
         stat = f"sum__{column}"
-        largest = _top(frame[f"top__{column}"], 1)[:, 0]
+        largest = _top(frame[f"top__{column}"], 2)[:, 0]
         return noise.perturb(frame[stat].cast(pl.Float64).fill_null(0).to_numpy(), largest, u(stat))
 
     if measure.kind == "rows":
@@ -114,43 +185,76 @@ def _release(measure: Measure, frame: pl.DataFrame, rules: Disclosure, cellkey: 
         return np.where(counted > 0, total(measure.column) / counted, np.nan)
 
 
-def _withheld(frame, cells: Cells, measure: Measure, failures, extra, words) -> list[dict]:
+def complete(table: pl.DataFrame, domain: pa.Table, keys: list[str]) -> pl.DataFrame:
+    """One row for every key combination of the domain, and every released cell besides."""
+    combos = pl.from_arrow(domain).select(keys)
+    combos = combos.cast({k: table.schema[k] for k in keys}).unique(maintain_order=True)
+    missing = combos.join(table.select(keys), on=keys, how="anti", nulls_equal=True)
+    return pl.concat([table, missing], how="diagonal").sort(keys, nulls_last=False)
+
+
+def _single_row(table: pl.DataFrame, cells: Cells) -> pl.DataFrame:
+    """An aggregate without keys has one row, whether its cell was released or not."""
+    if table.height:
+        return table
+    return pl.DataFrame({m.name: pl.Series(m.name, [None]) for m in cells.measures})
+
+
+def _named(frame, cells: Cells, measure: Measure, assessment: Assessment, released, entity) -> list[dict]:
+    """The report's rows for values withheld in released cells: their keys are released too."""
     rows = []
     label = " ".join(f"{cells.key_labels.get(k, k)}={{{k}}}" for k in cells.keys) or "(all rows)"
     keys = {k: frame[k].to_list() for k in cells.keys}
-    for rule, mask in list(failures.items()) + [("secondary", extra)]:
-        reason = "withheld so that totals cannot reveal another withheld cell" if rule == "secondary" else _reason(rule, words)
-        for i in np.flatnonzero(mask):
+    for rule, mask in assessment.withheld[measure.name].items():
+        for i in np.flatnonzero(mask & released):
+            words = _words(assessment.rules, entity, i)
+            reason = SECONDARY.reason if rule == SECONDARY.name else _reason(rule).format(**words)
             cell = label.format(**{k: values[i] for k, values in keys.items()})
             rows.append({"aggregate": cells.dataset, "cell": cell, "measure": measure.label, "rule": rule, "reason": reason})
     return rows
 
 
-def _reason(rule: str, words: dict) -> str:
-    template = next(r.reason for r in CELL_RULES + MAGNITUDE_RULES if r.name == rule)
-    return template.format(**words)
+def _reason(rule: str) -> str:
+    return next(r.reason for r in CELL_RULES + MAGNITUDE_RULES if r.name == rule)
 
 
-def _words(rules: Disclosure, entity: str) -> dict:
+def _words(rules: Disclosure, entity: str, i: int | None = None) -> dict:
+    def at(value):
+        value = np.asarray(value)
+        return value.item() if value.ndim == 0 else (value[i].item() if i is not None else value.max().item())
+
     return {
-        "min_entities": rules.min_entities, "dominance_n": rules.dominance_n,
-        "dominance_pct": round(rules.dominance_k * 100), "p_ratio_pct": round(rules.p_ratio * 100), "entity": entity,
+        "min_entities": at(rules.min_entities), "dominance_n": at(rules.dominance_n),
+        "dominance_pct": round(at(rules.dominance_k) * 100), "p_ratio_pct": round(at(rules.p_ratio) * 100),
+        "entity": entity,
     }
 
 
-def _frame(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=WITHHELD_SCHEMA)
-
-
-def _notes(frame: pl.DataFrame, cells: Cells, rules: Disclosure, withheld: list[dict]) -> list[str]:
+def _notes(cells: Cells, assessment: Assessment, released: np.ndarray, entity: str, scoped) -> list[str]:
+    """What the requester should know. Never a count or name of a cell left out: the notes
+    read the same whether a small cell existed or not."""
+    rules = assessment.rules
+    smallest = np.asarray(rules.min_entities)
+    threshold = f"{int(smallest.min())}" if smallest.ndim == 0 or smallest.min() == smallest.max() else (
+        f"{int(smallest.min())} to {int(smallest.max())}")
     notes = []
-    if frame.height == 0:
-        notes.append(f"the aggregate over {cells.dataset} has no cells: its filters matched no rows")
+    if cells.keys:
+        notes.append(
+            f"cells with fewer than {threshold} distinct {entity}s are not shown, nor cells that would let totals "
+            "reveal them; nothing shows whether such a cell existed"
+        )
+    else:
+        notes.append(f"values are withheld when fewer than {threshold} distinct {entity}s are in the cell, or none")
+    for term in scoped:
+        notes.append(f"stricter terms ({term.source}) bind on the cells that hold the rows they cover")
+    if cells.keys and not released.any():
+        notes.append(
+            f"no cell could be shown: the filters match no rows, or every cell has fewer than {threshold} "
+            f"distinct {entity}s; widen the groups (fewer keys, coarser periods) or the filters"
+        )
     kinds = {m.kind for m in cells.measures}
     if kinds & {"rows", "entities", "values"}:
-        notes.append(f"counts are rounded to a multiple of {rules.rounding_base}")
+        notes.append(f"counts are rounded to a multiple of {int(np.max(rules.rounding_base))}")
     if kinds & {"sum", "avg"}:
         notes.append("sums and averages carry noise of up to the largest single contribution in the cell")
-    if frame.height and withheld and len({r["cell"] for r in withheld}) == frame.height:
-        notes.append("every cell was withheld: widen the groups (fewer keys, coarser periods) or the filters")
     return notes

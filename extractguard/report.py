@@ -1,4 +1,10 @@
-"""The disclosure report: what the guard withheld or changed, and why."""
+"""The disclosure report: what the guard withheld or changed, and why.
+
+The report is the requester's to read, so it says nothing about cells that were left
+out (see ``guard``): it counts the cells shown, names each *value* withheld in a
+shown cell with the rule that withheld it, and notes how released values were
+protected.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +15,28 @@ import polars as pl
 WITHHELD_SCHEMA = {"aggregate": pl.String, "cell": pl.String, "measure": pl.String, "rule": pl.String, "reason": pl.String}
 
 
+def withheld_frame(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=WITHHELD_SCHEMA)
+
+
 @dataclass
 class Report:
     """Per-cell disclosure report of one result.
 
-    ``withheld`` has a row per withheld value: which aggregate and cell, which measure,
-    the rule (``min_entities``, ``dominance``, ``p_ratio``, ``zeros``, ``all_same``,
-    ``secondary``) and the reason in words. ``notes`` say how released values were
-    protected (rounding, noise) and anything the researcher should know.
+    ``cells`` is the number of cells shown. ``withheld`` has a row per value withheld in
+    a shown cell: which aggregate and cell, which measure, the rule (``dominance``,
+    ``p_ratio``, ``zeros``, ``all_same``, ``secondary``) and the reason in words.
+    ``notes`` say which cells are not shown, how released values were protected
+    (rounding, noise), and anything else the researcher should know.
     """
 
     cells: int = 0
-    withheld: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=WITHHELD_SCHEMA))
+    withheld: pl.DataFrame = field(default_factory=lambda: withheld_frame([]))
     notes: list[str] = field(default_factory=list)
 
     @property
     def suppressed(self) -> int:
-        """How many values were withheld."""
+        """How many values of shown cells were withheld."""
         return self.withheld.height
 
     @property
@@ -39,11 +50,11 @@ class Report:
         return Report(self.cells + other.cells, pl.concat([self.withheld, other.withheld]), notes)
 
     def summary(self) -> str:
-        if not self.cells:
+        if not self.cells and not self.notes:
             return "no aggregate cells were checked"
         rules = ", ".join(f"{n} by {r}" for r, n in self.rules.items())
-        withheld = f"{self.suppressed} values withheld ({rules})" if self.suppressed else "nothing withheld"
-        return f"{self.cells} cells checked, {withheld}"
+        withheld = f"{self.suppressed} values withheld ({rules})" if self.suppressed else "no value withheld"
+        return f"{self.cells} cells shown, {withheld}"
 
     def __repr__(self) -> str:
         lines = [self.summary()] + [f"- {n}" for n in self.notes]

@@ -1,22 +1,27 @@
 """The disclosure rules, one small function each, applied to whole columns of cells.
 
 Each rule takes the cells' statistics as numpy arrays and returns a boolean mask of
-the cells that fail it. ``CELL_RULES`` withhold a whole cell; ``MAGNITUDE_RULES``
-withhold a sum or average. Defaults come from the field (ACRO, OpenSAFELY); the
-parameters arrive from the policy decision (``Disclosure``).
+the cells that fail it. ``CELL_RULES`` decide whether a cell exists in a released
+table at all; ``MAGNITUDE_RULES`` withhold a sum or average of a cell that does.
+Defaults come from the field (ACRO, OpenSAFELY); the parameters arrive from the
+policy decision (``Disclosure``), one value for every cell or one per cell (where
+stricter terms cover some cells' rows, see ``Disclosure.per_cell``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable
 
 import numpy as np
 
+#: How each parameter gets stricter: a grant or scoped term may move it only this way.
+TIGHTER = {"min_entities": max, "dominance_n": max, "dominance_k": min, "p_ratio": max, "rounding_base": max}
+
 
 @dataclass(frozen=True)
 class Disclosure:
-    """The rules' parameters (the catalog's defaults, tightened by a grant)."""
+    """The rules' parameters (the catalog's defaults, tightened by grants)."""
 
     min_entities: int = 10
     dominance_n: int = 2
@@ -31,6 +36,29 @@ class Disclosure:
             return cls()
         get = values.get if isinstance(values, dict) else lambda k: getattr(values, k, None)
         return cls(**{k: get(k) for k in cls.__dataclass_fields__ if get(k) is not None})
+
+    def strictest(self, other: "Disclosure") -> "Disclosure":
+        """The stricter of the two for every parameter.
+
+        >>> Disclosure(min_entities=20).strictest(Disclosure(dominance_k=0.8))
+        Disclosure(min_entities=20, dominance_n=2, dominance_k=0.8, p_ratio=0.1, rounding_base=5)
+        """
+        return Disclosure(**{f.name: TIGHTER[f.name](getattr(self, f.name), getattr(other, f.name)) for f in fields(self)})
+
+    def per_cell(self, covered: list[tuple[np.ndarray, "Disclosure"]], cells: int) -> "Disclosure":
+        """Per-cell parameters: each cell gets the strictest of these and of every scoped
+        term whose rows it holds (``covered``: a mask of cells, and the term's parameters).
+
+        >>> d = Disclosure().per_cell([(np.array([True, False]), Disclosure(min_entities=20))], 2)
+        >>> d.min_entities.tolist(), d.dominance_k.tolist()
+        ([20, 10], [0.9, 0.9])
+        """
+        values = {f.name: np.full(cells, getattr(self, f.name)) for f in fields(self)}
+        for mask, term in covered:
+            for name, array in values.items():
+                stricter = np.maximum if TIGHTER[name] is max else np.minimum
+                values[name] = np.where(mask, stricter(array, getattr(term, name)), array)
+        return Disclosure(**values)
 
 
 def min_entities(entities: np.ndarray, p: Disclosure) -> np.ndarray:
@@ -50,7 +78,8 @@ def dominance(top: np.ndarray, total: np.ndarray, p: Disclosure) -> np.ndarray:
     >>> dominance(np.array([[95., 2.], [40., 30.]]), np.array([100., 100.]), Disclosure())
     array([ True, False])
     """
-    share = top[:, : p.dominance_n].sum(axis=1)
+    n = np.broadcast_to(np.asarray(p.dominance_n), total.shape)
+    share = np.where(np.arange(top.shape[1]) < n[:, None], top, 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(total > 0, share / total >= p.dominance_k, False)
 
@@ -102,38 +131,56 @@ MAGNITUDE_RULES = [
     Rule("zeros", zeros, "the total is zero"),
     Rule("all_same", all_same, "every {entity} contributed the same value"),
 ]
+SECONDARY = Rule("secondary", None, "withheld so that totals cannot reveal another withheld cell")
 
 
-def secondary(withheld: np.ndarray, keys: list[np.ndarray], size: np.ndarray) -> np.ndarray:
+def secondary(withheld: np.ndarray, keys: list[np.ndarray], size: np.ndarray, deadline=None) -> np.ndarray:
     """Cells to withhold as well, so a margin cannot re-derive a withheld cell.
 
     Along every key, within each group of cells that share the other keys, a group
     with exactly one withheld cell has its smallest released cell withheld too; repeat
-    until nothing changes. ``size`` (distinct entities) picks the cell that costs least.
+    until nothing changes. ``size`` (distinct entities) picks the cell that costs least,
+    the first in order among equals. Each pass is a sort and a count over all cells, so
+    the work grows with cells times passes, never with the square of the cells;
+    ``deadline()`` is called between passes (it raises to stop).
 
     >>> secondary(np.array([True, False, False]), [np.array(["a", "b", "c"])], np.array([3, 40, 20]))
     array([False, False,  True])
     """
     withheld = withheld.copy()
     added = np.zeros_like(withheld)
-    if len(withheld) < 2:
+    n = len(withheld)
+    if n < 2:
         return added
-    groups = [_group_ids([k for j, k in enumerate(keys) if j != i], len(withheld)) for i in range(max(len(keys), 1))]
+    index = np.arange(n)
+    groupings = []
+    for i in range(max(len(keys), 1)):
+        group = _group_ids([k for j, k in enumerate(keys) if j != i], n)
+        groupings.append((group, np.lexsort((index, size, group)), np.bincount(group)))
     changed = True
     while changed:
         changed = False
-        for group in groups:
-            for g in np.unique(group[withheld]):
-                members = np.flatnonzero(group == g)
-                if withheld[members].sum() == 1 and len(members) > 1:
-                    candidates = members[~withheld[members]]
-                    pick = candidates[np.argmin(size[candidates])]
-                    withheld[pick] = added[pick] = changed = True
+        for group, order, members in groupings:
+            if deadline is not None:
+                deadline()
+            lonely = (np.bincount(group, weights=withheld, minlength=len(members)) == 1) & (members > 1)
+            if not lonely.any():
+                continue
+            candidates = order[~withheld[order] & lonely[group[order]]]  # by group, then size, then position
+            first = np.r_[True, group[candidates][1:] != group[candidates][:-1]]
+            picks = candidates[first]
+            withheld[picks] = added[picks] = True
+            changed = True
     return added
 
 
 def _group_ids(keys: list[np.ndarray], n: int) -> np.ndarray:
+    """A dense id per distinct combination of `keys` (nulls are a value like any other)."""
     if not keys:
         return np.zeros(n, dtype=np.int64)
-    stacked = np.stack([np.unique(k.astype(str), return_inverse=True)[1] for k in keys], axis=1)
-    return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1)
+    import polars as pl
+
+    frame = pl.DataFrame({f"k{i}": k if isinstance(k, pl.Series) else pl.Series(k, strict=False)
+                          for i, k in enumerate(keys)})
+    ids = frame.select(pl.struct(frame.columns).rank("dense")).to_series().to_numpy()
+    return ids.astype(np.int64) - 1

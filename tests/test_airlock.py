@@ -211,7 +211,7 @@ def test_a_table_export_is_checked_reviewed_released_and_downloaded(airlock, cx,
     request = export(airlock, cx, audit, BY_DISTRICT, name="spending by district")
     assert request.status is Status.NEEDS_REVIEW and request.owner is Owner.REVIEWERS
     assert request.filename == "spending-by-district.parquet"
-    assert request.report["cells"] == 600 and request.withheld > 0 and request.report["withheld"]
+    assert 0 < request.report["cells"] < 600 and request.withheld > 0 and request.report["withheld"]
     provenance = request.provenance
     assert provenance["query"] == BY_DISTRICT and provenance["requester"] == "alice"
     assert provenance["data"]["card_usage"].startswith("build:")

@@ -196,9 +196,9 @@ def test_the_review_page_shows_table_report_query_and_history(client, airlock, a
     page = client.get(f"/airlock/{request['id']}", headers=signed(SEJIN))
     assert page.status_code == 200 and "frame-ancestors 'none'" in page.headers["content-security-policy"]
     html = page.text
-    assert 'class="withheld"' in html and "min_entities" in html, "withheld cells are marked with their rule"
+    assert 'class="withheld"' in html and "dominance" in html, "withheld values are marked with their rule"
     assert "count(*) AS n, sum(amount) AS total FROM card_usage" in html
-    assert "cells checked" in html and "values withheld" in html
+    assert "cells shown" in html and "values withheld" in html
     assert f'href="/airlock/{earlier["id"]}"' in html, "earlier releases are listed"
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'value="approve"' in html and 'value="reject"' in html and 'value="return"' in html

@@ -47,8 +47,11 @@ def render(header: dict, sql: str) -> str:
     if header.get("project"):
         parts.append(f"-- project: {header['project']}")
     parts += ["-- in", sql.strip()]
-    for i, (aggregate, statistics, _) in enumerate(plan.aggregates):
-        parts += [f"-- cells {aggregate.checked_name} of {aggregate.dataset.name}", pretty(statistics)]
+    for guarded in plan.aggregates:
+        aggregate = guarded.aggregate
+        parts += [f"-- cells {aggregate.checked_name} of {aggregate.dataset.name}", pretty(guarded.statistics)]
+        if guarded.domain:
+            parts += [f"-- public keys of {aggregate.checked_name}", pretty(guarded.domain)]
     parts += ["-- out", pretty(plan.sql)]
     return "\n".join(parts) + "\n"
 

@@ -29,7 +29,8 @@ FUNCTIONS = """
     Lower Upper Length Substring Trim Concat ConcatWs Replace Left Right StrPosition
     Initcap Pad Contains StartsWith Trunc
     DateTrunc TimestampTrunc TimeToStr Extract Year Quarter Month Week Day DayOfWeek
-    DayOfWeekIso DayOfYear Hour Dayname DateAdd DateSub DateDiff TsOrDsToDate Date
+    DayOfWeekIso DayOfYear DayOfMonth WeekOfYear Hour Dayname Monthname DateAdd DateSub
+    DateDiff TsOrDsToDate Date
     DateFromParts LastDay MakeInterval
     RowNumber Rank DenseRank PercentRank CumeDist Ntile Lag Lead FirstValue LastValue
 """.split()
@@ -37,11 +38,13 @@ FUNCTIONS = """
 # Aggregates allowed over rows a session may see (rows-mode data, checked cells).
 AGGREGATES = """
     Count Sum Avg Min Max Median Stddev StddevSamp StddevPop Variance VariancePop
-    CountIf PercentileCont PercentileDisc Quantile
+    CountIf PercentileCont PercentileDisc Quantile Corr CovarSamp CovarPop
+    RegrSlope RegrIntercept RegrR2 RegrCount RegrAvgx RegrAvgy RegrSxx RegrSyy RegrSxy
+    Skewness Kurtosis
 """.split()
 
 # DuckDB functions sqlglot parses as Anonymous, by lower-case name.
-NAMED_FUNCTIONS = {"minute", "monthname", "yearweek", "date_part", "datepart", "round_even", "log2", "ends_with"}
+NAMED_FUNCTIONS = {"minute", "yearweek", "date_part", "datepart", "round_even", "log2", "ends_with"}
 
 # On aggregates-only data, the aggregates whose cells the guard can check.
 CHECKED_AGGREGATES = ("Count", "Sum", "Avg")
@@ -49,8 +52,8 @@ CHECKED_AGGREGATES = ("Count", "Sum", "Avg")
 # Functions that coarsen a time column to a period of at least a day, by the period.
 TIME_COARSENINGS = {
     "DateTrunc": "unit", "TimestampTrunc": "unit", "Year": "year", "Quarter": "quarter",
-    "Month": "month", "Week": "week", "DayOfWeek": "day", "DayOfWeekIso": "day",
-    "DayOfYear": "day", "TsOrDsToDate": "day", "Date": "day",
+    "Month": "month", "Week": "week", "WeekOfYear": "week", "DayOfWeek": "day", "DayOfWeekIso": "day",
+    "DayOfYear": "day", "DayOfMonth": "day", "TsOrDsToDate": "day", "Date": "day",
 }
 COARSE_UNITS = {"day", "week", "month", "quarter", "year"}
 

@@ -134,12 +134,12 @@ def parse(sql: str) -> exp.Expression:
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as e:
-        problem = e.errors[0]["description"] if e.errors else str(e)
+        problem = parse_problem(e.errors[0]["description"] if e.errors else str(e))
         line = e.errors[0].get("line") if e.errors else None
         where = f" (line {line})" if line else ""
         raise QueryRejected(f"the query could not be parsed{where}: {problem}; check the SQL syntax") from None
     except SqlglotError as e:
-        raise QueryRejected(f"the query could not be parsed: {e}") from None
+        raise QueryRejected(f"the query could not be parsed: {parse_problem(str(e))}; check the SQL syntax") from None
     if len(statements) != 1:
         raise QueryRejected(f"send exactly one SELECT statement at a time (this text has {len(statements)})")
     statement = statements[0]
@@ -150,6 +150,33 @@ def parse(sql: str) -> exp.Expression:
     if type(statement) not in STATEMENT_CLASSES:
         raise QueryRejected(f"only SELECT queries are allowed: {describe(statement)} is not")
     return statement
+
+
+INCOMPLETE = {
+    "Where": "WHERE has no condition", "Having": "HAVING has no condition", "Paren": "a parenthesis is empty",
+    "Union": "UNION has no second SELECT", "Except": "EXCEPT has no second SELECT",
+    "Intersect": "INTERSECT has no second SELECT", "Alias": "AS has no name",
+}
+
+
+def parse_problem(description: str) -> str:
+    """The parser's complaint in a researcher's words, without the parser's own objects.
+
+    >>> parse_problem("Required keyword: 'this' missing for <class 'sqlglot.expressions.query.Where'>")
+    'WHERE has no condition'
+    >>> parse_problem("Required keyword: 'expression' missing for <class 'sqlglot.expressions.core.Add'>")
+    'an expression is incomplete (ADD)'
+    >>> parse_problem("Error tokenizing 'SELECT 'ab'")
+    'a quote is not closed'
+    """
+    missing = re.match(r"Required keyword: '\w+' missing for <class '[\w.]*?(\w+)'>", description)
+    if missing:
+        name = missing.group(1)
+        return INCOMPLETE.get(name, f"an expression is incomplete ({name.upper()})")
+    if description.startswith("Error tokenizing"):
+        return "a quote is not closed"
+    cleaned = re.sub(r"<[^<>]*(class|Token)[^<>]*>", "", description).strip()
+    return cleaned.splitlines()[0] if cleaned else "it is not valid SQL"
 
 
 def written_names(tree: exp.Expression) -> list[str]:

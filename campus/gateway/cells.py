@@ -22,13 +22,14 @@ The gateway never runs that SELECT as written. It takes it apart into
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
 from extractguard import Cells, Measure
 
-from ..catalog import Dataset
+from ..catalog import Dataset, aligned
 from ..errors import QueryRejected
 from .allowlist import CHECKED_AGGREGATE_CLASSES, COARSE_UNITS, TIME_COARSENINGS, TIME_COARSENING_CLASSES
 from .analyse import DatasetUse, is_aggregate_call, walk_scope
@@ -36,19 +37,28 @@ from .analyse import DatasetUse, is_aggregate_call, walk_scope
 GRAIN_ORDER = ["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
 ENTITY = "__entity"
 
-# Scalar functions a group key may apply to keyable columns: total, so they cannot
+# Scalar functions a key or filter may apply to keyable terms: total, so they cannot
 # fail on a particular value and signal it through an error.
 KEY_FUNCTIONS = (
-    exp.Upper, exp.Lower, exp.Substring, exp.Left, exp.Right, exp.Concat, exp.DPipe, exp.Coalesce,
+    exp.Upper, exp.Lower, exp.Substring, exp.Left, exp.Right, exp.Trim, exp.Concat, exp.DPipe, exp.Coalesce,
     exp.Case, exp.If, exp.EQ, exp.NEQ, exp.In, exp.And, exp.Or, exp.Not, exp.Paren, exp.Is,
-    exp.Like, exp.Between, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Literal, exp.Null, exp.Boolean,
+    exp.Like, exp.ILike, exp.Between, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Literal, exp.Null, exp.Boolean,
 )
+# Time labels of a day or coarser that read as text: strftime with date directives only,
+# dayname, monthname.
+TIME_LABELS = (exp.TimeToStr, exp.Dayname, exp.Monthname)
+DATE_DIRECTIVES = set("aAwdbBhmyYjUWVGguxe") | {"-d", "-m", "-j", "%"}
 
 
 @dataclass
 class Key:
     name: str
-    expr: exp.Expression
+    expr: exp.Expression  # as written: the rest of the query refers to it so
+    computed: exp.Expression | None = None  # as the statistics compute it (measures coded into their bins)
+
+    def __post_init__(self):
+        if self.computed is None:
+            self.computed = self.expr
 
 
 @dataclass
@@ -58,12 +68,13 @@ class ProtectedAggregate:
     dataset: Dataset
     alias: str
     keys: list[Key]
-    filters: list[exp.Expression]
+    filters: list[exp.Expression]  # as the statistics compute them
     measures: list[Measure]
     columns: list[str]  # the measured columns the statistics are computed for
     rest: exp.Select
     checked_name: str
     labels: dict[str, str] = field(default_factory=dict)  # key name -> output name
+    written_filters: list[exp.Expression] = field(default_factory=list)  # as written, for the public domain
 
     @property
     def cells(self) -> Cells:
@@ -76,8 +87,10 @@ def split(use: DatasetUse, checked_name: str) -> ProtectedAggregate:
     """Take a protected aggregate apart, or say why its shape cannot be checked."""
     select, dataset = use.select, use.dataset
     check_single_source(select, dataset)
-    filters = [check_filter(f, dataset) for f in conjuncts(select.args.get("where"))]
-    keys = [Key(f"k{i}", check_key(e, dataset)) for i, e in enumerate(group_expressions(select))]
+    check_own_columns(select, use.alias, dataset)
+    written = conjuncts(select.args.get("where"))
+    filters = [check_filter(f, dataset) for f in written]
+    keys = [Key(f"k{i}", e, check_key(e, dataset)) for i, e in enumerate(group_expressions(select))]
     measures, columns, calls = [], [], {}
     for node in walk_scope(select):
         if isinstance(node, exp.AggFunc) and isinstance(node.parent, exp.Window):
@@ -91,7 +104,7 @@ def split(use: DatasetUse, checked_name: str) -> ProtectedAggregate:
             measures.append(measure)
     rest = lift(select, use.alias, keys, calls, checked_name, dataset)
     labels = {k.name: label_of(k, select) for k in keys}
-    return ProtectedAggregate(dataset, use.alias, keys, filters, measures, columns, rest, checked_name, labels)
+    return ProtectedAggregate(dataset, use.alias, keys, filters, measures, columns, rest, checked_name, labels, written)
 
 
 def check_single_source(select: exp.Select, dataset: Dataset) -> None:
@@ -103,6 +116,19 @@ def check_single_source(select: exp.Select, dataset: Dataset) -> None:
     distinct = select.args.get("distinct")
     if distinct is not None and distinct.args.get("on"):
         raise QueryRejected(f"DISTINCT ON is not allowed in an aggregate over {dataset.name}")
+
+
+def check_own_columns(select: exp.Select, alias: str, dataset: Dataset) -> None:
+    """Filters, keys and aggregates read the dataset's own columns, never an outer query's."""
+    clauses = [select.args.get("where"), select.args.get("group")]
+    clauses += [node for node in walk_scope(select) if is_aggregate_call(node)]
+    for clause in filter(None, clauses):
+        for column in clause.find_all(exp.Column):
+            if column.table != alias:
+                raise QueryRejected(
+                    f"{column.sql('duckdb')} is not a column of {dataset.name}: an aggregate over {dataset.name} may "
+                    "use only its own columns and constants (compare with constants, not an outer query's columns)"
+                )
 
 
 def conjuncts(where: exp.Where | None) -> list[exp.Expression]:
@@ -122,41 +148,299 @@ def group_expressions(select: exp.Select) -> list[exp.Expression]:
 
 # --- filters ----------------------------------------------------------------------
 
-FILTER_SHAPES = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between, exp.Is, exp.Like, exp.ILike)
-
 
 def check_filter(condition: exp.Expression, dataset: Dataset) -> exp.Expression:
-    """A filter is `term op constant`, where term is a dimension or coarsened time column."""
-    inner = condition.unnest() if isinstance(condition, exp.Paren) else condition
-    if isinstance(inner, exp.Not) and isinstance(inner.this, exp.Is):
-        inner = inner.this
-    if not isinstance(inner, FILTER_SHAPES):
+    """A filter is a conjunction of conditions, each on one column: a product of sets.
+
+    Each condition joined by AND may test one column in any way a key may use it
+    (``upper(district) = 'JUNG-GU'``, ``category <> 'Golf'``, ``hour IN (7, 8) OR hour
+    = 9``): that is the same as listing the column's values it keeps, which IN already
+    allows. A condition over two columns (``dong = 'X' OR category = 'Y'``) is not a
+    product of sets, and is how trackers are built, so it is refused. Returns the
+    condition as the statistics compute it.
+    """
+    named = sorted({c.name for c in condition.find_all(exp.Column)})
+    if len(named) > 1:
         raise QueryRejected(
-            f"the filter {condition.sql('duckdb')} is not allowed on {dataset.name}: filters must be conditions "
-            "joined by AND (=, IN, BETWEEN, <, >, LIKE, IS NULL) on its dimension columns; OR, NOT and != "
-            "can build trackers, so run separate queries instead"
+            f"the filter {condition.sql('duckdb')} tests {' and '.join(named)} together: on {dataset.name} each "
+            "condition joined by AND must test one column (OR, NOT and != across columns can build trackers); "
+            "split it, or run separate queries"
         )
-    term, constants = filter_parts(inner)
-    check_filterable(term, dataset, condition)
-    for constant in constants:
-        if not is_constant(constant):
-            raise QueryRejected(
-                f"the filter {condition.sql('duckdb')} must compare with constants, not {constant.sql('duckdb')}"
+    kind = check_term(condition, dataset)
+    if kind not in ("bool", "null"):
+        raise QueryRejected(
+            f"the filter {condition.sql('duckdb')} is not a condition: compare the column with a value "
+            "(=, IN, BETWEEN, <, >, LIKE, IS NULL)"
+        )
+    return coded(condition, dataset)
+
+
+# --- group keys and the terms of filters --------------------------------------------
+
+
+def check_key(expr: exp.Expression, dataset: Dataset) -> exp.Expression:
+    """A key groups by dimension columns, coarsened time, or binned measures; returns it
+    as the statistics compute it (measures coded into their bins)."""
+    check_term(expr, dataset)
+    return coded(expr, dataset)
+
+
+def check_term(expr: exp.Expression, dataset: Dataset) -> str:
+    """Check a key or a filter condition, and say what kind of value it has.
+
+    Terms are built of keyable columns (dimensions, quasi-identifiers, time coarsened
+    to a day or more, measures only in their declared bins), constants and total
+    functions, and are well-typed by construction: text is compared with text, numbers
+    with numbers. No value in the data can then make a term fail, so an error never
+    tells whether a value exists. The kinds: ``text``, ``number``, ``time``, ``bool``,
+    ``null``, and ``literal`` (a string constant, which DuckDB reads as the type of
+    what it is compared with, once, before it reads any row).
+    """
+    if isinstance(expr, exp.Paren):
+        return check_term(expr.this, dataset)
+    if is_constant(expr):
+        return constant_kind(expr)
+    if isinstance(expr, exp.Column):
+        column = column_of(expr, dataset)
+        if column.role in ("dimension", "quasi_identifier") or (column.role == "time" and coarse(column.grain)):
+            return KIND_OF_TYPE[column.type]
+        raise QueryRejected(unusable(expr.name, column, dataset, "used in a key or filter"))
+    if (measure := measure_comparison(expr, dataset)) is not None:
+        return measure
+    if isinstance(expr, (*TIME_COARSENING_CLASSES, exp.Cast, exp.Extract, *TIME_LABELS)) or is_date_part(expr):
+        return check_time_coarsening(expr, dataset)
+    if isinstance(expr, exp.Hour) and time_column(expr.this, dataset):
+        return "number"
+    if (binned := check_bin(expr, dataset)) is not None:
+        return binned
+    if isinstance(expr, KEY_FUNCTIONS):
+        return function_kind(expr, dataset)
+    raise QueryRejected(
+        f"cannot group or filter {dataset.name} by {expr.sql('duckdb')}: use its dimension columns, a time column "
+        "coarsened with date_trunc('month', ...), or a binned measure such as floor(amount / 10000) * 10000 "
+        "(the campus SQL guide lists what keys and filters may use)"
+    )
+
+
+KIND_OF_TYPE = {
+    "BOOLEAN": "bool", "TINYINT": "number", "SMALLINT": "number", "INTEGER": "number", "BIGINT": "number",
+    "DOUBLE": "number", "VARCHAR": "text", "DATE": "time", "TIMESTAMP": "time",
+}
+TEXT_FUNCTIONS = (exp.Upper, exp.Lower, exp.Substring, exp.Left, exp.Right, exp.Trim, exp.Concat, exp.DPipe)
+COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def function_kind(expr: exp.Expression, dataset: Dataset) -> str:
+    """The kind of a total function's value, its arguments checked."""
+    kinds = [check_term(child, dataset) for child in expr.iter_expressions() if not isinstance(child, exp.DataType)]
+    if isinstance(expr, TEXT_FUNCTIONS):
+        return "text"  # casting anything to text never fails
+    if isinstance(expr, (exp.And, exp.Or, exp.Not)):
+        for kind in kinds:
+            require(kind in ("bool", "null"), expr, "AND, OR and NOT join conditions")
+        return "bool"
+    if isinstance(expr, (*COMPARISONS, exp.In, exp.Between)):
+        same_kind(kinds, expr)
+        return "bool"
+    if isinstance(expr, (exp.Like, exp.ILike)):
+        for kind in kinds:
+            require(kind in ("text", "literal", "null"), expr, "LIKE compares text with text")
+        return "bool"
+    if isinstance(expr, exp.Is):
+        return "bool"
+    if isinstance(expr, (exp.Case, exp.If)):
+        return case_kind(expr, dataset)
+    if isinstance(expr, exp.Coalesce):
+        return same_kind(kinds, expr)
+    raise QueryRejected(f"{expr.sql('duckdb')} is not allowed in a key or filter")  # a class listed but not typed
+
+
+def case_kind(expr: exp.Expression, dataset: Dataset) -> str:
+    """CASE / IF: conditions are conditions, and every value has one kind."""
+    if isinstance(expr, exp.If):
+        conditions, values = [expr.this], [expr.args.get("true"), expr.args.get("false")]
+    else:
+        if expr.this is not None:
+            raise QueryRejected(f"{expr.sql('duckdb')}: write CASE WHEN <condition> THEN ..., not CASE <value> WHEN")
+        conditions = [w.this for w in expr.args.get("ifs") or []]
+        values = [w.args.get("true") for w in expr.args.get("ifs") or []] + [expr.args.get("default")]
+    for condition in conditions:
+        require(check_term(condition, dataset) in ("bool", "null"), expr, "CASE WHEN takes a condition")
+    return same_kind([check_term(v, dataset) for v in values if v is not None], expr)
+
+
+def same_kind(kinds: list[str], expr: exp.Expression) -> str:
+    """The one kind of these values; a string constant fits text and time."""
+    real = {k for k in kinds if k not in ("null", "literal")}
+    if len(real) > 1 or ("literal" in kinds and real - {"text", "time"}):
+        raise QueryRejected(
+            f"{expr.sql('duckdb')} mixes kinds of values ({', '.join(sorted(set(kinds) - {'null'}))}): compare text "
+            "with text in quotes, numbers with numbers, dates with DATE '2025-01-01'"
+        )
+    return real.pop() if real else ("literal" if "literal" in kinds else "null")
+
+
+def require(condition: bool, expr: exp.Expression, rule: str) -> None:
+    if not condition:
+        raise QueryRejected(f"{expr.sql('duckdb')}: {rule}")
+
+
+def constant_kind(node: exp.Expression) -> str:
+    while isinstance(node, (exp.Paren, exp.Neg)):
+        node = node.this
+    if isinstance(node, exp.Null):
+        return "null"
+    if isinstance(node, exp.Boolean):
+        return "bool"
+    if isinstance(node, exp.Cast):
+        if node.to.is_type(*exp.DataType.TEMPORAL_TYPES):
+            return "time"
+        if node.to.is_type(*exp.DataType.TEXT_TYPES):
+            return "text"
+        return "bool" if node.to.is_type("boolean") else "number"
+    if isinstance(node, exp.Literal):
+        return "literal" if node.is_string else "number"
+    return "time" if isinstance(node, exp.Interval) else "literal"
+
+
+def check_time_coarsening(expr: exp.Expression, dataset: Dataset) -> str:
+    """A time column coarsened to a day or more; returns the kind of the result."""
+    what = expr.sql("duckdb")
+    if isinstance(expr, exp.Cast):
+        if not expr.to.is_type("date") or not time_column(expr.this, dataset):
+            raise QueryRejected(f"{what}: only a cast of a time column to DATE coarsens it")
+        return "time"
+    if isinstance(expr, exp.Extract) or is_date_part(expr):
+        part, of = (expr.this, expr.expression) if isinstance(expr, exp.Extract) else expr.expressions
+        if part.name.lower() not in COARSE_UNITS | {"dow", "isodow", "doy", "hour", "dayofweek"} or not time_column(of, dataset):
+            raise QueryRejected(f"{what}: extract a day or coarser part (day, week, month, quarter, year)")
+        return "number"
+    if isinstance(expr, TIME_LABELS):
+        if not time_column(expr.this, dataset):
+            raise QueryRejected(f"{what}: label a time column of {dataset.name}")
+        if isinstance(expr, exp.TimeToStr):
+            check_date_format(expr)
+        return "text"
+    unit = TIME_COARSENINGS[type(expr).__name__]
+    if unit == "unit":
+        unit = expr.args["unit"].name.lower() if expr.args.get("unit") is not None else ""
+    if unit not in COARSE_UNITS or not time_column(expr.this, dataset):
+        raise QueryRejected(f"{what}: coarsen a time column to a day or more (day, week, month, quarter, year)")
+    return "time" if type(expr).__name__ in ("DateTrunc", "TimestampTrunc", "TsOrDsToDate", "Date") else "number"
+
+
+def check_date_format(expr: exp.TimeToStr) -> None:
+    """strftime with directives of a day or coarser only (%Y, %m, %d, %a, %b, %j, %W, ...)."""
+    form = expr.args.get("format")
+    text = form.name if isinstance(form, exp.Literal) and form.is_string else None
+    directives = re.findall(r"%(-?.)", text or "")
+    if text is None or any(d not in DATE_DIRECTIVES for d in directives):
+        raise QueryRejected(
+            f"{expr.sql('duckdb')}: strftime may label a day or coarser (%Y, %m, %d, %a, %b, %j, %W), "
+            "not hours, minutes or seconds; use hour(...) as a separate key"
+        )
+
+
+def is_date_part(expr: exp.Expression) -> bool:
+    return isinstance(expr, exp.Anonymous) and expr.name.lower() in ("date_part", "datepart") and len(expr.expressions) == 2
+
+
+def time_column(node: exp.Expression, dataset: Dataset) -> bool:
+    return isinstance(node, exp.Column) and column_of(node, dataset).role == "time"
+
+
+# --- measures, only in their bins ------------------------------------------------------
+
+
+def check_bin(expr: exp.Expression, dataset: Dataset) -> str | None:
+    """floor(measure / width) [* width] or measure // width [* width], width a multiple of
+    the measure's declared bin width; None when `expr` is not a bin at all."""
+    if isinstance(expr, exp.Mul) and isinstance(expr.this, (exp.Floor, exp.IntDiv)) and positive_literal(expr.expression):
+        expr = expr.this
+    if isinstance(expr, exp.Floor) and isinstance(expr.this, exp.Div) and not expr.args.get("decimals"):
+        column, width = expr.this.this, expr.this.expression
+    elif isinstance(expr, exp.IntDiv):
+        column, width = expr.this, expr.expression
+    else:
+        return None
+    if not isinstance(column, exp.Column) or column_of(column, dataset).role != "measure" or not positive_literal(width):
+        return None
+    bins = declared_bins(column, dataset)
+    if not aligned(float(width.this), bins.width):
+        raise QueryRejected(
+            f"{expr.sql('duckdb')}: {column.name} is binned by {bins.width:g} or a whole multiple of it, e.g. "
+            f"floor({column.name} / {bins.width:g}) * {bins.width:g}"
+        )
+    return "number"
+
+
+def measure_comparison(expr: exp.Expression, dataset: Dataset) -> str | None:
+    """``measure >= c`` or ``measure < c``, c a multiple of the bin width: a union of bins.
+
+    ``>`` and ``<=`` are not: the value c itself would sit on the other side, and two
+    such filters would differ by exactly the entities with the value c.
+    """
+    if not isinstance(expr, COMPARISONS):
+        return None
+    left, right, cls = expr.this, expr.expression, type(expr)
+    if is_constant(left) and isinstance(right, exp.Column):
+        left, right = right, left
+        cls = {exp.GT: exp.LT, exp.LT: exp.GT, exp.GTE: exp.LTE, exp.LTE: exp.GTE}.get(cls, cls)
+    if not isinstance(left, exp.Column) or column_of(left, dataset).role != "measure":
+        return None
+    bins = declared_bins(left, dataset)
+    value = constant_number(right)
+    if cls not in (exp.GTE, exp.LT) or value is None or not aligned(value, bins.width):
+        raise QueryRejected(
+            f"the filter {expr.sql('duckdb')}: {left.name} is a measure; compare it as {left.name} >= c or "
+            f"{left.name} < c with c a multiple of {bins.width:g}, or bin it: floor({left.name} / {bins.width:g}) * "
+            f"{bins.width:g}"
+        )
+    return "bool"
+
+
+def declared_bins(column: exp.Column, dataset: Dataset):
+    bins = dataset.columns[column.name].bins
+    if bins is None:
+        raise QueryRejected(
+            f"{column.name} is a measure of {dataset.name} with no bins declared: it can only be aggregated "
+            f"(sum, avg, count); ask the steward {dataset.steward} to declare bins for it"
+        )
+    return bins
+
+
+def constant_number(node: exp.Expression) -> float | None:
+    negative = isinstance(node, exp.Neg)
+    node = node.this if negative else node
+    if isinstance(node, exp.Literal) and node.is_number:
+        return -float(node.this) if negative else float(node.this)
+    return None
+
+
+def coded(expr: exp.Expression, dataset: Dataset) -> exp.Expression:
+    """`expr` as the statistics compute it: every measure replaced by its value within
+    the bottom and top codes, so the extremes share one bin."""
+
+    def code(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name in dataset.columns and dataset.columns[node.name].bins:
+            bins = dataset.columns[node.name].bins
+            return (
+                exp.Case()
+                .when(exp.LT(this=node.copy(), expression=number(bins.bottom)), number(bins.bottom), copy=False)
+                .when(exp.GTE(this=node.copy(), expression=number(bins.top)), number(bins.top), copy=False)
+                .else_(node.copy(), copy=False)
             )
-    return condition
+        return node
+
+    return expr.copy().transform(code, copy=False)
 
 
-def filter_parts(node: exp.Expression) -> tuple[exp.Expression, list[exp.Expression]]:
-    if isinstance(node, exp.In):
-        if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
-            raise QueryRejected(f"{node.sql('duckdb')}: IN takes a list of constants here, not a subquery")
-        return node.this, list(node.expressions)
-    if isinstance(node, exp.Between):
-        return node.this, [node.args["low"], node.args["high"]]
-    left, right = node.this, node.expression
-    if is_constant(left) and not is_constant(right) and not isinstance(node, (exp.Is, exp.Like, exp.ILike)):
-        return right, [left]
-    return left, [right]
+def number(value: float) -> exp.Literal:
+    return exp.Literal.number(int(value) if float(value).is_integer() else value)
+
+
+def positive_literal(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Literal) and node.is_number and float(node.this) > 0
 
 
 def column_of(node: exp.Column, dataset: Dataset):
@@ -169,94 +453,9 @@ def column_of(node: exp.Column, dataset: Dataset):
     return dataset.columns[node.name]
 
 
-def check_filterable(term: exp.Expression, dataset: Dataset, condition: exp.Expression) -> None:
-    if isinstance(term, exp.Column):
-        column = column_of(term, dataset)
-        if column.role in ("dimension", "quasi_identifier"):
-            return
-        if column.role == "time" and coarse(column.grain):
-            return
-        raise QueryRejected(unusable(term.name, column, dataset, "filtered on"))
-    if isinstance(term, (*TIME_COARSENING_CLASSES, exp.Cast)):
-        check_time_coarsening(term, dataset)
-        return
-    raise QueryRejected(
-        f"the filter {condition.sql('duckdb')} must test a column of {dataset.name} directly (or a time column "
-        "coarsened to a day or more)"
-    )
-
-
 def is_constant(node: exp.Expression) -> bool:
     allowed = (exp.Literal, exp.Null, exp.Boolean, exp.Neg, exp.Cast, exp.DataType, exp.Interval, exp.Var, exp.Paren)
     return all(isinstance(n, allowed) for n in node.walk())
-
-
-# --- group keys -------------------------------------------------------------------
-
-
-def check_key(expr: exp.Expression, dataset: Dataset) -> exp.Expression:
-    """A key groups by dimension columns, coarsened time, or binned measures."""
-    if isinstance(expr, exp.Column):
-        column = column_of(expr, dataset)
-        if column.role in ("dimension", "quasi_identifier") or (column.role == "time" and coarse(column.grain)):
-            return expr
-        raise QueryRejected(unusable(expr.name, column, dataset, "grouped by"))
-    if isinstance(expr, (*TIME_COARSENING_CLASSES, exp.Cast, exp.Extract)):
-        check_time_coarsening(expr, dataset)
-        return expr
-    if is_bin(expr, dataset):
-        return expr
-    if isinstance(expr, exp.Hour) and time_column(expr.this, dataset):
-        return expr
-    if isinstance(expr, KEY_FUNCTIONS):
-        for child in expr.iter_expressions():
-            if not isinstance(child, (exp.Literal, exp.Null, exp.Boolean, exp.DataType, exp.Var)):
-                check_key(child, dataset)
-        return expr
-    raise QueryRejected(
-        f"cannot group {dataset.name} by {expr.sql('duckdb')}: group by its dimension columns, a time column "
-        "coarsened with date_trunc('month', ...), or a binned measure such as floor(amount / 10000) * 10000"
-    )
-
-
-def check_time_coarsening(expr: exp.Expression, dataset: Dataset) -> None:
-    what = expr.sql("duckdb")
-    if isinstance(expr, exp.Cast):
-        if not expr.to.is_type("date") or not time_column(expr.this, dataset):
-            raise QueryRejected(f"{what}: only a cast of a time column to DATE coarsens it")
-        return
-    if isinstance(expr, exp.Extract):
-        part = expr.this.name.lower()
-        if part not in COARSE_UNITS | {"dow", "isodow", "doy", "hour", "dayofweek"} or not time_column(expr.expression, dataset):
-            raise QueryRejected(f"{what}: extract a day or coarser part (day, week, month, quarter, year)")
-        return
-    unit = TIME_COARSENINGS[type(expr).__name__]
-    if unit == "unit":
-        unit = expr.args["unit"].name.lower() if expr.args.get("unit") is not None else ""
-    if unit not in COARSE_UNITS or not time_column(expr.this, dataset):
-        raise QueryRejected(f"{what}: coarsen a time column to a day or more (day, week, month, quarter, year)")
-
-
-def time_column(node: exp.Expression, dataset: Dataset) -> bool:
-    return isinstance(node, exp.Column) and column_of(node, dataset).role == "time"
-
-
-def is_bin(expr: exp.Expression, dataset: Dataset) -> bool:
-    """floor(measure / width) or floor(measure / width) * width, width a positive constant."""
-    if isinstance(expr, exp.Mul) and isinstance(expr.this, exp.Floor) and positive_literal(expr.expression):
-        expr = expr.this
-    if not isinstance(expr, exp.Floor) or not isinstance(expr.this, exp.Div):
-        return False
-    column, width = expr.this.this, expr.this.expression
-    return (
-        isinstance(column, exp.Column)
-        and column_of(column, dataset).role == "measure"
-        and positive_literal(width)
-    )
-
-
-def positive_literal(node: exp.Expression) -> bool:
-    return isinstance(node, exp.Literal) and node.is_number and float(node.this) > 0
 
 
 def coarse(grain: str | None) -> bool:
@@ -362,10 +561,9 @@ def unusable(name: str, column, dataset: Dataset, verb: str) -> str:
     if column.role == "identifier":
         return f"column {name} is an identifier: it cannot be {verb} on {dataset.name}; group by {dimension} instead"
     if column.role == "measure":
-        return (
-            f"column {name} is a measure: it cannot be {verb} directly on {dataset.name}; aggregate it with sum() or "
-            f"avg(), or bin it: floor({name} / 10000) * 10000"
-        )
+        width = f"{column.bins.width:g}" if column.bins else None
+        binned = f", or bin it: floor({name} / {width}) * {width}" if width else ""
+        return f"column {name} is a measure: it cannot be {verb} directly on {dataset.name}; aggregate it with sum() or avg(){binned}"
     return (
         f"column {name} is exact to the {column.grain}: it cannot be {verb} as it is on {dataset.name}; "
         f"coarsen it to a day or more, e.g. date_trunc('day', {name})"

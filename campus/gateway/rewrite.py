@@ -87,18 +87,20 @@ def as_subquery(select: exp.Select, alias: str) -> exp.Subquery:
     return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int) -> str:
+def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, max_cells: int) -> str:
     """The query computing every cell with its safety statistics, in one DuckDB pass.
 
     Rows are first summed per entity within each cell; the cell then counts entities,
-    adds their contributions and keeps the largest ``top_n`` of them.
+    adds their contributions and keeps the largest ``top_n`` of them. At most
+    ``max_cells + 1`` cells come back: one more than the limit says the aggregate is
+    too fine, without computing the rest.
 
     Only the keys and filters come from the query (copied); every other node is built
     here and used once, so no builder copies (``copy=False``) and the SQL is generated
     from the tree itself.
     """
     alias = aggregate.alias
-    keys = [k.expr.copy().as_(k.name, copy=False) for k in aggregate.keys]
+    keys = [k.computed.copy().as_(k.name, copy=False) for k in aggregate.keys]
     per_entity = [as_(exp.column(ENTITY, table=alias), ENTITY), as_(exp.Count(this=exp.Star()), "__rows")]
     cell = [
         as_(exp.Count(this=exp.Star()), "entities"),
@@ -130,6 +132,7 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int) 
     outer = outer.from_(as_subquery(inner, "__per_entity"), copy=False)
     if aggregate.keys:
         outer = outer.group_by(*[exp.column(k.name) for k in aggregate.keys], copy=False)
+        outer = outer.limit(max_cells + 1, copy=False)
     return outer.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
 
 

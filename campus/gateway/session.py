@@ -17,19 +17,33 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 import extractguard
-from extractguard import Disclosure, Report
+from extractguard import Disclosure, Report, Scoped
 
 from ..catalog import Dataset
-from ..errors import CampusError, Denied, GatewayFailure
+from ..errors import CampusError, Denied, GatewayFailure, QueryRejected
 from .analyse import Analysis, Query, analyse
 from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
+from .domain import domain_sql
 from .result import Result
 from .rewrite import Grant, as_subquery, source, statistics_sql
+from .warehouse import Deadline
 
 if TYPE_CHECKING:
     from ..campus import Campus
     from ..policy import Decision
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """One protected aggregate as the guard computes and checks it."""
+
+    aggregate: ProtectedAggregate
+    statistics: str  # SQL: the cells with their safety statistics (at most max_cells + 1 of them)
+    disclosure: Disclosure
+    max_cells: int
+    domain: str | None = None  # SQL over constants: every public key combination, when each key has one
+    scoped: tuple[Scoped, ...] = ()  # stricter terms binding on the cells that hold rows they cover
 
 
 @dataclass
@@ -38,7 +52,7 @@ class Plan:
 
     query: Query | Analysis  # an Analysis when remembered: it has no tree to rewrite
     action: str = "query"
-    aggregates: list[tuple[ProtectedAggregate, str, Disclosure]] = field(default_factory=list)
+    aggregates: list[Guarded] = field(default_factory=list)
     row_cap: int | None = None
     decisions: list[dict] = field(default_factory=list)  # as recorded and returned
     decided: list[Decision] = field(default_factory=list)  # the policy's decisions, one per use
@@ -53,7 +67,7 @@ class Plan:
 class Rewritten:
     """What `rewrite` made of a query under some decisions; shared between sessions, never changed."""
 
-    aggregates: tuple[tuple[ProtectedAggregate, str, Disclosure], ...]
+    aggregates: tuple[Guarded, ...]
     sql: str
     row_cap: int | None
 
@@ -72,13 +86,14 @@ class Session:
         exports, and every dataset is aggregated under the disclosure rules whatever
         the grant's mode, so rows never leave.
         """
-        started, plan, result = time.monotonic(), None, None
+        started, plan, result, left_out = time.monotonic(), None, None, {}
+        deadline = Deadline(self.campus.warehouse.limits.seconds)
         try:
             query = self.analyse(text)
             plan = self.decide(query, action)
             self.rewrite(plan)
-            with self.campus.warehouse.cursor() as cursor:
-                report = guard(plan, cursor, self.campus.secret)
+            with self.campus.warehouse.cursor(deadline) as cursor:
+                report, left_out = guard(plan, cursor, self.campus.secret, deadline)
                 result = execute(plan, cursor, report)
             return result
         except CampusError as e:
@@ -92,7 +107,8 @@ class Session:
             raise failure from None
         finally:
             if result is not None:
-                self.record(text, plan, "allowed", time.monotonic() - started, result=result, action=action)
+                self.record(text, plan, "allowed", time.monotonic() - started, result=result, action=action,
+                            left_out=left_out)
 
     @property
     def memory(self) -> Memory:
@@ -149,14 +165,17 @@ class Session:
             plan.row_cap = remembered.row_cap
 
     def record(self, text: str, plan: Plan | None, outcome: str, seconds: float, *, reason: str = "", result=None,
-               action: str = "query"):
+               action: str = "query", left_out: dict | None = None):
+        """Audit one query. The steward's record says how many cells each rule left out;
+        the requester's report never does."""
         detail = {
             "sql": text, "reason": reason, "duration_ms": round(seconds * 1000, 1),
             "decisions": plan.decisions if plan else [],
             "datasets": sorted({u.dataset.name for u in plan.query.uses}) if plan else [],
         }
         if result is not None:
-            detail |= {"rows": len(result), "cells": result.report.cells, "suppressed": result.report.suppressed}
+            detail |= {"rows": len(result), "cells": result.report.cells, "suppressed": result.report.suppressed,
+                       "left_out": left_out or {}}
         return self.campus.audit.record(self.user, action, outcome, project=self.project, groups=self.groups, **detail)
 
 
@@ -193,7 +212,11 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
             aggregate = split(use, f"__checked_{len(plan.aggregates)}")
             rows = source(use.dataset, grant, files, reads=use.columns, entity=True)
             disclosure = Disclosure.of(decision.disclosure)
-            plan.aggregates.append((aggregate, statistics_sql(aggregate, rows, max(disclosure.dominance_n, 2)), disclosure))
+            max_cells = decision.disclosure.max_cells
+            statistics = statistics_sql(aggregate, rows, max(disclosure.dominance_n, 2), max_cells)
+            plan.aggregates.append(
+                Guarded(aggregate, statistics, disclosure, max_cells, domain_sql(aggregate, grant, max_cells))
+            )
             if use.select is plan.query.tree:
                 plan.query.tree = aggregate.rest
             else:
@@ -205,17 +228,35 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
     plan.rewritten = plan.query.tree.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
 
 
-def guard(plan: Plan, cursor, secret: int) -> Report:
-    """Compute each protected aggregate's cells, apply the disclosure rules, register the result."""
-    report = Report()
-    for aggregate, statistics, disclosure in plan.aggregates:
-        stats = cursor.arrow(statistics, quiet=True, small=True)
-        checked, cell_report = extractguard.check(
-            stats, aggregate.cells, disclosure, secret, entity_word(aggregate.dataset)
+def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None) -> tuple[Report, dict[str, int]]:
+    """Compute each protected aggregate's cells, apply the disclosure rules, register the
+    released cells; return the requester's report and, for the audit, the cells left out."""
+    report, left_out = Report(), {}
+    for guarded in plan.aggregates:
+        aggregate = guarded.aggregate
+        stats = cursor.arrow(guarded.statistics, quiet=True, small=True)
+        if stats.num_rows > guarded.max_cells:
+            raise QueryRejected(too_many_cells(aggregate, guarded.max_cells))
+        domain = cursor.arrow(guarded.domain, quiet=True, small=True) if guarded.domain else None
+        if domain is not None and domain.num_rows > guarded.max_cells:
+            domain = None  # too many combinations to show them all: left-out cells stay out
+        checked = extractguard.check(
+            stats, aggregate.cells, guarded.disclosure, secret, entity_word(aggregate.dataset),
+            scoped=guarded.scoped, domain=domain, deadline=deadline,
         )
-        cursor.register(aggregate.checked_name, checked)
-        report = report.merge(cell_report)
-    return report
+        cursor.register(aggregate.checked_name, checked.table)
+        report = report.merge(checked.report)
+        for rule, cells in checked.left_out.items():
+            left_out[rule] = left_out.get(rule, 0) + cells
+    return report, left_out
+
+
+def too_many_cells(aggregate: ProtectedAggregate, max_cells: int) -> str:
+    keys = ", ".join(aggregate.labels.get(k.name, k.name) for k in aggregate.keys)
+    return (
+        f"the aggregate over {aggregate.dataset.name} has more than {max_cells:,} cells (keys: {keys}), the most one "
+        "query may check; narrow it: fewer keys, coarser periods or bins, or filters"
+    )
 
 
 def execute(plan: Plan, cursor, report: Report) -> Result:
@@ -224,7 +265,14 @@ def execute(plan: Plan, cursor, report: Report) -> Result:
     if plan.row_cap is not None:
         sql = f"SELECT * FROM ({sql}) AS capped LIMIT {plan.row_cap + 1}"
     table: pa.Table = cursor.arrow(sql)
-    table = table.rename_columns(plan.query.output_names(table.column_names))
+    names = plan.query.output_names(table.column_names)
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise QueryRejected(
+            f"the result has more than one column named {', '.join(twice)}; give each output column its own name "
+            "(... AS cards, ... AS spending)"
+        )
+    table = table.rename_columns(names)
     notes = []
     if plan.row_cap is not None and table.num_rows > plan.row_cap:
         table = table.slice(0, plan.row_cap)

@@ -8,8 +8,10 @@ and the configuration is locked so no query can undo any of it.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
+import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +35,32 @@ class Limits:
     memory: str = "4GB"
     temp_space: str = "8GB"
     threads: int = 2
+
+
+class Deadline:
+    """One time limit over the whole query: analysis, statistics, the guard and the rest.
+
+    Called, it raises `QueryTimeout` once the time is up (the guard calls it between
+    steps); a cursor given it interrupts DuckDB at the deadline.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.ends - time.monotonic()
+
+    def __call__(self) -> None:
+        if self.remaining() <= 0:
+            raise QueryTimeout(timed_out(self.seconds))
+
+
+def timed_out(seconds: float) -> str:
+    return (
+        f"the query ran over the {seconds:g} s limit and was cancelled; narrow it (fewer months, fewer groups) "
+        "or aggregate in steps"
+    )
 
 
 class Warehouse:
@@ -59,12 +87,13 @@ class Warehouse:
             self._db.execute(statement)
 
     @contextmanager
-    def cursor(self):
-        """A cursor of its own for one query (DuckDB connections are not thread-safe)."""
+    def cursor(self, deadline: Deadline | None = None):
+        """A cursor of its own for one query (DuckDB connections are not thread-safe),
+        interrupted at the `deadline` (the limit's seconds from now by default)."""
         with self._lock:
             cursor = self._db.cursor()
         try:
-            yield Cursor(cursor, self.limits)
+            yield Cursor(cursor, self.limits, deadline or Deadline(self.limits.seconds))
         finally:
             cursor.close()
 
@@ -73,9 +102,10 @@ class Warehouse:
 
 
 class Cursor:
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, limits: Limits):
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, limits: Limits, deadline: Deadline):
         self._cursor = cursor
         self._limits = limits
+        self._deadline = deadline
 
     def register(self, name: str, table: pa.Table) -> None:
         self._cursor.register(name, table)
@@ -88,6 +118,10 @@ class Cursor:
         relation, again to run it: 2 ms on the cells of a Parquet dataset), and its
         saving, one copy of the rows, is little on a table of one row per cell.
         """
+        self._deadline()
+        alarm = threading.Timer(max(self._deadline.remaining(), 0.0), self._cursor.interrupt)
+        alarm.daemon = True
+        alarm.start()
         try:
             if small:
                 with warnings.catch_warnings():  # that it copies the rows: we know, they are few
@@ -95,24 +129,30 @@ class Cursor:
                     return self._cursor.execute(sql).to_arrow_table()
             return self._cursor.sql(sql).to_arrow_table()
         except duckdb.InterruptException:
-            raise QueryTimeout(self._timeout()) from None
+            raise QueryTimeout(timed_out(self._deadline.seconds)) from None
         except duckdb.Error as e:
             if "max_execution_time" in str(e) or "Interrupted" in str(e):
-                raise QueryTimeout(self._timeout()) from None
+                raise QueryTimeout(timed_out(self._deadline.seconds)) from None
             if quiet:
                 raise QueryRejected(
-                    "the aggregate could not be computed; check the types in its filters and keys"
+                    "the aggregate could not be computed; tell the campus admins if the query looks right"
                 ) from None
-            raise QueryRejected(f"DuckDB could not run the query: {str(e).splitlines()[0]}") from None
+            raise QueryRejected(f"DuckDB could not run the query: {plain(e)}") from None
+        finally:
+            alarm.cancel()
 
     def progress(self) -> float:
         return self._cursor.query_progress()
 
-    def _timeout(self) -> str:
-        return (
-            f"the query ran over the {self._limits.seconds:g} s limit and was cancelled; narrow it "
-            "(fewer months, fewer groups) or aggregate in steps"
-        )
+
+def plain(error: Exception) -> str:
+    """DuckDB's message without internals: its first line, with any file path, Parquet
+    reader or gateway-made name replaced by what the researcher wrote about."""
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    first = re.sub(r"(?i)read_parquet\s*\(\s*\[.*?\]\s*(,[^)]*)?\)", "<dataset>", first)
+    first = re.sub(r"'?(?:/[\w.\-=]+){2,}/?'?", "<file>", first)
+    first = re.sub(r"__checked_\d+|__entity|__per_entity|__rows\b", "<checked cells>", first)
+    return first
 
 
 def _quoted(path: Path) -> str:

@@ -46,6 +46,59 @@ FROM (
 GROUP BY
   k0,
   k1
+LIMIT 250001
+-- public keys of __checked_0
+SELECT
+  *
+FROM (
+  SELECT DISTINCT
+    card_usage.category AS k0
+  FROM (
+    SELECT
+      category
+    FROM (VALUES
+      ('Restaurants'),
+      ('Cafes and bakeries'),
+      ('Convenience stores'),
+      ('Supermarkets'),
+      ('Bars and pubs'),
+      ('Fast food'),
+      ('Department stores'),
+      ('Luxury goods'),
+      ('Jewelry and watches'),
+      ('Clothing'),
+      ('Cosmetics'),
+      ('Pharmacies'),
+      ('Clinics and hospitals'),
+      ('Fuel stations'),
+      ('Taxis and transport'),
+      ('Books and stationery'),
+      ('Electronics'),
+      ('Sports and fitness'),
+      ('Academies'),
+      ('Hotels'),
+      ('Cinemas and leisure'),
+      ('Beauty salons'),
+      ('Golf'),
+      ('Furniture and interior')) AS __domain(category)
+  ) AS card_usage
+) AS __k0
+CROSS JOIN (
+  SELECT DISTINCT
+    card_usage.age_band AS k1
+  FROM (
+    SELECT
+      age_band
+    FROM (VALUES
+      ('20s'),
+      ('30s'),
+      ('40s'),
+      ('50s'),
+      ('60s'),
+      ('70s')) AS __domain(age_band)
+  ) AS card_usage
+) AS __k1
+LIMIT 250001
 -- out
 SELECT
   card_usage.k0 AS category,

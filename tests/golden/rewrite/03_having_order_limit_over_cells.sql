@@ -31,6 +31,45 @@ FROM (
 ) AS __per_entity
 GROUP BY
   k0
+LIMIT 250001
+-- public keys of __checked_0
+SELECT
+  *
+FROM (
+  SELECT DISTINCT
+    card_usage.district AS k0
+  FROM (
+    SELECT
+      district
+    FROM (VALUES
+      ('Jongno-gu'),
+      ('Jung-gu'),
+      ('Yongsan-gu'),
+      ('Seongdong-gu'),
+      ('Gwangjin-gu'),
+      ('Dongdaemun-gu'),
+      ('Jungnang-gu'),
+      ('Seongbuk-gu'),
+      ('Gangbuk-gu'),
+      ('Dobong-gu'),
+      ('Nowon-gu'),
+      ('Eunpyeong-gu'),
+      ('Seodaemun-gu'),
+      ('Mapo-gu'),
+      ('Yangcheon-gu'),
+      ('Gangseo-gu'),
+      ('Guro-gu'),
+      ('Geumcheon-gu'),
+      ('Yeongdeungpo-gu'),
+      ('Dongjak-gu'),
+      ('Gwanak-gu'),
+      ('Seocho-gu'),
+      ('Gangnam-gu'),
+      ('Songpa-gu'),
+      ('Gangdong-gu')) AS __domain(district)
+  ) AS card_usage
+) AS __k0
+LIMIT 250001
 -- out
 SELECT
   card_usage.k0 AS district,

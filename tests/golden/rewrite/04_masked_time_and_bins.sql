@@ -15,7 +15,15 @@ FROM (
   SELECT
     card_usage.home_district AS k0,
     DATE_TRUNC('MONTH', card_usage.txn_date) AS k1,
-    FLOOR(card_usage.amount / 10000) * 10000 AS k2,
+    FLOOR(
+      CASE
+        WHEN card_usage.amount < 0
+        THEN 0
+        WHEN card_usage.amount >= 1000000
+        THEN 1000000
+        ELSE card_usage.amount
+      END / 10000
+    ) * 10000 AS k2,
     card_usage.__entity AS __entity,
     COUNT(*) AS __rows
   FROM (
@@ -88,6 +96,7 @@ GROUP BY
   k0,
   k1,
   k2
+LIMIT 250001
 -- out
 SELECT
   card_usage.k0 AS home_district,

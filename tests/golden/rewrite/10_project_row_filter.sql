@@ -37,6 +37,86 @@ FROM (
 ) AS __per_entity
 GROUP BY
   k0
+LIMIT 250001
+-- public keys of __checked_0
+SELECT
+  *
+FROM (
+  SELECT DISTINCT
+    sales_by_location.industry AS k0
+  FROM (
+    SELECT
+      industry
+    FROM (VALUES
+      ('Korean restaurant'),
+      ('Chinese restaurant'),
+      ('Japanese restaurant'),
+      ('Western restaurant'),
+      ('Bakery'),
+      ('Fast food'),
+      ('Chicken restaurant'),
+      ('Snack bar'),
+      ('Pub'),
+      ('Coffee and beverage'),
+      ('General hospital'),
+      ('General clinic'),
+      ('Dental clinic'),
+      ('Korean medicine clinic'),
+      ('Veterinary clinic'),
+      ('Law office'),
+      ('Tax accounting office'),
+      ('Tutoring academy'),
+      ('Foreign language academy'),
+      ('Arts academy'),
+      ('Sports academy'),
+      ('Golf practice range'),
+      ('Fitness center'),
+      ('Billiards hall'),
+      ('PC room'),
+      ('Karaoke'),
+      ('Real-estate agency'),
+      ('Hotel'),
+      ('Motel'),
+      ('Guesthouse'),
+      ('Goshiwon'),
+      ('Hair salon'),
+      ('Nail salon'),
+      ('Skin care shop'),
+      ('Laundry'),
+      ('Auto repair'),
+      ('Car wash'),
+      ('Appliance repair'),
+      ('Photo studio'),
+      ('Sauna'),
+      ('Department store'),
+      ('Hypermarket'),
+      ('Supermarket'),
+      ('Convenience store'),
+      ('Computer store'),
+      ('Mobile phone store'),
+      ('Butcher'),
+      ('Fruit and vegetables'),
+      ('Side dish shop'),
+      ('Rice cake shop'),
+      ('Fish shop'),
+      ('Stationery'),
+      ('Bookstore'),
+      ('Florist'),
+      ('Pharmacy'),
+      ('Optician'),
+      ('Cosmetics'),
+      ('Sporting goods'),
+      ('Clothing'),
+      ('Shoes'),
+      ('Bags'),
+      ('Jewelry'),
+      ('Furniture'),
+      ('Household goods'),
+      ('Electronics'),
+      ('Interior')) AS __domain(industry)
+  ) AS sales_by_location
+) AS __k0
+LIMIT 250001
 -- out
 SELECT
   sales_by_location.k0 AS industry,

@@ -1,0 +1,99 @@
+"""Public domains: the key combinations a table shows, whatever the data holds.
+
+A steward may declare a column's public values in the catalog (``domain``: the 25
+districts, the merchant categories, the days of the year covered). When every key of
+a protected aggregate is a function of one such column, the released table is
+completed over the domain: one row for every combination, with no values where the
+cell was left out by the rules or had no rows. Presence then says nothing, and a
+researcher sees the withheld cells beside their public keys.
+
+The domain is computed from constants only, never from the data, through the same
+masks, row filter, filters and key expressions as the cells, so its keys are exactly
+the keys the cells would have.
+
+>>> from campus.catalog import load
+>>> from campus.settings import Settings
+>>> from campus.gateway.analyse import analyse
+>>> from campus.gateway.cells import split
+>>> from campus.gateway.rewrite import Grant
+>>> q = analyse("SELECT gender, count(*) AS n FROM card_usage WHERE gender <> 'M' GROUP BY 1", load(Settings().catalog_path))
+>>> print(domain_sql(split(q.uses[0], "c"), Grant("aggregates", ["gender"]), 100))
+SELECT * FROM (SELECT DISTINCT card_usage.gender AS k0 FROM (SELECT gender FROM (VALUES ('F'), ('M')) AS __domain(gender)) AS card_usage WHERE card_usage.gender <> 'M') AS __k0 LIMIT 101
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from sqlglot import exp
+
+from ..catalog import Range
+from .cells import Key, ProtectedAggregate
+from .rewrite import Grant, literal, masked
+
+
+def domain_sql(aggregate: ProtectedAggregate, grant: Grant, max_cells: int) -> str | None:
+    """A query over constants listing every public key combination (at most
+    ``max_cells + 1`` rows), or None when some key has no public domain."""
+    if not aggregate.keys:
+        return None
+    parts = []
+    for key in aggregate.keys:
+        part = key_domain(key, aggregate, grant)
+        if part is None:
+            return None
+        parts.append(exp.Subquery(this=part, alias=exp.TableAlias(this=exp.to_identifier(f"__{key.name}"))))
+    select = exp.select("*").from_(parts[0], copy=False)
+    for part in parts[1:]:
+        select = select.join(part, join_type="cross", copy=False)
+    return select.limit(max_cells + 1, copy=False).sql("duckdb")
+
+
+def key_domain(key: Key, aggregate: ProtectedAggregate, grant: Grant) -> exp.Select | None:
+    """The distinct values of one key over its column's public values, or None."""
+    names = {c.name for c in key.computed.find_all(exp.Column)}
+    if len(names) != 1:
+        return None
+    name = names.pop()
+    column = aggregate.dataset.columns[name]
+    if column.domain is None or name not in grant.columns:
+        return None
+    values = exp.select(masked(name, aggregate.dataset, grant.masks.get(name)), copy=False).from_(
+        raw_values(name, column), copy=False
+    )
+    if name in grant.row_filter:
+        values = values.where(exp.column(name).isin(*[literal(v) for v in grant.row_filter[name]]), copy=False)
+    select = exp.select(key.computed.copy().as_(key.name), copy=False).from_(
+        exp.Subquery(this=values, alias=exp.TableAlias(this=exp.to_identifier(aggregate.alias))), copy=False
+    ).distinct(copy=False)
+    for condition in aggregate.filters:
+        if {c.name for c in condition.find_all(exp.Column)} <= {name}:
+            select = select.where(condition.copy(), copy=False)
+    return select
+
+
+def raw_values(name: str, column) -> exp.Expression:
+    """The declared values as a one-column table named ``name``."""
+    if isinstance(column.domain, Range):
+        return range_of(name, column)
+    rows = [exp.Tuple(expressions=[literal(v)]) for v in column.domain]
+    alias = exp.TableAlias(this=exp.to_identifier("__domain"), columns=[exp.to_identifier(name)])
+    return exp.Values(expressions=rows, alias=alias)
+
+
+def range_of(name: str, column) -> exp.Expression:
+    """Whole numbers from first to last; or every day (every hour, for a timestamp)."""
+    first, last = column.domain.first, column.domain.last
+    if isinstance(first, datetime.date):
+        step = "1 HOUR" if column.type == "TIMESTAMP" else "1 DAY"
+        series = (
+            f"range(TIMESTAMP '{first.isoformat()}', TIMESTAMP '{(last + datetime.timedelta(days=1)).isoformat()}', "
+            f"INTERVAL {step})"
+        )
+    else:
+        series = f"range({int(first)}, {int(last) + 1})"
+    cast = f"CAST(range AS {column.type}) AS {name}"
+    return exp.Subquery(
+        this=exp.maybe_parse(f"SELECT {cast} FROM {series}", dialect="duckdb"),
+        alias=exp.TableAlias(this=exp.to_identifier("__domain")),
+    )
