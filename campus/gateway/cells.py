@@ -31,6 +31,7 @@ from extractguard import Cells, Measure
 
 from ..catalog import Dataset, aligned
 from ..errors import QueryRejected
+from . import constant
 from .allowlist import CHECKED_AGGREGATE_CLASSES, COARSE_UNITS, TIME_COARSENINGS, TIME_COARSENING_CLASSES
 from .analyse import DatasetUse, is_aggregate_call, walk_scope
 
@@ -199,6 +200,8 @@ def check_term(expr: exp.Expression, dataset: Dataset) -> str:
     if isinstance(expr, exp.Paren):
         return check_term(expr.this, dataset)
     if is_constant(expr):
+        if not isinstance(expr, (exp.Literal, exp.Null, exp.Boolean)):
+            constant.check(expr, f"{expr.sql('duckdb')} is not a value DuckDB can compute")
         return constant_kind(expr)
     if isinstance(expr, exp.Column):
         column = column_of(expr, dataset)
@@ -226,13 +229,15 @@ KIND_OF_TYPE = {
     "BOOLEAN": "bool", "TINYINT": "number", "SMALLINT": "number", "INTEGER": "number", "BIGINT": "number",
     "DOUBLE": "number", "VARCHAR": "text", "DATE": "time", "TIMESTAMP": "time",
 }
+KIND_WORDS = {"literal": "quoted text", "bool": "condition", "time": "date"}
 TEXT_FUNCTIONS = (exp.Upper, exp.Lower, exp.Substring, exp.Left, exp.Right, exp.Trim, exp.Concat, exp.DPipe)
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
 
 def function_kind(expr: exp.Expression, dataset: Dataset) -> str:
     """The kind of a total function's value, its arguments checked."""
-    kinds = [check_term(child, dataset) for child in expr.iter_expressions() if not isinstance(child, exp.DataType)]
+    children = [child for child in expr.iter_expressions() if not isinstance(child, exp.DataType)]
+    kinds = [check_term(child, dataset) for child in children]
     if isinstance(expr, TEXT_FUNCTIONS):
         return "text"  # casting anything to text never fails
     if isinstance(expr, (exp.And, exp.Or, exp.Not)):
@@ -240,7 +245,7 @@ def function_kind(expr: exp.Expression, dataset: Dataset) -> str:
             require(kind in ("bool", "null"), expr, "AND, OR and NOT join conditions")
         return "bool"
     if isinstance(expr, (*COMPARISONS, exp.In, exp.Between)):
-        same_kind(kinds, expr)
+        same_kind(kinds, expr, children)
         return "bool"
     if isinstance(expr, (exp.Like, exp.ILike)):
         for kind in kinds:
@@ -251,7 +256,7 @@ def function_kind(expr: exp.Expression, dataset: Dataset) -> str:
     if isinstance(expr, (exp.Case, exp.If)):
         return case_kind(expr, dataset)
     if isinstance(expr, exp.Coalesce):
-        return same_kind(kinds, expr)
+        return same_kind(kinds, expr, children)
     raise QueryRejected(f"{expr.sql('duckdb')} is not allowed in a key or filter")  # a class listed but not typed
 
 
@@ -266,17 +271,24 @@ def case_kind(expr: exp.Expression, dataset: Dataset) -> str:
         values = [w.args.get("true") for w in expr.args.get("ifs") or []] + [expr.args.get("default")]
     for condition in conditions:
         require(check_term(condition, dataset) in ("bool", "null"), expr, "CASE WHEN takes a condition")
-    return same_kind([check_term(v, dataset) for v in values if v is not None], expr)
+    values = [v for v in values if v is not None]
+    return same_kind([check_term(v, dataset) for v in values], expr, values)
 
 
-def same_kind(kinds: list[str], expr: exp.Expression) -> str:
-    """The one kind of these values; a string constant fits text and time."""
+def same_kind(kinds: list[str], expr: exp.Expression, nodes: list[exp.Expression]) -> str:
+    """The one kind of these values. A string constant fits text, and time when it is a
+    day DuckDB reads as one (checked here, so that it cannot fail on the data)."""
     real = {k for k in kinds if k not in ("null", "literal")}
     if len(real) > 1 or ("literal" in kinds and real - {"text", "time"}):
         raise QueryRejected(
-            f"{expr.sql('duckdb')} mixes kinds of values ({', '.join(sorted(set(kinds) - {'null'}))}): compare text "
+            f"{expr.sql('duckdb')} mixes kinds of values ({', '.join(sorted(set(KIND_WORDS.get(k, k) for k in kinds) - {'null'}))}): compare text "
             "with text in quotes, numbers with numbers, dates with DATE '2025-01-01'"
         )
+    if real == {"time"}:
+        for kind, node in zip(kinds, nodes):
+            if kind == "literal":
+                constant.check(exp.cast(node.copy(), "DATE"), f"{node.sql('duckdb')} is not a day (write '2025-03-01')")
+                constant.check(exp.cast(node.copy(), "TIMESTAMP"), f"{node.sql('duckdb')} is not a day")
     return real.pop() if real else ("literal" if "literal" in kinds else "null")
 
 

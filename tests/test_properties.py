@@ -1,0 +1,164 @@
+"""The gateway's promise as a property, over random aggregate queries.
+
+Hypothesis writes aggregate queries over the two protected datasets: random keys
+(dimensions, quasi-identifiers, coarsened time, time labels, binned measures, functions
+of them), random filters (products of one-column conditions, negations included) and
+random measures. For every row the gateway returns, raw DuckDB over the same files
+computes the truth of its cell. The invariant:
+
+* a row with a value is a cell with at least the threshold of distinct entities, and a
+  sum or average shown passes the dominance and p-ratio rules on the raw data;
+* a row without any value has every key from a public domain declared in the catalog
+  (the table was completed over it), so its presence reveals nothing;
+* counts are within the rounding of the truth, and sums within the noise bound.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from campus import QueryRejected
+from campus.synth.seoul import REGION_OF_DISTRICT
+
+REGION = "CASE " + " ".join(f"WHEN home_district = '{d}' THEN '{r}'" for d, r in REGION_OF_DISTRICT.items()) + " END"
+AMOUNT = "CASE WHEN amount < 0 THEN 0 WHEN amount >= 1000000 THEN 1000000 ELSE amount END"
+SALES = "CASE WHEN sales_amount < 0 THEN 0 WHEN sales_amount >= 1000000000 THEN 1000000000 ELSE sales_amount END"
+
+# Each key: (as the researcher writes it, as raw DuckDB computes it, public domain?)
+KEYS = {
+    "card_usage": [
+        ("district", "district", True),
+        ("dong", "dong", False),
+        ("category", "category", True),
+        ("age_band", "age_band", True),
+        ("gender", "gender", True),
+        ("home_district", "home_district", True),  # the raw view already shows regions
+        ("hour", "hour", True),
+        ("date_trunc('month', txn_date)", "date_trunc('month', txn_date)", True),
+        ("dayname(txn_date)", "dayname(txn_date)", True),
+        ("upper(district)", "upper(district)", True),
+        ("floor(amount / 10000) * 10000", f"floor(({AMOUNT}) / 10000) * 10000", False),
+        ("floor(amount / 100000) * 100000", f"floor(({AMOUNT}) / 100000) * 100000", False),
+        ("amount >= 500000", f"({AMOUNT}) >= 500000", False),
+    ],
+    "sales_by_location": [
+        ("district", "district", True),
+        ("commercial_area", "commercial_area", False),
+        ("industry", "industry", True),
+        ("month", "month", True),
+        ("floor(sales_amount / 100000000) * 100000000", f"floor(({SALES}) / 100000000) * 100000000", False),
+        ("left(industry, 3)", "left(industry, 3)", True),
+    ],
+}
+MEASURES = {
+    "card_usage": ("card_id", "amount"),
+    "sales_by_location": ("store_id", "sales_amount"),
+}
+FILTER_VALUES = {
+    "card_usage": {
+        "district": ["Jung-gu", "Gangnam-gu", "Mapo-gu", "Dobong-gu"],
+        "category": ["Restaurants", "Golf", "Hotels", "Luxury goods", "Cafes and bakeries"],
+        "age_band": ["20s", "70s"],
+        "gender": ["F"],
+        "hour": [3, 12, 23],
+    },
+    "sales_by_location": {
+        "district": ["Gangnam-gu", "Jongno-gu", "Gangbuk-gu"],
+        "industry": ["Korean restaurant", "General hospital", "Law office", "Coffee and beverage"],
+    },
+}
+
+
+@st.composite
+def conditions(draw, dataset: str) -> str:
+    values = FILTER_VALUES[dataset]
+    column = draw(st.sampled_from(sorted(values)))
+    picked = draw(st.lists(st.sampled_from(values[column]), min_size=1, max_size=3, unique=True))
+    text = ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in picked)
+    shape = draw(st.sampled_from(["in", "not in", "eq", "neq"]))
+    if shape in ("eq", "neq"):
+        op = "=" if shape == "eq" else "<>"
+        first = f"'{picked[0]}'" if isinstance(picked[0], str) else str(picked[0])
+        return f"{column} {op} {first}"
+    return f"{column} {'NOT IN' if shape == 'not in' else 'IN'} ({text})"
+
+
+@st.composite
+def queries(draw):
+    dataset = draw(st.sampled_from(sorted(KEYS)))
+    keys = draw(st.lists(st.sampled_from(KEYS[dataset]), min_size=0, max_size=3, unique_by=lambda k: k[0]))
+    filters = draw(st.lists(conditions(dataset), max_size=2))
+    entity, measure = MEASURES[dataset]
+    wanted = draw(st.lists(st.sampled_from(["n", "people", "total", "mean"]), min_size=1, max_size=3, unique=True))
+    return dataset, keys, filters, entity, measure, wanted
+
+
+def guarded_sql(dataset, keys, filters, entity, measure, wanted) -> str:
+    parts = [f"{k[0]} AS k{i}" for i, k in enumerate(keys)]
+    parts += [{"n": "count(*) AS n", "people": f"count(DISTINCT {entity}) AS people",
+               "total": f"sum({measure}) AS total", "mean": f"avg({measure}) AS mean"}[w] for w in wanted]
+    where = f" WHERE {' AND '.join(filters)}" if filters else ""
+    group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
+    return f"SELECT {', '.join(parts)} FROM {dataset}{where}{group}"
+
+
+def truth_sql(dataset, keys, filters, entity, measure) -> str:
+    """Per cell: distinct entities, rows, the sum, the two largest per-entity sums."""
+    raw_keys = [f"{k[1]} AS k{i}" for i, k in enumerate(keys)]
+    names = [f"k{i}" for i in range(len(keys))]
+    where = f" WHERE {' AND '.join(filters)}" if filters else ""
+    inner = (f"SELECT {', '.join(raw_keys + [entity, 'count(*) AS r', f'sum({measure}) AS s'])} "
+             f"FROM masked_{dataset}{where} GROUP BY ALL")
+    outer_keys = ", ".join(names)
+    select = ", ".join(names + ["count(*) AS entities", "sum(r) AS raw_rows", "CAST(sum(s) AS DOUBLE) AS raw_total",
+                                "list_sort(list(CAST(abs(s) AS DOUBLE)), 'DESC') AS top"])
+    group = f" GROUP BY {outer_keys}" if names else ""
+    return f"SELECT {select} FROM ({inner}){group}"
+
+
+@pytest.fixture(scope="module")
+def truth(raw):
+    raw.execute(f"CREATE OR REPLACE VIEW masked_card_usage AS SELECT * REPLACE ({REGION} AS home_district) FROM card_usage")
+    raw.execute("CREATE OR REPLACE VIEW masked_sales_by_location AS SELECT * FROM sales_by_location")
+    return raw
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=queries())
+def test_every_row_shown_is_a_cell_the_rules_let_out(alice, truth, query):
+    dataset, keys, filters, entity, measure, wanted = query
+    try:
+        result = alice.sql(guarded_sql(*query))
+    except QueryRejected as e:
+        raise AssertionError(f"{guarded_sql(*query)} was refused: {e.reason}") from None
+    shown = result.pl()
+    names = [f"k{i}" for i in range(len(keys))]
+    cells = pl.from_arrow(truth.sql(truth_sql(dataset, keys, filters, entity, measure)).to_arrow_table())
+    both = shown.join(cells, on=names, how="left", nulls_equal=True) if names else pl.concat(
+        [shown, cells], how="horizontal")
+    valued = both.filter(pl.any_horizontal([pl.col(w).is_not_null() for w in wanted]))
+    assert (valued["entities"].fill_null(0) >= 10).all(), f"a row shown with fewer than 10 entities: {query}"
+    if names:
+        empty = both.filter(pl.all_horizontal([pl.col(w).is_null() for w in wanted]))
+        public = all(k[2] for k in keys)
+        assert empty.height == 0 or public, f"a row without values and a key outside a public domain: {query}"
+    for row in valued.iter_rows(named=True):
+        top = (row["top"] or []) + [0, 0]
+        if row.get("total") is not None or row.get("mean") is not None:
+            raw_total = row["raw_total"]
+            assert top[0] + top[1] < 0.9 * raw_total, f"a dominated sum was shown: {query} {row}"
+            assert raw_total - top[0] - top[1] >= 0.1 * top[0], f"a sum failing the p-ratio was shown: {query} {row}"
+        if row.get("n") is not None:
+            assert abs(row["n"] - row["raw_rows"]) < 5, "a count is within its rounding"
+        if row.get("total") is not None:
+            assert abs(row["total"] - row["raw_total"]) <= top[0] + 1, "a sum is within its noise bound"
+
+
+def test_the_property_test_reaches_every_kind_of_outcome(alice):
+    """The generator is not idle: it produces released rows, withheld rows and completions."""
+    rows = alice.sql("SELECT district AS k0, category AS k1, count(*) AS n FROM card_usage "
+                     "WHERE hour IN (3) GROUP BY 1, 2").pl()
+    assert rows["n"].null_count() > 0 and rows["n"].is_not_null().sum() > 0
