@@ -45,11 +45,12 @@ from .rules import CELL_RULES, MAGNITUDE_RULES, SECONDARY, Disclosure, secondary
 class Scoped:
     """Stricter terms that bind on the cells holding rows they cover.
 
-    ``column`` names a boolean statistic: true for a cell with any covered row.
-    ``source`` says whose terms they are, for the report (``grant gangnam-retail-sales``).
+    ``column`` names a boolean statistic, true for a cell that may hold covered rows;
+    None binds every cell. ``source`` says whose terms they are, for the report
+    (``grant gangnam-retail-sales``).
     """
 
-    column: str
+    column: str | None
     disclosure: Disclosure
     source: str
 
@@ -91,7 +92,7 @@ def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, s
         frame = frame.to_frame()
     if cells.keys:
         frame = frame.sort(cells.keys, nulls_last=False)
-    covered = [(frame[s.column].fill_null(False).to_numpy().astype(bool), s.disclosure) for s in scoped]
+    covered = [(_covering(frame, s), s.disclosure) for s in scoped]
     rules = rules.per_cell(covered, frame.height) if covered else rules
     entities = frame["entities"].fill_null(0).to_numpy()
     keys = [frame[k] for k in cells.keys]
@@ -111,6 +112,12 @@ def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, s
         failures[SECONDARY.name] = extra
         assessment.withheld[measure.name] = {rule: mask & ~left_out for rule, mask in failures.items()}
     return assessment
+
+
+def _covering(frame: pl.DataFrame, scoped: Scoped) -> np.ndarray:
+    if scoped.column is None:
+        return np.ones(frame.height, dtype=bool)
+    return frame[scoped.column].fill_null(False).to_numpy().astype(bool)
 
 
 def check(
@@ -133,7 +140,8 @@ def check(
         table = _single_row(table, cells)
     elif domain is not None:
         table = complete(table, domain, cells.keys)
-    report = Report(int(released.sum()), withheld_frame(withheld_rows), _notes(cells, assessment, released, entity, scoped))
+    notes = _notes(cells, assessment, released, entity, rules, scoped)
+    report = Report(int(released.sum()), withheld_frame(withheld_rows), notes)
     return Checked(table.to_arrow(), report, assessment.left_out_by_rule())
 
 
@@ -230,31 +238,38 @@ def _words(rules: Disclosure, entity: str, i: int | None = None) -> dict:
     }
 
 
-def _notes(cells: Cells, assessment: Assessment, released: np.ndarray, entity: str, scoped) -> list[str]:
-    """What the requester should know. Never a count or name of a cell left out: the notes
-    read the same whether a small cell existed or not."""
-    rules = assessment.rules
-    smallest = np.asarray(rules.min_entities)
-    threshold = f"{int(smallest.min())}" if smallest.ndim == 0 or smallest.min() == smallest.max() else (
-        f"{int(smallest.min())} to {int(smallest.max())}")
+def _notes(cells: Cells, assessment: Assessment, released: np.ndarray, entity: str, base: Disclosure, scoped) -> list[str]:
+    """What the requester should know. The notes depend on the query and its terms only,
+    never on which cells exist: they read the same whether a small cell existed or not."""
+    everywhere = [s.disclosure for s in scoped if s.column is None]
+    least = max([base.min_entities] + [d.min_entities for d in everywhere])
+    threshold = f"{least} distinct {entity}s"
+    stricter = sorted({s.disclosure.min_entities for s in scoped if s.column and s.disclosure.min_entities > least})
+    if stricter:
+        threshold += f" ({', '.join(map(str, stricter))} where stricter terms bind)"
     notes = []
     if cells.keys:
         notes.append(
-            f"cells with fewer than {threshold} distinct {entity}s are not shown, nor cells that would let totals "
-            "reveal them; nothing shows whether such a cell existed"
+            f"cells with fewer than {threshold} are not shown, nor cells that would let totals reveal them; "
+            "nothing shows whether such a cell existed"
         )
     else:
-        notes.append(f"values are withheld when fewer than {threshold} distinct {entity}s are in the cell, or none")
-    for term in scoped:
-        notes.append(f"stricter terms ({term.source}) bind on the cells that hold the rows they cover")
+        notes.append(f"values are withheld when the cell has fewer than {threshold}, or none")
+    everywhere = [s.source for s in scoped if s.column is None]
+    somewhere = [s.source for s in scoped if s.column is not None]
+    if everywhere:
+        notes.append("stricter terms bind every cell, since any cell may hold rows they cover: " + "; ".join(everywhere))
+    if somewhere:
+        notes.append("stricter terms bind the cells that may hold rows they cover: " + "; ".join(somewhere))
     if cells.keys and not released.any():
         notes.append(
-            f"no cell could be shown: the filters match no rows, or every cell has fewer than {threshold} "
-            f"distinct {entity}s; widen the groups (fewer keys, coarser periods) or the filters"
+            f"no cell could be shown: the filters match no rows, or every cell has fewer than {threshold}; "
+            "widen the groups (fewer keys, coarser periods) or the filters"
         )
     kinds = {m.kind for m in cells.measures}
     if kinds & {"rows", "entities", "values"}:
-        notes.append(f"counts are rounded to a multiple of {int(np.max(rules.rounding_base))}")
+        bases = sorted({base.rounding_base} | {s.disclosure.rounding_base for s in scoped})
+        notes.append(f"counts are rounded to a multiple of {' or '.join(map(str, bases))}")
     if kinds & {"sum", "avg"}:
         notes.append("sums and averages carry noise of up to the largest single contribution in the cell")
     return notes

@@ -47,7 +47,8 @@ def test_released_cells_match_raw_duckdb_within_the_protection(alice, raw, quest
     assert (shown["entities"] >= 10).all(), "every cell shown has enough entities"
     absent = released.join(expected, on=keys, how="anti")
     assert absent["n"].null_count() == absent.height, "a row with no cell in the data has no values"
-    assert shown.height >= 0.5 * expected.filter(pl.col("entities") >= 10).height, f"{question}: most cells pass"
+    threshold = 20 if "sales" in question else 10  # the Gangnam association's terms bind every such cell
+    assert shown.height >= 0.5 * expected.filter(pl.col("entities") >= threshold).height, f"{question}: most pass"
     passed = shown.filter(pl.col("total").is_not_null())
     assert passed.height >= 0.5 * shown.height
     # counts: random rounding to base 5 moves a count by less than 5

@@ -250,3 +250,49 @@ def test_refusals_carry_no_internals(ask, demo_data):
 def test_two_output_columns_with_one_name_are_refused(ask):
     reason = refused(ask, "SELECT district, count(*) AS n, sum(amount) AS n FROM card_usage GROUP BY 1").reason
     assert "more than one column named n" in reason
+
+
+# --- 7. stricter terms follow the data ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stores(raw):
+    """Distinct stores per (district, industry), and per industry outside and inside Gangnam-gu."""
+    return raw.sql(
+        "SELECT district, industry, count(DISTINCT store_id) AS stores FROM sales_by_location GROUP BY ALL"
+    ).pl()
+
+
+@pytest.mark.parametrize("who,project", [("alice", None), ("bob", None), ("alice", "gangnam-retail")])
+def test_the_strictest_terms_bind_gangnam_cells_whoever_asks(cx, raw, stores, who, project):
+    """The Gangnam association's 20-store minimum binds every Gangnam cell, for members of
+    the project and everyone else, whatever project the request names."""
+    session = cx.session(who, ["researchers"], project)
+    shown = session.sql(
+        "SELECT district, industry, count(DISTINCT store_id) AS n, sum(sales_amount) AS s FROM sales_by_location "
+        "GROUP BY ALL"
+    ).pl().filter(pl.col("n").is_not_null())
+    both = shown.join(stores, on=["district", "industry"])
+    assert (both.filter(pl.col("district") == "Gangnam-gu")["stores"] >= 20).all()
+    assert (both["stores"] >= 10).all()
+    small = stores.filter((pl.col("district") == "Gangnam-gu") & pl.col("stores").is_between(10, 19))
+    assert small.height > 0, "there are Gangnam cells of 10 to 19 stores to protect"
+    if project is None:
+        others = both.filter(pl.col("district") != "Gangnam-gu")
+        assert others["stores"].min() < 20, "elsewhere the general terms still apply: nothing was lost"
+    whole = session.sql("SELECT industry, count(DISTINCT store_id) AS n FROM sales_by_location GROUP BY 1").pl()
+    truth = raw.sql("SELECT industry, count(DISTINCT store_id) AS stores FROM sales_by_location GROUP BY 1").pl()
+    assert (whole.filter(pl.col("n").is_not_null()).join(truth, on="industry")["stores"] >= 20).all(), (
+        "a cell that may hold Gangnam rows is bound by the terms, whatever else it holds")
+
+
+def test_which_cells_the_stricter_terms_bind_does_not_depend_on_the_data(alice):
+    """Outside Gangnam-gu (by key or by filter) the general threshold applies, decided from
+    the query alone; a cell that may hold Gangnam rows is bound whether or not it does."""
+    outside = alice.sql("SELECT industry, count(DISTINCT store_id) AS n FROM sales_by_location "
+                        "WHERE district <> 'Gangnam-gu' GROUP BY 1")
+    assert any("fewer than 10 distinct stores are not shown" in n for n in outside.report.notes)
+    anywhere = alice.sql("SELECT industry, count(DISTINCT store_id) AS n FROM sales_by_location GROUP BY 1")
+    assert any("fewer than 20 distinct stores are not shown" in n for n in anywhere.report.notes)
+    by_district = alice.sql("SELECT district, count(DISTINCT store_id) AS n FROM sales_by_location GROUP BY 1")
+    assert any("(20 where stricter terms bind)" in n for n in by_district.report.notes)

@@ -39,7 +39,7 @@ def run(*args):
 def test_check_says_ok(campus):
     result = run("check")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK: 1 grants on 1 datasets, 7 Rego modules, 7 users, 2 projects")
+    assert result.output.startswith("OK: 1 grants on 1 datasets, 8 Rego modules, 7 users, 2 projects")
 
 
 def test_check_lists_the_errors_with_file_and_line(campus):

@@ -40,7 +40,8 @@ def check() -> None:
     datasets = sorted({g.dataset for g in source.grants})
     out.print(
         f"[green]OK[/green]: {len(source.grants)} grants on {len(datasets)} datasets, "
-        f"{len(source.modules)} Rego modules, {len(source.users.users)} users, {len(source.users.projects)} projects"
+        + (f"{len(source.terms)} terms, " if source.terms else "")
+        + f"{len(source.modules)} Rego modules, {len(source.users.users)} users, {len(source.users.projects)} projects"
     )
     schema = paths.policies / "grants.schema.json"
     if not schema.exists() or schema.read_text(encoding="utf-8") != grants.json_schema():
@@ -136,6 +137,10 @@ def _show(decision: Decision, user: str, groups: list[str]) -> None:
     terms.add_row("row filter", json.dumps(decision.row_filter) if decision.row_filter else "none")
     terms.add_row("disclosure", json.dumps(decision.disclosure.model_dump()))
     terms.add_row("row cap", str(decision.row_cap))
+    for binding in decision.stricter():
+        where = "; ".join(f"{c} in {', '.join(map(str, v))}" for c, v in binding.rows.items()) or "every row"
+        terms.add_row("also binding", f"{binding.source}: on cells holding rows where {where}: "
+                      + ", ".join(binding.tightens(decision.disclosure, decision.masks)))
     terms.add_row("export", decision.export)
     out.print(terms)
 

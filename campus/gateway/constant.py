@@ -46,3 +46,12 @@ def check(node: exp.Expression, reason: str) -> None:
         raise QueryRejected(reason) from None
     finally:
         cursor.close()
+
+
+def value(query: exp.Expression):
+    """The single value a query over constants computes (its first column of its first row)."""
+    cursor = _connection()
+    try:
+        return cursor.execute(query.sql("duckdb")).fetchall()[0][0]
+    finally:
+        cursor.close()

@@ -56,7 +56,7 @@ def key_domain(key: Key, aggregate: ProtectedAggregate, grant: Grant) -> exp.Sel
         return None
     name = names.pop()
     column = aggregate.dataset.columns[name]
-    if column.domain is None or name not in grant.columns:
+    if column.domain is None or name not in grant.columns or any(name in c.masks for c in grant.covered):
         return None
     values = exp.select(masked(name, aggregate.dataset, grant.masks.get(name)), copy=False).from_(
         raw_values(name, column), copy=False

@@ -15,7 +15,21 @@ from sqlglot import exp
 
 from ..catalog import Dataset
 from ..synth.seoul import REGION_OF_DISTRICT
+from . import constant
 from .cells import ENTITY, ProtectedAggregate
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Rows that stricter terms cover (column -> values), and their masks on those rows."""
+
+    rows: dict[str, list]
+    masks: dict[str, str] = field(default_factory=dict)
+
+    def condition(self) -> exp.Expression:
+        """True for a row the terms cover, read from the raw columns."""
+        tests = [exp.column(c).isin(*[literal(v) for v in values]) for c, values in sorted(self.rows.items())]
+        return exp.and_(*tests) if len(tests) > 1 else tests[0]
 
 
 @dataclass
@@ -26,6 +40,10 @@ class Grant:
     columns: list[str]
     masks: dict[str, str] = field(default_factory=dict)
     row_filter: dict[str, list] = field(default_factory=dict)
+    covered: list[Coverage] = field(default_factory=list)  # stricter terms on some rows
+
+
+MASK_ORDER = {None: 0, "region": 1, "hidden": 2}
 
 
 def source(dataset: Dataset, grant: Grant, files: list[Path], *, reads: list[str], entity: bool) -> exp.Select:
@@ -41,7 +59,7 @@ def source(dataset: Dataset, grant: Grant, files: list[Path], *, reads: list[str
     "SELECT district, CAST(NULL AS TEXT) AS home_district, card_id AS __entity FROM READ_PARQUET(['/d/a.parquet'], hive_partitioning = FALSE) WHERE district IN ('Jung-gu')"
     """
     shown = [name for name in dataset.columns if name in grant.columns and name in reads]
-    projections = [masked(name, dataset, grant.masks.get(name)) for name in shown]
+    projections = [covered_mask(name, dataset, grant) for name in shown]
     if entity:
         projections.append(exp.column(dataset.entity).as_(ENTITY, copy=False))
     if not projections:
@@ -58,6 +76,18 @@ def source(dataset: Dataset, grant: Grant, files: list[Path], *, reads: list[str
     for column, values in sorted(grant.row_filter.items()):
         select = select.where(exp.column(column).isin(*[literal(v) for v in values], copy=False), copy=False)
     return select
+
+
+def covered_mask(name: str, dataset: Dataset, grant: Grant) -> exp.Expression:
+    """A column as the grant shows it, masked more strictly on the rows stricter terms cover."""
+    mask = grant.masks.get(name)
+    shown = masked(name, dataset, mask)
+    for coverage in grant.covered:
+        stricter = coverage.masks.get(name)
+        if MASK_ORDER[stricter] > MASK_ORDER[mask]:
+            cases = exp.Case().when(coverage.condition(), masked(name, dataset, stricter).unalias(), copy=False)
+            shown = cases.else_(shown.unalias(), copy=False).as_(name, copy=False)
+    return shown
 
 
 def masked(name: str, dataset: Dataset, mask: str | None) -> exp.Expression:
@@ -87,11 +117,13 @@ def as_subquery(select: exp.Select, alias: str) -> exp.Subquery:
     return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, max_cells: int) -> str:
+def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, max_cells: int,
+                   covered: list[exp.Expression] = ()) -> str:
     """The query computing every cell with its safety statistics, in one DuckDB pass.
 
     Rows are first summed per entity within each cell; the cell then counts entities,
-    adds their contributions and keeps the largest ``top_n`` of them. At most
+    adds their contributions and keeps the largest ``top_n`` of them; ``covered_i`` is
+    the i-th of `covered`, a condition on the cell's keys (see ``covering``). At most
     ``max_cells + 1`` cells come back: one more than the limit says the aggregate is
     too fine, without computing the rest.
 
@@ -108,6 +140,7 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
         as_(exp.func("bit_xor", exp.func("hash", exp.column(ENTITY), exp.column("__rows"), copy=False), copy=False),
             "cellkey"),
     ]
+    cell += [as_(condition.copy(), f"covered_{i}") for i, condition in enumerate(covered)]
     counted = {m.column for m in aggregate.measures if m.kind in ("values", "avg")}
     summed = {m.column for m in aggregate.measures if m.kind in ("sum", "avg")}
     for name in aggregate.columns:
@@ -134,6 +167,41 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
         outer = outer.group_by(*[exp.column(k.name) for k in aggregate.keys], copy=False)
         outer = outer.limit(max_cells + 1, copy=False)
     return outer.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
+
+
+def covering(aggregate: ProtectedAggregate, coverage: Coverage, grant: Grant) -> exp.Expression:
+    """Whether a cell may hold rows that stricter terms cover, from its keys and the query alone.
+
+    Never from the data: which cells hold covered rows must not depend on who is in
+    them, or a cell's threshold would tell. A covered column that is a key (as it is,
+    unmasked) decides by the key's value; one that the filters or the grant's row filter
+    keep away from the covered values rules the terms out; otherwise every cell may hold
+    covered rows, and the terms bind it.
+    """
+    tests = []
+    for column, values in sorted(coverage.rows.items()):
+        if grant.masks.get(column):
+            continue
+        key = next((k for k in aggregate.keys if isinstance(k.computed, exp.Column) and k.computed.name == column), None)
+        if key is not None:
+            tests.append(exp.column(key.name).isin(*[literal(v) for v in values]))
+        elif excluded(aggregate, grant, column, values):
+            return exp.false()
+    return exp.and_(*tests) if tests else exp.true()
+
+
+def excluded(aggregate: ProtectedAggregate, grant: Grant, column: str, values: list) -> bool:
+    """Whether the filters on `column` alone, or the grant's row filter, keep none of `values`."""
+    if column in grant.row_filter and not set(grant.row_filter[column]) & set(values):
+        return True
+    table = exp.Values(expressions=[exp.Tuple(expressions=[literal(v)]) for v in values],
+                       alias=exp.TableAlias(this=exp.to_identifier(aggregate.alias), columns=[exp.to_identifier(column)]))
+    for condition in aggregate.filters:
+        if {c.name for c in condition.find_all(exp.Column)} == {column}:
+            kept = exp.select(exp.Count(this=exp.Star())).from_(table.copy()).where(condition.copy())
+            if constant.value(kept) == 0:
+                return True
+    return False
 
 
 def as_(node: exp.Expression, name: str) -> exp.Expression:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+from sqlglot import exp
 
 import extractguard
 from extractguard import Disclosure, Report, Scoped
@@ -26,12 +27,12 @@ from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
 from .domain import domain_sql
 from .result import Result
-from .rewrite import Grant, as_subquery, source, statistics_sql
+from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, source, statistics_sql
 from .warehouse import Deadline
 
 if TYPE_CHECKING:
     from ..campus import Campus
-    from ..policy import Decision
+    from ..policy.decision import Decision
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
     The query's tree is rewritten in place, and generated once at the end (``plan.sql``).
     """
     for use, decision in zip(plan.query.uses, plan.decided, strict=True):
-        grant = Grant(decision.mode, list(decision.columns), dict(decision.masks or {}), dict(decision.row_filter or {}))
+        grant, disclosure, scoped = terms_of(decision)
         files = files_of(use.dataset)
         checked = decision.mode == "aggregates" or (plan.action == "export" and use.dataset.entity is not None)
         if checked:
@@ -211,12 +212,12 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
                 raise Denied(f"{use.dataset.name} is available to you only as aggregates: add GROUP BY and aggregates")
             aggregate = split(use, f"__checked_{len(plan.aggregates)}")
             rows = source(use.dataset, grant, files, reads=use.columns, entity=True)
-            disclosure = Disclosure.of(decision.disclosure)
-            max_cells = decision.disclosure.max_cells
-            statistics = statistics_sql(aggregate, rows, max(disclosure.dominance_n, 2), max_cells)
-            plan.aggregates.append(
-                Guarded(aggregate, statistics, disclosure, max_cells, domain_sql(aggregate, grant, max_cells))
-            )
+            max_cells = min([decision.disclosure.max_cells] + [b.disclosure.max_cells for b in decision.stricter()])
+            bound, scoped, covered = bind(aggregate, grant, disclosure, scoped)
+            top_n = max([bound.dominance_n, 2] + [s.disclosure.dominance_n for s in scoped])
+            statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered)
+            domain = domain_sql(aggregate, grant, max_cells)
+            plan.aggregates.append(Guarded(aggregate, statistics, bound, max_cells, domain, tuple(scoped)))
             if use.select is plan.query.tree:
                 plan.query.tree = aggregate.rest
             else:
@@ -226,6 +227,40 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
             cap = decision.row_cap
             plan.row_cap = cap if plan.row_cap is None else min(plan.row_cap, cap)
     plan.rewritten = plan.query.tree.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
+
+
+def terms_of(decision: Decision) -> tuple[Grant, Disclosure, list[Scoped]]:
+    """The grant's terms with the stricter terms binding its rows (policies/campus/binding.rego):
+    those covering every row tighten the whole grant; those covering some rows bind the
+    cells that hold them (the statistic ``covered_i``) and mask those rows."""
+    masks = dict(decision.masks or {})
+    disclosure, covered, scoped = Disclosure.of(decision.disclosure), [], []
+    for binding in decision.stricter():
+        if not binding.rows:
+            disclosure = disclosure.strictest(Disclosure.of(binding.disclosure))
+            masks |= {c: m for c, m in binding.masks.items() if MASK_ORDER[m] > MASK_ORDER[masks.get(c)]}
+            continue
+        scoped.append(Scoped(f"covered_{len(covered)}", Disclosure.of(binding.disclosure), binding.source))
+        covered.append(Coverage(dict(binding.rows), dict(binding.masks)))
+    grant = Grant(decision.mode, list(decision.columns), masks, dict(decision.row_filter or {}), covered)
+    return grant, disclosure, scoped
+
+
+def bind(aggregate: ProtectedAggregate, grant: Grant, disclosure: Disclosure, scoped: list[Scoped]):
+    """Which stricter terms bind which cells of this aggregate, decided from the query alone
+    (``covering``): terms no cell may hold are dropped, terms any cell may hold bind every
+    cell, and the rest bind the cells whose keys say so (``covered_i``)."""
+    kept, conditions = [], []
+    for terms, coverage in zip(scoped, grant.covered, strict=True):
+        condition = covering(aggregate, coverage, grant)
+        if condition == exp.false():
+            continue
+        if condition == exp.true():
+            kept.append(Scoped(None, terms.disclosure, terms.source))
+            continue
+        kept.append(Scoped(f"covered_{len(conditions)}", terms.disclosure, terms.source))
+        conditions.append(condition)
+    return disclosure, kept, conditions
 
 
 def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None) -> tuple[Report, dict[str, int]]:

@@ -24,10 +24,35 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..catalog import Disclosure
 from ..errors import Denied
-from .grants import Mask, Scalar
+from .grants import TIGHTER, Mask, Scalar
 
 Shape = Literal["aggregates", "rows"]
 Action = Literal["query", "export"]
+
+
+MASK_ORDER = {None: 0, "region": 1, "hidden": 2}  # how much a mask takes away
+
+
+class Binding(BaseModel):
+    """Stricter terms that bind the rows they cover (policies/campus/binding.rego)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str = Field(description="Whose terms: 'grant gangnam-retail-sales (project gangnam-retail)', 'terms ...'.")
+    rows: dict[str, list[Scalar]] = Field(default_factory=dict, description="The rows covered; all when empty.")
+    disclosure: Disclosure
+    masks: dict[str, Mask] = Field(default_factory=dict)
+
+    def tightens(self, disclosure: Disclosure, masks: dict[str, str]) -> list[str]:
+        """What these terms make stricter than `disclosure` and `masks`, in words."""
+        found = []
+        for name, direction in TIGHTER.items():
+            mine, theirs = getattr(self.disclosure, name), getattr(disclosure, name)
+            if (direction == "higher" and mine > theirs) or (direction == "lower" and mine < theirs):
+                found.append(f"{name} {mine}")
+        found += [f"{column} shown as {mask}" for column, mask in self.masks.items()
+                  if MASK_ORDER[mask] > MASK_ORDER[masks.get(column)]]
+        return found
 
 
 class Decision(BaseModel):
@@ -51,6 +76,7 @@ class Decision(BaseModel):
     disclosure: Disclosure | None = None
     row_cap: int | None = None
     export: Literal["review", "auto", "never"] | None = None
+    binding: list[Binding] = Field(default_factory=list, description="Stricter terms binding the rows they cover.")
     failed: bool = Field(False, description="True when the policy machinery failed and the deny is fail-closed.")
 
     @model_validator(mode="after")
@@ -80,9 +106,18 @@ class Decision(BaseModel):
         if self.mode == "rows":
             terms.append(f"at most {self.row_cap:,} rows")
         terms.append(f"exports: {self.export}")
+        for binding in self.stricter():
+            where = "; ".join(f"{c} is {', '.join(map(str, v))}" for c, v in binding.rows.items()) or "every row"
+            terms.append(f"where {where}, {binding.source} binds: {', '.join(binding.tightens(self.disclosure, self.masks))}")
         return "allowed: " + self.reason + "\n  " + "\n  ".join(terms)
 
     __repr__ = __str__
+
+    def stricter(self) -> list[Binding]:
+        """The binding terms that make something stricter than this decision's own."""
+        if self.disclosure is None:
+            return []
+        return [b for b in self.binding if b.tightens(self.disclosure, self.masks)]
 
     def check(self) -> Decision:
         """This decision if it allows; else raise `Denied` with the reasons."""

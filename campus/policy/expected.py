@@ -50,6 +50,9 @@ class Expect(BaseModel):
     disclosure: dict[str, float] | None = Field(None, description="Only the thresholds given are compared.")
     row_cap: int | None = None
     export: str | None = None
+    bound_by: list[str] | None = Field(
+        None, description="Pieces of the sources of the stricter terms binding the rows they cover (none: [])."
+    )
 
 
 class Case(BaseModel):
@@ -103,7 +106,12 @@ def differences(expect: Expect, decision: Decision) -> list[str]:
         found.append(f"expected {'allow' if expect.allow else 'deny'}, got {'allow' if decision.allow else 'deny'}")
     if expect.reason not in decision.reason:
         found.append(f"the reasons do not mention {expect.reason!r}")
-    for name in sorted(expect.model_fields_set - {"allow", "reason"}):
+    if expect.bound_by is not None:
+        sources = [b.source for b in decision.stricter()]
+        matched = [piece for piece in expect.bound_by if any(piece in source for source in sources)]
+        if matched != expect.bound_by or len(sources) != len(expect.bound_by):
+            found.append(f"bound_by: expected {expect.bound_by!r}, got {sources!r}")
+    for name in sorted(expect.model_fields_set - {"allow", "reason", "bound_by"}):
         wanted, got = getattr(expect, name), _plain(getattr(decision, name))
         if name == "disclosure" and got is not None:
             got = {k: v for k, v in got.items() if k in wanted}

@@ -20,7 +20,7 @@ from ..catalog import Catalog, Role
 from ..errors import ConfigError
 from ..provisioning import Provisioning
 from ..settings import Settings
-from .grants import Grant, PolicyFile, Roles
+from .grants import Grant, PolicyFile, Roles, Terms
 
 #: The decision table `campus policy test` checks; not a policy file.
 EXPECTED_DECISIONS = "expected_decisions.yaml"
@@ -76,12 +76,14 @@ class PolicySource:
     grants: list[Grant]
     roles: Roles
     modules: dict[str, str] = field(repr=False)
+    terms: list[Terms] = field(default_factory=list)
 
     @property
     def data(self) -> dict:
         """``data.campus``: grants, catalog, projects and roles as the Rego reads them."""
         return {
             "grants": [g.as_data() for g in self.grants],
+            "terms": [t.as_data() for t in self.terms],
             "catalog": {d.name: _dataset_data(d) for d in self.catalog},
             "projects": {
                 name: {"members": list(p.members), "expires": p.expires.isoformat()}
@@ -95,17 +97,18 @@ def load(paths: PolicyPaths) -> PolicySource:
     """Read and validate the whole policy; one `ConfigError` lists every problem."""
     catalog = _load(paths.catalog, Catalog)
     users = _load(paths.users, Provisioning)
-    grants, roles, problems = _load_grant_files(paths, catalog, users)
+    grants, terms, roles, problems = _load_grant_files(paths, catalog, users)
     modules = {paths.module_name(p): p.read_text(encoding="utf-8") for p in paths.rego_files()}
     if not modules:
         problems.append(f"{paths.policies / 'campus'}: no Rego modules; the policy cannot decide without them")
     if problems:
         raise ConfigError("\n".join(problems))
-    return PolicySource(paths, catalog, users, grants, roles or Roles(), modules)
+    return PolicySource(paths, catalog, users, grants, roles or Roles(), modules, terms)
 
 
 def _load_grant_files(paths: PolicyPaths, catalog: Catalog, users: Provisioning):
     grants: list[Grant] = []
+    terms: list[Terms] = []
     roles, roles_file, problems = None, None, []
     context = {"catalog": catalog, "projects": list(users.projects), "names": {}}
     for path in paths.grant_files():
@@ -116,11 +119,12 @@ def _load_grant_files(paths: PolicyPaths, catalog: Catalog, users: Provisioning)
             problems.append(e.reason)
             continue
         grants += policy.grants
+        terms += policy.terms
         if policy.roles is not None:
             if roles is not None:
                 problems.append(f"{path}:1: roles: roles are already given in {roles_file}; keep them in one file")
             roles, roles_file = policy.roles, path
-    return grants, roles, problems
+    return grants, terms, roles, problems
 
 
 def _load(path: Path, model: type[M], context: dict | None = None) -> M:

@@ -49,6 +49,7 @@ TIGHTER = {
     "dominance_k": "lower",
     "p_ratio": "higher",
     "rounding_base": "higher",
+    "max_cells": "lower",
 }
 
 #: Roles a filter may restrict rows by (never identifiers or measures).
@@ -108,6 +109,7 @@ class Tightening(BaseModel):
     )
     p_ratio: float | None = Field(None, ge=0, le=1, description="Higher than the dataset's.")
     rounding_base: int | None = Field(None, ge=1, description="Higher than the dataset's: coarser rounding.")
+    max_cells: int | None = Field(None, ge=1, description="Lower than the dataset's: fewer cells per aggregate.")
 
     def loosened(self, defaults: Any) -> list[str]:
         """A sentence for each threshold that is looser than `defaults`."""
@@ -144,6 +146,48 @@ class Roles(BaseModel):
 
     export_reviewers: Who = Field(default_factory=Who, description="May approve or reject export requests.")
     administrators: Who = Field(default_factory=Who, description="Administer users, projects and the service.")
+
+
+def unique_name(name: str, info: ValidationInfo) -> str:
+    if not NAME.match(name):
+        raise ValueError(f"{name!r} is not a grant name: use lower-case letters, digits and dashes")
+    seen = (info.context or {}).get("names")
+    if seen is not None:
+        if name in seen:
+            raise ValueError(f"grant name {name} is already used in {seen[name]}; names must be unique")
+        seen[name] = (info.context or {}).get("file", "this file")
+    return name
+
+
+def known_project(project: str | None, info: ValidationInfo) -> str | None:
+    known = (info.context or {}).get("projects")
+    if project is not None and known is not None and project not in known:
+        projects = ", ".join(known) or "none"
+        raise ValueError(f"there is no project {project!r} in hub/users.yaml; projects: {projects}")
+    return project
+
+
+def known_dataset(name: str, info: ValidationInfo) -> str:
+    catalog = _catalog(info)
+    if catalog is not None and name not in catalog.datasets:
+        raise ValueError(f"there is no dataset {name!r} in the catalog; it has: {', '.join(catalog.datasets)}")
+    return name
+
+
+def region_masks_districts(masks: dict[str, str]) -> dict[str, str]:
+    for column, mask in masks.items():
+        if mask == "region" and not (column == "district" or column.endswith("_district")):
+            raise ValueError(f"the region mask coarsens district columns; {column} is not one")
+    return masks
+
+
+def only_tightens(disclosure, info: ValidationInfo):
+    dataset = _dataset(info)
+    if disclosure is not None and dataset is not None:
+        loosened = disclosure.loosened(dataset.disclosure)
+        if loosened:
+            raise ValueError(f"on {dataset.name}: " + "; ".join(loosened))
+    return disclosure
 
 
 class Grant(BaseModel):
@@ -183,52 +227,11 @@ class Grant(BaseModel):
     valid_from: datetime.date | None = Field(None, description="First day the grant applies.")
     valid_until: datetime.date | None = Field(None, description="Last day the grant applies (inclusive).")
 
-    @field_validator("name")
-    @classmethod
-    def _unique_name(cls, name: str, info: ValidationInfo) -> str:
-        if not NAME.match(name):
-            raise ValueError(f"{name!r} is not a grant name: use lower-case letters, digits and dashes")
-        seen = (info.context or {}).get("names")
-        if seen is not None:
-            if name in seen:
-                raise ValueError(f"grant name {name} is already used in {seen[name]}; names must be unique")
-            seen[name] = (info.context or {}).get("file", "this file")
-        return name
-
-    @field_validator("project")
-    @classmethod
-    def _known_project(cls, project: str | None, info: ValidationInfo) -> str | None:
-        known = (info.context or {}).get("projects")
-        if project is not None and known is not None and project not in known:
-            projects = ", ".join(known) or "none"
-            raise ValueError(f"there is no project {project!r} in hub/users.yaml; projects: {projects}")
-        return project
-
-    @field_validator("dataset")
-    @classmethod
-    def _known_dataset(cls, name: str, info: ValidationInfo) -> str:
-        catalog = _catalog(info)
-        if catalog is not None and name not in catalog.datasets:
-            raise ValueError(f"there is no dataset {name!r} in the catalog; it has: {', '.join(catalog.datasets)}")
-        return name
-
-    @field_validator("masks")
-    @classmethod
-    def _region_masks_districts(cls, masks: dict[str, str]) -> dict[str, str]:
-        for column, mask in masks.items():
-            if mask == "region" and not (column == "district" or column.endswith("_district")):
-                raise ValueError(f"the region mask coarsens district columns; {column} is not one")
-        return masks
-
-    @field_validator("disclosure")
-    @classmethod
-    def _only_tightens(cls, disclosure: Tightening | None, info: ValidationInfo) -> Tightening | None:
-        dataset = _dataset(info)
-        if disclosure is not None and dataset is not None:
-            loosened = disclosure.loosened(dataset.disclosure)
-            if loosened:
-                raise ValueError(f"on {dataset.name}: " + "; ".join(loosened))
-        return disclosure
+    _unique_name = field_validator("name")(lambda name, info: unique_name(name, info))
+    _known_project = field_validator("project")(lambda project, info: known_project(project, info))
+    _known_dataset = field_validator("dataset")(lambda name, info: known_dataset(name, info))
+    _region_masks_districts = field_validator("masks")(lambda masks: region_masks_districts(masks))
+    _only_tightens = field_validator("disclosure")(lambda disclosure, info: only_tightens(disclosure, info))
 
     @model_validator(mode="after")
     def _complete(self):
@@ -273,13 +276,52 @@ class Grant(BaseModel):
         }
 
 
+class Terms(BaseModel):
+    """Terms that bind every use of some rows of a dataset, whoever asks and under any grant:
+    an agreement with the data's owners (say, a business association's 20-store minimum
+    for its district). The gateway applies them cell by cell, to the cells that hold
+    rows they cover, wherever they are stricter than the grant in use.
+
+    >>> Terms.model_validate({"name": "gangnam", "dataset": "sales_by_location", "rows": {"district": ["Gangnam-gu"]},
+    ...     "disclosure": {"min_entities": 20}, "purpose": "Agreed."}).as_data()["rows"]
+    {'district': ['Gangnam-gu']}
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Unique name, lower-case with dashes; decisions and the report cite it.")
+    dataset: str = Field(description="A dataset of datasets/catalog.yaml.")
+    rows: dict[FilterColumn, Annotated[list[Scalar], Field(min_length=1)]] = Field(
+        default_factory=dict, description="Column -> values: the rows the terms cover (all rows if empty)."
+    )
+    disclosure: Tightening | None = Field(None, description="Thresholds stricter than the dataset's.")
+    masks: dict[ColumnName, Mask] = Field(default_factory=dict, description="Masks on the covered rows.")
+    purpose: str = Field(min_length=1, description="Why the terms exist, in a sentence: whose agreement.")
+
+    _unique_name = field_validator("name")(lambda name, info: unique_name(name, info))
+    _known_dataset = field_validator("dataset")(lambda name, info: known_dataset(name, info))
+    _only_tightens = field_validator("disclosure")(lambda disclosure, info: only_tightens(disclosure, info))
+    _region_masks_districts = field_validator("masks")(lambda masks: region_masks_districts(masks))
+
+    def as_data(self) -> dict:
+        return {
+            "name": self.name,
+            "dataset": self.dataset,
+            "rows": {c: [_plain(v) for v in vs] for c, vs in self.rows.items()},
+            "disclosure": self.disclosure.model_dump(exclude_none=True) if self.disclosure else {},
+            "masks": dict(self.masks),
+            "purpose": self.purpose,
+        }
+
+
 class PolicyFile(BaseModel):
-    """One steward's policy file: grants, and (in one file only) the roles."""
+    """One steward's policy file: grants, terms, and (in one file only) the roles."""
 
     model_config = ConfigDict(extra="forbid")
 
     roles: Roles | None = Field(None, description="Who reviews exports and who administers; in one file only.")
     grants: list[Grant] = Field(default_factory=list)
+    terms: list[Terms] = Field(default_factory=list, description="Terms that bind some rows of a dataset for everyone.")
 
 
 def _plain(value: Any) -> Any:

@@ -60,6 +60,22 @@ names(grant) := {"level": "user", "who": concat(" ", ["user", input.user])} if {
 	in_scope(grant)
 }
 
+# How a grant names the requester whatever project the request is made in: by user, as
+# a project grant of a running project they are a member of, or by group (campus.binding).
+names_anywhere(grant) := concat(" ", ["user", input.user]) if {
+	input.user in grant.users
+	grant.project == null
+} else := concat(" ", ["project", grant.project]) if {
+	grant.project != null
+	project := data.campus.projects[grant.project]
+	input.user in project.members
+	request.today <= project.expires
+	names_someone_in_project(grant)
+} else := concat(" ", ["group", shared_groups(grant)[0]]) if {
+	grant.project == null
+	count(shared_groups(grant)) > 0
+}
+
 shared_groups(grant) := [group | some group in grant.groups; group in request.groups]
 
 in_scope(grant) if grant.project == null

@@ -4,11 +4,13 @@
 #   What the deciding allow grant obliges the gateway to do: which columns are
 #   visible, the masks and the row filter to apply, the disclosure thresholds
 #   (the dataset's defaults from the catalog overlaid with the grant's tightening),
-#   the row cap and the export rule.
+#   the row cap and the export rule; and the stricter terms binding the rows they
+#   cover (campus.binding).
 package campus.obligations
 
 import rego.v1
 
+import data.campus.binding
 import data.campus.combine
 import data.campus.request
 
@@ -43,4 +45,5 @@ terms := {
 	"disclosure": disclosure,
 	"row_cap": grant.row_cap,
 	"export": grant.export,
+	"binding": binding.entries,
 }
