@@ -76,7 +76,7 @@ def test_test_runs_the_rego_tests_and_the_expected_decisions(campus):
     assert result.exit_code == 0, result.output
     assert "pass  campus.decision_test.test_no_input_at_all_is_a_deny_never_undefined" in result.output
     assert "pass  alice sees card usage by region" in result.output
-    assert "all 41 passed" in result.output
+    assert "all 45 passed" in result.output
 
 
 def test_test_fails_on_an_unexpected_decision(campus):
@@ -90,7 +90,7 @@ def test_test_fails_on_an_unexpected_decision(campus):
     result = run("test")
     assert result.exit_code == 1
     assert "FAIL  carol should see card usage  expected allow, got deny" in result.output
-    assert "1 of 41 failed" in result.output
+    assert "1 of 45 failed" in result.output
 
 
 def test_explain_takes_groups_from_the_users_file(campus):
