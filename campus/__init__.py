@@ -25,6 +25,7 @@ _LAZY = {
     "export": ".client",
     "export_file": ".client",
     "exports": ".client",
+    "guide": ".client",
     "load_ipython_extension": ".client",
 }
 

@@ -311,6 +311,21 @@ def exports() -> pl.DataFrame:
 # --- progress: elapsed time while a query runs ---------------------------------------------------
 
 
+def guide():
+    """The campus SQL guide: what a query may say (refusals point here). Markdown in a notebook."""
+    from .catalog import load
+    from .gateway.guide import render
+    from .settings import Settings
+
+    text = render(load(Settings().catalog_path))
+    shell = _ipython()
+    if shell is not None:
+        from IPython.display import Markdown
+
+        return Markdown(text)
+    print(text)
+
+
 def waiting(call: Callable[[], T]) -> T:
     """`call()`, showing the elapsed time once it has run for a second (notebook or terminal)."""
     kind = _display_kind()

@@ -253,3 +253,19 @@ def test_pandas_keeps_counts_integers_when_cells_are_withheld(alice):
     frame = result.df()
     assert frame["n"].isna().any(), "a withheld cell of public keys is a row without values"
     assert str(frame["n"].dtype) == "Int64"
+
+
+def test_the_sql_guide_is_the_allow_lists_as_they_are():
+    """docs/sql-guide.md is generated from the allow-lists and the catalog; refusals cite it."""
+    from campus.catalog import load
+    from campus.gateway.guide import GUIDE_PATH, render
+    from campus.settings import PROJECT_ROOT, Settings
+
+    assert (PROJECT_ROOT / GUIDE_PATH).read_text() == render(load(Settings().catalog_path)), (
+        "docs/sql-guide.md is out of date: run `campus guide --write`")
+
+
+def test_refusals_point_to_the_guide(alice):
+    for sql in ("SELECT * FROM card_usage USING SAMPLE 1", "SELECT district, count(*) FROM card_usage GROUP BY hash(dong)"):
+        with pytest.raises(QueryRejected, match=r"campus SQL guide .*campus\.guide\(\)"):
+            alice.sql(sql)

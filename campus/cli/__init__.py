@@ -35,6 +35,8 @@ def _mount() -> None:
     users.mount(app)
     from . import launch
     launch.mount(app)
+    from . import guide
+    guide.mount(app)
 
 
 def main() -> None:

@@ -199,7 +199,7 @@ def check_syntax(tree: exp.Expression, catalog: Catalog) -> None:
     """Every node is allow-listed, and every table is a plain name."""
     for node in tree.walk():
         if not is_allowed(node):
-            raise QueryRejected(f"{describe(node)} is not allowed in campus queries; see the campus SQL guide")
+            raise QueryRejected(f"{describe(node)} is not allowed in campus queries; the campus SQL guide lists what is (campus.guide())")
         if isinstance(node, exp.Table):
             check_table(node, catalog)
 

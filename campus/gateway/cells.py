@@ -221,7 +221,7 @@ def check_term(expr: exp.Expression, dataset: Dataset) -> str:
     raise QueryRejected(
         f"cannot group or filter {dataset.name} by {expr.sql('duckdb')}: use its dimension columns, a time column "
         "coarsened with date_trunc('month', ...), or a binned measure such as floor(amount / 10000) * 10000 "
-        "(the campus SQL guide lists what keys and filters may use)"
+        "(the campus SQL guide lists what keys and filters may use: campus.guide())"
     )
 
 
