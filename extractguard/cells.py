@@ -9,10 +9,17 @@ The statistics table has one row per cell and these columns:
 * for each measured column ``c``: ``count__c`` (non-null values), ``sum__c``, ``top__c``
   (the largest per-entity contributions, in absolute value, largest first), ``min__c``
   and ``max__c`` (the smallest and largest per-entity contribution).
+
+A measure may count only the rows of a *population* of the cell (``sum(CASE WHEN
+category = 'Golf' THEN amount END)``: population 1, the rows where the condition
+holds). Each population's statistics carry its suffix (``entities__p1``,
+``sum__amount__p1``; see ``statistic``) and are checked as cells of their own: the
+same cells, with the same cell keys and noise, as a query filtered to the population.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,6 +35,7 @@ class Measure:
     label: str
     column: str | None = None  # the measured column, for values, sum and avg
     integral: bool = False  # a sum of whole numbers is released as a whole number
+    population: int = 0  # 0: every row of the cell; p: the rows of the cell's p-th population
 
     @property
     def magnitude(self) -> bool:
@@ -43,3 +51,22 @@ class Cells:
     measures: list[Measure]
     key_labels: dict[str, str] = field(default_factory=dict)
     dataset: str = ""
+
+
+def statistic(name: str, population: int = 0) -> str:
+    """The column of a statistic for a population of the cells.
+
+    >>> statistic("entities"), statistic("sum__amount", 2)
+    ('entities', 'sum__amount__p2')
+    """
+    return name if population == 0 else f"{name}__p{population}"
+
+
+def population_of(column: str) -> tuple[str, int]:
+    """The statistic and population a statistics column holds (`statistic` backwards).
+
+    >>> population_of("sum__amount__p2"), population_of("rows")
+    (('sum__amount', 2), ('rows', 0))
+    """
+    found = re.fullmatch(r"(.+)__p(\d+)", column)
+    return (found.group(1), int(found.group(2))) if found else (column, 0)

@@ -36,7 +36,7 @@ import polars as pl
 import pyarrow as pa
 
 from . import noise
-from .cells import Cells, Measure
+from .cells import Cells, Measure, population_of
 from .report import Report, withheld_frame
 from .rules import CELL_RULES, MAGNITUDE_RULES, SECONDARY, Disclosure, secondary
 
@@ -124,25 +124,71 @@ def check(
     stats: pa.Table, cells: Cells, rules: Disclosure, secret: int, entity: str = "entity", *,
     scoped=(), domain: pa.Table | None = None, deadline=None,
 ) -> Checked:
-    """Apply the disclosure rules to a statistics table; return what may be released."""
-    assessment = assess(stats, cells, rules, scoped=scoped, deadline=deadline)
-    frame, released = assessment.frame, assessment.released
-    cellkey = frame["cellkey"].cast(pl.UInt64).fill_null(0).to_numpy()
-    columns = [frame[k] for k in cells.keys]
-    withheld_rows = []
-    for measure in cells.measures:
-        values = pl.Series(measure.name, _release(measure, frame, assessment.rules, cellkey, secret))
-        hidden = np.logical_or.reduce(list(assessment.withheld[measure.name].values()))
-        columns.append(values.set(pl.Series(hidden), None))
-        withheld_rows += _named(frame, cells, measure, assessment, released, entity)
-    table = pl.DataFrame(columns).filter(pl.Series(released)) if columns else pl.DataFrame()
+    """Apply the disclosure rules to a statistics table; return what may be released.
+
+    Each population of the cells is checked on its own (see ``cells``); a cell is shown
+    when any population releases it, with no value for the populations that did not.
+    """
+    frame = pl.from_arrow(stats)
+    if not isinstance(frame, pl.DataFrame):
+        frame = frame.to_frame()
+    if cells.keys:
+        frame = frame.sort(cells.keys, nulls_last=False)
+    populations = sorted({m.population for m in cells.measures}) or [0]
+    released, columns, withheld_rows, left_out = np.zeros(frame.height, dtype=bool), {}, [], {}
+    for population in populations:
+        measures = [m for m in cells.measures if m.population == population]
+        part = Cells(cells.keys, measures, cells.key_labels, cells.dataset)
+        statistics = of_population(frame, population)
+        rows = _members(statistics, population)  # a population's cells are those where it has rows
+        assessment = assess(statistics.filter(pl.Series(rows)), part, rules, scoped=scoped, deadline=deadline)
+        where = np.flatnonzero(rows)
+        shown = assessment.released
+        released[where[shown]] = True
+        cellkey = assessment.frame["cellkey"].cast(pl.UInt64).fill_null(0).to_numpy()
+        for measure in measures:
+            values = _release(measure, assessment.frame, assessment.rules, cellkey, secret)
+            hidden = np.logical_or.reduce(list(assessment.withheld[measure.name].values())) | ~shown
+            columns[measure.name] = _scatter(measure.name, values, hidden, where, frame.height)
+            withheld_rows += _named(assessment.frame, part, measure, assessment, shown, entity)
+        for rule, count in assessment.left_out_by_rule().items():
+            left_out[rule] = left_out.get(rule, 0) + count
+    table = pl.DataFrame([frame[k] for k in cells.keys] + [columns[m.name] for m in cells.measures])
+    table = table.filter(pl.Series(released)) if table.width else table
     if not cells.keys:
         table = _single_row(table, cells)
     elif domain is not None:
         table = complete(table, domain, cells.keys)
-    notes = _notes(cells, assessment, released, entity, rules, scoped)
-    report = Report(int(released.sum()), withheld_frame(withheld_rows), notes)
-    return Checked(table.to_arrow(), report, assessment.left_out_by_rule())
+    notes = _notes(cells, released, entity, rules, scoped)
+    return Checked(table.to_arrow(), Report(int(released.sum()), withheld_frame(withheld_rows), notes), left_out)
+
+
+def _members(statistics: pl.DataFrame, population: int) -> np.ndarray:
+    """The cells of a population: every cell for all rows, else those where it has rows."""
+    if population == 0:
+        return np.ones(statistics.height, dtype=bool)
+    return statistics["entities"].fill_null(0).to_numpy() > 0
+
+
+def _scatter(name: str, values: np.ndarray, hidden: np.ndarray, where: np.ndarray, size: int) -> pl.Series:
+    """A population's values put back in the rows of all cells, null where hidden or absent."""
+    shown = pl.Series(name, values).set(pl.Series(hidden), None)
+    full = pl.Series(name, [None] * size, dtype=shown.dtype)
+    return full.scatter(where, shown) if len(where) else full
+
+
+def of_population(frame: pl.DataFrame, population: int) -> pl.DataFrame:
+    """The statistics of one population of the cells, under the plain names."""
+    chosen = []
+    for column in frame.columns:
+        name, belongs = population_of(column)
+        if belongs == population or (belongs == 0 and not _is_statistic(name)):
+            chosen.append(pl.col(column).alias(name))
+    return frame.select(chosen)
+
+
+def _is_statistic(name: str) -> bool:
+    return name in ("entities", "rows", "cellkey") or name.split("__", 1)[0] in ("count", "sum", "top", "min", "max")
 
 
 def _magnitude(frame: pl.DataFrame, column: str, rules: Disclosure) -> dict[str, np.ndarray]:
@@ -238,7 +284,7 @@ def _words(rules: Disclosure, entity: str, i: int | None = None) -> dict:
     }
 
 
-def _notes(cells: Cells, assessment: Assessment, released: np.ndarray, entity: str, base: Disclosure, scoped) -> list[str]:
+def _notes(cells: Cells, released: np.ndarray, entity: str, base: Disclosure, scoped) -> list[str]:
     """What the requester should know. The notes depend on the query and its terms only,
     never on which cells exist: they read the same whether a small cell existed or not."""
     everywhere = [s.disclosure for s in scoped if s.column is None]

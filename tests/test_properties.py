@@ -163,3 +163,29 @@ def test_the_property_test_reaches_every_kind_of_outcome(alice):
     rows = alice.sql("SELECT district AS k0, category AS k1, count(*) AS n FROM card_usage "
                      "WHERE hour IN (3) GROUP BY 1, 2").pl()
     assert rows["n"].null_count() > 0 and rows["n"].is_not_null().sum() > 0
+
+
+@st.composite
+def pivots(draw):
+    """Keys over card_usage and a one-column condition for a pivot column."""
+    keys = draw(st.lists(st.sampled_from([k for k in KEYS["card_usage"] if k[2]]), min_size=1, max_size=2,
+                         unique_by=lambda k: k[0]))
+    return keys, draw(conditions("card_usage")), draw(st.sampled_from(["sum(amount)", "count(*)", "avg(amount)"]))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pivot=pivots())
+def test_a_pivot_column_is_the_filtered_query(alice, pivot):
+    """Moving a one-column condition from WHERE into the aggregate changes nothing: the
+    same cells, the same noise, the same withholding (so a pivot cannot average noise).
+    Only the public rows without values may differ: WHERE narrows the domain."""
+    keys, condition, measure = pivot
+    names = [f"k{i}" for i in range(len(keys))]
+    select = ", ".join(f"{k[0]} AS {n}" for k, n in zip(keys, names))
+    group = ", ".join(str(i + 1) for i in range(len(keys)))
+    function, argument = measure.rstrip(")").split("(")
+    conditional = f"{function}(CASE WHEN {condition} THEN {'1' if argument == '*' else argument} END)"
+    pivoted = alice.sql(f"SELECT {select}, {conditional} AS v FROM card_usage GROUP BY {group}").pl()
+    filtered = alice.sql(f"SELECT {select}, {measure} AS v FROM card_usage WHERE {condition} GROUP BY {group}").pl()
+    valued = [t.filter(pl.col("v").is_not_null()).sort(names) for t in (pivoted, filtered)]
+    assert valued[0].equals(valued[1]), "the same cells are shown with the same values"

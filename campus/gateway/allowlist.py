@@ -47,7 +47,7 @@ AGGREGATES = """
 NAMED_FUNCTIONS = {"minute", "yearweek", "date_part", "datepart", "round_even", "log2", "ends_with"}
 
 # On aggregates-only data, the aggregates whose cells the guard can check.
-CHECKED_AGGREGATES = ("Count", "Sum", "Avg")
+CHECKED_AGGREGATES = ("Count", "Sum", "Avg")  # and count_if, as count(CASE WHEN ... THEN 1 END)
 
 # Functions that coarsen a time column to a period of at least a day, by the period.
 TIME_COARSENINGS = {

@@ -76,6 +76,7 @@ class ProtectedAggregate:
     checked_name: str
     labels: dict[str, str] = field(default_factory=dict)  # key name -> output name
     written_filters: list[exp.Expression] = field(default_factory=list)  # as written, for the public domain
+    conditions: list[exp.Expression] = field(default_factory=list)  # population p's condition is conditions[p - 1]
 
     @property
     def cells(self) -> Cells:
@@ -92,7 +93,7 @@ def split(use: DatasetUse, checked_name: str) -> ProtectedAggregate:
     written = conjuncts(select.args.get("where"))
     filters = [check_filter(f, dataset) for f in written]
     keys = [Key(f"k{i}", e, check_key(e, dataset)) for i, e in enumerate(group_expressions(select))]
-    measures, columns, calls = [], [], {}
+    measures, columns, calls, conditions = [], [], {}, []
     for node in walk_scope(select):
         if isinstance(node, exp.AggFunc) and isinstance(node.parent, exp.Window):
             raise QueryRejected(
@@ -100,12 +101,14 @@ def split(use: DatasetUse, checked_name: str) -> ProtectedAggregate:
                 "and use window functions on the result in an outer query"
             )
         if is_aggregate_call(node) and (call := node.sql("duckdb")) not in calls:
-            measure = check_aggregate(node, dataset, columns, f"m{len(measures)}")
+            measure = check_aggregate(node, dataset, columns, f"m{len(measures)}", conditions)
             calls[call] = measure
             measures.append(measure)
     rest = lift(select, use.alias, keys, calls, checked_name, dataset)
     labels = {k.name: label_of(k, select) for k in keys}
-    return ProtectedAggregate(dataset, use.alias, keys, filters, measures, columns, rest, checked_name, labels, written)
+    return ProtectedAggregate(
+        dataset, use.alias, keys, filters, measures, columns, rest, checked_name, labels, written, conditions
+    )
 
 
 def check_single_source(select: exp.Select, dataset: Dataset) -> None:
@@ -477,9 +480,70 @@ def coarse(grain: str | None) -> bool:
 # --- aggregates -------------------------------------------------------------------
 
 
-def check_aggregate(call: exp.Expression, dataset: Dataset, columns: list[str], name: str) -> Measure:
-    """Count, count distinct entities, sum and avg of measure columns; nothing else."""
+def check_aggregate(call: exp.Expression, dataset: Dataset, columns: list[str], name: str,
+                    conditions: list[exp.Expression] | None = None) -> Measure:
+    """Count, count distinct entities, sum and avg of measure columns; nothing else.
+
+    An aggregate of the rows where a condition holds (``sum(CASE WHEN category = 'Golf'
+    THEN amount END)``, ``count_if(hour < 6)``) counts a population of the cell: the
+    condition is checked as a filter, and the population is checked as cells of its own.
+    """
     label = aggregate_label(call)
+    call, population = unconditional(call, dataset, conditions if conditions is not None else [])
+    measure = classify(call, dataset, columns, name, label)
+    return Measure(measure.name, measure.kind, label, measure.column, measure.integral, population)
+
+
+def unconditional(call: exp.Expression, dataset: Dataset, conditions: list[exp.Expression]):
+    """The aggregate without its condition, and the population the condition names (0: none)."""
+    if isinstance(call, exp.CountIf):
+        return exp.Count(this=exp.Star()), population(call.this, dataset, conditions)
+    if not isinstance(call, CHECKED_AGGREGATE_CLASSES):
+        return call, 0
+    arg = call.this
+    inner = arg.expressions[0] if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1 else arg
+    case = conditional(inner)
+    if case is None:
+        return call, 0
+    condition, value, otherwise = case
+    if otherwise is not None and not (isinstance(call, exp.Sum) and otherwise.is_number and float(otherwise.this) == 0):
+        raise QueryRejected(
+            f"{call.sql('duckdb')}: write the condition without ELSE (CASE WHEN ... THEN {value.sql('duckdb')} END), "
+            "so that the rows outside it are not counted"
+        )
+    value = value.copy()
+    rebuilt = call.copy()
+    if isinstance(arg, exp.Distinct):
+        rebuilt.set("this", exp.Distinct(expressions=[value]))
+    else:
+        rebuilt.set("this", value)
+    return rebuilt, population(condition, dataset, conditions)
+
+
+def conditional(node: exp.Expression):
+    """(condition, value, else) of ``CASE WHEN c THEN v [ELSE e] END`` or ``IF(c, v, e)``; None otherwise."""
+    if isinstance(node, exp.Case) and node.this is None and len(node.args.get("ifs") or []) == 1:
+        when = node.args["ifs"][0]
+        otherwise = node.args.get("default")
+        return when.this, when.args["true"], None if isinstance(otherwise, exp.Null) else otherwise
+    if isinstance(node, exp.If):
+        otherwise = node.args.get("false")
+        return node.this, node.args["true"], None if isinstance(otherwise, exp.Null) else otherwise
+    return None
+
+
+def population(condition: exp.Expression, dataset: Dataset, conditions: list[exp.Expression]) -> int:
+    """The number of the population where `condition` holds (checked as a filter)."""
+    coded_condition = check_filter(condition, dataset)
+    text = [c.sql("duckdb") for c in conditions]
+    if coded_condition.sql("duckdb") not in text:
+        conditions.append(coded_condition)
+        return len(conditions)
+    return text.index(coded_condition.sql("duckdb")) + 1
+
+
+def classify(call: exp.Expression, dataset: Dataset, columns: list[str], name: str, label: str) -> Measure:
+    """What an aggregate without condition measures."""
     if not isinstance(call, CHECKED_AGGREGATE_CLASSES):
         raise QueryRejected(
             f"{call.sql_name().lower()}() is not allowed on {dataset.name}: it can reveal one "
@@ -487,7 +551,7 @@ def check_aggregate(call: exp.Expression, dataset: Dataset, columns: list[str], 
         )
     arg = call.this
     if isinstance(call, exp.Count):
-        if isinstance(arg, exp.Star) or (isinstance(arg, exp.Literal) and not isinstance(arg, exp.Null)):
+        if isinstance(arg, exp.Star) or (isinstance(arg, (exp.Literal, exp.Boolean)) and not isinstance(arg, exp.Null)):
             return Measure(name, "rows", label)
         if isinstance(arg, exp.Distinct):
             target = arg.expressions[0] if len(arg.expressions) == 1 else None

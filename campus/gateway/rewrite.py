@@ -16,6 +16,8 @@ from sqlglot import exp
 from ..catalog import Dataset
 from ..synth.seoul import REGION_OF_DISTRICT
 from . import constant
+from extractguard.cells import statistic
+
 from .cells import ENTITY, ProtectedAggregate
 
 
@@ -123,7 +125,9 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
 
     Rows are first summed per entity within each cell; the cell then counts entities,
     adds their contributions and keeps the largest ``top_n`` of them; ``covered_i`` is
-    the i-th of `covered`, a condition on the cell's keys (see ``covering``). At most
+    the i-th of `covered`, a condition on the cell's keys (see ``covering``). A
+    population of the cells (the rows where a measure's condition holds) gets the same
+    statistics, counting only its rows and its entities (``entities__p1``, ...). At most
     ``max_cells + 1`` cells come back: one more than the limit says the aggregate is
     too fine, without computing the rest.
 
@@ -131,33 +135,16 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
     here and used once, so no builder copies (``copy=False``) and the SQL is generated
     from the tree itself.
     """
-    alias = aggregate.alias
     keys = [k.computed.copy().as_(k.name, copy=False) for k in aggregate.keys]
-    per_entity = [as_(exp.column(ENTITY, table=alias), ENTITY), as_(exp.Count(this=exp.Star()), "__rows")]
-    cell = [
-        as_(exp.Count(this=exp.Star()), "entities"),
-        as_(cast(exp.Sum(this=exp.column("__rows")), "BIGINT"), "rows"),
-        as_(exp.func("bit_xor", exp.func("hash", exp.column(ENTITY), exp.column("__rows"), copy=False), copy=False),
-            "cellkey"),
-    ]
+    per_entity, cell = [as_(exp.column(ENTITY, table=aggregate.alias), ENTITY)], []
+    for population in sorted({m.population for m in aggregate.measures} | {0}):
+        condition = aggregate.conditions[population - 1] if population else None
+        measures = [m for m in aggregate.measures if m.population == population]
+        entity_part, cell_part = population_statistics(aggregate.alias, measures, condition, population, top_n)
+        per_entity += entity_part
+        cell += cell_part
     cell += [as_(condition.copy(), f"covered_{i}") for i, condition in enumerate(covered)]
-    counted = {m.column for m in aggregate.measures if m.kind in ("values", "avg")}
-    summed = {m.column for m in aggregate.measures if m.kind in ("sum", "avg")}
-    for name in aggregate.columns:
-        value = exp.column(name, table=alias)
-        if name in counted:
-            per_entity += [as_(exp.Count(this=value), f"__count__{name}")]
-            cell += [as_(cast(exp.Sum(this=exp.column(f"__count__{name}")), "BIGINT"), f"count__{name}")]
-        if name in summed:
-            per_entity += [as_(exp.Sum(this=value), f"__sum__{name}")]
-            s = f"__sum__{name}"
-            cell += [
-                as_(cast(exp.Sum(this=exp.column(s)), "DOUBLE"), f"sum__{name}"),
-                as_(exp.Max(this=exp.Abs(this=exp.column(s)), count=exp.Literal.number(top_n)), f"top__{name}"),
-                as_(exp.Min(this=exp.column(s)), f"min__{name}"),
-                as_(exp.Max(this=exp.column(s)), f"max__{name}"),
-            ]
-    inner = exp.select(*keys, *per_entity, copy=False).from_(as_subquery(rows, alias), copy=False)
+    inner = exp.select(*keys, *per_entity, copy=False).from_(as_subquery(rows, aggregate.alias), copy=False)
     for condition in aggregate.filters:
         inner = inner.where(condition.copy(), copy=False)
     inner = inner.group_by(*[exp.column(k.name) for k in aggregate.keys], exp.column(ENTITY), copy=False)
@@ -167,6 +154,44 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
         outer = outer.group_by(*[exp.column(k.name) for k in aggregate.keys], copy=False)
         outer = outer.limit(max_cells + 1, copy=False)
     return outer.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
+
+
+def population_statistics(alias: str, measures, condition: exp.Expression | None, population: int, top_n: int):
+    """The per-entity and per-cell statistics of one population (every row when `condition` is None)."""
+
+    def stat(name: str) -> str:
+        return statistic(name, population)
+
+    def only(node: exp.Expression, where: exp.Expression | None) -> exp.Expression:
+        return node if where is None else exp.Filter(this=node, expression=exp.Where(this=where))
+
+    rows = f"__{stat('rows')}"
+    present = None if condition is None else exp.GT(this=exp.column(rows), expression=exp.Literal.number(0))
+    per_entity = [as_(only(exp.Count(this=exp.Star()), condition and condition.copy()), rows)]
+    cell = [
+        as_(only(exp.Count(this=exp.Star()), present and present.copy()), stat("entities")),
+        as_(cast(exp.Sum(this=exp.column(rows)), "BIGINT"), stat("rows")),
+        as_(only(exp.func("bit_xor", exp.func("hash", exp.column(ENTITY), exp.column(rows), copy=False), copy=False),
+                 present and present.copy()), stat("cellkey")),
+    ]
+    counted = {m.column for m in measures if m.kind in ("values", "avg")}
+    summed = {m.column for m in measures if m.kind in ("sum", "avg")}
+    for name in sorted(counted | summed):
+        value = exp.column(name, table=alias)
+        if name in counted:
+            per_entity.append(as_(only(exp.Count(this=value), condition and condition.copy()), f"__{stat('count__' + name)}"))
+            cell.append(as_(cast(exp.Sum(this=exp.column(f"__{stat('count__' + name)}")), "BIGINT"), stat(f"count__{name}")))
+        if name in summed:
+            s = f"__{stat('sum__' + name)}"
+            per_entity.append(as_(only(exp.Sum(this=value.copy()), condition and condition.copy()), s))
+            cell += [
+                as_(cast(exp.Sum(this=exp.column(s)), "DOUBLE"), stat(f"sum__{name}")),
+                as_(only(exp.Max(this=exp.Abs(this=exp.column(s)), count=exp.Literal.number(top_n)),
+                         present and present.copy()), stat(f"top__{name}")),
+                as_(only(exp.Min(this=exp.column(s)), present and present.copy()), stat(f"min__{name}")),
+                as_(only(exp.Max(this=exp.column(s)), present and present.copy()), stat(f"max__{name}")),
+            ]
+    return per_entity, cell
 
 
 def covering(aggregate: ProtectedAggregate, coverage: Coverage, grant: Grant) -> exp.Expression:

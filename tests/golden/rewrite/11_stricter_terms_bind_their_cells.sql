@@ -9,11 +9,11 @@ SELECT
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
   BIT_XOR(HASH(__entity, __rows)) AS cellkey,
-  k0 IN ('Gangnam-gu') AS covered_0,
   CAST(SUM(__sum__sales_amount) AS DOUBLE) AS sum__sales_amount,
   MAX(ABS(__sum__sales_amount), 2) AS top__sales_amount,
   MIN(__sum__sales_amount) AS min__sales_amount,
-  MAX(__sum__sales_amount) AS max__sales_amount
+  MAX(__sum__sales_amount) AS max__sales_amount,
+  k0 IN ('Gangnam-gu') AS covered_0
 FROM (
   SELECT
     sales_by_location.district AS k0,
