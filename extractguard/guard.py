@@ -38,7 +38,7 @@ import pyarrow as pa
 from . import noise
 from .cells import Cells, Measure, population_of
 from .report import Report, withheld_frame
-from .rules import CELL_RULES, MAGNITUDE_RULES, SECONDARY, Disclosure, secondary
+from .rules import CELL_RULES, MAGNITUDE_RULES, SECONDARY, Disclosure, Margins, secondary
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,8 @@ def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, s
     keys = [frame[k] for k in cells.keys]
     small = {r.name: np.asarray(r.test(entities, rules), dtype=bool) for r in CELL_RULES}
     failing = np.logical_or.reduce(list(small.values())) if small else np.zeros(frame.height, dtype=bool)
-    small[SECONDARY.name] = secondary(failing, keys, entities, deadline) if cells.keys else np.zeros_like(failing)
+    margins = Margins(keys, entities) if cells.keys else None
+    small[SECONDARY.name] = secondary(failing, margins, deadline) if margins else np.zeros_like(failing)
     assessment = Assessment(frame, rules, small)
     left_out = ~assessment.released
     for measure in cells.measures:
@@ -108,7 +109,7 @@ def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, s
         primary = left_out.copy()
         for mask in failures.values():
             primary |= mask
-        extra = secondary(primary, keys, entities, deadline) if cells.keys and failures else np.zeros_like(primary)
+        extra = secondary(primary, margins, deadline) if margins and failures else np.zeros_like(primary)
         failures[SECONDARY.name] = extra
         assessment.withheld[measure.name] = {rule: mask & ~left_out for rule, mask in failures.items()}
     return assessment
@@ -199,7 +200,8 @@ def _magnitude(frame: pl.DataFrame, column: str, rules: Disclosure) -> dict[str,
         "dominance": (top, total, rules),
         "p_ratio": (top, total, rules),
         "zeros": (total, rules),
-        "all_same": (frame[f"min__{column}"].to_numpy(), frame[f"max__{column}"].to_numpy(), rules),
+        "all_same": (frame[f"min__{column}"].cast(pl.Float64).to_numpy(),
+                     frame[f"max__{column}"].cast(pl.Float64).to_numpy(), rules),
     }
     return {r.name: np.asarray(r.test(*arguments[r.name]), dtype=bool) for r in MAGNITUDE_RULES}
 
@@ -258,12 +260,13 @@ def _named(frame, cells: Cells, measure: Measure, assessment: Assessment, releas
     """The report's rows for values withheld in released cells: their keys are released too."""
     rows = []
     label = " ".join(f"{cells.key_labels.get(k, k)}={{{k}}}" for k in cells.keys) or "(all rows)"
-    keys = {k: frame[k].to_list() for k in cells.keys}
     for rule, mask in assessment.withheld[measure.name].items():
-        for i in np.flatnonzero(mask & released):
+        named = np.flatnonzero(mask & released)
+        keys = frame.select(cells.keys)[named].to_dicts() if cells.keys else [{} for _ in named]
+        for i, key in zip(named, keys):
             words = _words(assessment.rules, entity, i)
             reason = SECONDARY.reason if rule == SECONDARY.name else _reason(rule).format(**words)
-            cell = label.format(**{k: values[i] for k, values in keys.items()})
+            cell = label.format(**key)
             rows.append({"aggregate": cells.dataset, "cell": cell, "measure": measure.label, "rule": rule, "reason": reason})
     return rows
 

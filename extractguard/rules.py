@@ -134,33 +134,43 @@ MAGNITUDE_RULES = [
 SECONDARY = Rule("secondary", None, "withheld so that totals cannot reveal another withheld cell")
 
 
-def secondary(withheld: np.ndarray, keys: list[np.ndarray], size: np.ndarray, deadline=None) -> np.ndarray:
+class Margins:
+    """A table's margins: along every key, the groups of cells that share all the other keys.
+
+    Built once per table and used by every call of `secondary` on it; ``size``
+    (distinct entities) orders each group's cells, the cheapest to withhold first.
+    """
+
+    def __init__(self, keys: list, size: np.ndarray):
+        self.cells = n = len(size)
+        index = np.arange(n)
+        self.groupings = []
+        for i in range(max(len(keys), 1)):
+            group = _group_ids([k for j, k in enumerate(keys) if j != i], n)
+            self.groupings.append((group, np.lexsort((index, size, group)), np.bincount(group)))
+
+
+def secondary(withheld: np.ndarray, margins: Margins, deadline=None) -> np.ndarray:
     """Cells to withhold as well, so a margin cannot re-derive a withheld cell.
 
     Along every key, within each group of cells that share the other keys, a group
     with exactly one withheld cell has its smallest released cell withheld too; repeat
-    until nothing changes. ``size`` (distinct entities) picks the cell that costs least,
-    the first in order among equals. Each pass is a sort and a count over all cells, so
-    the work grows with cells times passes, never with the square of the cells;
+    until nothing changes. The smallest is the one with the fewest entities, the first
+    in order among equals. Each pass is a count and a selection over all cells, so the
+    work grows with cells times passes, never with the square of the cells;
     ``deadline()`` is called between passes (it raises to stop).
 
-    >>> secondary(np.array([True, False, False]), [np.array(["a", "b", "c"])], np.array([3, 40, 20]))
+    >>> secondary(np.array([True, False, False]), Margins([np.array(["a", "b", "c"])], np.array([3, 40, 20])))
     array([False, False,  True])
     """
     withheld = withheld.copy()
     added = np.zeros_like(withheld)
-    n = len(withheld)
-    if n < 2:
+    if margins.cells < 2:
         return added
-    index = np.arange(n)
-    groupings = []
-    for i in range(max(len(keys), 1)):
-        group = _group_ids([k for j, k in enumerate(keys) if j != i], n)
-        groupings.append((group, np.lexsort((index, size, group)), np.bincount(group)))
     changed = True
     while changed:
         changed = False
-        for group, order, members in groupings:
+        for group, order, members in margins.groupings:
             if deadline is not None:
                 deadline()
             lonely = (np.bincount(group, weights=withheld, minlength=len(members)) == 1) & (members > 1)
@@ -174,7 +184,7 @@ def secondary(withheld: np.ndarray, keys: list[np.ndarray], size: np.ndarray, de
     return added
 
 
-def _group_ids(keys: list[np.ndarray], n: int) -> np.ndarray:
+def _group_ids(keys: list, n: int) -> np.ndarray:
     """A dense id per distinct combination of `keys` (nulls are a value like any other)."""
     if not keys:
         return np.zeros(n, dtype=np.int64)

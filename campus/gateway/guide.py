@@ -63,12 +63,16 @@ def protected(catalog: Catalog) -> str:
 The aggregate that reads a protected dataset may use only these aggregates:
 
 * `count(*)`, `count(column)`, `count(DISTINCT <entity>)` (the entity column, nothing else);
-* `sum(measure)` and `avg(measure)` of a measure column as it is.
+* `sum(measure)` and `avg(measure)` of a measure column as it is;
+* any of these over the rows where a one-column condition holds, the pivot idiom:
+  `sum(CASE WHEN category = 'Golf' THEN amount END)`, `sum(IF(hour < 6, amount, 0))`,
+  `count_if(gender = 'F')`. Each gives exactly the cells (and noise) of the same
+  aggregate filtered by its condition.
 
 Never `min`, `max`, `median`,
 `mode`, `string_agg`, `list` or any other aggregate that can reveal one entity's value;
-compute with checked cells in an outer query instead. No joins, windows or `FILTER`
-clauses over the protected rows: aggregate first (in a CTE), then join or rank the cells.
+compute with checked cells in an outer query instead. No joins or windows over the
+protected rows: aggregate first (in a CTE), then join or rank the cells.
 
 A cell with fewer entities than the threshold is **not shown at all**, nor are the cells
 that would let a table's totals reveal it, and the report never names them. A sum or
