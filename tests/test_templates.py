@@ -41,7 +41,7 @@ PROBES = {
     "sales_by_location": """{
         "grant": monthly.decisions[0]["grant"], "months": len(monthly), "row_filter": decision.row_filter,
         "min_entities": decision.disclosure.min_entities, "industries": len(industries),
-        "withheld": industries.report.suppressed, "released": len(released)}""",
+        "withheld": industries.pl()["sales"].null_count(), "released": len(released)}""",
     "air_quality": """{
         "grant": seasons.decisions[0]["grant"], "march_hours": len(march), "days": daily.height,
         "seasons": len(seasons), "capped": len(everything), "notes": everything.notes}""",
@@ -153,7 +153,7 @@ def test_templates_are_stored_clean(name):
 
 def test_card_usage_answers_with_checked_aggregates(executed):
     nb, probed = executed("card_usage")
-    assert probed["rows"] > 0 and probed["columns"][0] == "district" and probed["cells"] == probed["rows"]
+    assert probed["rows"] > 0 and probed["columns"][0] == "district" and 0 < probed["cells"] <= probed["rows"]
     assert probed["grant"] == "researchers-card-usage"
     assert probed["complete_categories"] > 0
     assert probed["magic_rows"] > 0 and probed["magic_is_result"]  # the %%sql cell stored a Result
