@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from decimal import Decimal
 import re
 from pathlib import Path
 from typing import Literal
@@ -54,13 +55,12 @@ class Bins(BaseModel):
 
 
 def aligned(value: float, width: float) -> bool:
-    """Whether `value` is a whole multiple of `width` (within rounding).
+    """Whether `value` is a whole multiple of `width`, exactly as written in decimal.
 
-    >>> aligned(1_000_000, 10_000), aligned(15_000, 10_000), aligned(0.3, 0.1)
-    (True, False, True)
+    >>> aligned(1_000_000, 10_000), aligned(15_000, 10_000), aligned(0.3, 0.1), aligned(10000.0000001, 10000)
+    (True, False, True, False)
     """
-    steps = value / width
-    return abs(steps - round(steps)) < 1e-9 * max(1.0, abs(steps))
+    return Decimal(str(value)) % Decimal(str(width)) == 0
 
 
 class Range(BaseModel):

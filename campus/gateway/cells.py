@@ -381,7 +381,7 @@ def check_bin(expr: exp.Expression, dataset: Dataset) -> str | None:
     if not isinstance(column, exp.Column) or column_of(column, dataset).role != "measure" or not positive_literal(width):
         return None
     bins = declared_bins(column, dataset)
-    if not aligned(float(width.this), bins.width):
+    if not aligned(width.this, bins.width):
         raise QueryRejected(
             f"{expr.sql('duckdb')}: {column.name} is binned by {bins.width:g} or a whole multiple of it, e.g. "
             f"floor({column.name} / {bins.width:g}) * {bins.width:g}"
