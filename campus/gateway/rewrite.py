@@ -16,6 +16,7 @@ from sqlglot import exp
 from ..catalog import Dataset
 from ..synth.seoul import REGION_OF_DISTRICT
 from . import constant
+from extractguard import Disclosure
 from extractguard.cells import statistic
 
 from .cells import ENTITY, ProtectedAggregate
@@ -23,10 +24,13 @@ from .cells import ENTITY, ProtectedAggregate
 
 @dataclass(frozen=True)
 class Coverage:
-    """Rows that stricter terms cover (column -> values), and their masks on those rows."""
+    """Stricter terms on some rows: the rows (column -> values), the thresholds on cells
+    that may hold them, the masks on them, and whose terms they are."""
 
     rows: dict[str, list]
     masks: dict[str, str] = field(default_factory=dict)
+    disclosure: Disclosure = field(default_factory=Disclosure)
+    source: str = ""
 
     def condition(self) -> exp.Expression:
         """True for a row the terms cover, read from the raw columns."""

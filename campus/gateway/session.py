@@ -204,7 +204,7 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
     The query's tree is rewritten in place, and generated once at the end (``plan.sql``).
     """
     for use, decision in zip(plan.query.uses, plan.decided, strict=True):
-        grant, disclosure, scoped = terms_of(decision)
+        grant, disclosure = terms_of(decision)
         files = files_of(use.dataset)
         checked = decision.mode == "aggregates" or (plan.action == "export" and use.dataset.entity is not None)
         if checked:
@@ -213,11 +213,11 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
             aggregate = split(use, f"__checked_{len(plan.aggregates)}")
             rows = source(use.dataset, grant, files, reads=use.columns, entity=True)
             max_cells = min([decision.disclosure.max_cells] + [b.disclosure.max_cells for b in decision.stricter()])
-            bound, scoped, covered = bind(aggregate, grant, disclosure, scoped)
-            top_n = max([bound.dominance_n, 2] + [s.disclosure.dominance_n for s in scoped])
+            scoped, covered = bind(aggregate, grant)
+            top_n = max([disclosure.dominance_n, 2] + [s.disclosure.dominance_n for s in scoped])
             statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered)
             domain = domain_sql(aggregate, grant, max_cells)
-            plan.aggregates.append(Guarded(aggregate, statistics, bound, max_cells, domain, tuple(scoped)))
+            plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, tuple(scoped)))
             if use.select is plan.query.tree:
                 plan.query.tree = aggregate.rest
             else:
@@ -229,38 +229,38 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
     plan.rewritten = plan.query.tree.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
 
 
-def terms_of(decision: Decision) -> tuple[Grant, Disclosure, list[Scoped]]:
+def terms_of(decision: Decision) -> tuple[Grant, Disclosure]:
     """The grant's terms with the stricter terms binding its rows (policies/campus/binding.rego):
-    those covering every row tighten the whole grant; those covering some rows bind the
-    cells that hold them (the statistic ``covered_i``) and mask those rows."""
+    those covering every row tighten the whole grant; those covering some rows are the
+    grant's coverages, which mask those rows and bind the cells that may hold them."""
     masks = dict(decision.masks or {})
-    disclosure, covered, scoped = Disclosure.of(decision.disclosure), [], []
+    disclosure, covered = Disclosure.of(decision.disclosure), []
     for binding in decision.stricter():
-        if not binding.rows:
-            disclosure = disclosure.strictest(Disclosure.of(binding.disclosure))
-            masks |= {c: m for c, m in binding.masks.items() if MASK_ORDER[m] > MASK_ORDER[masks.get(c)]}
+        if binding.rows:
+            covered.append(Coverage(dict(binding.rows), dict(binding.masks), Disclosure.of(binding.disclosure),
+                                    binding.source))
             continue
-        scoped.append(Scoped(f"covered_{len(covered)}", Disclosure.of(binding.disclosure), binding.source))
-        covered.append(Coverage(dict(binding.rows), dict(binding.masks)))
+        disclosure = disclosure.strictest(Disclosure.of(binding.disclosure))
+        masks |= {c: m for c, m in binding.masks.items() if MASK_ORDER[m] > MASK_ORDER[masks.get(c)]}
     grant = Grant(decision.mode, list(decision.columns), masks, dict(decision.row_filter or {}), covered)
-    return grant, disclosure, scoped
+    return grant, disclosure
 
 
-def bind(aggregate: ProtectedAggregate, grant: Grant, disclosure: Disclosure, scoped: list[Scoped]):
+def bind(aggregate: ProtectedAggregate, grant: Grant) -> tuple[list[Scoped], list[exp.Expression]]:
     """Which stricter terms bind which cells of this aggregate, decided from the query alone
     (``covering``): terms no cell may hold are dropped, terms any cell may hold bind every
-    cell, and the rest bind the cells whose keys say so (``covered_i``)."""
-    kept, conditions = [], []
-    for terms, coverage in zip(scoped, grant.covered, strict=True):
+    cell, and the rest bind the cells whose keys say so (the statistic ``covered_i``, for
+    the i-th of the conditions returned)."""
+    scoped, conditions = [], []
+    for coverage in grant.covered:
         condition = covering(aggregate, coverage, grant)
         if condition == exp.false():
             continue
-        if condition == exp.true():
-            kept.append(Scoped(None, terms.disclosure, terms.source))
-            continue
-        kept.append(Scoped(f"covered_{len(conditions)}", terms.disclosure, terms.source))
-        conditions.append(condition)
-    return disclosure, kept, conditions
+        column = None if condition == exp.true() else f"covered_{len(conditions)}"
+        scoped.append(Scoped(column, coverage.disclosure, coverage.source))
+        if column is not None:
+            conditions.append(condition)
+    return scoped, conditions
 
 
 def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None) -> tuple[Report, dict[str, int]]:
