@@ -279,19 +279,21 @@ def case_kind(expr: exp.Expression, dataset: Dataset) -> str:
 
 
 def same_kind(kinds: list[str], expr: exp.Expression, nodes: list[exp.Expression]) -> str:
-    """The one kind of these values. A string constant fits text, and time when it is a
-    day DuckDB reads as one (checked here, so that it cannot fail on the data)."""
+    """The one kind of these values. A string constant fits text, time when it is a day
+    DuckDB reads as one, and a number when it is a small whole number (checked here, so
+    that it cannot fail on the data; small, since the column may be a TINYINT)."""
     real = {k for k in kinds if k not in ("null", "literal")}
-    if len(real) > 1 or ("literal" in kinds and real - {"text", "time"}):
+    if len(real) > 1 or ("literal" in kinds and real - {"text", "time", "number"}):
         raise QueryRejected(
             f"{expr.sql('duckdb')} mixes kinds of values ({', '.join(sorted(set(KIND_WORDS.get(k, k) for k in kinds) - {'null'}))}): compare text "
             "with text in quotes, numbers with numbers, dates with DATE '2025-01-01'"
         )
-    if real == {"time"}:
-        for kind, node in zip(kinds, nodes):
-            if kind == "literal":
-                constant.check(exp.cast(node.copy(), "DATE"), f"{node.sql('duckdb')} is not a day (write '2025-03-01')")
-                constant.check(exp.cast(node.copy(), "TIMESTAMP"), f"{node.sql('duckdb')} is not a day")
+    for kind, node in zip(kinds, nodes):
+        if kind == "literal" and real == {"time"}:
+            constant.check(exp.cast(node.copy(), "DATE"), f"{node.sql('duckdb')} is not a day (write '2025-03-01')")
+            constant.check(exp.cast(node.copy(), "TIMESTAMP"), f"{node.sql('duckdb')} is not a day")
+        if kind == "literal" and real == {"number"}:
+            constant.check(exp.cast(node.copy(), "TINYINT"), f"{node.sql('duckdb')} is not a small whole number: write numbers without quotes")
     return real.pop() if real else ("literal" if "literal" in kinds else "null")
 
 
