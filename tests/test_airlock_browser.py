@@ -123,6 +123,11 @@ def test_a_steward_reviews_in_the_browser_and_the_requester_downloads_only_what_
     page.wait_for_selector(".status.rejected")
     stranger = context.request.get(f"{airlock}/{good['id']}/download")  # a steward cannot download it
     assert stranger.status == 403
+    cookies = {c["name"]: c["value"] for c in context.cookies()}
+    session = cookies["campus-data-session"]
+    assert not any(c.startswith("campus-data-token") for c in cookies), "no token is kept in a cookie"
+    as_bearer = httpx.get(service_url(hub) + "exports", headers={"Authorization": f"token {session}"}, timeout=30)
+    assert as_bearer.status_code in (401, 403), "the session cookie is no token for the API, on any port"
     context.close()
 
     context, page = signed_in_page(browser, hub, "alice")

@@ -1,17 +1,22 @@
 """Signing in from a browser, for the airlock's review pages.
 
-The API takes a token in the ``Authorization`` header, which a browser cannot send. The
-pages take the same kind of token from a cookie, set when the browser signs in:
+The API takes a token in the ``Authorization`` header, which a browser cannot send. A
+browser signs in once instead, and gets a **session** (`campus.service.sessions`): an
+opaque, revocable id in a cookie, never a token.
 
-* inside JupyterHub, by OAuth with the hub (`HubOAuth`, with PKCE): a page asked for
-  without a cookie sends the browser to ``<prefix>sign-in``, which sends it on to the
+* Inside JupyterHub, by OAuth with the hub (`HubOAuth`, with PKCE): a page asked for
+  without a session sends the browser to ``<prefix>sign-in``, which sends it on to the
   hub; the hub asks who you are and sends you back to ``<prefix>oauth_callback`` with a
-  code, exchanged here for a token;
-* standalone, by a form where you paste your campus API token (``campus tokens create``).
+  code. The service exchanges the code for a token, asks the hub whose it is, opens a
+  session for that user and forgets the token.
+* Standalone, by a form where you paste your campus API token (``campus tokens
+  create``). The token is checked and forgotten; the session is what the cookie holds.
 
-The cookie holds the token (HttpOnly, SameSite=Lax, the service's path, Secure over
-https). Every page checks it again with the service's authenticator, so a revoked or
-expired token signs the browser out. A cookie never authenticates the JSON API.
+The cookie is HttpOnly, SameSite=Lax, limited to the service's path, Secure over https;
+it opens the pages and nothing else (the JSON API never reads it). Sessions end after
+eight hours, and signing out ends them on the server. Every form, the sign-in form too,
+is refused when a browser says it comes from another site, and carries a token only
+this service's pages know; every page forbids framing and third-party content.
 
 >>> safe_next("/services/data/airlock/3", "/services/data"), safe_next("//evil.example/x", "/services/data")
 ('/services/data/airlock/3', '/services/data/airlock')
@@ -19,19 +24,24 @@ expired token signs the browser out. A cookie never authenticates the JSON API.
 
 from __future__ import annotations
 
+import hmac
 import html
+import secrets
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from extractguard.airlock.web import PAGE_SECURITY, CrossSite, same_origin
+
 from .auth import Identity, token_header, token_of
 from .errors import InvalidToken, TokenExpired, Unauthenticated
+from .sessions import LIFETIME, SessionStore
 
-COOKIE = "campus-data-token"
+COOKIE = "campus-data-session"
 STATE_COOKIE = "campus-data-oauth-state"
-MAX_AGE = 8 * 3600  # seconds a browser stays signed in (the token may end sooner)
+FORM_COOKIE = "campus-data-sign-in"  # the sign-in form's own token, for the double submit
 
 
 class SignInRequired(Unauthenticated):
@@ -54,16 +64,24 @@ def safe_next(target: str | None, root: str) -> str:
     return root + "/airlock"
 
 
+def sessions_of(request: Request) -> SessionStore:
+    return request.app.state.sessions
+
+
 async def signed_in(request: Request, header: Annotated[str | None, Depends(token_header)]) -> Identity:
-    """The browser's (or a client's) identity: the Authorization header, else the sign-in cookie."""
-    token = token_of(header) or request.cookies.get(COOKIE)
-    where = f"{root_of(request)}/sign-in?" + urlencode({"next": request.url.path})
-    if token is None:
-        raise SignInRequired("sign in to see the export requests", where)
-    try:
+    """Who is asking for a page: the Authorization header's token (a client), else the
+    browser's session."""
+    token = token_of(header)
+    if token is not None:
         return await request.app.state.authenticator.identify(token)
-    except (InvalidToken, TokenExpired):
-        raise SignInRequired("your sign-in has ended; sign in again", where) from None
+    where = f"{root_of(request)}/sign-in?" + urlencode({"next": request.url.path})
+    secret = request.cookies.get(COOKIE)
+    if secret is None:
+        raise SignInRequired("sign in to see the export requests", where)
+    identity = sessions_of(request).identity(secret)
+    if identity is None:
+        raise SignInRequired("your sign-in has ended; sign in again", where)
+    return identity
 
 
 def router(hub_oauth=None) -> APIRouter:
@@ -84,17 +102,19 @@ def router(hub_oauth=None) -> APIRouter:
         return response
 
     @pages.post("/sign-in")
-    async def sign_in_with_token(request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = ""):
+    async def sign_in_with_token(request: Request, token: Annotated[str, Form(max_length=200)] = "",
+                                 next: Annotated[str, Form(max_length=2000)] = "",
+                                 form: Annotated[str, Form(max_length=100)] = ""):
         target = safe_next(next, root_of(request))
         if hub_oauth is not None:
             return RedirectResponse(f"{root_of(request)}/sign-in?" + urlencode({"next": target}), status_code=303)
         try:
-            await request.app.state.authenticator.identify(token.strip())
-        except (InvalidToken, TokenExpired, Unauthenticated) as e:
-            return _token_form(request, target, error=e.reason, status_code=401)
-        response = RedirectResponse(target, status_code=303)
-        _set(response, request, COOKIE, token.strip(), max_age=MAX_AGE)
-        return response
+            same_origin(request)
+            _check_form(request, form)
+            identity = await request.app.state.authenticator.identify(token.strip())
+        except (InvalidToken, TokenExpired, Unauthenticated, CrossSite) as e:
+            return _token_form(request, target, error=e.reason, status_code=e.http_status)
+        return _signed_in(request, identity, target)
 
     @pages.get("/oauth_callback")
     async def oauth_callback(request: Request, code: str = "", state: str = ""):
@@ -104,13 +124,22 @@ def router(hub_oauth=None) -> APIRouter:
         verifier, target = hub_oauth.get_code_verifier(state), hub_oauth.get_next_url(state)
         hub_oauth.clear_oauth_state(state)
         token = await hub_oauth.token_for_code(code, code_verifier=verifier, sync=False)
-        response = RedirectResponse(safe_next(target, root_of(request)), status_code=302)
-        _set(response, request, COOKIE, token, max_age=MAX_AGE)
+        identity = await request.app.state.authenticator.identify(token)  # whose it is; the token is then forgotten
+        response = _signed_in(request, identity, safe_next(target, root_of(request)))
         response.delete_cookie(STATE_COOKIE, path=root_of(request) + "/")
         return response
 
     @pages.get("/sign-out")
+    def sign_out_page(request: Request):
+        return _sign_out_form(request)
+
+    @pages.post("/sign-out")
     def sign_out(request: Request):
+        try:
+            same_origin(request)
+        except CrossSite as e:
+            return _message(request, "Not signed out", e.reason, status_code=e.http_status)
+        sessions_of(request).revoke(request.cookies.get(COOKIE, ""))
         response = _message(request, "Signed out", "You are signed out of the export requests.")
         response.delete_cookie(COOKIE, path=root_of(request) + "/")
         return response
@@ -118,8 +147,23 @@ def router(hub_oauth=None) -> APIRouter:
     return pages
 
 
-def _set(response: Response, request: Request, name: str, value: str, *, max_age: int) -> None:
-    response.set_cookie(name, value, max_age=max_age, path=root_of(request) + "/", httponly=True, samesite="lax",
+def _signed_in(request: Request, identity: Identity, target: str) -> Response:
+    """Open a session for `identity` and go on to `target` with its cookie."""
+    opened = sessions_of(request).open(identity)
+    response = RedirectResponse(target, status_code=303)
+    _set(response, request, COOKIE, opened.secret, max_age=int(LIFETIME.total_seconds()))
+    response.delete_cookie(FORM_COOKIE, path=root_of(request) + "/")
+    return response
+
+
+def _check_form(request: Request, form: str) -> None:
+    """The sign-in form came from a page this service served to this browser."""
+    if not form or not hmac.compare_digest(form, request.cookies.get(FORM_COOKIE, "")):
+        raise CrossSite("this sign-in form is out of date or came from another site; reload it and try again")
+
+
+def _set(response: Response, request: Request, name: str, value: str, *, max_age: int, samesite: str = "lax") -> None:
+    response.set_cookie(name, value, max_age=max_age, path=root_of(request) + "/", httponly=True, samesite=samesite,
                         secure=request.url.scheme == "https")
 
 
@@ -129,18 +173,34 @@ input[type=password]{{width:100%;padding:.4rem}} .error{{color:#a40000}}</style>
 <body><h1>{title}</h1>{body}</body></html>"""
 
 
+def _html(title: str, body: str, status_code: int) -> HTMLResponse:
+    return HTMLResponse(PAGE.format(title=html.escape(title), body=body), status_code=status_code,
+                        headers=PAGE_SECURITY | {"Cache-Control": "no-store"})
+
+
 def _message(request: Request, title: str, text: str, *, status_code: int = 200) -> HTMLResponse:
     body = f'<p>{html.escape(text)}</p><p><a href="{html.escape(root_of(request))}/airlock">Export requests</a></p>'
-    return HTMLResponse(PAGE.format(title=html.escape(title), body=body), status_code=status_code)
+    return _html(title, body, status_code)
+
+
+def _sign_out_form(request: Request) -> HTMLResponse:
+    body = (f'<form method="post" action="{html.escape(root_of(request))}/sign-out">'
+            '<p><button type="submit">Sign out of the export requests</button></p></form>')
+    return _html("Sign out", body, 200)
 
 
 def _token_form(request: Request, target: str, *, error: str = "", status_code: int = 200) -> HTMLResponse:
+    form = secrets.token_urlsafe(24)
     body = (
         (f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "")
         + f'<form method="post" action="{html.escape(root_of(request))}/sign-in">'
         '<p><label>Your campus API token (from <code>campus tokens create</code>)<br>'
         '<input type="password" name="token" autocomplete="off" required></label></p>'
         f'<input type="hidden" name="next" value="{html.escape(quote(target, safe="/"))}">'
+        f'<input type="hidden" name="form" value="{form}">'
         '<p><button type="submit">Sign in</button></p></form>'
+        '<p>Signing in opens a session of eight hours for these pages; the token itself is not kept.</p>'
     )
-    return HTMLResponse(PAGE.format(title="Sign in to the campus airlock", body=body), status_code=status_code)
+    response = _html("Sign in to the campus airlock", body, status_code)
+    _set(response, request, FORM_COOKIE, form, max_age=1800, samesite="strict")
+    return response

@@ -83,12 +83,15 @@ def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = No
 
     from . import browser
     from .app import authenticated, create_app
+    from .sessions import SessionStore
 
     airlock = Airlock.open(cx)
     airlock.finish_pending(audit=cx.audit)
     hub_oauth = authenticator.hub if isinstance(authenticator, HubAuthenticator) else None
     routers = [airlock_router(airlock, authenticated, page_user=browser.signed_in), browser.router(hub_oauth)]
-    return create_app(cx, authenticator, prefix=prefix, routers=routers, sessions_only=hub_oauth is not None)
+    app = create_app(cx, authenticator, prefix=prefix, routers=routers, sessions_only=hub_oauth is not None)
+    app.state.sessions = SessionStore(cx.audit.engine)
+    return app
 
 
 def worker_app():

@@ -139,7 +139,7 @@ def router(
     secret = csrf_secret or secrets.token_bytes(32)
     api = APIRouter(route_class=_ApiRoute, tags=["exports"])
     pages = APIRouter(route_class=_PageRoute, tags=["export review"], include_in_schema=False)
-    same_site = [Depends(_same_origin)]
+    same_site = [Depends(same_origin)]
     # the signed-in user, as a type FastAPI resolves (so this module has no `from __future__ import annotations`)
     Who = Annotated[Any, Depends(current_user)]  # noqa: N806
     Viewer = Annotated[Any, Depends(page_user or current_user)]  # noqa: N806
@@ -337,7 +337,7 @@ def _validation_reason(error: RequestValidationError) -> str:
 # --- cross-site protection ------------------------------------------------------------
 
 
-def _same_origin(request: Request) -> None:
+def same_origin(request: Request) -> None:
     """Refuse a POST that a browser says comes from another site (see the module docstring)."""
     fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site in ("cross-site", "same-site"):

@@ -1,0 +1,103 @@
+"""Browser sessions for the review pages: an opaque, revocable id in the cookie.
+
+A browser signs in once (through the hub's OAuth, or with a campus API token pasted
+in a form). The service then remembers who it is, in its own database, and gives the
+browser only a random id. The cookie carries no token of any kind: it opens this
+service's pages and nothing else (the JSON API never reads it), it expires
+(`LIFETIME`, or sooner with the token it was opened with), and signing out revokes it
+on the server. Only the id's SHA-256 is stored, so the table cannot be turned back
+into cookies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import JSON, Column, DateTime, Index, String, Table, delete, insert, select, update
+from sqlalchemy.engine import Engine
+
+from ..db import metadata
+from .auth import Identity
+
+LIFETIME = timedelta(hours=8)
+
+browser_sessions = Table(
+    "browser_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the SHA-256 of the cookie's secret
+    Column("user_name", String(200), nullable=False),
+    Column("groups", JSON, nullable=False),
+    Column("via", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_browser_sessions_expires_at", "expires_at"),
+)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A new session: `secret` goes in the cookie, and nowhere else."""
+
+    secret: str
+    expires_at: datetime
+
+
+class SessionStore:
+    """Open, look up and revoke browser sessions in the service database."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def open(self, identity: Identity, *, until: datetime | None = None) -> Opened:
+        """A session for `identity`, ending after `LIFETIME` (or at `until`, if sooner)."""
+        now = _now()
+        expires_at = min(now + LIFETIME, until) if until else now + LIFETIME
+        secret = secrets.token_urlsafe(32)
+        with self.engine.begin() as db:
+            db.execute(delete(browser_sessions).where(browser_sessions.c.expires_at < now))  # forget ended ones
+            db.execute(insert(browser_sessions).values(
+                id=_digest(secret), user_name=identity.user, groups=list(identity.groups), via=identity.via,
+                created_at=now, expires_at=expires_at))
+        return Opened(secret, expires_at)
+
+    def identity(self, secret: str) -> Identity | None:
+        """Who a cookie's session is, if it is open now; None if unknown, ended or revoked."""
+        if not secret or len(secret) > 100:
+            return None
+        with self.engine.connect() as db:
+            row = db.execute(select(browser_sessions).where(browser_sessions.c.id == _digest(secret))).first()
+        if row is None or row.revoked_at is not None or _utc(row.expires_at) <= _now():
+            return None
+        return Identity(row.user_name, list(row.groups), via=f"session ({row.via})")
+
+    def revoke(self, secret: str) -> bool:
+        """End a session now (sign-out); whether there was one to end."""
+        with self.engine.begin() as db:
+            done = db.execute(update(browser_sessions).where(
+                browser_sessions.c.id == _digest(secret or ""), browser_sessions.c.revoked_at.is_(None)
+            ).values(revoked_at=_now()))
+        return bool(done.rowcount)
+
+    def revoke_user(self, user: str) -> int:
+        """End every session of `user` (an admin's lever); how many were open."""
+        with self.engine.begin() as db:
+            done = db.execute(update(browser_sessions).where(
+                browser_sessions.c.user_name == user, browser_sessions.c.revoked_at.is_(None)
+            ).values(revoked_at=_now()))
+        return done.rowcount
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,90 @@
+"""Browser sign-in to the review pages, standalone: a server-side session, never a token in a cookie.
+
+(Under the hub, ``test_airlock_browser.py`` signs a steward in through OAuth in Chromium.)
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from campus.service.browser import COOKIE
+from campus.service.sessions import SessionStore
+from campus.service.auth import Identity
+
+pytest_plugins = ["service_fixtures"]
+
+
+@pytest.fixture(scope="module")
+def sejin_token(service) -> str:
+    return service.token("sejin")
+
+
+def browser(service) -> httpx.Client:
+    return httpx.Client(base_url=service.url, follow_redirects=False, timeout=30)
+
+
+def form_of(page: httpx.Response) -> dict:
+    return {name: value for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', page.text)}
+
+
+def sign_in(client: httpx.Client, token: str, **headers) -> httpx.Response:
+    page = client.get("sign-in", params={"next": "/airlock"})
+    assert page.status_code == 200
+    return client.post("sign-in", data=form_of(page) | {"token": token}, headers=headers)
+
+
+def test_signing_in_opens_a_session_whose_cookie_holds_no_token(service, sejin_token):
+    with browser(service) as client:
+        assert client.get("airlock").status_code == 303  # to the sign-in page
+        signed = sign_in(client, sejin_token)
+        assert signed.status_code == 303 and signed.headers["location"] == "/airlock"
+        cookie = client.cookies.get(COOKIE)
+        assert cookie and sejin_token not in cookie and sejin_token.split("_")[2] not in cookie
+        page = client.get("airlock")
+        assert page.status_code == 200 and "sejin" in page.text
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert client.get("api/exports").status_code == 401, "a session opens pages, never the JSON API"
+
+
+def test_the_sign_in_form_is_refused_from_another_site_or_without_its_own_token(service, sejin_token):
+    with browser(service) as client:
+        page = client.get("sign-in")
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        forged = client.post("sign-in", data=form_of(page) | {"token": sejin_token},
+                             headers={"Origin": "http://evil.example"})
+        assert forged.status_code == 403 and COOKIE not in forged.cookies
+        blind = client.post("sign-in", data={"token": sejin_token, "next": "/airlock"})
+        assert blind.status_code == 403 and "out of date or came from another site" in blind.text
+        assert COOKIE not in client.cookies
+
+
+def test_signing_out_ends_the_session_on_the_server(service, sejin_token):
+    with browser(service) as client:
+        sign_in(client, sejin_token)
+        stolen = client.cookies.get(COOKIE)
+        assert client.post("sign-out").status_code == 200
+    with browser(service) as thief:
+        thief.cookies.set(COOKIE, stolen)
+        assert thief.get("airlock").status_code == 303, "the old cookie opens nothing once signed out"
+
+
+def test_a_session_ends_when_its_time_is_up(service):
+    sessions = SessionStore(service.campus.audit.engine)
+    ended = sessions.open(Identity("sejin", ["stewards"]), until=datetime.now(timezone.utc) - timedelta(seconds=1))
+    live = sessions.open(Identity("sejin", ["stewards"]))
+    with browser(service) as client:
+        client.cookies.set(COOKIE, ended.secret)
+        assert client.get("airlock").status_code == 303
+        client.cookies.set(COOKIE, live.secret)
+        assert client.get("airlock").status_code == 200
+    assert sessions.revoke_user("sejin") >= 1 and sessions.identity(live.secret) is None
+
+
+def test_a_bad_token_in_the_form_says_why(service):
+    with browser(service) as client:
+        refused = sign_in(client, "campus_000000000000_notavalidsecretnotavalidsecret")
+        assert refused.status_code == 401 and "not valid" in refused.text and COOKIE not in client.cookies
