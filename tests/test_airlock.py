@@ -219,7 +219,7 @@ def test_a_table_export_is_checked_reviewed_released_and_downloaded(airlock, cx,
     assert provenance["content_sha256"] == request.content_sha256
     assert provenance["decisions"][0]["grant"] == "researchers-card-usage"
 
-    stored = airlock.table(request.id, SEJIN)
+    stored = airlock.table(request.id, SEJIN, audit=audit)
     fresh = session(cx, ALICE).sql(BY_DISTRICT).arrow()
     assert stored.schema == fresh.schema and stored.select(["district", "category"]).equals(
         fresh.select(["district", "category"])), "what is stored is the table the gateway computed"
@@ -237,6 +237,7 @@ def test_a_table_export_is_checked_reviewed_released_and_downloaded(airlock, cx,
     assert actions == [
         ("alice", "export_submitted", "submitted"),
         ("airlock", "export_checked", "needs_review"),
+        ("sejin", "export_previewed", "ok"),
         ("sejin", "export_reviewed", "approved"),
         ("sejin", "export_released", "released"),
         ("alice", "export_downloaded", "ok"),
@@ -276,7 +277,7 @@ def test_a_figure_always_waits_for_a_reviewer(airlock, audit):
     request = figure(airlock, audit)
     assert request.kind == "file" and request.status is Status.NEEDS_REVIEW
     assert request.media_type == "image/png" and request.filename == "figure.png"
-    assert airlock.content(request.id, SEJIN).startswith(b"\x89PNG")
+    assert airlock.content(request.id, SEJIN, audit=audit).startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize("filename,content,problem", [

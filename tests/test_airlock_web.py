@@ -103,7 +103,11 @@ def test_an_export_through_the_api(client, audit):
         (ALICE, "post", f"{url}/review", {"decision": "approve"}, 403, "not_permitted"),
         (ALICE, "get", f"{url}/download", None, 409, "wrong_state"),
         (SEJIN, "post", f"{url}/release", None, 409, "wrong_state"),
-        (SEJIN, "post", f"{url}/review", {"decision": "approve", "comment": "fine"}, 200, None),
+        (SEJIN, "post", f"{url}/review", {"decision": "approve", "comment": "fine"}, 422, "invalid_export"),
+        (SEJIN, "post", f"{url}/review", {"decision": "approve", "comment": "fine", "round": 1,
+                                          "content_sha256": "0" * 64}, 409, "stale_review"),
+        (SEJIN, "post", f"{url}/review", {"decision": "approve", "comment": "fine", "round": 1,
+                                          "content_sha256": request["content_sha256"]}, 200, None),
         (ALICE, "post", f"{url}/release", None, 403, "not_permitted"),
         (SEJIN, "post", f"{url}/release", None, 200, None),
         (BOB, "get", f"{url}/download", None, 404, "not_found"),
@@ -226,9 +230,67 @@ def test_review_forms_need_the_users_own_token(client):
     assert empty.status_code == 422 and "say why you reject it" in empty.text
     assert client.get(f"/api/exports/{request['id']}", headers=signed(SEJIN)).json()["status"] == "needs_review"
 
-    done = client.post(url, data={"decision": "approve", "csrf": token}, headers=signed(SEJIN), follow_redirects=False)
+    shown = {"content_sha256": request["content_sha256"], "round": request["round"]}
+    done = client.post(url, data={"decision": "approve", "csrf": token} | shown, headers=signed(SEJIN),
+                       follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == f"/airlock/{request['id']}"
     release = client.post(f"/airlock/{request['id']}/release", data={"csrf": token}, headers=signed(SEJIN),
                           follow_redirects=False)
     assert release.status_code == 303
     assert client.get(f"/api/exports/{request['id']}", headers=signed(ALICE)).json()["can_download"] is True
+
+
+# --- what a reviewer sees is what is released; who may look at content -------------------------
+
+
+MEANS = "SELECT district, avg(amount) AS mean, count(*) AS n FROM card_usage GROUP BY 1 ORDER BY 1"
+
+
+def cells_of(html: str) -> list[list[str]]:
+    """The checked table's rows as the page holds them: each cell's exact value (its title)."""
+    table = html.split("<h2>Checked table</h2>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    return [re.findall(r'<td[^>]*title="([^"]*)"', row) for row in rows]
+
+
+def test_the_page_shows_every_value_exactly_as_stored(client, airlock):
+    request = submit(client, MEANS, name="means")
+    page = client.get(f"/airlock/{request['id']}", headers=signed(SEJIN)).text
+    stored = pq.ParquetFile(io.BytesIO(airlock.store.read_content("table", request["content_sha256"]))).read()
+    headers = re.findall(r"<th>([^<]*)</th>", page.split("<h2>Checked table</h2>", 1)[1].split("</tr>", 1)[0])
+    assert headers == stored.column_names == ["district", "mean", "n"]
+    shown = cells_of(page)
+    stored_rows = zip(*(stored.column(i).to_pylist() for i in range(stored.num_columns)))
+    assert shown == [[d, repr(m), str(n)] for d, m, n in stored_rows], "every value exact, in its own column"
+    assert any(len(row[1].split(".")[-1]) > 2 for row in shown), "the means have more than 2 decimals to show"
+
+
+def test_a_stale_review_form_is_refused(client):
+    request = submit(client)
+    page = client.get(f"/airlock/{request['id']}", headers=signed(SEJIN)).text
+    form = dict(re.findall(r'name="(csrf|content_sha256|round)" value="([^"]*)"', page))
+    returned = client.post(f"/api/exports/{request['id']}/review", json={"decision": "return", "comment": "finer"},
+                           headers=signed(SEJIN))
+    assert returned.status_code == 200
+    again = client.post(f"/api/exports/{request['id']}/resubmit", json={"sql": BY_DISTRICT}, headers=signed(ALICE))
+    assert again.status_code == 200 and again.json()["round"] == 2
+    stale = client.post(f"/airlock/{request['id']}/review", data=form | {"decision": "approve"}, headers=signed(SEJIN))
+    assert stale.status_code == 409 and "changed since you looked at it" in stale.text
+    assert client.get(f"/api/exports/{request['id']}", headers=signed(SEJIN)).json()["status"] == "needs_review"
+
+
+def test_content_is_shown_to_reviewers_and_to_its_requester_only_once_released(client, audit):
+    request = submit(client, name="content-check")
+    content, page = f"/airlock/{request['id']}/content", f"/airlock/{request['id']}"
+    assert client.get(content, headers=signed(ALICE)).status_code == 403
+    assert "stays in the campus" in client.get(page, headers=signed(ALICE)).text
+    assert client.get(content, headers=signed(BOB)).status_code == 404
+    assert client.get(content, headers=signed(SEJIN)).status_code == 200
+    previewed = [(e["actor"], e["outcome"]) for e in audit.events(limit=20)
+                 if e["action"] == "export_previewed" and e["detail"].get("request") == request["id"]]
+    assert ("sejin", "ok") in previewed and ("alice", "refused") in previewed
+    approval = {"decision": "approve", "content_sha256": request["content_sha256"], "round": 1}
+    assert client.post(f"/api/exports/{request['id']}/review", json=approval, headers=signed(SEJIN)).status_code == 200
+    assert client.post(f"/api/exports/{request['id']}/release", headers=signed(SEJIN)).status_code == 200
+    assert client.get(content, headers=signed(ALICE)).status_code == 200
+    assert "stays in the campus" not in client.get(page, headers=signed(ALICE)).text

@@ -63,7 +63,7 @@ MATRIX = [
     (("POST", "exports/files", "figure.png"),                         (201, 201, 201, 201, 401, 401, 401)),
     (("GET", "exports/{submitted}", None),                            (200, 404, 200, 404, 401, 401, 401)),
     (("GET", "exports/{submitted}/history", None),                    (403, 404, 200, 404, 401, 401, 401)),
-    (("POST", "exports/{submitted}/review", {"decision": "approve"}), (403, 404, 200, 404, 401, 401, 401)),
+    (("POST", "exports/{submitted}/review", {"decision": "approve", "seen": True}), (403, 404, 200, 404, 401, 401, 401)),
     (("POST", "exports/{approved}/release", None),                    (403, 404, 200, 404, 401, 401, 401)),
     (("POST", "exports/{returned}/resubmit", {"description": "again"}), (200, 404, 403, 404, 401, 401, 401)),
     (("POST", "exports/{returned}/withdraw", {"comment": "not needed"}), (200, 404, 403, 404, 401, 401, 401)),
@@ -88,14 +88,24 @@ def export_request(callers, stage: str) -> int:
         returned = callers["sejin"].post(f"exports/{request_id}/review", json={"decision": "return", "comment": "why?"})
         assert returned.status_code == 200, returned.text
     if stage in ("approved", "released"):
-        assert callers["sejin"].post(f"exports/{request_id}/review", json={"decision": "approve"}).status_code == 200
+        approval = {"decision": "approve"} | seen(callers, request_id)
+        assert callers["sejin"].post(f"exports/{request_id}/review", json=approval).status_code == 200
     if stage == "released":
         assert callers["sejin"].post(f"exports/{request_id}/release").status_code == 200
     return request_id
 
 
+def seen(callers, request_id: int) -> dict:
+    """What a reviewer looking at the request sees: its content's sha256 and its round."""
+    shown = callers["sejin"].get(f"exports/{request_id}").json()
+    return {"content_sha256": shown["content_sha256"], "round": shown["round"]}
+
+
 def call(callers, caller: str, method: str, path: str, body):
-    path = re.sub(r"\{(\w+)\}", lambda m: str(export_request(callers, m.group(1))), path)
+    made = {}
+    path = re.sub(r"\{(\w+)\}", lambda m: str(made.setdefault("id", export_request(callers, m.group(1)))), path)
+    if isinstance(body, dict) and body.get("seen"):
+        body = {k: v for k, v in body.items() if k != "seen"} | seen(callers, made["id"])
     if body == "figure.png":
         files = {"file": ("figure.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")}
         return callers[caller].post(path, files=files, data={"description": "a map"})

@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-HEAD = "0003"  # the newest revision in versions/
+HEAD = "0004"  # the newest revision in versions/
 HERE = Path(__file__).resolve().parent
 TABLE_MODULES = ("campus.audit", "campus.service.tokens", "campus.service.sessions", "extractguard.airlock.store")
 LOCK_KEY = 0x63616D707573  # "campus": the PostgreSQL advisory lock held while upgrading

@@ -30,7 +30,7 @@ from campus.audit import AuditLog
 from campus.errors import CampusError
 
 from . import permissions, policies
-from .errors import InvalidExport
+from .errors import InvalidExport, StaleReview
 from .provenance import data_version, policy_version
 from .request import (
     AIRLOCK,
@@ -46,6 +46,24 @@ from .states import FINAL, TRANSITIONS, Status
 from .store import ExportStore, SqlExportStore
 
 NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a reviewer looked at: the content's sha256, and the round."""
+
+    content_sha256: str | None
+    round: int | None
+
+    def check(self, request: ExportRequest) -> None:
+        if self.content_sha256 is None or self.round is None:
+            raise InvalidExport("a review names the content and round it was given for: send content_sha256 and "
+                                "round as the request shows them (GET /api/exports/{id})")
+        if (self.content_sha256, self.round) != (request.content_sha256, request.round):
+            raise StaleReview(
+                f"export request {request.id} changed since you looked at it (it is now round {request.round}, "
+                f"content {request.content_sha256[:12]}…); reload its page and review what it holds now"
+            )
 
 
 @dataclass(frozen=True)
@@ -178,14 +196,19 @@ class Airlock:
     # --- reviewers --------------------------------------------------------------
 
     def review(
-        self, request_id: int, user: User, decision: Decision, comment: str = "", *, audit: AuditLog
+        self, request_id: int, user: User, decision: Decision, comment: str = "", *, audit: AuditLog,
+        seen: Seen | None = None,
     ) -> ExportRequest:
-        """Approve, reject or return a request that needs review (policies.after_review)."""
+        """Approve, reject or return a request that needs review (policies.after_review).
+
+        `seen` is what the reviewer looked at (the content's sha256 and the round): a
+        decision given for other content, or an earlier round, is refused as stale.
+        """
         request = self._find(request_id, user, "export_reviewed", audit)
         self._guarded(user, "export_reviewed", request, audit, lambda: (
             permissions.check_user_can_review(user, request, self.policy), policies.check_can_review(request),
-            policies.check_review(decision, comment)))
-        review = Review(user.name, decision, comment.strip(), request.round, _now())
+            policies.check_review(decision, comment), seen is None or seen.check(request)))
+        review = Review(user.name, decision, comment.strip(), request.round, _now(), request.content_sha256)
         to = policies.after_review(request, decision, self.settings.reviewers_required)
         if to is request.status:  # an approval that still waits for another reviewer
             saved = self.store.save(request, expected_version=request.version, review=review)
@@ -242,17 +265,26 @@ class Airlock:
         permissions.check_user_can_see_queue(user, self.policy)
         return self.store.releases(requester=request.requester, project=request.project, excluding=request.id)
 
-    def table(self, request_id: int, user: User) -> pa.Table:
-        """The stored checked table, for its requester and reviewers (the review page shows it)."""
-        request = self.get(request_id, user)
+    def table(self, request_id: int, user: User, *, audit: AuditLog) -> pa.Table:
+        """The stored checked table, as the review page shows it (`permissions.check_user_can_look_at`)."""
+        request = self._find(request_id, user, "export_previewed", audit)
         if request.kind != "table":
             raise InvalidExport(f"export request {request_id} is a file, not a table")
-        return pq.ParquetFile(io.BytesIO(self.store.read_content("table", request.content_sha256))).read()
+        return pq.ParquetFile(io.BytesIO(self._look_at(request, user, audit))).read()
 
-    def content(self, request_id: int, user: User) -> bytes:
-        """The stored bytes, for its requester and reviewers to look at (not a download)."""
-        request = self.get(request_id, user)
-        return self.store.read_content(request.kind, request.content_sha256)
+    def content(self, request_id: int, user: User, *, audit: AuditLog) -> bytes:
+        """The stored bytes, to look at (not a download; `permissions.check_user_can_look_at`)."""
+        return self._look_at(self._find(request_id, user, "export_previewed", audit), user, audit)
+
+    def _look_at(self, request: ExportRequest, user: User, audit: AuditLog) -> bytes:
+        """The content, for someone who may look at it now; every look is audited."""
+        self._guarded(user, "export_previewed", request, audit,
+                      lambda: permissions.check_user_can_look_at(user, request, self.policy))
+        content = self._guarded(user, "export_previewed", request, audit,
+                                lambda: self.store.read_content(request.kind, request.content_sha256))
+        audit.record(user.name, "export_previewed", "ok", project=request.project, request=request.id,
+                     round=request.round, content_sha256=request.content_sha256, bytes=len(content))
+        return content
 
     # --- the moves --------------------------------------------------------------
 

@@ -56,7 +56,14 @@ class ContentChanged(AirlockError):
     """A stored table or file no longer matches the hash it was reviewed under."""
 
     code = "content_changed"
-    http_status = 500
+    http_status = 409
+
+
+class StaleReview(AirlockError):
+    """A decision given for content or a round the request no longer holds."""
+
+    code = "stale_review"
+    http_status = 409
 
 
 def question(check: Callable[..., None], *refusals: type[AirlockError]) -> Callable[..., bool]:

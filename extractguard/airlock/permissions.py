@@ -9,6 +9,9 @@ The rules, as a steward would say them:
   once, so two-reviewer mode needs two different people;
 * only the requester resubmits or withdraws a returned request, and only the
   requester downloads a released one;
+* the content itself (the checked table, the file) is shown to export reviewers, to
+  review it, and to its requester once it is released: until then it has not left the
+  campus, and a page outside the notebook is outside the campus;
 * an export made within a project is made by one of its members.
 
 Each ``check_user_…`` raises `NotPermitted` (or `RequestNotFound`) with a reason that
@@ -75,6 +78,19 @@ def check_user_can_download(user: User, request: ExportRequest, policy: Policy) 
         raise NotPermitted(f"only {request.requester}, who made export request {request.id}, can download it")
 
 
+def check_user_can_look_at(user: User, request: ExportRequest, policy: Policy) -> None:
+    """May `user` see the content (the review page's table, a file's preview)?"""
+    check_user_can_see(user, request, policy)
+    if user.name != request.requester and is_reviewer(user, policy):
+        return
+    if user.name == request.requester and str(request.status) == "released":
+        return
+    raise NotPermitted(
+        f"the content of export request {request.id} is shown to reviewers, and to {request.requester} once it "
+        "is released; until then it stays in the campus (your notebook has the result)"
+    )
+
+
 def check_user_in_project(user: User, project: str | None, policy: Policy) -> None:
     if project is None:
         return
@@ -93,3 +109,4 @@ can_release = question(check_user_can_release, *REFUSED)
 can_resubmit = question(check_user_can_resubmit, *REFUSED)
 can_withdraw = question(check_user_can_withdraw, *REFUSED)
 can_download = question(check_user_can_download, *REFUSED)
+can_look_at = question(check_user_can_look_at, *REFUSED)

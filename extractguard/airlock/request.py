@@ -45,6 +45,7 @@ class Review:
     comment: str
     round: int
     at: datetime
+    content_sha256: str | None = None  # the content the reviewer looked at (None: recorded before this was kept)
 
 
 @dataclass(frozen=True)

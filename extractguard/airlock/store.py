@@ -85,6 +85,7 @@ export_reviews = Table(
     Column("decision", String(10), nullable=False),
     Column("comment", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    Column("content_sha256", String(64)),
 )
 
 export_timeline = Table(
@@ -176,7 +177,7 @@ class SqlExportStore:
             if review is not None:
                 db.execute(insert(export_reviews).values(
                     request_id=request.id, round=review.round, reviewer=review.reviewer, decision=review.decision,
-                    comment=review.comment, at=review.at,
+                    comment=review.comment, at=review.at, content_sha256=review.content_sha256,
                 ))
         return self.get(request.id)
 
@@ -212,7 +213,8 @@ class SqlExportStore:
         if ids:
             for r in db.execute(select(export_reviews).where(export_reviews.c.request_id.in_(ids))
                                 .order_by(export_reviews.c.id)):
-                reviews[r.request_id].append(Review(r.reviewer, r.decision, r.comment, r.round, _utc(r.at)))
+                reviews[r.request_id].append(
+                    Review(r.reviewer, r.decision, r.comment, r.round, _utc(r.at), r.content_sha256))
             for t in db.execute(select(export_timeline).where(export_timeline.c.request_id.in_(ids))
                                 .order_by(export_timeline.c.id)):
                 timeline[t.request_id].append(Transition(

@@ -64,7 +64,7 @@ from campus.audit import AuditLog
 from campus.errors import CampusError
 
 from . import permissions, policies
-from .airlock import Airlock
+from .airlock import Airlock, Seen
 from .request import ExportRequest, User
 from .states import STATUSES, Status
 
@@ -110,6 +110,8 @@ class ExportBody(BaseModel):
 class ReviewBody(BaseModel):
     decision: Literal["approve", "reject", "return"]
     comment: str = ""
+    content_sha256: str | None = Field(None, description="The content you reviewed; an approval must name it.")
+    round: int | None = Field(None, description="The round you reviewed; an approval must name it.")
 
 
 class ResubmitBody(BaseModel):
@@ -178,7 +180,9 @@ def router(
 
     @api.post("/api/exports/{request_id}/review", dependencies=same_site)
     def review_export(request_id: RequestId, body: ReviewBody, user: Who):
-        return as_json(airlock.review(request_id, user, body.decision, body.comment, audit=audit), airlock, user)
+        seen = _seen(body.content_sha256, body.round, body.decision)
+        return as_json(airlock.review(request_id, user, body.decision, body.comment, audit=audit, seen=seen),
+                       airlock, user)
 
     @api.post("/api/exports/{request_id}/release", dependencies=same_site)
     def release_export(request_id: RequestId, user: Who):
@@ -208,7 +212,7 @@ def router(
 
     @pages.get("/airlock/{request_id}", name="airlock_request")
     def request_page(request: Request, request_id: RequestId, user: Viewer):
-        return _request_page(request, airlock, user, request_id, _token(secret, user))
+        return _request_page(request, airlock, user, request_id, _token(secret, user), audit=audit)
 
     @pages.get("/airlock/{request_id}/download", name="airlock_download")
     def download_page(request_id: RequestId, user: Viewer):
@@ -217,7 +221,7 @@ def router(
     @pages.get("/airlock/{request_id}/content", name="airlock_content")
     def content_for_review(request_id: RequestId, user: Viewer):
         export = airlock.get(request_id, user)
-        content = airlock.content(request_id, user)
+        content = airlock.content(request_id, user, audit=audit)
         media_type = export.media_type if export.media_type in INLINE_IMAGES else "application/octet-stream"
         return Response(content, media_type=media_type, headers={
             "Content-Security-Policy": "default-src 'none'; sandbox", "X-Content-Type-Options": "nosniff",
@@ -228,12 +232,15 @@ def router(
     def review_form(
         request: Request, request_id: RequestId, user: Viewer, decision: Annotated[str, Form()],
         comment: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
+        content_sha256: Annotated[str, Form()] = "", round: Annotated[int, Form()] = 0,
     ):
         _check_token(secret, user, csrf)
         try:
-            airlock.review(request_id, user, decision, comment, audit=audit)  # type: ignore[arg-type]
+            seen = Seen(content_sha256, round)  # the page's form always names what it showed
+            airlock.review(request_id, user, decision, comment, audit=audit, seen=seen)  # type: ignore[arg-type]
         except CampusError as e:
-            return _request_page(request, airlock, user, request_id, _token(secret, user), error=e, comment=comment)
+            return _request_page(request, airlock, user, request_id, _token(secret, user), error=e, comment=comment,
+                                 audit=audit)
         return RedirectResponse(request.url_for("airlock_request", request_id=request_id).path, status_code=303)
 
     @pages.post("/airlock/{request_id}/release", name="airlock_release", dependencies=same_site)
@@ -242,7 +249,7 @@ def router(
         try:
             airlock.release(request_id, user, audit=audit)
         except CampusError as e:
-            return _request_page(request, airlock, user, request_id, _token(secret, user), error=e)
+            return _request_page(request, airlock, user, request_id, _token(secret, user), error=e, audit=audit)
         return RedirectResponse(request.url_for("airlock_request", request_id=request_id).path, status_code=303)
 
     root = APIRouter()
@@ -361,12 +368,20 @@ def _check_token(secret: bytes, user: User, token: str) -> None:
 # --- pages -------------------------------------------------------------------------
 
 
+def _seen(content_sha256: str | None, round: int | None, decision: str) -> Seen | None:
+    """What an API review says it looked at; an approval must say (`Seen.check`)."""
+    if content_sha256 is None and round is None and decision != "approve":
+        return None
+    return Seen(content_sha256, round)
+
+
 def _request_page(request: Request, airlock: Airlock, user: User, request_id: RequestId, token: str, *,
-                  error: CampusError | None = None, comment: str = "") -> HTMLResponse:
+                  audit: AuditLog, error: CampusError | None = None, comment: str = "") -> HTMLResponse:
     export = airlock.get(request_id, user)
     reviewer = permissions.is_reviewer(user, airlock.policy)
-    table = _table_view(airlock.table(request_id, user), export, airlock.settings.page_rows) \
-        if export.kind == "table" else None
+    look = permissions.can_look_at(user, export, airlock.policy)
+    table = _table_view(airlock.table(request_id, user, audit=audit), export, airlock.settings.page_rows) \
+        if export.kind == "table" and look else None
     return _page(
         request, "request.html", user, status_code=error.http_status if error else 200,
         title=f"Export request {export.id}: {export.name}", export=export, table=table, reviewer=reviewer,
@@ -374,7 +389,7 @@ def _request_page(request: Request, airlock: Airlock, user: User, request_id: Re
         can_review=permissions.can_review(user, export, airlock.policy) and policies.can_review(export),
         can_release=permissions.can_release(user, export, airlock.policy) and policies.can_release(export),
         can_download=permissions.can_download(user, export, airlock.policy) and policies.can_download(export),
-        inline_image=export.kind == "file" and export.media_type in INLINE_IMAGES,
+        inline_image=export.kind == "file" and export.media_type in INLINE_IMAGES and look, look=look,
         required=airlock.settings.reviewers_required, csrf=token, error=error, comment=comment,
         statuses=STATUSES,
     )
@@ -394,26 +409,28 @@ CELL = re.compile(r"(?:^| )(\w+)=")
 
 
 def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
-    """The first `limit` rows as strings, withheld cells marked with the rules that withheld them."""
+    """The first `limit` rows as the reviewer reads them: every column in its place under its
+    own name, every value exact (the cell's title holds it whole), withheld cells marked
+    with the rules that withheld them."""
     rules_by_cell: dict[frozenset, list[str]] = {}
     for row in export.report.get("withheld", []):
         rules_by_cell.setdefault(_cell_keys(row["cell"]), []).append(
             f"{row['measure']}: {row['rule']} ({row['reason']})")
     columns = table.column_names
+    shown = table.slice(0, limit)
     rows = []
-    for values in table.slice(0, limit).to_pylist():
+    for values in zip(*(shown.column(i).to_pylist() for i in range(shown.num_columns))):
+        named = {name: value for name, value in zip(columns, values) if columns.count(name) == 1}
         cells = []
-        for name in columns:
-            value = values[name]
+        for value in values:
             if value is None:
                 why = next((rules for key, rules in rules_by_cell.items()
-                            if key and all(k in values and str(values[k]) == v for k, v in key)), None)
-                marked = bool(why) or export.withheld > 0
-                cells.append({"text": "withheld" if marked else "", "withheld": marked, "number": False,
+                            if key and all(k in named and str(named[k]) == v for k, v in key)), None)
+                cells.append({"text": "withheld", "withheld": True, "number": False,
                               "title": "; ".join(why) if why else "no value: withheld by the rules, or empty"})
             else:
-                cells.append({"text": _format(value), "withheld": False, "title": "",
-                              "number": isinstance(value, (int, float))})
+                cells.append({"text": _format(value), "withheld": False, "title": _exact(value),
+                              "number": isinstance(value, (int, float)) and not isinstance(value, bool)})
         rows.append(cells)
     return {"columns": columns, "rows": rows, "shown": len(rows), "total": table.num_rows}
 
@@ -428,15 +445,23 @@ def _cell_keys(cell: str) -> frozenset:
 
 
 def _format(value) -> str:
+    """A value for reading: whole numbers with separators, others as they are (never rounded).
+
+    >>> _format(1234567), _format(0.1 + 0.2), _format(2.5e-07), _format(True)
+    ('1,234,567', '0.30000000000000004', '2.5e-07', 'true')
+    """
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     return str(value)
+
+
+def _exact(value) -> str:
+    """The value exactly, for the cell's title (what a hover shows)."""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _iso(at: datetime | None) -> str | None:
