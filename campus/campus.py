@@ -30,7 +30,7 @@ class Campus:
             Limits(seconds=settings.query_seconds, memory=settings.query_memory),
             temp_dir=settings.state_dir / "duckdb-tmp",
         )
-        self.audit = AuditLog(settings.database)
+        self.audit = AuditLog(settings.database, anchor=settings.state_dir)
         self.secret = noise_secret(settings.state_dir)
         self.memory = Memory()  # the gateway's remembered analyses and rewrites (gateway/cache.py)
 

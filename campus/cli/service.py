@@ -124,7 +124,8 @@ def _stores():
     from ..audit import AuditLog
     from ..service.tokens import TokenStore
 
-    audit = AuditLog(Settings().database)
+    settings = Settings()
+    audit = AuditLog(settings.database, anchor=settings.state_dir)
     return TokenStore(audit.engine), audit
 
 
