@@ -72,24 +72,26 @@ class Verification:
 class Anchor:
     """The chain's head, signed and kept outside the database (see the module's docstring).
 
-    ``audit.anchor`` holds ``{"id", "hash", "mac"}``; ``audit.key`` (mode 0600, made on
-    first use) keys the HMAC. The anchor only moves forward, under a lock, so processes
-    appending together leave the newest head.
+    ``audit-<database>.anchor`` holds ``{"id", "hash", "mac"}`` for one database (named
+    by a digest of its URL, so campuses sharing a state folder keep their own);
+    ``audit.key`` (mode 0600, made on first use) keys the HMAC. The anchor only moves
+    forward, under a lock, so processes appending together leave the newest head.
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, database: str):
         self.folder = Path(folder)
-        self.path, self.key_path = self.folder / "audit.anchor", self.folder / "audit.key"
+        name = hashlib.sha256(database.encode()).hexdigest()[:16]
+        self.path, self.key_path = self.folder / f"audit-{name}.anchor", self.folder / "audit.key"
 
     def write(self, last_id: int, last_hash: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / "audit.anchor.lock", "a") as lock:
+        with open(self.path.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             held = self._stored()
             if held is not None and held.get("id", 0) >= last_id:
                 return
             body = {"id": last_id, "hash": last_hash, "mac": self._mac(last_id, last_hash)}
-            partial = self.path.with_name(f".audit.anchor.{os.getpid()}")
+            partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
             partial.write_text(json.dumps(body))
             os.replace(partial, self.path)
 
@@ -139,7 +141,7 @@ class AuditLog:
 
     def __init__(self, url: str, anchor: Path | None = None):
         """The trail in the database at `url`, anchored in the folder `anchor` if given."""
-        self.anchor = Anchor(anchor) if anchor is not None else None
+        self.anchor = Anchor(anchor, url) if anchor is not None else None
         self.engine = connect(url)
         ensure_schema(self.engine)
         with self.engine.begin() as db:

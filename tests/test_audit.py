@@ -106,7 +106,7 @@ def test_a_forged_anchor_is_not_believed(tmp_path):
     log = AuditLog(f"sqlite:///{tmp_path / 'campus.db'}", anchor=tmp_path)
     for i in range(3):
         log.record("alice", "query", "allowed")
-    (tmp_path / "audit.anchor").write_text('{"id": 2, "hash": "%s", "mac": "00"}' % ("0" * 64))
+    log.anchor.path.write_text('{"id": 2, "hash": "%s", "mac": "00"}' % ("0" * 64))
     result = log.verify()
     assert not result.ok and "not genuine" in str(result)
 

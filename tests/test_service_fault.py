@@ -132,8 +132,10 @@ def test_killed_service_loses_nothing_it_acknowledged(demo_data, tmp_path, monke
             missing = run.missing_from_audit()
             assert not missing, f"{run.database}: {len(missing)} acknowledged queries are not in the audit trail"
             monkeypatch.setenv("CAMPUS_DB_URL", run.database)
+            monkeypatch.setenv("CAMPUS_STATE_DIR", str(run.folder / "state"))  # where its anchor is
             verified = CliRunner().invoke(cli, ["audit", "verify"])
             assert verified.exit_code == 0 and "audit chain intact" in verified.stdout, verified.output
+            assert "anchored at event" in verified.stdout, "the service anchored the chain outside the database"
 
 
 def _stop(run: Run) -> None:
