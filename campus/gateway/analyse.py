@@ -28,6 +28,7 @@ from sqlglot.schema import MappingSchema, Schema
 
 from ..catalog import Catalog, Dataset
 from ..errors import QueryRejected
+from ..text import MAX_SQL, clean
 from .allowlist import STATEMENT_CLASSES, describe, is_allowed
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -131,6 +132,13 @@ def parse(sql: str) -> exp.Expression:
     """Exactly one SELECT statement (set operations and CTEs included)."""
     if not sql or not sql.strip():
         raise QueryRejected("the query is empty: write one SELECT statement")
+    if len(sql) > MAX_SQL:
+        raise QueryRejected(f"the query is {len(sql):,} characters; at most {MAX_SQL:,} are accepted: "
+                            "shorten it (long IN lists can often be a GROUP BY)")
+    try:
+        clean(sql)
+    except ValueError as e:
+        raise QueryRejected(f"the query could not be read: {e}") from None
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as e:
@@ -145,7 +153,7 @@ def parse(sql: str) -> exp.Expression:
     statement = statements[0]
     if isinstance(statement, exp.Condition):  # an expression, not a statement: a misspelt keyword
         raise QueryRejected(
-            f"the query could not be parsed: it must start with SELECT, WITH or FROM, not {sql.split()[0]!r}"
+            f"the query could not be parsed: it must start with SELECT, WITH or FROM, not {sql.split()[0][:40]!r}"
         )
     if type(statement) not in STATEMENT_CLASSES:
         raise QueryRejected(f"only SELECT queries are allowed: {describe(statement)} is not")

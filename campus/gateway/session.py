@@ -22,6 +22,7 @@ from extractguard import Disclosure, Report, Scoped
 
 from ..catalog import Dataset
 from ..errors import CampusError, Denied, GatewayFailure, QueryRejected
+from ..text import MAX_SQL
 from .analyse import Analysis, Query, analyse
 from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
@@ -170,7 +171,8 @@ class Session:
         """Audit one query. The steward's record says how many cells each rule left out;
         the requester's report never does."""
         detail = {
-            "sql": text, "reason": reason, "duration_ms": round(seconds * 1000, 1),
+            "sql": text if len(text) <= MAX_SQL else text[:1000] + f"… ({len(text):,} characters)",
+            "reason": reason, "duration_ms": round(seconds * 1000, 1),
             "decisions": plan.decisions if plan else [],
             "datasets": sorted({u.dataset.name for u in plan.query.uses}) if plan else [],
         }

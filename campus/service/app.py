@@ -31,6 +31,7 @@ from ..campus import Campus
 from ..catalog import Dataset
 from ..errors import CampusError
 from ..policy import Decision
+from ..text import MAX_SQL
 from . import wire
 from .auth import Authenticator, Identity, identify, token_header, token_of
 from .errors import (
@@ -60,7 +61,7 @@ from .tokens import claimed_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_BODY = 1_000_000  # bytes; a query is at most 100,000 characters
+MAX_BODY = 1_000_000  # bytes of a JSON body (a query is at most text.MAX_SQL characters)
 QUERY_THREADS = 32
 ERRORS = {status: {"model": Error} for status in (401, 403, 404, 422, 500)}
 REFUSALS_AUDITED = 10  # refused tokens audited per minute and address
@@ -339,7 +340,7 @@ class LimitBody:
 
     async def too_large(self, scope, receive, send):
         too_large = RequestTooLarge(f"the request body is over {self.limit:,} bytes; a query is at most "
-                                    "100,000 characters")
+                                    f"{MAX_SQL:,} characters")
         await error_response(too_large)(scope, receive, send)
 
 

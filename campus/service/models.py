@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..text import Sql
+
 NAME = r"^[a-z][a-z0-9_]*$"
 PROJECT = r"^[a-z][a-z0-9_.-]*$"
-MAX_SQL = 100_000
-
 
 
 def project_field():
@@ -22,7 +22,7 @@ class Strict(BaseModel):
 
 
 class SqlRequest(Strict):
-    sql: str = Field(min_length=1, max_length=MAX_SQL, description="One DuckDB SELECT over the campus's datasets.")
+    sql: Sql
     project: str | None = project_field()
 
 

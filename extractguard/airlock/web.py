@@ -62,6 +62,7 @@ from pydantic import BaseModel, Field
 
 from campus.audit import AuditLog
 from campus.errors import CampusError
+from campus.text import Sql, Words
 
 from . import permissions, policies
 from .airlock import Airlock, Seen
@@ -101,26 +102,26 @@ class MalformedRequest(CampusError):
 
 
 class ExportBody(BaseModel):
-    sql: str = Field(description="The query to export; the gateway runs it again under the export rules.")
-    name: str = Field(description="A short name; the download is <name>.parquet.")
-    description: str = ""
-    project: str | None = None
+    sql: Sql = Field(description="The query to export; the gateway runs it again under the export rules.")
+    name: Words = Field(description="A short name; the download is <name>.parquet.")
+    description: Words = ""
+    project: str | None = Field(None, max_length=200)
 
 
 class ReviewBody(BaseModel):
     decision: Literal["approve", "reject", "return"]
-    comment: str = ""
+    comment: Words = ""
     content_sha256: str | None = Field(None, description="The content you reviewed; an approval must name it.")
     round: int | None = Field(None, description="The round you reviewed; an approval must name it.")
 
 
 class ResubmitBody(BaseModel):
-    description: str | None = None
-    sql: str | None = None
+    description: Words | None = None
+    sql: Sql | None = None
 
 
 class WithdrawBody(BaseModel):
-    comment: str = ""
+    comment: Words = ""
 
 
 def router(
@@ -156,8 +157,8 @@ def router(
 
     @api.post("/api/exports/files", status_code=201, dependencies=same_site)
     def create_file_export(
-        file: Annotated[UploadFile, File()], user: Who, description: Annotated[str, Form()] = "",
-        project: Annotated[str | None, Form()] = None,
+        file: Annotated[UploadFile, File()], user: Who, description: Annotated[Words, Form()] = "",
+        project: Annotated[str | None, Form(max_length=200)] = None,
     ):
         content = file.file.read(airlock.settings.max_file_bytes + 1)
         request = airlock.export_file(user, file.filename or "", content, description, project=project or None,
@@ -230,9 +231,9 @@ def router(
 
     @pages.post("/airlock/{request_id}/review", name="airlock_review", dependencies=same_site)
     def review_form(
-        request: Request, request_id: RequestId, user: Viewer, decision: Annotated[str, Form()],
-        comment: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
-        content_sha256: Annotated[str, Form()] = "", round: Annotated[int, Form()] = 0,
+        request: Request, request_id: RequestId, user: Viewer, decision: Annotated[str, Form(max_length=10)],
+        comment: Annotated[Words, Form()] = "", csrf: Annotated[str, Form(max_length=100)] = "",
+        content_sha256: Annotated[str, Form(max_length=64)] = "", round: Annotated[int, Form()] = 0,
     ):
         _check_token(secret, user, csrf)
         try:

@@ -1,0 +1,58 @@
+"""The data service under bad input and load: clear 4xx refusals, never a 500; fair to others."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["service_fixtures"]
+
+BY_GENDER = "SELECT gender, count(*) AS n FROM card_usage GROUP BY 1"
+
+
+@pytest.fixture(scope="module")
+def alice(service):
+    with service.client(service.token("alice")) as http:
+        yield http
+
+
+# (what, method, path, raw body, content type, status, words in the reason)
+BAD_INPUT = [
+    ("lone surrogate in a description", "exports", '{"sql": "%s", "name": "x", "description": "\\udfff"}' % BY_GENDER,
+     "application/json", 422, "valid string"),
+    ("lone surrogate in SQL", "sql", '{"sql": "SELECT \'\\udfff\' AS x"}', "application/json", 422, "valid string"),
+    ("NUL in SQL", "exports", '{"sql": "SELECT 1 \\u0000", "name": "nul"}', "application/json", 422, "NUL"),
+    ("SQL over the cap, as an export", "exports", '{"sql": "%s", "name": "big"}' % ("x" * 100_001),
+     "application/json", 422, "at most 100000 characters"),
+    ("a body over the limit", "sql", '{"sql": "%s"}' % ("x" * 1_100_000), "application/json", 413, "over 1,000,000"),
+    ("not JSON", "sql", "SELECT 1", "application/json", 422, "JSON"),
+    ("an odd content type", "sql", '{"sql": "SELECT 1"}', "text/csv", 422, "valid dictionary"),
+    ("a broken multipart", "exports/files", "--b\r\nnonsense", "multipart/form-data; boundary=b", 422, ""),
+]
+
+
+@pytest.mark.parametrize("what,path,body,kind,status,says", BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
+def test_bad_input_is_a_clear_refusal(alice, what, path, body, kind, status, says):
+    response = alice.post(path, content=body.encode("utf-8", "surrogatepass"), headers={"Content-Type": kind})
+    assert response.status_code == status, response.text
+    assert response.json()["code"] and says in response.json()["reason"]
+    assert alice.get("health").status_code == 200, "the service is still up"
+
+
+def test_a_refused_export_is_audited_as_an_export(service, alice):
+    refused = alice.post("exports", json={"sql": "SELECT card_id FROM card_usage", "name": "ids"})
+    assert refused.status_code in (400, 403)
+    event = next(e for e in service.campus.audit.events(limit=20) if "card_id FROM" in (e["detail"].get("sql") or ""))
+    assert event["action"] == "export" and event["outcome"] in ("denied", "query_rejected")
+
+
+def test_content_changed_on_disk_is_refused_with_a_reason_not_a_500(service, alice):
+    made = alice.post("exports", json={"sql": BY_GENDER, "name": "tampered"}).json()
+    with service.client(service.token("sejin")) as sejin:
+        approval = {"decision": "approve", "content_sha256": made["content_sha256"], "round": 1}
+        assert sejin.post(f"exports/{made['id']}/review", json=approval).status_code == 200
+        assert sejin.post(f"exports/{made['id']}/release").status_code == 200
+    stored = [p for p in service.campus.settings.state_dir.rglob("*") if made["content_sha256"] in p.name]
+    assert stored, "the checked table is stored under its sha256"
+    stored[0].write_bytes(b"not what was checked")
+    download = alice.get(f"exports/{made['id']}/download")
+    assert download.status_code == 409 and download.json()["code"] == "content_changed", download.text
