@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     )
     query_seconds: float = Field(120.0, gt=0, description="A query running longer is cancelled.")
     query_memory: str = Field("4GB", description="DuckDB memory limit for queries.")
+    user_requests_per_second: float = Field(
+        20.0, gt=0, description="Data service requests one user may make a second, on average (then 429)."
+    )
+    user_request_burst: int = Field(100, gt=0, description="...and at once after a pause.")
+    user_concurrent: int = Field(
+        4, gt=0, description="Data service requests one user may have in progress at once (then 429)."
+    )
 
     @property
     def database(self) -> str:

@@ -97,13 +97,23 @@ def database(request, tmp_path_factory):
         yield url
 
 
+# Per-user limits far above what the suites send, so that only the tests of the limits meet them.
+ROOMY = {"user_requests_per_second": 10_000, "user_request_burst": 100_000, "user_concurrent": 256}
+
+
+def roomy_airlock():
+    from extractguard.airlock import AirlockSettings
+
+    return AirlockSettings(requests_per_day=100_000)
+
+
 @pytest.fixture(scope="session")
 def service(database, demo_data, tmp_path_factory):
     """The data service over the demo data, on `database`, accepting campus API tokens (the app
     `campus serve` runs: the export airlock and browser sign-in mounted)."""
-    cx = campus.open(data_dir=demo_data, state_dir=tmp_path_factory.mktemp("service-state"), db_url=database)
+    cx = campus.open(data_dir=demo_data, state_dir=tmp_path_factory.mktemp("service-state"), db_url=database, **ROOMY)
     tokens = TokenStore(cx.audit.engine)
-    with serving(app_for(cx, TokenAuthenticator(tokens, cx.policy))) as url:
+    with serving(app_for(cx, TokenAuthenticator(tokens, cx.policy), airlock_settings=roomy_airlock())) as url:
         yield Service(url, cx, tokens, database)
     cx.close()
 
@@ -117,7 +127,8 @@ def serve():
 def service_env(data_dir: Path, state_dir: Path, database: str) -> dict[str, str]:
     """The environment of a `campus serve` subprocess on this data and database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPUS_", "JUPYTERHUB_"))}
-    return env | {"CAMPUS_DATA_DIR": str(data_dir), "CAMPUS_STATE_DIR": str(state_dir), "CAMPUS_DB_URL": database}
+    roomy = {f"CAMPUS_{name.upper()}": str(value) for name, value in ROOMY.items()}
+    return env | roomy | {"CAMPUS_DATA_DIR": str(data_dir), "CAMPUS_STATE_DIR": str(state_dir), "CAMPUS_DB_URL": database}
 
 
 def start_service(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:

@@ -56,3 +56,64 @@ def test_content_changed_on_disk_is_refused_with_a_reason_not_a_500(service, ali
     stored[0].write_bytes(b"not what was checked")
     download = alice.get(f"exports/{made['id']}/download")
     assert download.status_code == 409 and download.json()["code"] == "content_changed", download.text
+
+
+# --- fair to everyone: per-user limits ---------------------------------------------------------
+
+SLOW = "SELECT count(*) AS n FROM air_quality a, air_quality b WHERE a.pm25 < b.pm25 AND a.station <> b.station"
+
+
+@pytest.fixture(scope="module")
+def strict(demo_data, tmp_path_factory, serve):
+    """A data service that takes 2 requests at once and 5 a second (burst 10) from one user,
+    and 2 export requests a day."""
+    import campus
+    from campus.service.auth import TokenAuthenticator
+    from campus.service.server import app_for
+    from campus.service.tokens import TokenStore
+    from extractguard.airlock import AirlockSettings
+    from service_fixtures import Service
+
+    cx = campus.open(data_dir=demo_data, state_dir=tmp_path_factory.mktemp("strict"), query_seconds=4,
+                     user_requests_per_second=5, user_request_burst=10, user_concurrent=2)
+    tokens = TokenStore(cx.audit.engine)
+    app = app_for(cx, TokenAuthenticator(tokens, cx.policy), airlock_settings=AirlockSettings(requests_per_day=2))
+    with serve(app) as url:
+        yield Service(url, cx, tokens, cx.settings.database)
+    cx.close()
+
+
+def test_one_user_flooding_is_held_to_their_share_while_another_is_answered(strict):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bob, alice = strict.token("bob"), strict.token("alice")
+
+    def flood(_):
+        with strict.client(bob) as http:
+            return http.post("sql", json={"sql": SLOW})
+
+    with ThreadPoolExecutor(12) as pool:
+        flooding = [pool.submit(flood, i) for i in range(12)]
+        with strict.client(alice) as http:
+            answered = [http.post("sql", json={"sql": BY_GENDER}).status_code for _ in range(5)]
+        statuses = [f.result() for f in flooding]
+    assert answered == [200] * 5, "alice is answered while bob floods"
+    refused = [r for r in statuses if r.status_code == 429]
+    assert refused and all(int(r.headers["retry-after"]) >= 1 and "requests in progress" in r.json()["reason"]
+                           for r in refused)
+    assert sum(r.status_code != 429 for r in statuses) <= 2 + 5, "bob had at most his share at once"
+
+
+def test_too_many_requests_a_second_get_429_with_retry_after(strict):
+    with strict.client(strict.token("bob")) as http:
+        statuses = [http.get("me") for _ in range(30)]
+    limited = [r for r in statuses if r.status_code == 429]
+    assert statuses[0].status_code == 200 and limited
+    assert "requests a second" in limited[0].json()["reason"] and int(limited[0].headers["retry-after"]) >= 1
+
+
+def test_export_requests_have_a_daily_quota(strict):
+    with strict.client(strict.token("alice")) as http:
+        made = [http.post("exports", json={"sql": BY_GENDER, "name": f"q{i}"}) for i in range(3)]
+    assert [r.status_code for r in made] == [201, 201, 429]
+    assert made[2].json()["code"] == "quota_exceeded" and "export requests in the last 24 hours" in made[2].json()["reason"]

@@ -42,6 +42,7 @@ from .errors import (
     NotFound,
     RequestTooLarge,
     TokenExpired,
+    TooManyRequests,
     body,
     scrub,
 )
@@ -105,6 +106,9 @@ def create_app(campus: Campus, authenticator: Authenticator, *, prefix: str | No
     app.state.base = base
     app.state.sessions_only = sessions_only
     app.state.refusals = Throttle(REFUSALS_AUDITED, 60.0)
+    settings = campus.settings
+    app.state.fairness = Fairness(settings.user_requests_per_second, settings.user_request_burst,
+                                  settings.user_concurrent)
     install_error_handlers(app)
     app.add_middleware(LimitBody, limit=MAX_BODY)
     app.include_router(router, prefix=base)
@@ -120,11 +124,22 @@ def campus_of(request: Request) -> Campus:
     return request.app.state.campus
 
 
-async def authenticated(request: Request, header: Annotated[str | None, Depends(token_header)]) -> Identity:
-    """The caller's identity (a dependency); 401/403 JSON if there is none.
+async def authenticated(request: Request, header: Annotated[str | None, Depends(token_header)]):
+    """The caller's identity (a dependency), admitted by `Fairness` for the request's life;
+    401/403 JSON if there is none, 429 when the caller asks too much.
 
     A token that is wrong, expired or not allowed here is refused and audited (at most
     `REFUSALS_AUDITED` a minute from one address, so a flood cannot swamp the trail)."""
+    identity = await identified(request, header)
+    fairness: Fairness = request.app.state.fairness
+    fairness.admit(identity.user)
+    try:
+        yield identity
+    finally:
+        fairness.release(identity.user)
+
+
+async def identified(request: Request, header: str | None) -> Identity:
     if request.app.state.sessions_only and any(name in request.headers for name in FORWARDED):
         raise Forbidden("the data API answers only inside campus sessions: run this in a campus notebook "
                         "(the review pages are at the service's /airlock)")
@@ -258,8 +273,8 @@ def error_response(error: CampusError) -> JSONResponse:
     """The error as JSON; the gateway's reasons (not the service's own) are scrubbed of paths."""
     status = error.http_status
     reason = error.reason if type(error).__module__.startswith(__package__) else scrub(error.reason)
-    headers = {"WWW-Authenticate": "token"} if status == 401 else None
-    return JSONResponse(body(error.code, reason), status_code=status, headers=headers)
+    headers = dict(getattr(error, "headers", None) or {}) | ({"WWW-Authenticate": "token"} if status == 401 else {})
+    return JSONResponse(body(error.code, reason), status_code=status, headers=headers or None)
 
 
 async def campus_error(request: Request, error: CampusError) -> JSONResponse:
@@ -287,6 +302,45 @@ async def internal_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(InternalError(
         f"the data service failed unexpectedly; tell the campus admins, quoting incident {incident}"
     ))
+
+
+class Fairness:
+    """Per user, at most `concurrent` requests in progress and `rate` a second on average
+    (`burst` at once after a pause); the rest get 429 with a Retry-After. One researcher's
+    flood then takes a few of the query threads, never all of them.
+
+    Only the event loop calls it (from the `authenticated` dependency), so it needs no lock.
+    """
+
+    def __init__(self, rate: float, burst: int, concurrent: int):
+        self.rate, self.burst, self.concurrent = rate, burst, concurrent
+        self.running: dict[str, int] = {}
+        self.buckets: dict[str, tuple[float, float]] = {}  # user -> (tokens, when counted)
+
+    def admit(self, user: str) -> None:
+        now = time.monotonic()
+        tokens, counted = self.buckets.get(user, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - counted) * self.rate)
+        if tokens < 1:
+            self.buckets[user] = (tokens, now)
+            raise TooManyRequests(
+                f"{user} has sent more than {self.rate:g} requests a second; wait a moment and send fewer at once",
+                retry_after=(1 - tokens) / self.rate)
+        if self.running.get(user, 0) >= self.concurrent:
+            raise TooManyRequests(
+                f"{user} already has {self.concurrent} requests in progress, the most at once; wait for them to "
+                "finish", retry_after=1)
+        self.buckets[user] = (tokens - 1, now)
+        self.running[user] = self.running.get(user, 0) + 1
+        if len(self.buckets) > 10_000:  # forget users idle long enough to have a full bucket again
+            self.buckets = {u: b for u, b in self.buckets.items() if b[0] + (now - b[1]) * self.rate < self.burst}
+
+    def release(self, user: str) -> None:
+        left = self.running.get(user, 1) - 1
+        if left:
+            self.running[user] = left
+        else:
+            self.running.pop(user, None)
 
 
 class Throttle:

@@ -16,7 +16,15 @@ from __future__ import annotations
 
 import re
 
-from extractguard.airlock.errors import Conflict, ContentChanged, InvalidExport, NotPermitted, WrongState
+from extractguard.airlock.errors import (
+    Conflict,
+    ContentChanged,
+    InvalidExport,
+    NotPermitted,
+    QuotaExceeded,
+    StaleReview,
+    WrongState,
+)
 
 from ..errors import CampusError, ConfigError, DataMissing, Denied, GatewayFailure, QueryRejected, QueryTimeout
 
@@ -70,6 +78,17 @@ class RequestTooLarge(InvalidRequest):
     http_status = 413
 
 
+class TooManyRequests(CampusError):
+    """One user asked more, or more at once, than the service takes from one user."""
+
+    code = "too_many_requests"
+    http_status = 429
+
+    def __init__(self, reason: str, retry_after: float = 1.0):
+        super().__init__(reason)
+        self.headers = {"Retry-After": str(max(1, round(retry_after)))}
+
+
 class HubUnavailable(CampusError):
     """JupyterHub could not be asked who a token belongs to."""
 
@@ -87,7 +106,7 @@ class InternalError(CampusError):
 ERRORS: dict[str, type[CampusError]] = {error.code: error for error in (
     InvalidRequest, RequestTooLarge, QueryRejected, Unauthenticated, InvalidToken, TokenExpired, Forbidden, Denied,
     NotFound, QueryTimeout, GatewayFailure, InternalError, ConfigError, HubUnavailable, DataMissing,
-    NotPermitted, WrongState, Conflict, InvalidExport, ContentChanged,
+    NotPermitted, WrongState, Conflict, InvalidExport, ContentChanged, TooManyRequests, StaleReview, QuotaExceeded,
 )}
 
 PATH = re.compile(r"(?<![\w./:])/(?:[^\s/'\"\]\[,]+/)+[^\s/'\"\]\[,]*")

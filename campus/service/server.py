@@ -76,7 +76,7 @@ def build(settings: Settings, auth: Auth = "auto"):
                    prefix=os.environ.get("JUPYTERHUB_SERVICE_PREFIX"))
 
 
-def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = None):
+def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = None, airlock_settings=None):
     """The data service with the export airlock (its owed moves made) and browser sign-in mounted."""
     from extractguard.airlock import Airlock
     from extractguard.airlock.web import router as airlock_router
@@ -85,7 +85,7 @@ def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = No
     from .app import authenticated, create_app
     from .sessions import SessionStore
 
-    airlock = Airlock.open(cx)
+    airlock = Airlock.open(cx, airlock_settings)
     airlock.finish_pending(audit=cx.audit)
     hub_oauth = authenticator.hub if isinstance(authenticator, HubAuthenticator) else None
     routers = [airlock_router(airlock, authenticated, page_user=browser.signed_in), browser.router(hub_oauth)]

@@ -20,7 +20,7 @@ import mimetypes
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import PurePath
 
 import pyarrow as pa
@@ -30,7 +30,7 @@ from campus.audit import AuditLog
 from campus.errors import CampusError
 
 from . import permissions, policies
-from .errors import InvalidExport, StaleReview
+from .errors import InvalidExport, QuotaExceeded, StaleReview
 from .provenance import data_version, policy_version
 from .request import (
     AIRLOCK,
@@ -105,7 +105,10 @@ class Airlock:
         name = _clean_name(name)
         self._guarded(requester, "export_submitted", None, audit,
                       lambda: permissions.check_user_in_project(requester, session.project, self.policy))
+        self._guarded(requester, "export_submitted", None, audit, lambda: self._check_quota(requester))
         checked = _CheckedTable.of(session, sql)
+        self._guarded(requester, "export_submitted", None, audit,
+                      lambda: self._check_quota(requester, len(checked.parquet)))
         sha256 = self.store.put_content("table", checked.parquet)
         request = ExportRequest(
             id=None, kind="table", name=name, description=description.strip(), requester=requester.name,
@@ -129,8 +132,9 @@ class Airlock:
                 f"{filename} is {len(content):,} bytes; files up to {self.settings.max_file_bytes:,} bytes can be "
                 "exported. Export a smaller figure or the aggregate table behind it"
             )
-        self._guarded(requester, "export_submitted", None, audit,
-                      lambda: permissions.check_user_in_project(requester, project, self.policy))
+        self._guarded(requester, "export_submitted", None, audit, lambda: (
+            permissions.check_user_in_project(requester, project, self.policy),
+            self._check_quota(requester, len(content))))
         sha256 = self.store.put_content("file", content)
         now = _now()
         request = ExportRequest(
@@ -285,6 +289,18 @@ class Airlock:
         audit.record(user.name, "export_previewed", "ok", project=request.project, request=request.id,
                      round=request.round, content_sha256=request.content_sha256, bytes=len(content))
         return content
+
+    def _check_quota(self, user: User, adding: int = 0) -> None:
+        """At most `requests_per_day` requests and `bytes_per_day` bytes per user in 24 hours."""
+        count, size = self.store.submitted_since(user.name, _now() - timedelta(days=1))
+        if count >= self.settings.requests_per_day:
+            raise QuotaExceeded(
+                f"{user.name} has made {count} export requests in the last 24 hours, the most a day allows; "
+                "wait, or ask a steward to raise CAMPUS_AIRLOCK_REQUESTS_PER_DAY")
+        if size + adding > self.settings.bytes_per_day:
+            raise QuotaExceeded(
+                f"{user.name}'s export requests of the last 24 hours hold {size + adding:,} bytes with this one, over "
+                f"the {self.settings.bytes_per_day:,} a day allows; export smaller tables, or wait")
 
     # --- the moves --------------------------------------------------------------
 

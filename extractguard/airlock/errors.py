@@ -59,6 +59,13 @@ class ContentChanged(AirlockError):
     http_status = 409
 
 
+class QuotaExceeded(AirlockError):
+    """A user has asked for as many exports, or bytes, as a day allows."""
+
+    code = "quota_exceeded"
+    http_status = 429
+
+
 class StaleReview(AirlockError):
     """A decision given for content or a round the request no longer holds."""
 

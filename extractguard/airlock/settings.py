@@ -24,3 +24,7 @@ class AirlockSettings(BaseSettings):
     )
     max_file_bytes: int = Field(20 * 1024 * 1024, gt=0, description="The largest file (figure) that can be exported.")
     page_rows: int = Field(500, gt=0, description="Rows of a checked table shown on the review page.")
+    requests_per_day: int = Field(50, gt=0, description="Export requests one user may make in 24 hours.")
+    bytes_per_day: int = Field(
+        200 * 1024 * 1024, gt=0, description="Bytes of tables and files one user may submit for export in 24 hours."
+    )

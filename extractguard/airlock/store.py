@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    func,
     insert,
     or_,
     select,
@@ -128,6 +129,9 @@ class ExportStore(Protocol):
     def releases(self, *, requester: str, project: str | None, excluding: int | None = None) -> list[ExportRequest]:
         """Released requests by `requester` or within `project`, newest first."""
 
+    def submitted_since(self, requester: str, since: datetime) -> tuple[int, int]:
+        """How many requests `requester` made since `since`, and their content's bytes."""
+
     def put_content(self, kind: Kind, content: bytes) -> str:
         """Keep `content`; its sha256."""
 
@@ -191,6 +195,13 @@ class SqlExportStore:
             query = query.limit(limit)
         with self.engine.connect() as db:
             return self._load(db, db.execute(query).all())
+
+    def submitted_since(self, requester: str, since: datetime) -> tuple[int, int]:
+        query = select(func.count(), func.coalesce(func.sum(export_requests.c.content_bytes), 0)).where(
+            export_requests.c.requester == requester, export_requests.c.created_at >= since)
+        with self.engine.connect() as db:
+            count, size = db.execute(query).one()
+        return int(count), int(size)
 
     def releases(self, *, requester, project, excluding=None) -> list[ExportRequest]:
         who = export_requests.c.requester == requester

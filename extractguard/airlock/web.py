@@ -320,7 +320,8 @@ class _ApiRoute(_RefusalRoute):
     """Refusals as ``{code, reason}``."""
 
     def refuse(self, request: Request, error: CampusError) -> Response:
-        return JSONResponse({"code": error.code, "reason": error.reason}, status_code=error.http_status)
+        return JSONResponse({"code": error.code, "reason": error.reason}, status_code=error.http_status,
+                            headers=getattr(error, "headers", None))
 
 
 class _PageRoute(_RefusalRoute):
