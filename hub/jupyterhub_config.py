@@ -195,9 +195,10 @@ if hub.data_service:
         service["user"] = hub.data_user  # the only user that can read the raw data
     services.append(service)
     roles += [
-        # HubAuth in the service: whose token is it, and in which groups.
+        # HubAuth in the service: whose token is it, in which groups, and is it a notebook
+        # server's (the JSON API answers those only; read:tokens reads a token's note).
         {"name": "campus-data-service", "services": [DATA_SERVICE],
-         "scopes": ["read:users:groups", "read:users:name"]},
+         "scopes": ["read:users:groups", "read:users:name", "read:tokens"]},
         # Members of the campus groups may use the data service (the policy decides what
         # each may see). A group added later gets it when the hub restarts.
         {"name": "campus-data-users", "groups": sorted(data_groups),

@@ -44,9 +44,12 @@ def wait_for_service(hub) -> None:
         time.sleep(0.2)
 
 
-def mint(hub, user: str, scopes: list[str]) -> httpx.Response:
-    """An admin issues `user` a token (the hub refuses scopes the user does not hold)."""
-    return httpx.post(hub.api + f"users/{user}/tokens", json={"scopes": scopes, "expires_in": 600},
+def mint(hub, user: str, scopes: list[str], note: str | None = None) -> httpx.Response:
+    """An admin issues `user` a token (the hub refuses scopes the user does not hold). By
+    default it is noted as the hub notes a notebook server's token: the tests stand in for
+    a notebook without starting one (the end-to-end and template tests start real ones)."""
+    note = f"Server at /user/{user}/" if note is None else note
+    return httpx.post(hub.api + f"users/{user}/tokens", json={"scopes": scopes, "expires_in": 600, "note": note},
                       headers={"Authorization": f"token {hub.token}"}, timeout=30)
 
 
@@ -66,6 +69,15 @@ def test_a_campus_members_token_reaches_the_service_with_the_hub_groups(hub):
     assert me.status_code == 200, me.text
     assert me.json()["user"] == "alice"
     assert set(me.json()["groups"]) == {"researchers", "project:gangnam-retail"}
+
+
+def test_the_api_answers_only_notebook_server_tokens_whatever_the_route(hub):
+    """Decided from the token, not the route: a token of alice's that is not her server's is
+    refused even sent straight to the service's own port."""
+    wait_for_service(hub)
+    other = mint(hub, "alice", ["access:services!service=data"], note="a token of my own").json()["token"]
+    direct = httpx.get(service_url(hub) + "me", headers={"Authorization": f"token {other}"}, timeout=30)
+    assert direct.status_code == 403 and "notebook servers only" in direct.json()["reason"]
 
 
 def test_a_token_without_the_service_scope_is_refused_by_the_service(hub):

@@ -88,3 +88,14 @@ def test_a_bad_token_in_the_form_says_why(service):
     with browser(service) as client:
         refused = sign_in(client, "campus_000000000000_notavalidsecretnotavalidsecret")
         assert refused.status_code == 401 and "not valid" in refused.text and COOKIE not in client.cookies
+
+
+def test_no_page_loads_anything_from_another_site(service, sejin_token):
+    with browser(service) as client:
+        assert client.get("api/docs").status_code == 404, "no Swagger UI from a CDN; the spec is at api/openapi.json"
+        assert client.get("api/openapi.json").status_code == 200
+        sign_in(client, sejin_token)
+        for path in ("airlock", "sign-in", "sign-out"):
+            page = client.get(path)
+            assert "default-src 'none'" in page.headers["content-security-policy"]
+            assert not re.search(r'(src|href)="(https?:)?//', page.text), f"{path} links another site"

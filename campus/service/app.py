@@ -97,7 +97,7 @@ def create_app(campus: Campus, authenticator: Authenticator, *, prefix: str | No
         summary="Policy-checked queries over the campus's datasets; only checked aggregates leave.",
         version="1",
         openapi_url=f"{base}/openapi.json",
-        docs_url=f"{base}/docs",
+        docs_url=None,  # Swagger UI would load its scripts from a public CDN; a campus has no internet
         redoc_url=None,
     )
     app.state.campus = campus

@@ -6,7 +6,10 @@ header that merely names a user.
 * `HubAuthenticator` — inside JupyterHub. The hub says whose token it is, with the
   user's groups, and the token must carry the scope to use this service
   (``access:services!service=data``; the kernel gets it through
-  ``c.Spawner.server_token_scopes``).
+  ``c.Spawner.server_token_scopes``). The JSON API takes only the token of a campus
+  notebook server (the hub notes it ``Server at /user/<name>/``; users cannot make
+  tokens of their own), decided from the token whatever route the request took: a
+  browser's OAuth token, or any other token of the user, is refused.
 * `TokenAuthenticator` — standalone. Tokens issued by ``campus tokens create``
   (`campus.service.tokens`); the user's groups are the token's, if it was issued
   with some, else theirs in ``hub/users.yaml`` at each request.
@@ -52,9 +55,12 @@ class Identity:
 
 class Authenticator(Protocol):
     """Turns the token of a request into an `Identity`, or raises a `CampusError`:
-    ``invalid_token`` / ``token_expired`` (401), ``forbidden`` (403), ``hub_unavailable`` (502)."""
+    ``invalid_token`` / ``token_expired`` (401), ``forbidden`` (403), ``hub_unavailable`` (502).
 
-    async def identify(self, token: str) -> Identity: ...
+    With `api` (the JSON API), only the tokens of campus sessions pass; without (a browser
+    signing in to the pages), any token of the user that may use this service does."""
+
+    async def identify(self, token: str, *, api: bool = True) -> Identity: ...
 
 
 def token_of(header: str | None) -> str | None:
@@ -63,7 +69,7 @@ def token_of(header: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-async def identify(authenticator: Authenticator, header: str | None) -> Identity:
+async def identify(authenticator: Authenticator, header: str | None, *, api: bool = True) -> Identity:
     """The identity behind an Authorization header; Unauthenticated if there is no token."""
     token = token_of(header)
     if token is None:
@@ -71,7 +77,7 @@ async def identify(authenticator: Authenticator, header: str | None) -> Identity
             "this request carries no token: send `Authorization: token <your token>` (in a campus notebook "
             "`campus.sql(...)` does it for you; elsewhere ask an admin for one: campus tokens create)"
         )
-    return await authenticator.identify(token)
+    return await authenticator.identify(token, api=api)
 
 
 class TokenAuthenticator:
@@ -81,7 +87,7 @@ class TokenAuthenticator:
         self.tokens = tokens
         self.policy = policy
 
-    async def identify(self, token: str) -> Identity:
+    async def identify(self, token: str, *, api: bool = True) -> Identity:
         info = await anyio.to_thread.run_sync(self.tokens.verify, token)
         groups = info.groups if info.groups is not None else self.policy.groups_of(info.user)
         return Identity(info.user, list(groups), via="token")
@@ -97,8 +103,51 @@ class HubAuthenticator:
         service = service or os.environ.get("JUPYTERHUB_SERVICE_NAME") or "data"
         self.required = set(self.hub.access_scopes or ()) or {f"access:services!service={service}"}
         self.policy = policy
+        self.server_tokens: dict[str, bool] = {}  # token id -> whether a notebook server holds it
+        self.hub_base_url = os.environ.get("JUPYTERHUB_BASE_URL") or "/"  # where the hub serves users' servers
 
-    async def identify(self, token: str) -> Identity:
+    async def identify(self, token: str, *, api: bool = True) -> Identity:
+        model = await self._model(token)
+        if api and not await self._of_a_server(model):
+            raise Forbidden(
+                "the data API answers the tokens of campus notebook servers only: run this in a campus notebook "
+                "(campus.sql(...)); the review pages are at the service's /airlock"
+            )
+        groups = model.get("groups")
+        if groups is None and self.policy is not None:  # the service's role lacks read:users:groups
+            groups = self.policy.groups_of(model["name"])
+        return Identity(model["name"], list(groups or []), via="hub")
+
+    async def _of_a_server(self, model: dict) -> bool:
+        """Whether the token is a notebook server's: not from a browser sign-in (no session),
+        and noted by the hub as the token of the user's server."""
+        token_id = model.get("token_id")
+        if model.get("session_id") or not token_id:
+            return False
+        if token_id not in self.server_tokens:
+            import httpx
+
+            url = f"{self.hub.api_url}/users/{model['name']}/tokens/{token_id}"
+            try:
+                async with httpx.AsyncClient(timeout=10) as http:
+                    answer = await http.get(url, headers={"Authorization": f"token {self.hub.api_token}"})
+            except httpx.HTTPError as e:
+                log.error("asking the hub about token %s failed: %s", token_id, e)
+                raise HubUnavailable("JupyterHub could not be asked about this token; try again in a minute") from None
+            note = (answer.json().get("note") or "") if answer.status_code == 200 else ""
+            if len(self.server_tokens) > 10_000:
+                self.server_tokens.clear()
+            self.server_tokens[token_id] = note.startswith(f"Server at {self.server_prefix(model['name'])}")
+        return self.server_tokens[token_id]
+
+    def server_prefix(self, user: str) -> str:
+        """Where the hub serves `user`'s notebook servers (their tokens are noted with it)."""
+        from jupyterhub.utils import url_escape_path
+
+        return f"{self.hub_base_url.rstrip('/')}/user/{url_escape_path(user)}/"
+
+    async def _model(self, token: str) -> dict:
+        """The hub's model of the token's owner, checked to be a user who may use this service."""
         from jupyterhub.services.auth import check_scopes
 
         try:
@@ -117,7 +166,4 @@ class HubAuthenticator:
                 f"this token may not use the data service: it needs the scope {' or '.join(sorted(self.required))} "
                 "(the campus admins add it to c.Spawner.server_token_scopes)"
             )
-        groups = model.get("groups")
-        if groups is None and self.policy is not None:  # the service's role lacks read:users:groups
-            groups = self.policy.groups_of(model["name"])
-        return Identity(model["name"], list(groups or []), via="hub")
+        return model

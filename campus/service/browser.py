@@ -73,7 +73,7 @@ async def signed_in(request: Request, header: Annotated[str | None, Depends(toke
     browser's session."""
     token = token_of(header)
     if token is not None:
-        return await request.app.state.authenticator.identify(token)
+        return await request.app.state.authenticator.identify(token, api=False)
     where = f"{root_of(request)}/sign-in?" + urlencode({"next": request.url.path})
     secret = request.cookies.get(COOKIE)
     if secret is None:
@@ -111,7 +111,7 @@ def router(hub_oauth=None) -> APIRouter:
         try:
             same_origin(request)
             _check_form(request, form)
-            identity = await request.app.state.authenticator.identify(token.strip())
+            identity = await request.app.state.authenticator.identify(token.strip(), api=False)
         except (InvalidToken, TokenExpired, Unauthenticated, CrossSite) as e:
             return _token_form(request, target, error=e.reason, status_code=e.http_status)
         return _signed_in(request, identity, target)
@@ -124,7 +124,7 @@ def router(hub_oauth=None) -> APIRouter:
         verifier, target = hub_oauth.get_code_verifier(state), hub_oauth.get_next_url(state)
         hub_oauth.clear_oauth_state(state)
         token = await hub_oauth.token_for_code(code, code_verifier=verifier, sync=False)
-        identity = await request.app.state.authenticator.identify(token)  # whose it is; the token is then forgotten
+        identity = await request.app.state.authenticator.identify(token, api=False)  # whose; then forgotten
         response = _signed_in(request, identity, safe_next(target, root_of(request)))
         response.delete_cookie(STATE_COOKIE, path=root_of(request) + "/")
         return response
