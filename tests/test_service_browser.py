@@ -11,9 +11,10 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
+from campus.service.auth import Identity
 from campus.service.browser import COOKIE
 from campus.service.sessions import SessionStore
-from campus.service.auth import Identity
+from test_airlock_browser import browser  # noqa: F401 (a fixture: Chromium)
 
 pytest_plugins = ["service_fixtures"]
 
@@ -23,7 +24,7 @@ def sejin_token(service) -> str:
     return service.token("sejin")
 
 
-def browser(service) -> httpx.Client:
+def plain_browser(service) -> httpx.Client:
     return httpx.Client(base_url=service.url, follow_redirects=False, timeout=30)
 
 
@@ -38,7 +39,7 @@ def sign_in(client: httpx.Client, token: str, **headers) -> httpx.Response:
 
 
 def test_signing_in_opens_a_session_whose_cookie_holds_no_token(service, sejin_token):
-    with browser(service) as client:
+    with plain_browser(service) as client:
         assert client.get("airlock").status_code == 303  # to the sign-in page
         signed = sign_in(client, sejin_token)
         assert signed.status_code == 303 and signed.headers["location"] == "/airlock"
@@ -51,7 +52,7 @@ def test_signing_in_opens_a_session_whose_cookie_holds_no_token(service, sejin_t
 
 
 def test_the_sign_in_form_is_refused_from_another_site_or_without_its_own_token(service, sejin_token):
-    with browser(service) as client:
+    with plain_browser(service) as client:
         page = client.get("sign-in")
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         forged = client.post("sign-in", data=form_of(page) | {"token": sejin_token},
@@ -63,11 +64,11 @@ def test_the_sign_in_form_is_refused_from_another_site_or_without_its_own_token(
 
 
 def test_signing_out_ends_the_session_on_the_server(service, sejin_token):
-    with browser(service) as client:
+    with plain_browser(service) as client:
         sign_in(client, sejin_token)
         stolen = client.cookies.get(COOKIE)
         assert client.post("sign-out").status_code == 200
-    with browser(service) as thief:
+    with plain_browser(service) as thief:
         thief.cookies.set(COOKIE, stolen)
         assert thief.get("airlock").status_code == 303, "the old cookie opens nothing once signed out"
 
@@ -76,7 +77,7 @@ def test_a_session_ends_when_its_time_is_up(service):
     sessions = SessionStore(service.campus.audit.engine)
     ended = sessions.open(Identity("sejin", ["stewards"]), until=datetime.now(timezone.utc) - timedelta(seconds=1))
     live = sessions.open(Identity("sejin", ["stewards"]))
-    with browser(service) as client:
+    with plain_browser(service) as client:
         client.cookies.set(COOKIE, ended.secret)
         assert client.get("airlock").status_code == 303
         client.cookies.set(COOKIE, live.secret)
@@ -85,13 +86,13 @@ def test_a_session_ends_when_its_time_is_up(service):
 
 
 def test_a_bad_token_in_the_form_says_why(service):
-    with browser(service) as client:
+    with plain_browser(service) as client:
         refused = sign_in(client, "campus_000000000000_notavalidsecretnotavalidsecret")
         assert refused.status_code == 401 and "not valid" in refused.text and COOKIE not in client.cookies
 
 
 def test_no_page_loads_anything_from_another_site(service, sejin_token):
-    with browser(service) as client:
+    with plain_browser(service) as client:
         assert client.get("api/docs").status_code == 404, "no Swagger UI from a CDN; the spec is at api/openapi.json"
         assert client.get("api/openapi.json").status_code == 200
         sign_in(client, sejin_token)
@@ -99,3 +100,40 @@ def test_no_page_loads_anything_from_another_site(service, sejin_token):
             page = client.get(path)
             assert "default-src 'none'" in page.headers["content-security-policy"]
             assert not re.search(r'(src|href)="(https?:)?//', page.text), f"{path} links another site"
+
+
+# --- in a real browser: a page on another site cannot sign the victim in -----------------------
+
+
+ATTACKER = """<!doctype html><html><body>
+<form id="f" method="post" action="{service}sign-in">
+<input name="token" value="{token}"><input name="next" value="/airlock"><input name="form" value="guessed">
+</form><script>document.getElementById("f").submit()</script></body></html>"""
+
+
+@pytest.mark.slow
+def test_a_page_on_another_site_cannot_sign_a_browser_in(service, serve, browser):
+    """Login CSRF: another origin (here, another port of this host) auto-submits the sign-in
+    form with the attacker's own token; the browser must not end up signed in as them."""
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+
+    attacker_token = service.token("bob")
+    evil = FastAPI()
+
+    @evil.get("/")
+    def page():
+        return HTMLResponse(ATTACKER.format(service=service.url, token=attacker_token))
+
+    with serve(evil) as evil_url:
+        context = browser.new_context()
+        page = context.new_page()
+        landed = []
+        page.on("response", lambda r: landed.append((r.url, r.status)) if "sign-in" in r.url else None)
+        page.goto(evil_url)
+        page.wait_for_load_state("networkidle")
+        assert (service.url + "sign-in", 403) in landed, landed
+        assert not [c for c in context.cookies() if c["name"] == COOKIE], "no session was opened"
+        opened = page.goto(service.url + "sign-in")
+        assert "frame-ancestors 'none'" in opened.headers["content-security-policy"]
+        context.close()
