@@ -65,12 +65,20 @@ def p(times: list[float], q: float) -> float:
     return statistics.quantiles(times, n=100, method="inclusive")[int(q * 100) - 1] * 1000 if q < 1 else max(times)
 
 
-def start_service(data: Path, state: Path, database: str, workers: int) -> tuple[subprocess.Popen, str]:
+# The throughput run sends every client as one user: lift the per-user limits for it (bench/fairness.py
+# measures them).
+ONE_USER_AT_FULL_LOAD = {"CAMPUS_USER_CONCURRENT": "1000", "CAMPUS_USER_REQUESTS_PER_SECOND": "100000",
+                         "CAMPUS_USER_REQUEST_BURST": "100000"}
+
+
+def start_service(data: Path, state: Path, database: str, workers: int,
+                  limits: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPUS_", "JUPYTERHUB_"))}
     env |= {"CAMPUS_DATA_DIR": str(data), "CAMPUS_STATE_DIR": str(state), "CAMPUS_DB_URL": database}
+    env |= limits or {}
     campus_bin = Path(sys.executable).with_name("campus")
     process = subprocess.Popen([str(campus_bin), "serve", "--port", str(port), "--log-level", "warning",
                                 "--workers", str(workers)], env=env)
@@ -152,7 +160,7 @@ def main() -> None:
 
     cx = campus.open(data_dir=data, state_dir=state, db_url=database)
     token = TokenStore(cx.audit.engine).issue("alice", audit=cx.audit, by="bench").token
-    process, url = start_service(data, state, database, args.workers)
+    process, url = start_service(data, state, database, args.workers, ONE_USER_AT_FULL_LOAD)
     numbers = itertools.count(1_000_000)
 
     def cold() -> str:

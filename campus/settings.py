@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     user_concurrent: int = Field(
         4, gt=0, description="Data service requests one user may have in progress at once (then 429)."
     )
+    queries_at_once: int = Field(
+        default_factory=lambda: max(2, os.cpu_count() or 2),
+        gt=0, description="Queries the data service runs at once; while others wait, one user gets at most half.",
+    )
 
     @property
     def database(self) -> str:

@@ -66,6 +66,7 @@ MAX_BODY = 1_000_000  # bytes of a JSON body (a query is at most text.MAX_SQL ch
 QUERY_THREADS = 32
 ERRORS = {status: {"model": Error} for status in (401, 403, 404, 422, 500)}
 REFUSALS_AUDITED = 10  # refused tokens audited per minute and address
+TARPIT = 1.0  # seconds a request refused for asking too much waits before its 429 goes out
 FORWARDED = {"x-forwarded-for", "x-forwarded-host", "forwarded"}  # set by the hub's proxy on what it passes on
 PROJECT_QUERY = Query(None, max_length=200, pattern=PROJECT, description="Answer as within this project.")
 
@@ -109,6 +110,7 @@ def create_app(campus: Campus, authenticator: Authenticator, *, prefix: str | No
     settings = campus.settings
     app.state.fairness = Fairness(settings.user_requests_per_second, settings.user_request_burst,
                                   settings.user_concurrent)
+    app.state.queries = FairQueries(settings.queries_at_once, app.state.query_threads)
     install_error_handlers(app)
     app.add_middleware(LimitBody, limit=MAX_BODY)
     app.include_router(router, prefix=base)
@@ -132,7 +134,11 @@ async def authenticated(request: Request, header: Annotated[str | None, Depends(
     `REFUSALS_AUDITED` a minute from one address, so a flood cannot swamp the trail)."""
     identity = await identified(request, header)
     fairness: Fairness = request.app.state.fairness
-    fairness.admit(identity.user)
+    try:
+        fairness.admit(identity.user)
+    except TooManyRequests as refused:
+        await anyio.sleep(TARPIT)  # a client that does not wait as told is slowed, at no cost to others
+        raise refused
     try:
         yield identity
     finally:
@@ -203,7 +209,7 @@ async def describe(request: Request, identity: User, name: Annotated[str, Path(m
 async def sql(request: Request, identity: User, query: SqlRequest) -> Response:
     """Run one query under the policy; only checked aggregates (or capped rows where granted) come back."""
     session = campus_of(request).session(identity.user, identity.groups, query.project)
-    result = await in_pool(request, session.sql, query.sql)
+    result = await request.app.state.queries.run(identity.user, partial(session.sql, query.sql))
     if wire.wants_json(request.headers.get("accept")):
         return Response(wire.to_json(result), media_type=wire.JSON)
     return Response(wire.to_arrow(result), media_type=wire.ARROW)
@@ -302,6 +308,54 @@ async def internal_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(InternalError(
         f"the data service failed unexpectedly; tell the campus admins, quoting incident {incident}"
     ))
+
+
+class FairQueries:
+    """Queries run `slots` at once, and while anyone waits no user holds more than half of
+    the slots: the next free slot goes to the first waiting query whose user is under that
+    share. A user who sends many heavy queries then leaves room for everyone else, however
+    many they queue (`Fairness` caps how many that is).
+
+    Only the event loop calls it, so it needs no lock.
+    """
+
+    def __init__(self, slots: int, threads: anyio.CapacityLimiter):
+        self.slots, self.per_user, self.threads = slots, max(1, slots // 2), threads
+        self.running: dict[str, int] = {}
+        self.waiting: list[tuple[str, anyio.Event]] = []
+
+    async def run(self, user: str, work: Callable[[], T]) -> T:
+        if self.waiting or not self._may_start(user):
+            turn = anyio.Event()
+            self.waiting.append((user, turn))
+            try:
+                await turn.wait()
+            except BaseException:  # the client went away while waiting
+                if (user, turn) in self.waiting:
+                    self.waiting.remove((user, turn))
+                else:
+                    self._finished(user)
+                raise
+        else:
+            self.running[user] = self.running.get(user, 0) + 1
+        try:
+            return await anyio.to_thread.run_sync(work, limiter=self.threads)
+        finally:
+            self._finished(user)
+
+    def _may_start(self, user: str) -> bool:
+        share = self.per_user if self.waiting else self.slots
+        return sum(self.running.values()) < self.slots and self.running.get(user, 0) < share
+
+    def _finished(self, user: str) -> None:
+        left = self.running.get(user, 1) - 1
+        self.running.pop(user) if left <= 0 else self.running.__setitem__(user, left)
+        for entry in list(self.waiting):
+            waiter, turn = entry
+            if sum(self.running.values()) < self.slots and self.running.get(waiter, 0) < self.per_user:
+                self.waiting.remove(entry)
+                self.running[waiter] = self.running.get(waiter, 0) + 1
+                turn.set()
 
 
 class Fairness:
