@@ -53,7 +53,7 @@ c.JupyterHub.services = [
 ]
 c.JupyterHub.load_roles = [
     {{"name": "user", "scopes": ["self", "access:services!service=data"]}},
-    {{"name": "data-service", "services": ["data"], "scopes": ["read:users:groups"]}},
+    {{"name": "data-service", "services": ["data"], "scopes": ["read:users:groups", "read:tokens"]}},
     {{"name": "admin", "services": ["tester"]}},
 ]
 '''
@@ -88,10 +88,12 @@ def hub(tmp_path_factory):
                 except Exception:
                     pass
                 time.sleep(0.2)
-            for name, scopes in (("alice", ["access:services!service=data"]),
-                                 ("alice_unscoped", ["read:users:activity!user=alice"]),
-                                 ("alice_unused", ["access:services!service=data"])):
-                made = http.post(api + "/users/alice/tokens", json={"scopes": scopes, "note": name})
+            server = "Server at /user/alice/"  # as the hub notes the token it gives alice's notebook server
+            for name, scopes, note in (("alice", ["access:services!service=data"], server),
+                                       ("alice_unscoped", ["read:users:activity!user=alice"], server),
+                                       ("alice_own", ["access:services!service=data"], "a token of her own"),
+                                       ("alice_unused", ["access:services!service=data"], server)):
+                made = http.post(api + "/users/alice/tokens", json={"scopes": scopes, "note": note})
                 assert made.status_code == 201, made.text
                 tokens[name] = made.json()["token"]
         yield api, tokens, process
@@ -118,6 +120,7 @@ def test_hub_tokens_are_checked_by_the_hub(service, hub, serve):
         # (token, status, code)
         for token, status, code in [
             (tokens["alice_unscoped"], 403, "forbidden"),   # a real token, without the scope for this service
+            (tokens["alice_own"], 403, "forbidden"),        # a token of hers, but not her notebook server's
             ("not-a-hub-token", 401, "invalid_token"),      # the hub does not know it
             (None, 401, "unauthenticated"),                 # no token at all
         ]:

@@ -130,6 +130,11 @@ class Cursor:
             return self._cursor.sql(sql).to_arrow_table()
         except duckdb.InterruptException:
             raise QueryTimeout(timed_out(self._deadline.seconds)) from None
+        except duckdb.OutOfMemoryException:
+            raise QueryRejected(
+                f"the query needed more than the {self._limits.memory} of memory a query may use, with the others "
+                "running now; narrow it (fewer keys, fewer months), or try again in a while"
+            ) from None
         except duckdb.Error as e:
             if "max_execution_time" in str(e) or "Interrupted" in str(e):
                 raise QueryTimeout(timed_out(self._deadline.seconds)) from None
