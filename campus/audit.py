@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, Text, insert, select, type_coerce, update
 
 from .db import connect, ensure_schema, metadata
+from .keys import kept_secret
 
 events = Table(
     "audit_events",
@@ -115,15 +115,7 @@ class Anchor:
         return hmac.new(self._key(), f"{last_id}:{last_hash}".encode(), hashlib.sha256).hexdigest()
 
     def _key(self) -> bytes:
-        if not self.key_path.exists():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as f:
-                    f.write(secrets.token_hex(32))
-            except FileExistsError:
-                pass  # another process made it first
-        return bytes.fromhex(self.key_path.read_text().strip())
+        return kept_secret(self.key_path)
 
 
 def event_hash(prev_hash: str, event: dict) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 from . import catalog as catalog_module
@@ -12,6 +10,7 @@ from .catalog import Dataset
 from .gateway.cache import Memory
 from .gateway.session import Session
 from .gateway.warehouse import Limits, Warehouse
+from .keys import kept_secret
 from .settings import Settings
 
 
@@ -47,13 +46,7 @@ class Campus:
 
 def noise_secret(state_dir: Path) -> int:
     """The campus's noise secret (created on first use, readable by the service only)."""
-    path = Path(state_dir) / "noise.secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(8))
-    return int(path.read_text().strip(), 16)
+    return int.from_bytes(kept_secret(Path(state_dir) / "noise.secret", 8), "big")
 
 
 def open(root: Path | str | None = None, **settings) -> Campus:

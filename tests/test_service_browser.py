@@ -137,3 +137,38 @@ def test_a_page_on_another_site_cannot_sign_a_browser_in(service, serve, browser
         opened = page.goto(service.url + "sign-in")
         assert "frame-ancestors 'none'" in opened.headers["content-security-policy"]
         context.close()
+
+
+def test_what_one_worker_hands_out_another_accepts(demo_data, tmp_path, serve):
+    """`campus serve --workers 2`: two processes, each its own campus over one state folder and
+    database. A session opened by one and a review form served by one work on the other."""
+    import campus
+    from campus.service.auth import TokenAuthenticator
+    from campus.service.server import app_for, prepare
+    from campus.service.tokens import TokenStore
+    from campus.settings import Settings
+
+    database = f"sqlite:///{tmp_path / 'campus.db'}"
+    prepare(Settings(state_dir=tmp_path, data_dir=demo_data, db_url=database))
+    workers = [campus.open(data_dir=demo_data, state_dir=tmp_path, db_url=database) for _ in range(2)]
+    tokens = TokenStore(workers[0].audit.engine)
+    alice, sejin = (tokens.issue(u, audit=workers[0].audit, by="tests").token for u in ("alice", "sejin"))
+    apps = [app_for(cx, TokenAuthenticator(TokenStore(cx.audit.engine), cx.policy)) for cx in workers]
+    try:
+        with serve(apps[0]) as one, serve(apps[1]) as two:
+            made = httpx.post(one + "api/exports", json={"sql": "SELECT gender, count(*) AS n FROM card_usage "
+                                                                "GROUP BY 1", "name": "g"},
+                              headers={"Authorization": f"token {alice}"}, timeout=60).json()
+            with httpx.Client(base_url=one, timeout=30) as first:
+                sign_in(first, sejin)
+                session = first.cookies.get(COOKIE)
+                page = first.get(f"airlock/{made['id']}").text
+            form = dict(re.findall(r'name="(csrf|content_sha256|round)" value="([^"]*)"', page))
+            with httpx.Client(base_url=two, timeout=30) as second:
+                second.cookies.set(COOKIE, session)
+                assert second.get("airlock").status_code == 200, "the session opened on one worker holds on another"
+                decided = second.post(f"airlock/{made['id']}/review", data=form | {"decision": "approve"})
+                assert decided.status_code == 303, decided.text
+    finally:
+        for cx in workers:
+            cx.close()

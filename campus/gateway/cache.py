@@ -117,11 +117,6 @@ class Memory:
             self._schema_uses += 1
             return self._schema[1]
 
-    def clear(self) -> None:
-        with self._lock:
-            self.analyses.clear()
-            self.rewrites.clear()
-            self._schema = None
 
 
 def policy_in_force(policy) -> object:

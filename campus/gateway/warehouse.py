@@ -80,8 +80,6 @@ class Warehouse:
             f"SET memory_limit = '{limits.memory}'",
             f"SET max_temp_directory_size = '{limits.temp_space}'",
             f"SET threads = {limits.threads}",
-            "SET enable_progress_bar = true",
-            "SET enable_progress_bar_print = false",
             "SET lock_configuration = true",
         ):
             self._db.execute(statement)
@@ -145,9 +143,6 @@ class Cursor:
             raise QueryRejected(f"DuckDB could not run the query: {plain(e)}") from None
         finally:
             alarm.cancel()
-
-    def progress(self) -> float:
-        return self._cursor.query_progress()
 
 
 def plain(error: Exception) -> str:

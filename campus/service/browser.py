@@ -12,7 +12,10 @@ opaque, revocable id in a cookie, never a token.
 * Standalone, by a form where you paste your campus API token (``campus tokens
   create``). The token is checked and forgotten; the session is what the cookie holds.
 
-The cookie is HttpOnly, SameSite=Lax, limited to the service's path, Secure over https;
+A sign-in under way keeps its OAuth state (the PKCE verifier, where to go next) in a
+cookie signed with the service's key, not in process memory, so any worker of
+``campus serve --workers N`` can finish it. The session cookie is HttpOnly,
+SameSite=Lax, limited to the service's path, Secure over https;
 it opens the pages and nothing else (the JSON API never reads it). Sessions end after
 eight hours, and signing out ends them on the server. Every form, the sign-in form too,
 is refused when a browser says it comes from another site, and carries a token only
@@ -24,8 +27,11 @@ this service's pages know; every page forbids framing and third-party content.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import html
+import json
 import secrets
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -94,11 +100,12 @@ def router(hub_oauth=None) -> APIRouter:
         if hub_oauth is None:
             return _token_form(request, target)
         verifier, challenge, method = hub_oauth.generate_pkce_code_challenge()
-        state = hub_oauth.generate_state(target, code_verifier=verifier)
+        state = secrets.token_urlsafe(24)
         url = hub_oauth.login_url + "&" + urlencode(
             {"state": state, "code_challenge": challenge, "code_challenge_method": method})
         response = RedirectResponse(url, status_code=302)
-        _set(response, request, STATE_COOKIE, state, max_age=600)
+        pending = {"state": state, "verifier": verifier, "next": target}
+        _set(response, request, STATE_COOKIE, signed(request, pending), max_age=600)
         return response
 
     @pages.post("/sign-in")
@@ -118,11 +125,11 @@ def router(hub_oauth=None) -> APIRouter:
 
     @pages.get("/oauth_callback")
     async def oauth_callback(request: Request, code: str = "", state: str = ""):
-        if hub_oauth is None or not code or not state or state != request.cookies.get(STATE_COOKIE):
+        pending = unsigned(request, request.cookies.get(STATE_COOKIE, ""))
+        if hub_oauth is None or not code or not state or pending is None or pending.get("state") != state:
             return _message(request, "Sign-in did not complete", "This sign-in link is out of date or was not "
                             "started here. Open the export requests again to sign in.", status_code=403)
-        verifier, target = hub_oauth.get_code_verifier(state), hub_oauth.get_next_url(state)
-        hub_oauth.clear_oauth_state(state)
+        verifier, target = pending["verifier"], pending["next"]
         token = await hub_oauth.token_for_code(code, code_verifier=verifier, sync=False)
         identity = await request.app.state.authenticator.identify(token, api=False)  # whose; then forgotten
         response = _signed_in(request, identity, safe_next(target, root_of(request)))
@@ -145,6 +152,27 @@ def router(hub_oauth=None) -> APIRouter:
         return response
 
     return pages
+
+
+def signed(request: Request, value: dict) -> str:
+    """`value` for a cookie, signed with the service's key (every worker shares it)."""
+    body = base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
+    return f"{body}.{_mac(request, body)}"
+
+
+def unsigned(request: Request, cookie: str) -> dict | None:
+    """What `signed` put in a cookie, if this service signed it; else None."""
+    body, _, mac = cookie.rpartition(".")
+    if not body or not hmac.compare_digest(mac, _mac(request, body)):
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(body.encode()))
+    except ValueError:
+        return None
+
+
+def _mac(request: Request, body: str) -> str:
+    return hmac.new(request.app.state.signing_key, body.encode(), hashlib.sha256).hexdigest()
 
 
 def _signed_in(request: Request, identity: Identity, target: str) -> Response:

@@ -17,6 +17,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..campus import Campus, noise_secret
 from ..db import connect, ensure_schema
+from ..keys import kept_secret
 from ..settings import Settings
 from .auth import Authenticator, HubAuthenticator, TokenAuthenticator
 from .tokens import TokenStore
@@ -59,13 +60,14 @@ def authenticator_for(cx: Campus, auth: Auth, tokens: TokenStore) -> Authenticat
 
 
 def prepare(settings: Settings) -> None:
-    """What must exist before any worker opens the campus: the migrated database, the noise secret."""
+    """What must exist before any worker opens the campus: the migrated database, the secrets."""
     engine = connect(settings.database)
     try:
         ensure_schema(engine)
     finally:
         engine.dispose()
     noise_secret(settings.state_dir)
+    signing_key(settings.state_dir)
 
 
 def build(settings: Settings, auth: Auth = "auto"):
@@ -88,10 +90,18 @@ def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = No
     airlock = Airlock.open(cx, airlock_settings)
     airlock.finish_pending(audit=cx.audit)
     hub_oauth = authenticator.hub if isinstance(authenticator, HubAuthenticator) else None
-    routers = [airlock_router(airlock, authenticated, page_user=browser.signed_in), browser.router(hub_oauth)]
+    key = signing_key(cx.settings.state_dir)
+    routers = [airlock_router(airlock, authenticated, page_user=browser.signed_in, csrf_secret=key),
+               browser.router(hub_oauth)]
     app = create_app(cx, authenticator, prefix=prefix, routers=routers, sessions_only=hub_oauth is not None)
     app.state.sessions = SessionStore(cx.audit.engine)
+    app.state.signing_key = key
     return app
+
+
+def signing_key(state_dir) -> bytes:
+    """The key that signs the pages' form tokens and sign-in state, shared by every worker."""
+    return kept_secret(state_dir / "service.key")
 
 
 def worker_app():

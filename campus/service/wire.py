@@ -91,16 +91,6 @@ def to_json(result: Result) -> bytes:
     return json.dumps(document, default=_plain, allow_nan=False, separators=(",", ":")).encode()
 
 
-def from_json(data: bytes) -> Result:
-    """A `Result` from the JSON envelope (types as JSON has them)."""
-    document = json.loads(data)
-    names = [c["name"] for c in document["columns"]]
-    columns = list(zip(*document["rows"])) if document["rows"] else [[] for _ in names]
-    table = pa.table({name: list(values) for name, values in zip(names, columns)})
-    return Result(table, report_from_json(document.get("report", {})), document.get("notes", []),
-                  document.get("decisions", []))
-
-
 def wants_json(accept: str | None) -> bool:
     """Whether an Accept header asks for JSON rather than Arrow."""
     accept = (accept or "").lower()

@@ -78,15 +78,6 @@ TRANSITIONS: dict[tuple[Status, Status], tuple[Owner, str]] = {
 FINAL = frozenset(s for s, info in STATUSES.items() if info.owner is Owner.NOBODY)
 
 
-def owner(status: Status) -> Owner:
-    """Who acts next on a request in `status`.
-
-    >>> owner(Status.RETURNED)
-    <Owner.REQUESTER: 'requester'>
-    """
-    return STATUSES[status].owner
-
-
 def moves_from(status: Status) -> list[Status]:
     """The statuses a request in `status` can move to.
 
