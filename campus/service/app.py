@@ -311,10 +311,11 @@ async def internal_error(request: Request, error: Exception) -> JSONResponse:
 
 
 class FairQueries:
-    """Queries run `slots` at once, and while anyone waits no user holds more than half of
-    the slots: the next free slot goes to the first waiting query whose user is under that
-    share. A user who sends many heavy queries then leaves room for everyone else, however
-    many they queue (`Fairness` caps how many that is).
+    """Queries run `slots` at once, and while another user waits no user holds more than
+    half of the slots: the next free slot goes to the first waiting query whose user is
+    under their share (all the slots, when nobody else waits). A user who sends many heavy
+    queries then leaves room for everyone else, however many they queue (`Fairness` caps
+    how many that is), and has the whole machine when alone.
 
     Only the event loop calls it, so it needs no lock.
     """
@@ -325,7 +326,7 @@ class FairQueries:
         self.waiting: list[tuple[str, anyio.Event]] = []
 
     async def run(self, user: str, work: Callable[[], T]) -> T:
-        if self.waiting or not self._may_start(user):
+        if any(waiter == user for waiter, _ in self.waiting) or not self._may_start(user):
             turn = anyio.Event()
             self.waiting.append((user, turn))
             try:
@@ -344,15 +345,17 @@ class FairQueries:
             self._finished(user)
 
     def _may_start(self, user: str) -> bool:
-        share = self.per_user if self.waiting else self.slots
+        """A free slot, and `user` under their share: half the slots while another user waits."""
+        others_wait = any(waiter != user for waiter, _ in self.waiting)
+        share = self.per_user if others_wait else self.slots
         return sum(self.running.values()) < self.slots and self.running.get(user, 0) < share
 
     def _finished(self, user: str) -> None:
         left = self.running.get(user, 1) - 1
         self.running.pop(user) if left <= 0 else self.running.__setitem__(user, left)
-        for entry in list(self.waiting):
+        for entry in list(self.waiting):  # first come, first served, each within their share
             waiter, turn = entry
-            if sum(self.running.values()) < self.slots and self.running.get(waiter, 0) < self.per_user:
+            if self._may_start(waiter):
                 self.waiting.remove(entry)
                 self.running[waiter] = self.running.get(waiter, 0) + 1
                 turn.set()
