@@ -16,7 +16,7 @@ import pytest
 from campus import Denied, QueryRejected
 from campus.audit import AuditLog
 from databases import DATABASES, fresh_database
-from extractguard.airlock import (
+from campus.airlock import (
     AIRLOCK,
     STATUSES,
     TRANSITIONS,
@@ -36,7 +36,7 @@ from extractguard.airlock import (
     WrongState,
     policies,
 )
-from extractguard.airlock.states import FINAL, moves_from
+from campus.airlock.states import FINAL, moves_from
 
 
 ALICE = CampusUser("alice", ("researchers",))

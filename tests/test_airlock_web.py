@@ -1,7 +1,7 @@
 """The airlock over HTTP: the JSON API and the review pages (``test_airlock_browser.py``
 has a steward in a real browser, through the real hub and service).
 
-The app here is a test-only FastAPI app that mounts `extractguard.airlock.web.router`
+The app here is a test-only FastAPI app that mounts `campus.airlock.web.router`
 with a current-user dependency reading a header this test signs (HMAC under a key made
 per run). It stands in for the data service's hub authentication; nothing like it
 exists outside the tests.
@@ -21,8 +21,8 @@ from fastapi import FastAPI, Header, HTTPException
 from fastapi.testclient import TestClient
 
 from campus.audit import AuditLog
-from extractguard.airlock import Airlock, CampusUser, SqlExportStore
-from extractguard.airlock.web import router
+from campus.airlock import Airlock, CampusUser, SqlExportStore
+from campus.airlock.web import router
 
 KEY = secrets.token_bytes(32)
 ALICE = CampusUser("alice", ("researchers",))

@@ -509,7 +509,7 @@ def test_the_data_service_command_is_campus_serve_with_hub_auth(pod):
 def test_every_campus_setting_in_the_manifest_exists_and_parses(pod, monkeypatch):
     from campus.policy.config import PolicyConfig
     from campus.settings import Settings
-    from extractguard.airlock.settings import AirlockSettings
+    from campus.airlock.settings import AirlockSettings
 
     classes = (Settings, PolicyConfig, AirlockSettings)
     declared = {cls.model_config["env_prefix"] + field.upper(): cls for cls in classes for field in cls.model_fields}

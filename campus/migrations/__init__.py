@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 HEAD = "0004"  # the newest revision in versions/
 HERE = Path(__file__).resolve().parent
-TABLE_MODULES = ("campus.audit", "campus.service.tokens", "campus.service.sessions", "extractguard.airlock.store")
+TABLE_MODULES = ("campus.audit", "campus.service.tokens", "campus.service.sessions", "campus.airlock.store")
 LOCK_KEY = 0x63616D707573  # "campus": the PostgreSQL advisory lock held while upgrading
 
 

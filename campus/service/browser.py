@@ -39,7 +39,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from extractguard.airlock.web import PAGE_SECURITY, CrossSite, same_origin
+from campus.airlock.web import PAGE_SECURITY, CrossSite, same_origin
 
 from .auth import Identity, token_header, token_of
 from .errors import InvalidToken, TokenExpired, Unauthenticated

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from extractguard.airlock.errors import (
+from campus.airlock.errors import (
     Conflict,
     ContentChanged,
     InvalidExport,

@@ -80,8 +80,8 @@ def build(settings: Settings, auth: Auth = "auto"):
 
 def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = None, airlock_settings=None):
     """The data service with the export airlock (its owed moves made) and browser sign-in mounted."""
-    from extractguard.airlock import Airlock
-    from extractguard.airlock.web import router as airlock_router
+    from campus.airlock import Airlock
+    from campus.airlock.web import router as airlock_router
 
     from . import browser
     from .app import authenticated, create_app

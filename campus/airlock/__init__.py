@@ -47,7 +47,7 @@ __all__ = ["AirlockError", "Conflict", "ContentChanged", "InvalidExport", "NotPe
 
 def __getattr__(name: str):
     if name not in _LAZY:
-        raise AttributeError(f"module 'extractguard.airlock' has no attribute {name!r}")
+        raise AttributeError(f"module 'campus.airlock' has no attribute {name!r}")
     value = getattr(import_module(_LAZY[name], __name__), name)
     globals()[name] = value
     return value

@@ -2,8 +2,8 @@
 
 Mount it in the data service::
 
-    from extractguard.airlock import Airlock
-    from extractguard.airlock.web import router
+    from campus.airlock import Airlock
+    from campus.airlock.web import router
 
     airlock = Airlock.open(cx)
     app.include_router(router(airlock, current_user))   # current_user: the service's dependency
