@@ -6,8 +6,9 @@ One Parquet file of people (one row per person, so ACRO's row threshold is our
 distinct-person threshold) is checked twice:
 
 * **extractguard**, in the project venv: the cell statistics are computed by DuckDB with
-  the gateway's query shape (``campus/gateway/rewrite.py``, ``statistics_sql``: sum per
-  person within each cell, then per cell) and handed to ``extractguard.check``;
+  the gateway's own query (the people table declared as a catalog dataset, the query
+  analysed and rewritten by ``campus/gateway``) and handed to ``extractguard.check``; the
+  per-cell decisions compared come from ``extractguard.assess``;
 * **ACRO** (PyPI ``acro``, SACRO), in its own virtualenv outside the repo because it pins
   ``pandas<=2.3.3``: ``ACRO(suppress=True).crosstab(district, category, values=amount,
   aggfunc="sum")``, run as a subprocess; results come back as Parquet files.
@@ -128,31 +129,36 @@ def people(rows: int, seed: int) -> tuple[pa.Table, dict[str, list[tuple[str, st
 
 # --- extractguard ----------------------------------------------------------------------
 
-STATISTICS_SQL = """
-SELECT district, category,
-       COUNT(*) AS entities,
-       CAST(SUM(__rows) AS BIGINT) AS rows,
-       BIT_XOR(HASH(__entity, __rows)) AS cellkey,
-       CAST(SUM(__count__amount) AS BIGINT) AS count__amount,
-       CAST(SUM(__sum__amount) AS DOUBLE) AS sum__amount,
-       MAX(ABS(__sum__amount), 2) AS top__amount,
-       MIN(__sum__amount) AS min__amount,
-       MAX(__sum__amount) AS max__amount
-FROM (
-    SELECT district, category, __entity, COUNT(*) AS __rows,
-           COUNT(amount) AS __count__amount, SUM(amount) AS __sum__amount
-    FROM (SELECT district, category, amount, person_id AS __entity
-          FROM read_parquet(['{path}'], hive_partitioning = false)) AS people
-    GROUP BY district, category, __entity
-) AS __per_entity
-GROUP BY district, category
-"""
+def statistics_sql(path: Path) -> str:
+    """The gateway's own statistics query for district x category over the people table:
+    the table declared as a catalog dataset, the query analysed, split and rewritten as the
+    campus does it (keys come back as district and category)."""
+    from campus.catalog import Catalog
+    from campus.gateway.analyse import analyse
+    from campus.gateway.cells import split
+    from campus.gateway.rewrite import Grant, source
+    from campus.gateway.rewrite import statistics_sql as gateway_statistics
+
+    catalog = Catalog.model_validate({"datasets": {"people": {
+        "title": "People", "description": "The benchmark's people.", "steward": "bench", "tier": "sensitive",
+        "source": "people", "entity": "person_id", "columns": {
+            "person_id": {"type": "VARCHAR", "role": "identifier", "description": "Person."},
+            "district": {"type": "VARCHAR", "role": "dimension", "description": "District."},
+            "category": {"type": "VARCHAR", "role": "dimension", "description": "Category."},
+            "amount": {"type": "BIGINT", "role": "measure", "description": "Amount."},
+        }}}})
+    query = analyse("SELECT district, category, sum(amount) FROM people GROUP BY ALL", catalog)
+    aggregate = split(query.uses[0], "checked")
+    rows = source(catalog["people"], Grant("aggregates", ["district", "category", "amount"]), [path],
+                  reads=query.uses[0].columns, entity=True)
+    sql = gateway_statistics(aggregate, rows, top_n=2, max_cells=10**9)
+    return f"SELECT k0 AS district, k1 AS category, * EXCLUDE (k0, k1) FROM ({sql})"
 
 
 def extractguard_run(path: Path, threads: int):
-    """Statistics in DuckDB, then the guard.
+    """Statistics in DuckDB (the gateway's own query), then the guard.
 
-    Returns ((wall, cpu, wall in DuckDB, wall in check) seconds, statistics, checked, report).
+    Returns ((wall, cpu, wall in DuckDB, wall in check) seconds, statistics, checked, assessment).
     """
     import duckdb
 
@@ -161,16 +167,17 @@ def extractguard_run(path: Path, threads: int):
 
     cells = Cells(keys=["district", "category"], measures=[Measure("m0", "sum", "sum(amount)", "amount", integral=True)])
     rules = Disclosure(min_entities=10, dominance_n=2, dominance_k=0.9, p_ratio=0.1, rounding_base=5)
+    sql = statistics_sql(path)
     start, cpu = time.perf_counter(), time.process_time()
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
-    stats = con.sql(STATISTICS_SQL.format(path=path)).to_arrow_table()
+    stats = con.sql(sql).to_arrow_table()
     queried = time.perf_counter()
-    checked, report = extractguard.check(stats, cells, rules, secret=1, entity="person")
+    checked = extractguard.check(stats, cells, rules, secret=1, entity="person")
     end = time.perf_counter()
     seconds = end - start, time.process_time() - cpu, queried - start, end - queried
     con.close()
-    return seconds, stats, checked, report
+    return seconds, stats, checked, extractguard.assess(stats, cells, rules)
 
 
 # --- ACRO, in its own venv -------------------------------------------------------------
@@ -278,21 +285,21 @@ def acro_run(python: Path, data: Path, work: Path, mode: str) -> tuple[dict, "pl
 
 # --- comparison ------------------------------------------------------------------------
 
-def extractguard_rules(stats, report):
-    """Per cell: the statistics and the set of rules that withheld it, as a polars frame."""
+def extractguard_rules(assessment):
+    """Per cell: the statistics and the set of rules that fail it, as a polars frame (from
+    `extractguard.assess`: every cell, those left out too, which the requester never sees)."""
     import polars as pl
 
-    cell = r"^district=(\S+) category=(\S+)$"  # the report's cell label
-    withheld = report.withheld.with_columns(
-        pl.col("cell").str.extract(cell, 1).alias("district"), pl.col("cell").str.extract(cell, 2).alias("category")
-    )
-    fired = withheld.group_by("district", "category").agg(pl.col("rule").alias("eg_rules"))
-    frame = pl.from_arrow(stats).with_columns(
+    frame = assessment.frame
+    masks = {"min_entities": assessment.left_out["min_entities"], **assessment.fired["m0"],
+             "secondary": assessment.left_out["secondary"] | assessment.withheld["m0"]["secondary"]}
+    fired = [[rule for rule, mask in masks.items() if mask[i]] for i in range(frame.height)]
+    frame = frame.with_columns(pl.Series("eg_rules", fired, dtype=pl.List(pl.String))).with_columns(
         pl.col("top__amount").list.get(0, null_on_oob=True).cast(pl.Float64).fill_null(0).alias("top1"),
         pl.col("top__amount").list.get(1, null_on_oob=True).cast(pl.Float64).fill_null(0).alias("top2"),
         pl.col("min__amount").cast(pl.Float64), pl.col("max__amount").cast(pl.Float64),
     ).drop("top__amount", "cellkey")
-    return frame.join(fired, on=["district", "category"], how="left").with_columns(pl.col("eg_rules").fill_null([]))
+    return frame
 
 
 def acro_rules(cells):
@@ -431,14 +438,14 @@ def main() -> None:
             seconds, *result = extractguard_run(data, threads=2)
             eg_times.append(seconds)
         eg_one_thread = extractguard_run(data, threads=1)[0]
-        stats, _checked, report = result
-        print(f"extractguard: {report.summary()}", flush=True)
+        stats, checked, assessment = result
+        print(f"extractguard: {checked.report.summary()}; left out {checked.left_out}", flush=True)
 
         timings = {}
         for mode in ("logged", "quiet"):
             timings[mode], cells = acro_run(python, data, work, mode)
             print(f"ACRO ({mode}): {timings[mode]['status']}, {timings[mode]['total']:.2f} s", flush=True)
-        compare(extractguard_rules(stats, report), acro_rules(cells), planted, timings, eg_times, eg_one_thread,
+        compare(extractguard_rules(assessment), acro_rules(cells), planted, timings, eg_times, eg_one_thread,
                 args.rows, args.seed)
 
 

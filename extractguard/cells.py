@@ -53,6 +53,42 @@ class Cells:
     dataset: str = ""
 
 
+class Stat:
+    """The statistics columns, named here once for whoever computes them and for the guard.
+
+    >>> Stat.ENTITIES, Stat.sum("amount"), Stat.top("amount")
+    ('entities', 'sum__amount', 'top__amount')
+    """
+
+    ENTITIES, ROWS, CELLKEY = "entities", "rows", "cellkey"
+    PER_COLUMN = ("count", "sum", "top", "min", "max")
+
+    @staticmethod
+    def count(column: str) -> str:
+        return f"count__{column}"
+
+    @staticmethod
+    def sum(column: str) -> str:
+        return f"sum__{column}"
+
+    @staticmethod
+    def top(column: str) -> str:
+        return f"top__{column}"
+
+    @staticmethod
+    def min(column: str) -> str:
+        return f"min__{column}"
+
+    @staticmethod
+    def max(column: str) -> str:
+        return f"max__{column}"
+
+    @classmethod
+    def named(cls, name: str) -> bool:
+        """Whether `name` is a statistic (else a key or another column)."""
+        return name in (cls.ENTITIES, cls.ROWS, cls.CELLKEY) or name.split("__", 1)[0] in cls.PER_COLUMN
+
+
 def statistic(name: str, population: int = 0) -> str:
     """The column of a statistic for a population of the cells.
 

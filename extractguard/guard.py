@@ -36,7 +36,7 @@ import polars as pl
 import pyarrow as pa
 
 from . import noise
-from .cells import Cells, Measure, population_of
+from .cells import Cells, Measure, Stat, population_of
 from .report import Report, withheld_frame
 from .rules import CELL_RULES, MAGNITUDE_RULES, SECONDARY, Disclosure, Margins, secondary
 
@@ -63,6 +63,7 @@ class Assessment:
     rules: Disclosure  # per cell where scoped terms bind
     left_out: dict[str, np.ndarray]  # rule -> cells left out by it
     withheld: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # measure -> rule -> values withheld
+    fired: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # measure -> rule -> cells failing it
 
     @property
     def released(self) -> np.ndarray:
@@ -94,9 +95,10 @@ def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, s
         frame = frame.sort(cells.keys, nulls_last=False)
     covered = [(_covering(frame, s), s.disclosure) for s in scoped]
     rules = rules.per_cell(covered, frame.height) if covered else rules
-    entities = frame["entities"].fill_null(0).to_numpy()
+    entities = frame[Stat.ENTITIES].fill_null(0).to_numpy()
     keys = [frame[k] for k in cells.keys]
-    small = {r.name: np.asarray(r.test(entities, rules), dtype=bool) for r in CELL_RULES}
+    small = {r.name: np.asarray(r.test(*[{"entities": entities}[n] for n in r.reads], rules), dtype=bool)
+             for r in CELL_RULES}
     failing = np.logical_or.reduce(list(small.values())) if small else np.zeros(frame.height, dtype=bool)
     margins = Margins(keys, entities) if cells.keys else None
     small[SECONDARY.name] = secondary(failing, margins, deadline) if margins else np.zeros_like(failing)
@@ -106,6 +108,7 @@ def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, s
         if deadline is not None:
             deadline()
         failures = _magnitude(frame, measure.column, rules) if measure.magnitude else {}
+        assessment.fired[measure.name] = dict(failures)
         primary = left_out.copy()
         for mask in failures.values():
             primary |= mask
@@ -146,7 +149,7 @@ def check(
         where = np.flatnonzero(rows)
         shown = assessment.released
         released[where[shown]] = True
-        cellkey = assessment.frame["cellkey"].cast(pl.UInt64).fill_null(0).to_numpy()
+        cellkey = assessment.frame[Stat.CELLKEY].cast(pl.UInt64).fill_null(0).to_numpy()
         for measure in measures:
             values = _release(measure, assessment.frame, assessment.rules, cellkey, secret)
             hidden = np.logical_or.reduce(list(assessment.withheld[measure.name].values())) | ~shown
@@ -168,7 +171,7 @@ def _members(statistics: pl.DataFrame, population: int) -> np.ndarray:
     """The cells of a population: every cell for all rows, else those where it has rows."""
     if population == 0:
         return np.ones(statistics.height, dtype=bool)
-    return statistics["entities"].fill_null(0).to_numpy() > 0
+    return statistics[Stat.ENTITIES].fill_null(0).to_numpy() > 0
 
 
 def _scatter(name: str, values: np.ndarray, hidden: np.ndarray, where: np.ndarray, size: int) -> pl.Series:
@@ -183,27 +186,28 @@ def of_population(frame: pl.DataFrame, population: int) -> pl.DataFrame:
     chosen = []
     for column in frame.columns:
         name, belongs = population_of(column)
-        if belongs == population or (belongs == 0 and not _is_statistic(name)):
+        if belongs == population or (belongs == 0 and not Stat.named(name)):
             chosen.append(pl.col(column).alias(name))
     return frame.select(chosen)
 
 
-def _is_statistic(name: str) -> bool:
-    return name in ("entities", "rows", "cellkey") or name.split("__", 1)[0] in ("count", "sum", "top", "min", "max")
-
-
 def _magnitude(frame: pl.DataFrame, column: str, rules: Disclosure) -> dict[str, np.ndarray]:
-    """Which cells' sums of `column` fail each magnitude rule, by rule name."""
-    total = frame[f"sum__{column}"].cast(pl.Float64).fill_null(0).to_numpy()
-    top = _top(frame[f"top__{column}"], int(np.max(rules.dominance_n, initial=2)))
-    arguments = {
-        "dominance": (top, total, rules),
-        "p_ratio": (top, total, rules),
-        "zeros": (total, rules),
-        "all_same": (frame[f"min__{column}"].cast(pl.Float64).to_numpy(),
-                     frame[f"max__{column}"].cast(pl.Float64).to_numpy(), rules),
+    """Which cells' sums of `column` fail each magnitude rule, by rule name; each rule is
+    handed the statistics it declares it reads (`Rule.reads`)."""
+    statistics = {
+        "total": lambda: frame[Stat.sum(column)].cast(pl.Float64).fill_null(0).to_numpy(),
+        "top": lambda: _top(frame[Stat.top(column)], int(np.max(rules.dominance_n, initial=2))),
+        "smallest": lambda: frame[Stat.min(column)].cast(pl.Float64).to_numpy(),
+        "largest": lambda: frame[Stat.max(column)].cast(pl.Float64).to_numpy(),
     }
-    return {r.name: np.asarray(r.test(*arguments[r.name]), dtype=bool) for r in MAGNITUDE_RULES}
+    read: dict[str, np.ndarray] = {}
+    failures = {}
+    for rule in MAGNITUDE_RULES:
+        for name in rule.reads:
+            if name not in read:
+                read[name] = statistics[name]()
+        failures[rule.name] = np.asarray(rule.test(*[read[name] for name in rule.reads], rules), dtype=bool)
+    return failures
 
 
 def _top(column: pl.Series, n: int) -> np.ndarray:
@@ -223,20 +227,20 @@ def _release(measure: Measure, frame: pl.DataFrame, rules: Disclosure, cellkey: 
         return noise.random_round(frame[stat].fill_null(0).to_numpy(), rules.rounding_base, u(stat))
 
     def total(column: str) -> np.ndarray:
-        stat = f"sum__{column}"
-        largest = _top(frame[f"top__{column}"], 2)[:, 0]
+        stat = Stat.sum(column)
+        largest = _top(frame[Stat.top(column)], 2)[:, 0]
         return noise.perturb(frame[stat].cast(pl.Float64).fill_null(0).to_numpy(), largest, u(stat))
 
     if measure.kind == "rows":
-        return count("rows")
+        return count(Stat.ROWS)
     if measure.kind == "entities":
-        return count("entities")
+        return count(Stat.ENTITIES)
     if measure.kind == "values":
-        return count(f"count__{measure.column}")
+        return count(Stat.count(measure.column))
     if measure.kind == "sum":
         rounded = np.round(total(measure.column))
         return rounded.astype(np.int64) if measure.integral else rounded
-    counted = count(f"count__{measure.column}").astype(np.float64)
+    counted = count(Stat.count(measure.column)).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(counted > 0, total(measure.column) / counted, np.nan)
 

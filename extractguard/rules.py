@@ -117,21 +117,26 @@ def all_same(smallest: np.ndarray, largest: np.ndarray, p: Disclosure) -> np.nda
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule: its name, its test, the statistics the test reads (in order, before the
+    parameters), and its reason in a steward's words."""
+
     name: str
     test: Callable[..., np.ndarray]
+    reads: tuple[str, ...]
     reason: str
 
 
 CELL_RULES = [
-    Rule("min_entities", min_entities, "fewer than {min_entities} distinct {entity}s"),
+    Rule("min_entities", min_entities, ("entities",), "fewer than {min_entities} distinct {entity}s"),
 ]
 MAGNITUDE_RULES = [
-    Rule("dominance", dominance, "the top {dominance_n} {entity}s hold {dominance_pct}% or more of the total"),
-    Rule("p_ratio", p_ratio, "the rest of the cell is within {p_ratio_pct}% of the largest {entity}'s value"),
-    Rule("zeros", zeros, "the total is zero"),
-    Rule("all_same", all_same, "every {entity} contributed the same value"),
+    Rule("dominance", dominance, ("top", "total"),
+         "the top {dominance_n} {entity}s hold {dominance_pct}% or more of the total"),
+    Rule("p_ratio", p_ratio, ("top", "total"), "the rest of the cell is within {p_ratio_pct}% of the largest {entity}'s value"),
+    Rule("zeros", zeros, ("total",), "the total is zero"),
+    Rule("all_same", all_same, ("smallest", "largest"), "every {entity} contributed the same value"),
 ]
-SECONDARY = Rule("secondary", None, "withheld so that totals cannot reveal another withheld cell")
+SECONDARY = Rule("secondary", None, (), "withheld so that totals cannot reveal another withheld cell")
 
 
 class Margins:

@@ -17,7 +17,7 @@ from ..catalog import Dataset
 from ..synth.seoul import REGION_OF_DISTRICT
 from . import constant
 from extractguard import Disclosure
-from extractguard.cells import statistic
+from extractguard.cells import Stat, statistic
 
 from .cells import ENTITY, ProtectedAggregate
 
@@ -173,27 +173,28 @@ def population_statistics(alias: str, measures, condition: exp.Expression | None
     present = None if condition is None else exp.GT(this=exp.column(rows), expression=exp.Literal.number(0))
     per_entity = [as_(only(exp.Count(this=exp.Star()), condition and condition.copy()), rows)]
     cell = [
-        as_(only(exp.Count(this=exp.Star()), present and present.copy()), stat("entities")),
-        as_(cast(exp.Sum(this=exp.column(rows)), "BIGINT"), stat("rows")),
+        as_(only(exp.Count(this=exp.Star()), present and present.copy()), stat(Stat.ENTITIES)),
+        as_(cast(exp.Sum(this=exp.column(rows)), "BIGINT"), stat(Stat.ROWS)),
         as_(only(exp.func("bit_xor", exp.func("hash", exp.column(ENTITY), exp.column(rows), copy=False), copy=False),
-                 present and present.copy()), stat("cellkey")),
+                 present and present.copy()), stat(Stat.CELLKEY)),
     ]
     counted = {m.column for m in measures if m.kind in ("values", "avg")}
     summed = {m.column for m in measures if m.kind in ("sum", "avg")}
     for name in sorted(counted | summed):
         value = exp.column(name, table=alias)
         if name in counted:
-            per_entity.append(as_(only(exp.Count(this=value), condition and condition.copy()), f"__{stat('count__' + name)}"))
-            cell.append(as_(cast(exp.Sum(this=exp.column(f"__{stat('count__' + name)}")), "BIGINT"), stat(f"count__{name}")))
+            counted_values = f"__{stat(Stat.count(name))}"
+            per_entity.append(as_(only(exp.Count(this=value), condition and condition.copy()), counted_values))
+            cell.append(as_(cast(exp.Sum(this=exp.column(counted_values)), "BIGINT"), stat(Stat.count(name))))
         if name in summed:
-            s = f"__{stat('sum__' + name)}"
+            s = f"__{stat(Stat.sum(name))}"
             per_entity.append(as_(only(exp.Sum(this=value.copy()), condition and condition.copy()), s))
             cell += [
-                as_(cast(exp.Sum(this=exp.column(s)), "DOUBLE"), stat(f"sum__{name}")),
+                as_(cast(exp.Sum(this=exp.column(s)), "DOUBLE"), stat(Stat.sum(name))),
                 as_(only(exp.Max(this=exp.Abs(this=exp.column(s)), count=exp.Literal.number(top_n)),
-                         present and present.copy()), stat(f"top__{name}")),
-                as_(only(exp.Min(this=exp.column(s)), present and present.copy()), stat(f"min__{name}")),
-                as_(only(exp.Max(this=exp.column(s)), present and present.copy()), stat(f"max__{name}")),
+                         present and present.copy()), stat(Stat.top(name))),
+                as_(only(exp.Min(this=exp.column(s)), present and present.copy()), stat(Stat.min(name))),
+                as_(only(exp.Max(this=exp.column(s)), present and present.copy()), stat(Stat.max(name))),
             ]
     return per_entity, cell
 
