@@ -1,4 +1,13 @@
-"""The campus's errors: each says what went wrong and what to do next."""
+"""The campus's errors: each says what went wrong and what to do next.
+
+Every error class with a code of its own is registered under it when it is defined,
+wherever it lives (here, the data service, the airlock); a second class claiming a code
+already taken fails at import. `by_code` turns a code from the wire back into its class.
+"""
+
+from __future__ import annotations
+
+REGISTRY: dict[str, type[CampusError]] = {}
 
 
 class CampusError(Exception):
@@ -15,6 +24,32 @@ class CampusError(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__:
+            register(cls)
+
+
+def register(cls: type[CampusError]) -> None:
+    """Register `cls` under its code; TypeError if another class holds the code."""
+    held = REGISTRY.get(cls.code)
+    if held is not None and (held.__module__, held.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise TypeError(f"error code {cls.code!r} of {cls.__module__}.{cls.__qualname__} is already "
+                        f"{held.__module__}.{held.__qualname__}'s: give it a code of its own, or raise that one")
+    REGISTRY[cls.code] = cls
+
+
+register(CampusError)
+
+
+def by_code(code: str) -> type[CampusError] | None:
+    """The error class registered under `code` (those of modules imported so far).
+
+    >>> by_code("denied").__name__, by_code("no such code") is None
+    ('Denied', True)
+    """
+    return REGISTRY.get(code)
 
 
 class ConfigError(CampusError):
@@ -55,6 +90,27 @@ class GatewayFailure(CampusError):
     """Something inside the campus failed; the query was refused rather than risked."""
 
     code = "gateway_failure"
+
+
+class NotFound(CampusError):
+    """No such thing (a dataset, an endpoint, an export request), or none this user may see."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class InvalidRequest(CampusError):
+    """A request's body or parameters do not fit the API."""
+
+    code = "invalid_request"
+    http_status = 422
+
+
+class HubUnavailable(CampusError):
+    """JupyterHub's REST API did not answer, or refused the token it was asked with."""
+
+    code = "hub_unavailable"
+    http_status = 502
 
 
 class BuildError(CampusError):

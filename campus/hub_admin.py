@@ -70,7 +70,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from . import yamlfile
-from .errors import CampusError, ConfigError
+from .errors import CampusError, ConfigError, HubUnavailable
 from .provisioning import NAME, Provisioning
 from .settings import PROJECT_ROOT, Settings
 
@@ -83,12 +83,6 @@ ADMIN_SERVICE = "campus-admin"
 def project_group(project: str) -> str:
     """The hub group holding a project's members."""
     return PROJECT_PREFIX + project
-
-
-class HubUnavailable(CampusError):
-    """The hub's REST API did not answer, or refused the admin token."""
-
-    code = "hub_unavailable"
 
 
 class HubRefused(CampusError):

@@ -137,3 +137,14 @@ def test_a_long_query_shows_its_elapsed_time(monkeypatch):
     assert len(shown) >= 2 and shown[-1] == "closed" and shown[-2] >= 0.5
     with pytest.raises(campus.Denied):
         client.waiting(lambda: (_ for _ in ()).throw(campus.Denied("no")))
+
+
+def test_each_error_code_belongs_to_one_class_and_a_second_claim_fails_at_definition():
+    import pytest as _pytest
+
+    from campus.errors import CampusError, NotFound, by_code
+    from campus.airlock.errors import RequestNotFound
+
+    assert by_code("not_found") is NotFound and issubclass(RequestNotFound, NotFound)
+    with _pytest.raises(TypeError, match="error code 'denied' .* is already campus.errors.Denied's"):
+        type("Denied", (CampusError,), {"code": "denied", "__module__": "elsewhere"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from campus.errors import CampusError
+from campus.errors import CampusError, NotFound
 
 
 class AirlockError(CampusError):
@@ -17,11 +17,8 @@ class AirlockError(CampusError):
     code = "airlock_error"
 
 
-class RequestNotFound(AirlockError):
+class RequestNotFound(NotFound, AirlockError):
     """No such export request, or none that this user may see (the two look the same)."""
-
-    code = "not_found"
-    http_status = 404
 
 
 class NotPermitted(AirlockError):

@@ -61,7 +61,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from campus.audit import AuditLog
-from campus.errors import CampusError
+from campus.errors import CampusError, InvalidRequest
 from campus.text import Sql, Words
 
 from . import permissions, policies
@@ -92,13 +92,6 @@ class CrossSite(CampusError):
 
     code = "cross_site"
     http_status = 403
-
-
-class MalformedRequest(CampusError):
-    """The request's body or parameters do not fit the API."""
-
-    code = "invalid_request"
-    http_status = 422
 
 
 class ExportBody(BaseModel):
@@ -311,7 +304,7 @@ class _RefusalRoute(APIRoute):
             except CampusError as e:
                 return self.refuse(request, e)
             except RequestValidationError as e:
-                return self.refuse(request, MalformedRequest(_validation_reason(e)))
+                return self.refuse(request, InvalidRequest(_validation_reason(e)))
 
         return route
 

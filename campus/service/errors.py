@@ -1,7 +1,7 @@
 """Errors over HTTP: every error is ``{"code": ..., "reason": ...}`` with a fitting status.
 
 Each error class carries its own status (``http_status``); the client turns a code back
-into the same exception class the gateway raised in-process (`ERRORS`). Reasons never
+into the same exception class the gateway raised in-process (`campus.errors.by_code`). Reasons never
 carry a stack trace, a token or a file path: `scrub` removes paths from the reasons
 the gateway writes, and anything unexpected becomes ``internal_error`` with an
 incident id to quote (the details go to the service log).
@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import re
 
-from campus.airlock.errors import (
-    Conflict,
-    ContentChanged,
-    InvalidExport,
-    NotPermitted,
-    QuotaExceeded,
-    StaleReview,
-    WrongState,
-)
+from ..airlock import errors as _airlock_errors  # noqa: F401 (registers the airlock's codes for `from_body`)
+from ..errors import CampusError, GatewayFailure, HubUnavailable, InvalidRequest, NotFound, by_code
 
-from ..errors import CampusError, ConfigError, DataMissing, Denied, GatewayFailure, QueryRejected, QueryTimeout
+__all__ = [  # the service's errors, and those it re-exports for its modules
+    "Forbidden", "HubUnavailable", "InternalError", "InvalidRequest", "InvalidToken", "NotFound", "RequestTooLarge",
+    "TokenExpired", "TooManyRequests", "Unauthenticated", "body", "from_body", "scrub",
+]
 
 
 class Unauthenticated(CampusError):
@@ -57,20 +53,6 @@ class Forbidden(CampusError):
     http_status = 403
 
 
-class NotFound(CampusError):
-    """No such dataset (or endpoint)."""
-
-    code = "not_found"
-    http_status = 404
-
-
-class InvalidRequest(CampusError):
-    """The request's body or parameters do not fit the API."""
-
-    code = "invalid_request"
-    http_status = 422
-
-
 class RequestTooLarge(InvalidRequest):
     """The request's body is larger than the service reads."""
 
@@ -89,25 +71,11 @@ class TooManyRequests(CampusError):
         self.headers = {"Retry-After": str(max(1, round(retry_after)))}
 
 
-class HubUnavailable(CampusError):
-    """JupyterHub could not be asked who a token belongs to."""
-
-    code = "hub_unavailable"
-    http_status = 502
-
-
 class InternalError(CampusError):
     """A failure inside the service; the reason carries an incident id for the admins."""
 
     code = "internal_error"
 
-
-#: code -> the exception the client raises for it (each class carries its own HTTP status)
-ERRORS: dict[str, type[CampusError]] = {error.code: error for error in (
-    InvalidRequest, RequestTooLarge, QueryRejected, Unauthenticated, InvalidToken, TokenExpired, Forbidden, Denied,
-    NotFound, QueryTimeout, GatewayFailure, InternalError, ConfigError, HubUnavailable, DataMissing,
-    NotPermitted, WrongState, Conflict, InvalidExport, ContentChanged, TooManyRequests, StaleReview, QuotaExceeded,
-)}
 
 PATH = re.compile(r"(?<![\w./:])/(?:[^\s/'\"\]\[,]+/)+[^\s/'\"\]\[,]*")
 
@@ -127,7 +95,7 @@ def from_body(status: int, payload: dict | None) -> CampusError:
     code, reason = str(payload.get("code", "")), payload.get("reason")
     if not isinstance(reason, str) or not reason:
         reason = f"the data service answered HTTP {status} without a reason; tell the campus admins"
-    error = ERRORS.get(code, GatewayFailure if status >= 500 else InvalidRequest)(reason)
+    error = (by_code(code) or (GatewayFailure if status >= 500 else InvalidRequest))(reason)
     if code and error.code != code:
         error.code = code
     return error
