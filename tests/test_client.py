@@ -148,3 +148,14 @@ def test_each_error_code_belongs_to_one_class_and_a_second_claim_fails_at_defini
     assert by_code("not_found") is NotFound and issubclass(RequestNotFound, NotFound)
     with _pytest.raises(TypeError, match="error code 'denied' .* is already campus.errors.Denied's"):
         type("Denied", (CampusError,), {"code": "denied", "__module__": "elsewhere"})
+
+
+def test_reading_a_decision_in_the_notebook_does_not_load_a_rego_engine():
+    import subprocess
+    import sys
+
+    code = ("import sys, campus.client; from campus.policy import Decision; "
+            "Decision.model_validate({'allow': False, 'reasons': ['no']}); "
+            "print(sorted(m for m in sys.modules if m.startswith(('regopy', 'duckdb', 'campus.policy.engines'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

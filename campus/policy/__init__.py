@@ -11,121 +11,33 @@ The gateway asks one question per dataset a query touches::
 
 Layers, each in its own module: `grants` (the YAML models), `files` (reading and
 cross-checking the files), `engines` (regopy in-process, or an OPA server),
-`store` (reload on change, keep the last good policy), `decision` (the answer).
+`store` (reload on change, keep the last good policy), `decision` (the answer),
+`policy` (the policy in force). Names load on first use, so reading a `Decision` (the
+notebook client does) never loads a Rego engine.
 The decision logic itself lives in ``policies/campus/*.rego``.
 """
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Iterable
+from importlib import import_module
 
-from ..settings import Settings
-from .config import PolicyConfig
-from .decision import Action, Decision, Shape, engine_failed, request_document
-from .engines import Engine, OpaEngine, PolicyError, RegoEngine
-from .files import PolicyPaths, PolicySource
-from .store import PolicyStore
+_LAZY = {
+    "Action": ".decision", "Decision": ".decision", "Shape": ".decision", "engine_failed": ".decision",
+    "request_document": ".decision", "Engine": ".engines", "OpaEngine": ".engines", "PolicyError": ".engines",
+    "RegoEngine": ".engines", "PolicyPaths": ".files", "PolicySource": ".files", "PolicyStore": ".store",
+    "PolicyConfig": ".config", "Policy": ".policy", "load_policy": ".policy", "make_engine": ".policy",
+}
+MODULES = {"config", "decision", "engines", "expected", "files", "grants", "policy", "regotest", "store"}
 
-__all__ = [
-    "Decision", "Engine", "OpaEngine", "Policy", "PolicyConfig", "PolicyError", "PolicyPaths",
-    "PolicySource", "PolicyStore", "RegoEngine", "load_policy", "make_engine",
-]
+__all__ = sorted(_LAZY)
 
 
-class Policy:
-    """The policy in force, as the gateway and the CLI use it."""
-
-    def __init__(self, store: PolicyStore):
-        self.store = store
-
-    def decide(
-        self,
-        *,
-        user: str,
-        groups: Iterable[str] = (),
-        project: str | None = None,
-        dataset: str,
-        columns: Iterable[str] = (),
-        shape: Shape = "aggregates",
-        action: Action = "query",
-        now: datetime.datetime | None = None,
-    ) -> Decision:
-        """May `user` run this query (or export) on `dataset`? Never raises: any failure
-        is a deny whose reason says so (``decision.failed``).
-
-        The Rego decides (policies/campus/decision.rego), in this order:
-
-        1. a malformed request is denied;
-        2. a request in a project that is unknown, expired, or not the user's is denied;
-        3. of the grants for the dataset that name the requester and are in force today,
-           a deny grant beats every allow; otherwise the most specific decides: a grant
-           naming the user beats a project grant, which beats a group grant; ties go to
-           aggregates before rows, then to the first name. Only that grant's terms apply;
-        4. no grant: denied (implicit deny), quoting grants that expired or start later;
-        5. the deciding allow grant denies rows on an aggregates grant, identifier columns
-           in aggregates mode, columns it does not show, and exports it marks never;
-        6. otherwise allowed, with its terms.
-        """
-        try:
-            document = request_document(user=user, groups=groups, project=project, dataset=dataset,
-                                        columns=columns, shape=shape, action=action, now=now)
-        except Exception as e:
-            return engine_failed(f"the request could not be written down ({e})")
-        return self.store.decide(document)
-
-    def decide_document(self, document: dict) -> Decision:
-        """Decide on a raw input document (as the Rego sees it)."""
-        return self.store.decide(document)
-
-    def groups_of(self, user: str) -> list[str]:
-        """`user`'s groups per hub/users.yaml; none for a user it does not list."""
-        source = self.store.source
-        return source.users.groups_of(user) if source else []
-
-    def may_review_exports(self, user: str, groups: Iterable[str]) -> bool:
-        """Whether `user` is an export reviewer (policies' `roles:`)."""
-        source = self.store.source
-        return bool(source) and source.roles.export_reviewers.includes(user, list(groups))
-
-    def reload(self) -> bool:
-        """Reload now, whatever the interval; True if a new policy is in force."""
-        return self.store.refresh(force=True)
-
-    @property
-    def engine(self) -> str:
-        return self.store.engine.name
-
-    @property
-    def last_error(self) -> str | None:
-        """Why the last reload failed (None after a good one)."""
-        return self.store.last_error
-
-
-def make_engine(config: PolicyConfig | None = None) -> Engine:
-    """The engine the configuration selects (nothing loaded into it yet)."""
-    config = config or PolicyConfig()
-    if config.engine == "opa":
-        return OpaEngine(config.opa_url, timeout=config.opa_timeout)
-    return RegoEngine()
-
-
-def load_policy(
-    settings: Settings | None = None,
-    *,
-    engine: Engine | None = None,
-    config: PolicyConfig | None = None,
-    interval: float | None = None,
-) -> Policy:
-    """The campus's policy, loaded into the configured engine (embedded rego by default).
-
-    Never raises for a bad policy: `policy.last_error` says what is wrong and every
-    decision is a deny until the files are fixed.
-    """
-    config = config or PolicyConfig()
-    store = PolicyStore(
-        PolicyPaths.of(settings),
-        engine or make_engine(config),
-        interval=config.policy_reload_interval if interval is None else interval,
-    )
-    return Policy(store)
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+    elif name in MODULES:
+        value = import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'campus.policy' has no attribute {name!r}")
+    globals()[name] = value
+    return value
