@@ -1,4 +1,4 @@
-"""The campus: catalog, policy, warehouse, audit and secrets, opened once per process."""
+"""The campus: its settings opened once per process into a gateway and the service's parts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from . import catalog as catalog_module
 from .audit import AuditLog
 from .catalog import Dataset
-from .gateway.cache import Memory
+from .gateway.gateway import Gateway
 from .gateway.session import Session
 from .gateway.warehouse import Limits, Warehouse
 from .keys import kept_secret
@@ -30,14 +30,19 @@ class Campus:
             temp_dir=settings.state_dir / "duckdb-tmp",
         )
         self.audit = AuditLog(settings.database, anchor=settings.state_dir)
-        self.secret = noise_secret(settings.state_dir)
-        self.memory = Memory()  # the gateway's remembered analyses and rewrites (gateway/cache.py)
+        self.gateway = Gateway(self.catalog, self.policy, self.warehouse, self.audit,
+                               noise_secret(settings.state_dir), self.files)
+
+    @property
+    def memory(self):
+        """The gateway's remembered analyses and rewrites (gateway/cache.py)."""
+        return self.gateway.memory
 
     def files(self, dataset: Dataset) -> list[Path]:
         return self._files[dataset.name]
 
     def session(self, user: str, groups: list[str] | None = None, project: str | None = None) -> Session:
-        return Session(self, user, list(groups or []), project)
+        return self.gateway.session(user, groups, project)
 
     def close(self) -> None:
         self.warehouse.close()

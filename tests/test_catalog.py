@@ -110,16 +110,3 @@ def test_dataset_without_files_says_how_to_build_them(tmp_path):
     with pytest.raises(Exception, match="run `campus datasets build`"):
         dataset.files(tmp_path / "nowhere")
 
-
-def test_extractguard_imports_nothing_from_the_campus():
-    """extractguard is a library of its own: no module of it names the campus package."""
-    import ast
-    from pathlib import Path
-
-    import extractguard
-
-    for path in Path(extractguard.__file__).parent.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
-            assert not any(n == "campus" or n.startswith("campus.") for n in names), f"{path} imports {names}"

@@ -192,7 +192,7 @@ def test_a_policy_reload_forgets_everything(cx, tmp_path):
 
 
 def test_the_memory_is_bounded(cx):
-    memory = cx.memory = Memory(size=2)
+    memory = cx.gateway.memory = Memory(size=2)
     alice = session(cx, "alice")
     for i in range(4):
         alice.sql(f"SELECT district, count(*) AS n FROM card_usage WHERE month(txn_date) = {i + 1} GROUP BY 1")

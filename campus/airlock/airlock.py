@@ -106,7 +106,7 @@ class Airlock:
         self._guarded(requester, "export_submitted", None, audit,
                       lambda: permissions.check_user_in_project(requester, session.project, self.policy))
         self._guarded(requester, "export_submitted", None, audit, lambda: self._check_quota(requester))
-        checked = _CheckedTable.of(session, sql)
+        checked = _CheckedTable.of(self.campus, session, sql)
         self._guarded(requester, "export_submitted", None, audit,
                       lambda: self._check_quota(requester, len(checked.parquet)))
         sha256 = self.store.put_content("table", checked.parquet)
@@ -165,7 +165,7 @@ class Airlock:
             changes["description"] = description.strip()
         if request.kind == "table":
             session = self.campus.session(user.name, list(user.groups), request.project)
-            checked = _CheckedTable.of(session, sql or request.sql)
+            checked = _CheckedTable.of(self.campus, session, sql or request.sql)
             sha256 = self.store.put_content("table", checked.parquet)
             changes |= {"sql": sql or request.sql, "export_rule": checked.export_rule, "report": checked.report,
                         "content_sha256": sha256, "content_bytes": len(checked.parquet),
@@ -355,8 +355,8 @@ class Airlock:
 class _CheckedTable:
     """A query's result as the gateway checked it for export, ready to store."""
 
-    def __init__(self, session, sql: str, result):
-        self.session, self.sql, self.result = session, sql, result
+    def __init__(self, campus, session, sql: str, result):
+        self.campus, self.session, self.sql, self.result = campus, session, sql, result
         table = result.arrow()
         sink = io.BytesIO()
         pq.write_table(table, sink, compression="zstd")
@@ -364,21 +364,21 @@ class _CheckedTable:
         self.datasets = sorted({d["dataset"] for d in result.decisions})
         self.export_rule = result.export_rule
         self.report = report_document(result.report)
-        self.identifiers = identifier_columns(session.campus.catalog, self.datasets, table.column_names)
+        self.identifiers = identifier_columns(session.gateway.catalog, self.datasets, table.column_names)
 
     @classmethod
-    def of(cls, session, sql: str) -> "_CheckedTable":
+    def of(cls, campus, session, sql: str) -> "_CheckedTable":
         if not sql or not sql.strip():
             raise InvalidExport("an export names the query to run: sql is empty")
-        return cls(session, sql, session.sql(sql, action="export"))
+        return cls(campus, session, sql, session.sql(sql, action="export"))
 
     def provenance(self, sha256: str) -> dict:
         table = self.result.arrow()
         return {
             "query": self.sql, "requester": self.session.user, "groups": list(self.session.groups),
             "project": self.session.project, "at": _now().isoformat(),
-            "policy": policy_version(self.session.campus.policy),
-            "data": data_version(self.session.campus, self.datasets),
+            "policy": policy_version(self.session.gateway.policy),
+            "data": data_version(self.campus, self.datasets),
             "content_sha256": sha256, "content_bytes": len(self.parquet),
             "rows": table.num_rows, "columns": table.column_names, "types": [str(t) for t in table.schema.types],
             "decisions": self.result.decisions, "notes": self.result.notes,

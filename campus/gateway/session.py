@@ -32,8 +32,8 @@ from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, source,
 from .warehouse import Deadline
 
 if TYPE_CHECKING:
-    from ..campus import Campus
     from ..policy.decision import Decision
+    from .gateway import Gateway
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class Rewritten:
 
 @dataclass
 class Session:
-    campus: "Campus"
+    gateway: "Gateway"
     user: str
     groups: list[str] = field(default_factory=list)
     project: str | None = None
@@ -89,13 +89,13 @@ class Session:
         the grant's mode, so rows never leave.
         """
         started, plan, result, left_out = time.monotonic(), None, None, {}
-        deadline = Deadline(self.campus.warehouse.limits.seconds)
+        deadline = Deadline(self.gateway.warehouse.limits.seconds)
         try:
             query = self.analyse(text)
             plan = self.decide(query, action)
             self.rewrite(plan)
-            with self.campus.warehouse.cursor(deadline) as cursor:
-                report, left_out = guard(plan, cursor, self.campus.secret, deadline)
+            with self.gateway.warehouse.cursor(deadline) as cursor:
+                report, left_out = guard(plan, cursor, self.gateway.secret, deadline)
                 result = execute(plan, cursor, report)
             return result
         except CampusError as e:
@@ -114,7 +114,7 @@ class Session:
 
     @property
     def memory(self) -> Memory:
-        return self.campus.memory
+        return self.gateway.memory
 
     @property
     def requester(self) -> tuple:
@@ -124,11 +124,11 @@ class Session:
 
     def analyse(self, text: str) -> Query | Analysis:
         """The query's analysis: remembered per text (and catalog), or made now."""
-        key = (self.memory.current(self.campus.catalog, self.campus.policy), self.requester, text)
+        key = (self.memory.current(self.gateway.catalog, self.gateway.policy), self.requester, text)
         remembered = self.memory.analyses.get(key)
         if remembered is not None:
             return remembered
-        query = analyse(text, self.campus.catalog, self.memory.schema(self.campus.catalog))
+        query = analyse(text, self.gateway.catalog, self.memory.schema(self.gateway.catalog))
         self.memory.analyses.put(key, query.analysis())
         return query
 
@@ -138,7 +138,7 @@ class Session:
         for use in query.uses:
             if action == "export" and use.shape != "aggregates":
                 raise Denied(f"exports must aggregate {use.dataset.name}: rows never leave the campus")
-            decision = self.campus.policy.decide(
+            decision = self.gateway.policy.decide(
                 user=self.user, groups=self.groups, project=self.project, dataset=use.dataset.name,
                 columns=use.columns, shape=use.shape, action=action,
             )
@@ -153,13 +153,13 @@ class Session:
 
     def rewrite(self, plan: Plan) -> None:
         """Rewrite the plan, or take the rewrite remembered for its text and decisions."""
-        memory, files = self.memory, self.campus.files
-        key = self.requester, rewrite_key(plan, files, memory.current(self.campus.catalog, self.campus.policy))
+        memory, files = self.memory, self.gateway.files
+        key = self.requester, rewrite_key(plan, files, memory.current(self.gateway.catalog, self.gateway.policy))
         remembered = memory.rewrites.get(key)
         if remembered is None:
             if isinstance(plan.query, Analysis):  # the analysis was remembered, its tree was not
-                plan.query = reanalyse(plan.query, analyse(plan.query.sql, self.campus.catalog,
-                                                           memory.schema(self.campus.catalog)))
+                plan.query = reanalyse(plan.query, analyse(plan.query.sql, self.gateway.catalog,
+                                                           memory.schema(self.gateway.catalog)))
             rewrite(plan, files)
             memory.rewrites.put(key, Rewritten(tuple(plan.aggregates), plan.sql, plan.row_cap))
         else:
@@ -179,7 +179,7 @@ class Session:
         if result is not None:
             detail |= {"rows": len(result), "cells": result.report.cells, "suppressed": result.report.suppressed,
                        "left_out": left_out or {}}
-        return self.campus.audit.record(self.user, action, outcome, project=self.project, groups=self.groups, **detail)
+        return self.gateway.audit.record(self.user, action, outcome, project=self.project, groups=self.groups, **detail)
 
 
 def rewrite_key(plan: Plan, files_of: Callable[[Dataset], list[Path]], generation: int) -> tuple:
