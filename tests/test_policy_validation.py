@@ -158,3 +158,18 @@ def test_a_bad_users_file_names_file_line_and_field(tmp_path, comment, change, e
     with pytest.raises(ConfigError) as raised:
         provisioning.load(path)
     assert raised.value.reason.replace(str(tmp_path) + "/", "").startswith(error)
+
+
+def test_the_policy_request_is_the_rego_input_as_its_metadata_describes_it():
+    """PolicyRequest's fields are the input request.rego documents, in its order."""
+    import re
+
+    from campus.policy.decision import PolicyRequest
+
+    rego = (PROJECT_ROOT / "policies" / "campus" / "request.rego").read_text()
+    comment = " ".join(line.lstrip("#").strip() for line in rego.splitlines() if line.startswith("#"))
+    described = comment.split("The input:", 1)[1].split(" package ", 1)[0]
+    named = re.findall(r"(?:^|, )\s*(\w+) \(", described)
+    assert named == list(PolicyRequest.model_fields)
+    document = PolicyRequest(user="alice", dataset="card_usage").document()
+    assert list(document) == named

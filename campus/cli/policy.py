@@ -18,6 +18,7 @@ from rich.table import Table
 
 from ..errors import CampusError
 from ..policy import PolicyPaths, RegoEngine, expected, files, grants, load_policy, regotest
+from ..policy.decision import PolicyRequest
 from ..policy.decision import Decision
 from ..settings import Settings
 
@@ -102,8 +103,8 @@ def explain(
         raise typer.Exit(1)
     member_of = _split(groups) if groups is not None else policy.groups_of(user)
     moment = _moment(now)
-    decision = policy.decide(user=user, groups=member_of, project=project, dataset=dataset,
-                             columns=_split(columns), shape=shape, action=action, now=moment)
+    decision = policy.ask(PolicyRequest(user=user, groups=member_of, project=project, dataset=dataset,
+                                        columns=_split(columns), shape=shape, action=action, now=moment))
     if as_json:
         out.print_json(decision.model_dump_json())
         return

@@ -22,6 +22,7 @@ from extractguard import Disclosure, Report, Scoped
 
 from ..catalog import Dataset
 from ..errors import CampusError, Denied, GatewayFailure, QueryRejected
+from ..policy.decision import PolicyRequest
 from ..text import MAX_SQL
 from .analyse import Analysis, Query, analyse
 from .cache import Memory
@@ -138,10 +139,10 @@ class Session:
         for use in query.uses:
             if action == "export" and use.shape != "aggregates":
                 raise Denied(f"exports must aggregate {use.dataset.name}: rows never leave the campus")
-            decision = self.gateway.policy.decide(
+            decision = self.gateway.policy.ask(PolicyRequest(
                 user=self.user, groups=self.groups, project=self.project, dataset=use.dataset.name,
                 columns=use.columns, shape=use.shape, action=action,
-            )
+            ))
             plan.decisions.append({
                 "dataset": use.dataset.name, "allow": decision.allow, "reasons": decision.reasons,
                 "grant": decision.grant, "export": decision.export,

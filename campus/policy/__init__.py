@@ -22,7 +22,7 @@ from __future__ import annotations
 from importlib import import_module
 
 _LAZY = {
-    "Action": ".decision", "Decision": ".decision", "Shape": ".decision", "engine_failed": ".decision",
+    "Action": ".decision", "Decision": ".decision", "PolicyRequest": ".decision", "Shape": ".decision", "engine_failed": ".decision",
     "request_document": ".decision", "Engine": ".engines", "OpaEngine": ".engines", "PolicyError": ".engines",
     "RegoEngine": ".engines", "PolicyPaths": ".files", "PolicySource": ".files", "PolicyStore": ".store",
     "PolicyConfig": ".config", "Policy": ".policy", "load_policy": ".policy", "make_engine": ".policy",

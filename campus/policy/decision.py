@@ -17,7 +17,6 @@ terms the gateway must apply when it allows.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -136,42 +135,43 @@ def engine_failed(detail: str) -> Decision:
     return Decision(allow=False, reasons=[reason], failed=True)
 
 
-def request_document(
-    *,
-    user: str,
-    groups: Iterable[str] = (),
-    project: str | None = None,
-    dataset: str,
-    columns: Iterable[str] = (),
-    shape: Shape = "aggregates",
-    action: Action = "query",
-    now: datetime.datetime | None = None,
-) -> dict:
-    """The input document the Rego decides on (see policies/campus/request.rego).
-
-    Groups and columns are sorted and deduplicated: their order never changes a
-    decision, and the same request then reads the same (see store.py's memory).
+class PolicyRequest(BaseModel):
+    """One question to the policy: who asks (user, groups, project), about which dataset
+    and columns, in which shape, for a query or an export, and when. Its `document` is
+    exactly the input the Rego decides on (policies/campus/request.rego; a test holds the
+    two field lists together). The gateway, the service, the CLI and the stewards' table
+    of expected decisions all ask through it.
     """
-    now = now or datetime.datetime.now(datetime.UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must carry a time zone")
-    return {
-        "user": user,
-        "groups": _sorted_set(groups),
-        "project": project,
-        "dataset": dataset,
-        "columns": _sorted_set(columns),
-        "shape": shape,
-        "action": action,
-        "now": now.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
-    }
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user: str
+    groups: list[str] = Field(default_factory=list)
+    project: str | None = None
+    dataset: str
+    columns: list[str] = Field(default_factory=list)
+    shape: Shape = "aggregates"
+    action: Action = "query"
+    now: datetime.datetime | None = Field(None, description="When it is asked (with a time zone); default: now.")
+
+    def document(self) -> dict:
+        """The Rego input. Groups and columns are sorted and deduplicated: their order never
+        changes a decision, and the same request then reads the same (store.py's memory)."""
+        now = self.now or datetime.datetime.now(datetime.UTC)
+        if now.tzinfo is None:
+            raise ValueError("now must carry a time zone")
+        return {
+            "user": self.user,
+            "groups": sorted(set(self.groups)),
+            "project": self.project,
+            "dataset": self.dataset,
+            "columns": sorted(set(self.columns)),
+            "shape": self.shape,
+            "action": self.action,
+            "now": now.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
+        }
 
 
-def _sorted_set(values: Iterable[str]) -> list | str:
-    if isinstance(values, str):  # one name where a list belongs: the policy says so
-        return values
-    values = list(values)
-    try:
-        return sorted(set(values))
-    except TypeError:  # not all strings: let the policy say the request is malformed
-        return values
+def request_document(**asked) -> dict:
+    """The Rego input for a request given as keywords (see `PolicyRequest`)."""
+    return PolicyRequest(**asked).document()

@@ -16,23 +16,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import yamlfile
-from .decision import Action, Decision, Shape
+from .decision import Decision, PolicyRequest, Shape
 from .grants import Mask, Scalar
 
 
-class Request(BaseModel):
-    """Who asks what. Groups come from hub/users.yaml unless given."""
+class Request(PolicyRequest):
+    """Who asks what (a `PolicyRequest`). Groups come from hub/users.yaml unless given; now is
+    the table's unless given."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    user: str
     groups: list[str] | None = None
-    project: str | None = None
-    dataset: str
-    columns: list[str] = Field(default_factory=list)
-    shape: Shape = "aggregates"
-    action: Action = "query"
-    now: datetime.datetime | None = Field(None, description="When the request is made; default: the table's now.")
 
 
 class Expect(BaseModel):
@@ -91,10 +83,8 @@ def check_all(policy, table: ExpectedDecisions) -> list[Checked]:
     for case in table.cases:
         asked = case.request
         groups = asked.groups if asked.groups is not None else policy.groups_of(asked.user)
-        decision = policy.decide(
-            user=asked.user, groups=groups, project=asked.project, dataset=asked.dataset,
-            columns=asked.columns, shape=asked.shape, action=asked.action, now=_aware(asked.now or table.now),
-        )
+        fields = asked.model_dump() | {"groups": groups, "now": _aware(asked.now or table.now)}
+        decision = policy.ask(PolicyRequest(**fields))
         results.append(Checked(case, decision, differences(case.expect, decision)))
     return results
 

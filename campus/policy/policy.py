@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable
 
 from ..settings import Settings
 from .config import PolicyConfig
-from .decision import Action, Decision, Shape, engine_failed, request_document
+from .decision import Decision, PolicyRequest, engine_failed
 from .engines import Engine, OpaEngine, RegoEngine
 from .files import PolicyPaths
 from .store import PolicyStore
@@ -19,19 +18,17 @@ class Policy:
     def __init__(self, store: PolicyStore):
         self.store = store
 
-    def decide(
-        self,
-        *,
-        user: str,
-        groups: Iterable[str] = (),
-        project: str | None = None,
-        dataset: str,
-        columns: Iterable[str] = (),
-        shape: Shape = "aggregates",
-        action: Action = "query",
-        now: datetime.datetime | None = None,
-    ) -> Decision:
-        """May `user` run this query (or export) on `dataset`? Never raises: any failure
+    def decide(self, **asked) -> Decision:
+        """`ask` with the request's fields as keywords (user, groups, project, dataset,
+        columns, shape, action, now: see `PolicyRequest`)."""
+        try:
+            request = PolicyRequest(**{k: list(v) if k in ("groups", "columns") else v for k, v in asked.items()})
+        except Exception as e:
+            return engine_failed(f"the request could not be written down ({e})")
+        return self.ask(request)
+
+    def ask(self, request: PolicyRequest) -> Decision:
+        """May the user run this query (or export) on the dataset? Never raises: any failure
         is a deny whose reason says so (``decision.failed``).
 
         The Rego decides (policies/campus/decision.rego), in this order:
@@ -48,8 +45,7 @@ class Policy:
         6. otherwise allowed, with its terms.
         """
         try:
-            document = request_document(user=user, groups=groups, project=project, dataset=dataset,
-                                        columns=columns, shape=shape, action=action, now=now)
+            document = request.document()
         except Exception as e:
             return engine_failed(f"the request could not be written down ({e})")
         return self.store.decide(document)

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..campus import Campus
 from ..catalog import Dataset
 from ..errors import CampusError
-from ..policy import Decision
+from ..policy.decision import Decision, PolicyRequest
 from ..text import MAX_SQL
 from . import wire
 from .auth import Authenticator, Identity, identify, token_header, token_of
@@ -220,9 +220,9 @@ async def explain(request: Request, identity: User, question: ExplainRequest) ->
     """What the policy decides for you on a dataset, columns and shape — and why."""
     cx = campus_of(request)
     dataset = dataset_named(cx, question.dataset)
-    decision = await in_pool(request, cx.policy.decide, user=identity.user, groups=identity.groups,
-                             project=question.project, dataset=dataset.name, columns=question.columns,
-                             shape=question.shape, action=question.action)
+    asked = PolicyRequest(user=identity.user, groups=identity.groups, project=question.project, dataset=dataset.name,
+                          columns=question.columns, shape=question.shape, action=question.action)
+    decision = await in_pool(request, cx.policy.ask, asked)
     return decision.model_dump(mode="json")
 
 
@@ -237,8 +237,8 @@ def dataset_named(cx: Campus, name: str) -> Dataset:
 
 def access(cx: Campus, identity: Identity, dataset: Dataset, project: str | None) -> Decision:
     """May this user use the dataset at all (and in which mode, with which columns)?"""
-    return cx.policy.decide(user=identity.user, groups=identity.groups, project=project, dataset=dataset.name,
-                            columns=[], shape="aggregates")
+    return cx.policy.ask(PolicyRequest(user=identity.user, groups=identity.groups, project=project,
+                                       dataset=dataset.name))
 
 
 def usable_datasets(cx: Campus, identity: Identity, project: str | None) -> list[dict]:
