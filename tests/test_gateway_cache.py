@@ -227,7 +227,7 @@ KEY_CHANGES = [
     ("masks", lambda plan, files, generation: (decided(plan, masks={"district": "region"}), files, generation)),
     ("row filter", lambda plan, files, generation: (decided(plan, row_filter={"district": ["Jung-gu"]}), files,
                                                      generation)),
-    ("disclosure", lambda plan, files, generation: (decided(plan, disclosure=plan.decided[0].disclosure.model_copy(
+    ("disclosure", lambda plan, files, generation: (decided(plan, disclosure=plan.uses[0].decision.disclosure.model_copy(
         update={"dominance_n": 3})), files, generation)),
     ("row cap", lambda plan, files, generation: (decided(plan, row_cap=1), files, generation)),
     ("files", lambda plan, files, generation: (plan, lambda d: [*files(d), Path("/elsewhere.parquet")], generation)),
@@ -236,7 +236,8 @@ KEY_CHANGES = [
 
 
 def decided(plan, **terms):
-    return replace(plan, decided=[plan.decided[0].model_copy(update=terms)])
+    first = plan.uses[0]
+    return replace(plan, uses=[replace(first, decision=first.decision.model_copy(update=terms))])
 
 
 @pytest.mark.parametrize("change,how", KEY_CHANGES, ids=[c[0] for c in KEY_CHANGES])

@@ -42,7 +42,7 @@ def pretty(sql: str) -> str:
 def render(header: dict, sql: str) -> str:
     session = Session(Demo, header["user"], header["groups"].split(","), header.get("project") or None)
     plan = session.decide(analyse(sql, Demo.catalog))
-    rewrite(plan, files_of)
+    rewrite(plan, plan.query.fresh(Demo.catalog), files_of)
     parts = [f"-- user: {header['user']}", f"-- groups: {header['groups']}"]
     if header.get("project"):
         parts.append(f"-- project: {header['project']}")

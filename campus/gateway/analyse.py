@@ -81,39 +81,20 @@ class Query:
 
     def output_names(self, produced: list[str]) -> list[str]:
         """The result's column names: the researcher's, where qualifying invented one."""
-        return output_names(self.names, produced)
+        written = self.names
+        if len(written) != len(produced):
+            return produced
+        return [name if made.startswith("_col_") else made for name, made in zip(written, produced)]
 
-    def analysis(self) -> Analysis:
-        """What the query reads, without its tree: safe to remember and share."""
-        uses = tuple(Read(u.dataset, tuple(u.columns), u.shape) for u in self.uses)
-        return Analysis(self.sql, uses, tuple(self.names))
-
-
-@dataclass(frozen=True)
-class Read:
-    """One dataset use as the policy is asked about it."""
-
-    dataset: Dataset
-    columns: tuple[str, ...]
-    shape: Shape
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """A `Query` without its syntax tree: what the policy is asked, and the output names."""
-
-    sql: str
-    uses: tuple[Read, ...]
-    names: tuple[str, ...] = ()
-
-    def output_names(self, produced: list[str]) -> list[str]:
-        return output_names(self.names, produced)
-
-
-def output_names(written: list[str] | tuple[str, ...], produced: list[str]) -> list[str]:
-    if len(written) != len(produced):
-        return produced
-    return [name if made.startswith("_col_") else made for name, made in zip(written, produced)]
+    def fresh(self, catalog: Catalog) -> Query:
+        """A copy to rewrite: the remembered query is shared and never changed, so a rewrite
+        works on its own copy of the tree, its uses found again in the copy (no second parse)."""
+        tree = self.tree.copy()
+        copy = Query(self.sql, tree, find_uses(tree, catalog), list(self.names))
+        if [(u.dataset.name, u.columns, u.shape) for u in copy.uses] != [
+                (u.dataset.name, u.columns, u.shape) for u in self.uses]:
+            raise RuntimeError(f"the copy of {self.sql!r} reads differently from the query remembered")
+        return copy
 
 
 def analyse(sql: str, catalog: Catalog, schema: Schema | None = None) -> Query:

@@ -24,7 +24,7 @@ from ..catalog import Dataset
 from ..errors import CampusError, Denied, GatewayFailure, QueryRejected
 from ..policy.decision import PolicyRequest
 from ..text import MAX_SQL
-from .analyse import Analysis, Query, analyse
+from .analyse import DatasetUse, Query, analyse
 from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
 from .domain import domain_sql
@@ -49,17 +49,36 @@ class Guarded:
     scoped: tuple[Scoped, ...] = ()  # stricter terms binding on the cells that hold rows they cover
 
 
+@dataclass(frozen=True)
+class Decided:
+    """One dataset use and what the policy decided about it."""
+
+    use: DatasetUse
+    decision: Decision
+
+    def recorded(self) -> dict:
+        """The decision as the audit records it and the result returns it."""
+        d = self.decision
+        return {"dataset": self.use.dataset.name, "allow": d.allow, "reasons": d.reasons, "grant": d.grant,
+                "export": d.export}
+
+
 @dataclass
 class Plan:
     """The rewritten query: protected aggregates to compute and check, then the rest."""
 
-    query: Query | Analysis  # an Analysis when remembered: it has no tree to rewrite
+    query: Query  # as analysed; shared with the memory, so never changed (the rewrite works on a copy)
     action: str = "query"
+    uses: list[Decided] = field(default_factory=list)  # every use with its decision, in the query's order
+    refused: dict | None = None  # the decision that refused the query, as recorded
     aggregates: list[Guarded] = field(default_factory=list)
     row_cap: int | None = None
-    decisions: list[dict] = field(default_factory=list)  # as recorded and returned
-    decided: list[Decision] = field(default_factory=list)  # the policy's decisions, one per use
     rewritten: str | None = None  # the SQL over checked cells and masked rows, once rewritten
+
+    @property
+    def decisions(self) -> list[dict]:
+        """The decisions as recorded and returned (a refusal's last)."""
+        return [u.recorded() for u in self.uses] + ([self.refused] if self.refused else [])
 
     @property
     def sql(self) -> str:
@@ -123,17 +142,18 @@ class Session:
         answers never tells whether someone else ran the same text."""
         return self.user, tuple(sorted(self.groups)), self.project
 
-    def analyse(self, text: str) -> Query | Analysis:
-        """The query's analysis: remembered per text (and catalog), or made now."""
+    def analyse(self, text: str) -> Query:
+        """The query's analysis: remembered per text (and catalog), or made now. A remembered
+        query is shared: nothing changes it (the rewrite works on a `fresh` copy)."""
         key = (self.memory.current(self.gateway.catalog, self.gateway.policy), self.requester, text)
         remembered = self.memory.analyses.get(key)
         if remembered is not None:
             return remembered
         query = analyse(text, self.gateway.catalog, self.memory.schema(self.gateway.catalog))
-        self.memory.analyses.put(key, query.analysis())
+        self.memory.analyses.put(key, query)
         return query
 
-    def decide(self, query: Query | Analysis, action: str = "query") -> Plan:
+    def decide(self, query: Query, action: str = "query") -> Plan:
         """Ask the policy about every dataset use; any denial denies the query."""
         plan = Plan(query, action)
         for use in query.uses:
@@ -143,13 +163,10 @@ class Session:
                 user=self.user, groups=self.groups, project=self.project, dataset=use.dataset.name,
                 columns=use.columns, shape=use.shape, action=action,
             ))
-            plan.decisions.append({
-                "dataset": use.dataset.name, "allow": decision.allow, "reasons": decision.reasons,
-                "grant": decision.grant, "export": decision.export,
-            })
             if not decision.allow:
+                plan.refused = Decided(use, decision).recorded()
                 raise Denied("; ".join(decision.reasons))
-            plan.decided.append(decision)
+            plan.uses.append(Decided(use, decision))
         return plan
 
     def rewrite(self, plan: Plan) -> None:
@@ -158,10 +175,7 @@ class Session:
         key = self.requester, rewrite_key(plan, files, memory.current(self.gateway.catalog, self.gateway.policy))
         remembered = memory.rewrites.get(key)
         if remembered is None:
-            if isinstance(plan.query, Analysis):  # the analysis was remembered, its tree was not
-                plan.query = reanalyse(plan.query, analyse(plan.query.sql, self.gateway.catalog,
-                                                           memory.schema(self.gateway.catalog)))
-            rewrite(plan, files)
+            rewrite(plan, plan.query.fresh(self.gateway.catalog), files)
             memory.rewrites.put(key, Rewritten(tuple(plan.aggregates), plan.sql, plan.row_cap))
         else:
             plan.aggregates, plan.rewritten = list(remembered.aggregates), remembered.sql
@@ -187,26 +201,19 @@ def rewrite_key(plan: Plan, files_of: Callable[[Dataset], list[Path]], generatio
     """Everything `rewrite` reads: the text, the action, each use with its decision's full
     content and its files, and the generation (the catalog and the policy in force)."""
     uses = tuple(
-        (use.dataset.name, tuple(use.columns), use.shape, decision.model_dump_json(),
-         tuple(str(f) for f in files_of(use.dataset)))
-        for use, decision in zip(plan.query.uses, plan.decided, strict=True)
+        (d.use.dataset.name, tuple(d.use.columns), d.use.shape, d.decision.model_dump_json(),
+         tuple(str(f) for f in files_of(d.use.dataset)))
+        for d in plan.uses
     )
     return generation, plan.query.sql, plan.action, uses
 
 
-def reanalyse(remembered: Analysis, query: Query) -> Query:
-    """A fresh analysis of a remembered one's text, checked to read the same."""
-    if query.analysis() != remembered:
-        raise RuntimeError(f"the analysis of {remembered.sql!r} changed while it was remembered")
-    return query
-
-
-def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
-    """Replace every dataset use by its masked source; split protected aggregates.
-
-    The query's tree is rewritten in place, and generated once at the end (``plan.sql``).
-    """
-    for use, decision in zip(plan.query.uses, plan.decided, strict=True):
+def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]]) -> None:
+    """Replace every dataset use of `query` (the plan's, or a fresh copy of it) by its masked
+    source; split protected aggregates. The tree is rewritten in place and generated once
+    at the end (``plan.sql``)."""
+    tree = query.tree
+    for use, decision in zip(query.uses, [d.decision for d in plan.uses], strict=True):
         grant, disclosure = terms_of(decision)
         files = files_of(use.dataset)
         checked = decision.mode == "aggregates" or (plan.action == "export" and use.dataset.entity is not None)
@@ -221,15 +228,15 @@ def rewrite(plan: Plan, files_of: Callable[[Dataset], list[Path]]) -> None:
             statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered)
             domain = domain_sql(aggregate, grant, max_cells)
             plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, tuple(scoped)))
-            if use.select is plan.query.tree:
-                plan.query.tree = aggregate.rest
+            if use.select is tree:
+                tree = aggregate.rest
             else:
                 use.select.replace(aggregate.rest)
         else:
             use.table.replace(as_subquery(source(use.dataset, grant, files, reads=use.columns, entity=False), use.alias))
             cap = decision.row_cap
             plan.row_cap = cap if plan.row_cap is None else min(plan.row_cap, cap)
-    plan.rewritten = plan.query.tree.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
+    plan.rewritten = tree.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
 
 
 def terms_of(decision: Decision) -> tuple[Grant, Disclosure]:
