@@ -22,7 +22,8 @@ author, the case worth remembering, hits all the same.
 Everything else runs for every query: the policy decides (its grants and today's date
 change its answer, so its answer is part of the rewrite's key, never remembered here),
 the guard computes the cells from the data and checks them, and the audit records.
-Results and the guard's verdicts are never remembered.
+Results and the guard's verdicts are never remembered. The key combinations of a public
+domain are (by the SQL that lists them): they come from constants only, never the data.
 
 >>> lru = LRU(2)
 >>> lru.put("a", 1); lru.put("b", 2); lru.get("a"); lru.put("c", 3)
@@ -88,6 +89,7 @@ class Memory:
     def __init__(self, size: int = SIZE):
         self.analyses = LRU(size)
         self.rewrites = LRU(size)
+        self.domains = LRU(size)  # a public domain's key combinations, by the SQL over constants that lists them
         self.generation = 0
         self._in_force: tuple | None = None  # the catalog and policy the entries were made under
         self._schema: tuple[Catalog, Schema] | None = None
@@ -103,6 +105,7 @@ class Memory:
             if self._in_force is None or not all(a is b for a, b in zip(in_force, self._in_force)):
                 self.analyses.clear()
                 self.rewrites.clear()
+                self.domains.clear()
                 self._schema = None
                 self._in_force = in_force
                 self.generation += 1

@@ -115,7 +115,7 @@ class Session:
             plan = self.decide(query, action)
             self.rewrite(plan)
             with self.gateway.warehouse.cursor(deadline) as cursor:
-                report, left_out = guard(plan, cursor, self.gateway.secret, deadline)
+                report, left_out = guard(plan, cursor, self.gateway.secret, deadline, self.memory.domains)
                 result = execute(plan, cursor, report)
             return result
         except CampusError as e:
@@ -273,7 +273,8 @@ def bind(aggregate: ProtectedAggregate, grant: Grant) -> tuple[list[Scoped], lis
     return scoped, conditions
 
 
-def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None) -> tuple[Report, dict[str, int]]:
+def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None,
+          domains=None) -> tuple[Report, dict[str, int]]:
     """Compute each protected aggregate's cells, apply the disclosure rules, register the
     released cells; return the requester's report and, for the audit, the cells left out."""
     report, left_out = Report(), {}
@@ -282,7 +283,7 @@ def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None) -> 
         stats = cursor.arrow(guarded.statistics, quiet=True, small=True)
         if stats.num_rows > guarded.max_cells:
             raise QueryRejected(too_many_cells(aggregate, guarded.max_cells))
-        domain = cursor.arrow(guarded.domain, quiet=True, small=True) if guarded.domain else None
+        domain = public_keys(guarded.domain, cursor, domains) if guarded.domain else None
         if domain is not None and domain.num_rows > guarded.max_cells:
             domain = None  # too many combinations to show them all: left-out cells stay out
         checked = extractguard.check(
@@ -294,6 +295,17 @@ def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None) -> 
         for rule, cells in checked.left_out.items():
             left_out[rule] = left_out.get(rule, 0) + cells
     return report, left_out
+
+
+def public_keys(sql: str, cursor, remembered=None):
+    """The key combinations a public domain lists: computed from constants only, so the same
+    SQL always lists the same, and they are remembered (`remembered`, an LRU) by it."""
+    found = remembered.get(sql) if remembered is not None else None
+    if found is None:
+        found = cursor.arrow(sql, quiet=True, small=True)
+        if remembered is not None:
+            remembered.put(sql, found)
+    return found
 
 
 def too_many_cells(aggregate: ProtectedAggregate, max_cells: int) -> str:
