@@ -89,7 +89,7 @@ def main() -> None:
     cx = campus.open(data_dir=data, state_dir=Path(tempfile.mkdtemp()))
     alice = cx.session("alice", ["researchers"])
     files = "[" + ", ".join(f"'{f}'" for f in cx.files(cx.catalog["card_usage"])) + "]"
-    limits = cx.warehouse.limits  # the same threads and memory as the campus's own DuckDB
+    limits = cx.engine.limits  # the same threads and memory as the campus's own DuckDB
     raw = duckdb.connect(config={"threads": limits.threads, "memory_limit": limits.memory})
     rows = raw.sql(f"SELECT count(*) FROM read_parquet({files})").fetchall()[0][0]
     print(f"card_usage: {rows:,} rows; {args.repeat} runs each, median seconds\n")

@@ -9,7 +9,7 @@ from .audit import AuditLog
 from .catalog import Dataset
 from .gateway.gateway import Gateway
 from .gateway.session import Session
-from .gateway.warehouse import Limits, Warehouse
+from .engines import Limits, open_engine
 from .keys import kept_secret
 from .settings import Settings
 
@@ -24,13 +24,13 @@ class Campus:
         self.catalog = catalog_module.load(settings.catalog_path)
         self._files = {d.name: d.files(settings.data) for d in self.catalog}
         self.policy = load_policy(settings)
-        self.warehouse = Warehouse(
-            [f for files in self._files.values() for f in files],
+        self.engine = open_engine(
+            settings.engine, [f for files in self._files.values() for f in files],
             Limits(seconds=settings.query_seconds, memory=settings.query_memory),
-            temp_dir=settings.state_dir / "duckdb-tmp",
+            temp_dir=settings.state_dir / f"{settings.engine}-tmp",
         )
         self.audit = AuditLog(settings.database, anchor=settings.state_dir)
-        self.gateway = Gateway(self.catalog, self.policy, self.warehouse, self.audit,
+        self.gateway = Gateway(self.catalog, self.policy, self.engine, self.audit,
                                noise_secret(settings.state_dir), self.files)
 
     @property
@@ -45,7 +45,7 @@ class Campus:
         return self.gateway.session(user, groups, project)
 
     def close(self) -> None:
-        self.warehouse.close()
+        self.engine.close()
         self.audit.close()
 
 

@@ -536,7 +536,7 @@ def test_opa_listens_only_inside_the_pod(pod):
 
 
 def test_scaled_out_replicas_share_what_must_be_shared(docs, deployment, pod):
-    from campus.gateway.warehouse import Limits
+    from campus.engines import Limits
 
     data = container(pod, "data-service")
     env = plain_env(data)

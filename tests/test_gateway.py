@@ -163,7 +163,7 @@ def test_a_user_without_a_grant_is_denied(cx):
         cx.session("mallory", ["visitors"]).sql("SELECT count(*) FROM card_usage")
 
 
-# --- the warehouse and the audit trail ----------------------------------------------
+# --- the engine and the audit trail ----------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -178,8 +178,8 @@ def test_a_user_without_a_grant_is_denied(cx):
         "ATTACH '/tmp/campus-escape.db'",
     ],
 )
-def test_the_warehouse_itself_refuses_files_settings_and_extensions(cx, statement):
-    with cx.warehouse.cursor() as cursor, pytest.raises(QueryRejected):
+def test_the_engine_itself_refuses_files_settings_and_extensions(cx, statement):
+    with cx.engine.cursor() as cursor, pytest.raises(QueryRejected):
         cursor.arrow(statement)
 
 

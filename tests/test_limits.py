@@ -12,7 +12,7 @@ import pytest
 import campus
 from campus import QueryRejected
 from campus.errors import QueryTimeout
-from campus.gateway.warehouse import Deadline
+from campus.engines import Deadline
 from campus.settings import PROJECT_ROOT
 from extractguard import Cells, Disclosure, Measure, check
 

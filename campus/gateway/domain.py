@@ -29,27 +29,29 @@ from sqlglot import exp
 
 from ..catalog import Range
 from .cells import Key, ProtectedAggregate
-from .rewrite import Grant, literal, masked
+from .rewrite import Grant, default_engine, literal, masked
 
 
-def domain_sql(aggregate: ProtectedAggregate, grant: Grant, max_cells: int) -> str | None:
+def domain_sql(aggregate: ProtectedAggregate, grant: Grant, max_cells: int, engine=None) -> str | None:
     """A query over constants listing every public key combination (at most
-    ``max_cells + 1`` rows), or None when some key has no public domain."""
+    ``max_cells + 1`` rows), or None when some key has no public domain; in the
+    `engine`'s SQL."""
     if not aggregate.keys:
         return None
+    engine = engine or default_engine()
     parts = []
     for key in aggregate.keys:
-        part = key_domain(key, aggregate, grant)
+        part = key_domain(key, aggregate, grant, engine)
         if part is None:
             return None
         parts.append(exp.Subquery(this=part, alias=exp.TableAlias(this=exp.to_identifier(f"__{key.name}"))))
     select = exp.select("*").from_(parts[0], copy=False)
     for part in parts[1:]:
         select = select.join(part, join_type="cross", copy=False)
-    return select.limit(max_cells + 1, copy=False).sql("duckdb")
+    return select.limit(max_cells + 1, copy=False).sql(engine.dialect)
 
 
-def key_domain(key: Key, aggregate: ProtectedAggregate, grant: Grant) -> exp.Select | None:
+def key_domain(key: Key, aggregate: ProtectedAggregate, grant: Grant, engine) -> exp.Select | None:
     """The distinct values of one key over its column's public values, or None."""
     names = {c.name for c in key.computed.find_all(exp.Column)}
     if len(names) != 1:
@@ -59,7 +61,7 @@ def key_domain(key: Key, aggregate: ProtectedAggregate, grant: Grant) -> exp.Sel
     if column.domain is None or name not in grant.columns or any(name in c.masks for c in grant.covered):
         return None
     values = exp.select(masked(name, aggregate.dataset, grant.masks.get(name)), copy=False).from_(
-        raw_values(name, column), copy=False
+        raw_values(name, column, engine), copy=False
     )
     if name in grant.row_filter:
         values = values.where(exp.column(name).isin(*[literal(v) for v in grant.row_filter[name]]), copy=False)
@@ -72,28 +74,17 @@ def key_domain(key: Key, aggregate: ProtectedAggregate, grant: Grant) -> exp.Sel
     return select
 
 
-def raw_values(name: str, column) -> exp.Expression:
+def raw_values(name: str, column, engine) -> exp.Expression:
     """The declared values as a one-column table named ``name``."""
     if isinstance(column.domain, Range):
-        return range_of(name, column)
+        return range_of(name, column, engine)
     rows = [exp.Tuple(expressions=[literal(v)]) for v in column.domain]
     alias = exp.TableAlias(this=exp.to_identifier("__domain"), columns=[exp.to_identifier(name)])
     return exp.Values(expressions=rows, alias=alias)
 
 
-def range_of(name: str, column) -> exp.Expression:
+def range_of(name: str, column, engine) -> exp.Expression:
     """Whole numbers from first to last; or every day (every hour, for a timestamp)."""
     first, last = column.domain.first, column.domain.last
-    if isinstance(first, datetime.date):
-        step = "1 HOUR" if column.type == "TIMESTAMP" else "1 DAY"
-        series = (
-            f"range(TIMESTAMP '{first.isoformat()}', TIMESTAMP '{(last + datetime.timedelta(days=1)).isoformat()}', "
-            f"INTERVAL {step})"
-        )
-    else:
-        series = f"range({int(first)}, {int(last) + 1})"
-    cast = f"CAST(range AS {column.type}) AS {name}"
-    return exp.Subquery(
-        this=exp.maybe_parse(f"SELECT {cast} FROM {series}", dialect="duckdb"),
-        alias=exp.TableAlias(this=exp.to_identifier("__domain")),
-    )
+    step = "one" if not isinstance(first, datetime.date) else ("hour" if column.type == "TIMESTAMP" else "day")
+    return engine.series(first, last, step, name, column.type)

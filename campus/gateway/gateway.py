@@ -1,7 +1,7 @@
 """The gateway: built once from its parts, and handed to every session.
 
 Its parts are all a query's path needs: the catalog (what the datasets are), the
-policy (who may see what), the warehouse (the engine that reads the data), the audit
+policy (who may see what), the engine that reads the data (`campus.engines`), the audit
 trail, the noise secret, the data files of each dataset, and the memory of analyses
 and rewrites (cache.py). A `Session` asks nothing of the campus beyond these.
 """
@@ -15,14 +15,14 @@ from pathlib import Path
 from ..catalog import Catalog, Dataset
 from .cache import Memory
 from .session import Session
-from .warehouse import Warehouse
+from ..engines import Engine
 
 
 @dataclass
 class Gateway:
     catalog: Catalog
     policy: object  # campus.policy.Policy: decide(...) -> Decision
-    warehouse: Warehouse
+    engine: Engine
     audit: object  # campus.audit.AuditLog: record(...)
     secret: int
     files: Callable[[Dataset], list[Path]]

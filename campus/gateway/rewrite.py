@@ -1,6 +1,6 @@
 """Rewrite: every dataset reference becomes a filtered, masked sub-select.
 
-A rows-mode reference reads ``(SELECT <granted columns, masked> FROM read_parquet([...])
+A rows-mode reference reads ``(SELECT <granted columns, masked> FROM <the engine's scan>
 WHERE <row filter>)``. A protected aggregate is replaced by its lifted SELECT over the
 checked cells, and the cells are computed by ``statistics_sql`` from the same masked
 source plus the entity column under a name no query can write.
@@ -9,7 +9,6 @@ source plus the entity column under a name no query can write.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlglot import exp
 
@@ -52,16 +51,20 @@ class Grant:
 MASK_ORDER = {None: 0, "region": 1, "hidden": 2}
 
 
-def source(dataset: Dataset, grant: Grant, files: list[Path], *, reads: list[str], entity: bool) -> exp.Select:
-    """The rows of `dataset` a grant lets a query read, masked and filtered.
+def source(dataset: Dataset, grant: Grant, table: exp.Expression, *, reads: list[str], entity: bool) -> exp.Select:
+    """The rows of `dataset` a grant lets a query read, masked and filtered, from `table`
+    (the engine's scan of its files).
 
     Only the columns the query `reads` (and the grant shows) are projected.
 
+    >>> from pathlib import Path
     >>> from campus.catalog import load
+    >>> from campus.engines.duckdb import DuckDBEngine
     >>> from campus.settings import Settings
     >>> d = load(Settings().catalog_path)["card_usage"]
     >>> g = Grant("aggregates", ["district", "home_district"], {"home_district": "hidden"}, {"district": ["Jung-gu"]})
-    >>> source(d, g, [Path("/d/a.parquet")], reads=["district", "home_district"], entity=True).sql("duckdb")
+    >>> scan = DuckDBEngine.scan([Path("/d/a.parquet")])
+    >>> source(d, g, scan, reads=["district", "home_district"], entity=True).sql("duckdb")
     "SELECT district, CAST(NULL AS TEXT) AS home_district, card_id AS __entity FROM READ_PARQUET(['/d/a.parquet'], hive_partitioning = FALSE) WHERE district IN ('Jung-gu')"
     """
     shown = [name for name in dataset.columns if name in grant.columns and name in reads]
@@ -70,15 +73,8 @@ def source(dataset: Dataset, grant: Grant, files: list[Path], *, reads: list[str
         projections.append(exp.column(dataset.entity).as_(ENTITY, copy=False))
     if not projections:
         projections = [exp.Literal.number(1).as_("__row", copy=False)]
-    reader = exp.Anonymous(
-        this="read_parquet",
-        expressions=[
-            exp.Array(expressions=[exp.Literal.string(str(f)) for f in files]),
-            exp.EQ(this=exp.column("hive_partitioning"), expression=exp.false()),
-        ],
-    )
     # Every tree here is built fresh and used once, so the builders need not copy it (copy=False).
-    select = exp.select(*projections, copy=False).from_(exp.Table(this=reader), copy=False)
+    select = exp.select(*projections, copy=False).from_(table, copy=False)
     for column, values in sorted(grant.row_filter.items()):
         select = select.where(exp.column(column).isin(*[literal(v) for v in values], copy=False), copy=False)
     return select
@@ -124,12 +120,13 @@ def as_subquery(select: exp.Select, alias: str) -> exp.Subquery:
 
 
 def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, max_cells: int,
-                   covered: list[exp.Expression] = ()) -> str:
+                   covered: list[exp.Expression] = (), engine=None) -> str:
     """The query computing every cell with its safety statistics, in one DuckDB pass.
 
     Rows are first summed per entity within each cell; the cell then counts entities,
     adds their contributions and keeps the largest ``top_n`` of them; ``covered_i`` is
-    the i-th of `covered`, a condition on the cell's keys (see ``covering``). A
+    the i-th of `covered`, a condition on the cell's keys (see ``covering``). The cell key
+    and the largest contributions are written as the `engine` writes them. A
     population of the cells (the rows where a measure's condition holds) gets the same
     statistics, counting only its rows and its entities (``entities__p1``, ...). At most
     ``max_cells + 1`` cells come back: one more than the limit says the aggregate is
@@ -139,12 +136,13 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
     here and used once, so no builder copies (``copy=False``) and the SQL is generated
     from the tree itself.
     """
+    engine = engine or default_engine()
     keys = [k.computed.copy().as_(k.name, copy=False) for k in aggregate.keys]
     per_entity, cell = [as_(exp.column(ENTITY, table=aggregate.alias), ENTITY)], []
     for population in sorted({m.population for m in aggregate.measures} | {0}):
         condition = aggregate.conditions[population - 1] if population else None
         measures = [m for m in aggregate.measures if m.population == population]
-        entity_part, cell_part = population_statistics(aggregate.alias, measures, condition, population, top_n)
+        entity_part, cell_part = population_statistics(aggregate.alias, measures, condition, population, top_n, engine)
         per_entity += entity_part
         cell += cell_part
     cell += [as_(condition.copy(), f"covered_{i}") for i, condition in enumerate(covered)]
@@ -157,10 +155,18 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
     if aggregate.keys:
         outer = outer.group_by(*[exp.column(k.name) for k in aggregate.keys], copy=False)
         outer = outer.limit(max_cells + 1, copy=False)
-    return outer.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
+    return outer.sql(engine.dialect, copy=False)  # the tree's last use: the generator may change it
 
 
-def population_statistics(alias: str, measures, condition: exp.Expression | None, population: int, top_n: int):
+def default_engine():
+    """The DuckDB engine's SQL, for callers that name no engine (doctests, tools)."""
+    from ..engines.duckdb import DuckDBEngine
+
+    return DuckDBEngine
+
+
+def population_statistics(alias: str, measures, condition: exp.Expression | None, population: int, top_n: int,
+                          engine):
     """The per-entity and per-cell statistics of one population (every row when `condition` is None)."""
 
     def stat(name: str) -> str:
@@ -175,7 +181,7 @@ def population_statistics(alias: str, measures, condition: exp.Expression | None
     cell = [
         as_(only(exp.Count(this=exp.Star()), present and present.copy()), stat(Stat.ENTITIES)),
         as_(cast(exp.Sum(this=exp.column(rows)), "BIGINT"), stat(Stat.ROWS)),
-        as_(only(exp.func("bit_xor", exp.func("hash", exp.column(ENTITY), exp.column(rows), copy=False), copy=False),
+        as_(only(exp.func("bit_xor", engine.cell_key(exp.column(ENTITY), exp.column(rows)), copy=False),
                  present and present.copy()), stat(Stat.CELLKEY)),
     ]
     counted = {m.column for m in measures if m.kind in ("values", "avg")}
@@ -191,8 +197,8 @@ def population_statistics(alias: str, measures, condition: exp.Expression | None
             per_entity.append(as_(only(exp.Sum(this=value.copy()), condition and condition.copy()), s))
             cell += [
                 as_(cast(exp.Sum(this=exp.column(s)), "DOUBLE"), stat(Stat.sum(name))),
-                as_(only(exp.Max(this=exp.Abs(this=exp.column(s)), count=exp.Literal.number(top_n)),
-                         present and present.copy()), stat(Stat.top(name))),
+                as_(only(engine.top(exp.Abs(this=exp.column(s)), top_n), present and present.copy()),
+                    stat(Stat.top(name))),
                 as_(only(exp.Min(this=exp.column(s)), present and present.copy()), stat(Stat.min(name))),
                 as_(only(exp.Max(this=exp.column(s)), present and present.copy()), stat(Stat.max(name))),
             ]

@@ -29,8 +29,8 @@ from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
 from .domain import domain_sql
 from .result import Result
-from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, source, statistics_sql
-from .warehouse import Deadline
+from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, default_engine, source, statistics_sql
+from ..engines import Deadline
 
 if TYPE_CHECKING:
     from ..policy.decision import Decision
@@ -109,12 +109,12 @@ class Session:
         the grant's mode, so rows never leave.
         """
         started, plan, result, left_out = time.monotonic(), None, None, {}
-        deadline = Deadline(self.gateway.warehouse.limits.seconds)
+        deadline = Deadline(self.gateway.engine.limits.seconds)
         try:
             query = self.analyse(text)
             plan = self.decide(query, action)
             self.rewrite(plan)
-            with self.gateway.warehouse.cursor(deadline) as cursor:
+            with self.gateway.engine.cursor(deadline) as cursor:
                 report, left_out = guard(plan, cursor, self.gateway.secret, deadline, self.memory.domains)
                 result = execute(plan, cursor, report)
             return result
@@ -175,7 +175,7 @@ class Session:
         key = self.requester, rewrite_key(plan, files, memory.current(self.gateway.catalog, self.gateway.policy))
         remembered = memory.rewrites.get(key)
         if remembered is None:
-            rewrite(plan, plan.query.fresh(self.gateway.catalog), files)
+            rewrite(plan, plan.query.fresh(self.gateway.catalog), files, self.gateway.engine)
             memory.rewrites.put(key, Rewritten(tuple(plan.aggregates), plan.sql, plan.row_cap))
         else:
             plan.aggregates, plan.rewritten = list(remembered.aggregates), remembered.sql
@@ -208,10 +208,11 @@ def rewrite_key(plan: Plan, files_of: Callable[[Dataset], list[Path]], generatio
     return generation, plan.query.sql, plan.action, uses
 
 
-def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]]) -> None:
+def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]], engine=None) -> None:
     """Replace every dataset use of `query` (the plan's, or a fresh copy of it) by its masked
     source; split protected aggregates. The tree is rewritten in place and generated once
-    at the end (``plan.sql``)."""
+    at the end (``plan.sql``), in the `engine`'s SQL."""
+    engine = engine or default_engine()
     tree = query.tree
     for use, decision in zip(query.uses, [d.decision for d in plan.uses], strict=True):
         grant, disclosure = terms_of(decision)
@@ -221,22 +222,23 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]])
             if use.shape != "aggregates":
                 raise Denied(f"{use.dataset.name} is available to you only as aggregates: add GROUP BY and aggregates")
             aggregate = split(use, f"__checked_{len(plan.aggregates)}")
-            rows = source(use.dataset, grant, files, reads=use.columns, entity=True)
+            rows = source(use.dataset, grant, engine.scan(files), reads=use.columns, entity=True)
             max_cells = min([decision.disclosure.max_cells] + [b.disclosure.max_cells for b in decision.stricter()])
             scoped, covered = bind(aggregate, grant)
             top_n = max([disclosure.dominance_n, 2] + [s.disclosure.dominance_n for s in scoped])
-            statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered)
-            domain = domain_sql(aggregate, grant, max_cells)
+            statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered, engine)
+            domain = domain_sql(aggregate, grant, max_cells, engine)
             plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, tuple(scoped)))
             if use.select is tree:
                 tree = aggregate.rest
             else:
                 use.select.replace(aggregate.rest)
         else:
-            use.table.replace(as_subquery(source(use.dataset, grant, files, reads=use.columns, entity=False), use.alias))
+            rows = source(use.dataset, grant, engine.scan(files), reads=use.columns, entity=False)
+            use.table.replace(as_subquery(rows, use.alias))
             cap = decision.row_cap
             plan.row_cap = cap if plan.row_cap is None else min(plan.row_cap, cap)
-    plan.rewritten = tree.sql("duckdb", copy=False)  # the tree's last use: the generator may change it
+    plan.rewritten = tree.sql(engine.dialect, copy=False)  # the tree's last use: the generator may change it
 
 
 def terms_of(decision: Decision) -> tuple[Grant, Disclosure]:

@@ -1,3 +1,4 @@
+-- engine: duckdb
 -- user: alice
 -- groups: researchers
 -- in

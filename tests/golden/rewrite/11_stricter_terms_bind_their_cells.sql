@@ -1,3 +1,4 @@
+-- engine: duckdb
 -- user: bob
 -- groups: researchers
 -- in

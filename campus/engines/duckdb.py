@@ -1,4 +1,4 @@
-"""Execute: one locked-down DuckDB per process, a cursor per query.
+"""The DuckDB engine: one locked-down DuckDB per process, a cursor per query.
 
 Locked down as the DuckDB security guide says: only the exact dataset files are
 readable (``allowed_paths``), then external access is switched off, extensions are
@@ -8,63 +8,32 @@ and the configuration is locked so no query can undo any of it.
 
 from __future__ import annotations
 
+import datetime
 import re
 import tempfile
 import threading
-import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from ..errors import QueryRejected, QueryTimeout
+from . import Deadline, Limits, timed_out
 
 # `Cursor.arrow(small=True)` fetches through the DB-API on purpose, and DuckDB warns that
 # this copies the rows. Filtered here for the process (thread-safe), and again around the
 # call for test runners that reset the filters after importing this module.
 COPY_WARNING = "Arrow output on a DB-API result"
-warnings.filterwarnings("ignore", COPY_WARNING, UserWarning, r"campus\.gateway\.warehouse")
+warnings.filterwarnings("ignore", COPY_WARNING, UserWarning, r"campus\.engines\.duckdb")
 
 
-@dataclass(frozen=True)
-class Limits:
-    seconds: float = 120.0
-    memory: str = "4GB"
-    temp_space: str = "8GB"
-    threads: int = 2
-
-
-class Deadline:
-    """One time limit over the whole query: analysis, statistics, the guard and the rest.
-
-    Called, it raises `QueryTimeout` once the time is up (the guard calls it between
-    steps); a cursor given it interrupts DuckDB at the deadline.
-    """
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.ends = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return self.ends - time.monotonic()
-
-    def __call__(self) -> None:
-        if self.remaining() <= 0:
-            raise QueryTimeout(timed_out(self.seconds))
-
-
-def timed_out(seconds: float) -> str:
-    return (
-        f"the query ran over the {seconds:g} s limit and was cancelled; narrow it (fewer months, fewer groups) "
-        "or aggregate in steps"
-    )
-
-
-class Warehouse:
+class DuckDBEngine:
     """The campus's DuckDB: reads the dataset files and nothing else."""
+
+    name = dialect = "duckdb"
 
     def __init__(self, files: list[Path], limits: Limits = Limits(), temp_dir: Path | None = None):
         self.limits = limits
@@ -97,6 +66,44 @@ class Warehouse:
 
     def close(self) -> None:
         self._db.close()
+
+    # --- SQL as DuckDB writes it (used by the rewrite; no connection needed) -------------
+
+    @staticmethod
+    def scan(files: list[Path]) -> exp.Expression:
+        """``read_parquet([...], hive_partitioning = false)`` as a table.
+
+        >>> DuckDBEngine.scan([Path("/d/a.parquet")]).sql("duckdb")
+        "READ_PARQUET(['/d/a.parquet'], hive_partitioning = FALSE)"
+        """
+        reader = exp.Anonymous(this="read_parquet", expressions=[
+            exp.Array(expressions=[exp.Literal.string(str(f)) for f in files]),
+            exp.EQ(this=exp.column("hive_partitioning"), expression=exp.false()),
+        ])
+        return exp.Table(this=reader)
+
+    @staticmethod
+    def cell_key(entity: exp.Expression, rows: exp.Expression) -> exp.Expression:
+        """DuckDB's 64-bit ``hash(entity, rows)``."""
+        return exp.func("hash", entity, rows, copy=False)
+
+    @staticmethod
+    def top(value: exp.Expression, n: int) -> exp.Expression:
+        """``max(value, n)``: DuckDB's list of the n largest, largest first."""
+        return exp.Max(this=value, count=exp.Literal.number(n))
+
+    @staticmethod
+    def series(first, last, step: str, name: str, type_: str) -> exp.Expression:
+        """``SELECT CAST(range AS type) AS name FROM range(first, last + step, step)``."""
+        if step == "one":
+            bounds = f"range({int(first)}, {int(last) + 1})"
+        else:
+            end = last + datetime.timedelta(days=1)
+            bounds = f"range(TIMESTAMP '{first.isoformat()}', TIMESTAMP '{end.isoformat()}', INTERVAL 1 {step.upper()})"
+        return exp.Subquery(
+            this=exp.maybe_parse(f"SELECT CAST(range AS {type_}) AS {name} FROM {bounds}", dialect="duckdb"),
+            alias=exp.TableAlias(this=exp.to_identifier("__domain")),
+        )
 
 
 class Cursor:
