@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from .errors import CampusError
-from .hub_admin import HubSettings, Passwords
+from .hub.users import HubSettings, Passwords
 from .provisioning import load as load_users
 from .settings import PROJECT_ROOT, Settings
 

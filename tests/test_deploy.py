@@ -290,7 +290,7 @@ def test_roles_and_scopes_are_those_of_the_one_machine_hub(values, tmp_path, mon
     the same scopes to the same users, groups and services."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    from campus.hub_admin import OidcSettings
+    from campus.hub.users import OidcSettings
 
     for name in [n for n in os.environ if n.startswith("CAMPUS_")]:
         monkeypatch.delenv(name)  # the defaults, whatever this shell has set

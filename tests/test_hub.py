@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 
 from campus.cli import app as cli_app
 from campus.cli import _mount
-from campus.hub_admin import HubAdmin, HubSettings, OidcSettings, Passwords, UsersFile
+from campus.hub.users import HubAdmin, HubSettings, OidcSettings, Passwords, UsersFile
 from campus.provisioning import load as load_users
 from campus.settings import PROJECT_ROOT
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from campus.hub_admin import UsersFile
+from campus.hub.users import UsersFile
 from test_hub import free_port, need_node, running_hub
 
 OIDC = Path(__file__).parent / "oidc"

@@ -39,7 +39,7 @@ import httpx
 import pytest
 import websocket
 
-from campus.sandbox import SandboxSettings, SandboxSpawner, SandboxUnavailable, find_tools, make_home
+from campus.hub.spawner import SandboxSettings, SandboxSpawner, SandboxUnavailable, find_tools, make_home
 from campus.settings import PROJECT_ROOT
 from test_hub import running_hub
 

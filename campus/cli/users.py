@@ -16,7 +16,7 @@
 Every change is written to ``hub/users.yaml`` first (comments kept, validated, and
 checked against the grants that name projects) — the file is what the policy reads —
 then applied to the running hub through its REST API (``CAMPUS_HUB_API_URL`` and the
-admin token, see `campus.hub_admin.HubSettings`). ``--file-only`` skips the hub; if the
+admin token, see `campus.hub.users.HubSettings`). ``--file-only`` skips the hub; if the
 hub does not answer, the file is still changed and the error says to run
 ``campus users sync`` once it is up.
 """
@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import CampusError, ConfigError
-from ..hub_admin import (
+from ..hub.users import (
     HubAdmin,
     HubSettings,
     Passwords,

@@ -1,6 +1,6 @@
 """A sandboxed notebook server's settings: no file downloads, no terminals, no nbconvert.
 
-`campus.sandbox.SandboxSpawner` points JUPYTER_CONFIG_DIR here (read-only inside the
+`campus.hub.spawner.SandboxSpawner` points JUPYTER_CONFIG_DIR here (read-only inside the
 sandbox) and sets JUPYTERHUB_DISABLE_USER_CONFIG and PYTHONNOUSERSITE, so nothing in the
 researcher's home can change these. ``labconfig/page_config.json`` beside this file
 disables and locks JupyterLab's download and export plugins. ``migrated`` is jupyter_core's

@@ -69,10 +69,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from . import yamlfile
-from .errors import CampusError, ConfigError, HubUnavailable
-from .provisioning import NAME, Provisioning
-from .settings import PROJECT_ROOT, Settings
+from .. import yamlfile
+from ..errors import CampusError, ConfigError, HubUnavailable
+from ..provisioning import NAME, Provisioning
+from ..settings import PROJECT_ROOT, Settings
 
 ADMIN_GROUP = "admins"
 PROJECT_PREFIX = "project:"

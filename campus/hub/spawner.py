@@ -42,9 +42,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from traitlets import Integer, List, Unicode, default
 
-from .errors import CampusError
-from .hub_admin import HubSettings
-from .settings import PROJECT_ROOT, Settings
+from ..errors import CampusError
+from ..settings import PROJECT_ROOT, Settings
+from .users import HubSettings
 
 SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 SERVER_SETTINGS = PROJECT_ROOT / "hub" / "singleuser"

@@ -1,0 +1,1 @@
+"""The campus's JupyterHub: provisioning it, and sandboxing its notebook servers."""
