@@ -54,7 +54,7 @@ def hand_written(keys, aggregates, files) -> str:
               "min(s) AS min__amount, max(s) AS max__amount, ") if "amount)" in aggregates else ("", "")
     return (
         f"SELECT {ks}, {counted[1]}{summed[1]}count(*) AS entities, sum(n) AS rows, "
-        f"bit_xor(hash(card_id, n)) AS cellkey FROM ("
+        f"bit_xor(md5_number_upper(concat_ws(':', card_id, n))) AS cellkey FROM ("
         f"SELECT {k}, card_id, {counted[0]}{summed[0]}count(*) AS n "
         f"FROM read_parquet({files}, hive_partitioning=false) GROUP BY ALL) GROUP BY ALL"
     )

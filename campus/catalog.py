@@ -26,6 +26,7 @@ Grain = Literal["second", "minute", "hour", "day", "week", "month", "quarter", "
 ColumnType = Literal[
     "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP"
 ]
+ENTITY_TYPES = ("VARCHAR", "TINYINT", "SMALLINT", "INTEGER", "BIGINT")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -177,6 +178,9 @@ class Dataset(BaseModel):
                 raise ValueError(f"entity {entity!r} is not one of the dataset's columns")
             if columns[entity].role != "identifier":
                 raise ValueError(f"entity column {entity!r} must have role identifier")
+            if columns[entity].type not in ENTITY_TYPES:
+                raise ValueError(f"entity column {entity!r} must be one of {', '.join(ENTITY_TYPES)}, whose text "
+                                 "(hence cell key and noise) is the same in every engine")
         return entity
 
     def roles(self, role: Role) -> list[str]:

@@ -149,7 +149,7 @@ def check(
         where = np.flatnonzero(rows)
         shown = assessment.released
         released[where[shown]] = True
-        cellkey = assessment.frame[Stat.CELLKEY].cast(pl.UInt64).fill_null(0).to_numpy()
+        cellkey = noise.as_unsigned(assessment.frame[Stat.CELLKEY].fill_null(0).to_numpy())
         for measure in measures:
             values = _release(measure, assessment.frame, assessment.rules, cellkey, secret)
             hidden = np.logical_or.reduce(list(assessment.withheld[measure.name].values())) | ~shown

@@ -12,13 +12,54 @@ campus's secret, so
 Counts are randomly rounded to the rounding base (unbiased, decided by the key); sums
 move by up to the largest single contribution in the cell, so no one contributor's
 value can be read off a difference of two cells.
+
+The cell key is defined without any engine's own hash, so that every engine gives the
+same cell the same key, hence the same noise: each entity's *share* is the first eight
+bytes of the MD5 digest of the UTF-8 text ``<entity>:<records>`` (the entity id as text,
+its number of records in the cell in decimal; just ``<records>`` for a missing id), read
+as a little-endian unsigned 64-bit number, and the cell key is the XOR of its entities'
+shares. `share` is that definition in Python; each engine writes it in its own SQL.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+
 import numpy as np
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def share(entity: str | int | None, records: int) -> int:
+    """One entity's share of a cell key: MD5 of ``<entity>:<records>``, first 8 bytes, little-endian.
+
+    >>> share("C000123", 4)
+    2805254151457483215
+    """
+    text = f"{records}" if entity is None else f"{entity}:{records}"
+    return int.from_bytes(hashlib.md5(text.encode()).digest()[:8], "little")
+
+
+def cell_key(members: Iterable[tuple[str | int | None, int]]) -> int:
+    """The key of a cell holding these (entity, records) pairs: the XOR of their shares.
+
+    >>> cell_key([("a", 1), ("b", 2)]) == share("a", 1) ^ share("b", 2)
+    True
+    """
+    key = 0
+    for entity, records in members:
+        key ^= share(entity, records)
+    return key
+
+
+def as_unsigned(keys: np.ndarray) -> np.ndarray:
+    """Cell keys as unsigned 64-bit numbers, whether an engine gave them signed or not.
+
+    >>> as_unsigned(np.array([-1], dtype=np.int64))
+    array([18446744073709551615], dtype=uint64)
+    """
+    return np.asarray(keys).astype(np.int64 if np.asarray(keys).dtype.kind == "i" else np.uint64).view(np.uint64)
 
 
 def uniform(cellkey: np.ndarray, secret: int, salt: int) -> np.ndarray:

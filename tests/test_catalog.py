@@ -69,6 +69,8 @@ BAD = [
     ("entity not a column", ("entity: card_id", "entity: person"), 8, "entity 'person' is not one of the dataset's columns"),
     ("entity not an identifier", ("card_id:  {type: VARCHAR, role: identifier,", "card_id:  {type: VARCHAR, role: dimension,"),
      8, "entity column 'card_id' must have role identifier"),
+    ("entity of an engine-dependent type", ("card_id:  {type: VARCHAR, role: identifier,", "card_id:  {type: DOUBLE, role: identifier,"),
+     8, "entity column 'card_id' must be one of VARCHAR, TINYINT"),
     ("sensitive without entity", ("entity: card_id", "entity: null"), 8, "a sensitive dataset needs an entity column"),
     ("unknown tier", ("tier: sensitive", "tier: secret"), 6, "datasets.card_usage.tier: Input should be 'open'"),
     ("unknown type", ("type: BIGINT", "type: MONEY"), 12, "datasets.card_usage.columns.amount.type"),

@@ -79,7 +79,8 @@ class Engine(Protocol):
         """A table expression reading exactly these Parquet files."""
 
     def cell_key(self, entity: exp.Expression, rows: exp.Expression) -> exp.Expression:
-        """One entity's share of a cell key (the cell's key is their XOR)."""
+        """One entity's share of a cell key, bit-for-bit `extractguard.noise.share` (the
+        cell's key is the XOR of the shares), so every engine gives a cell the same noise."""
 
     def top(self, value: exp.Expression, n: int) -> exp.Expression:
         """The `n` largest values of a cell, largest first, as a list."""

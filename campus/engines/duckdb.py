@@ -84,8 +84,10 @@ class DuckDBEngine:
 
     @staticmethod
     def cell_key(entity: exp.Expression, rows: exp.Expression) -> exp.Expression:
-        """DuckDB's 64-bit ``hash(entity, rows)``."""
-        return exp.func("hash", entity, rows, copy=False)
+        """``md5_number_upper(concat_ws(':', entity, rows))``: DuckDB reads the digest's
+        first 8 bytes little-endian, as `extractguard.noise.share` defines the share."""
+        text = exp.Anonymous(this="concat_ws", expressions=[exp.Literal.string(":"), entity, rows])  # NULL skipped
+        return exp.func("md5_number_upper", text, copy=False)
 
     @staticmethod
     def top(value: exp.Expression, n: int) -> exp.Expression:

@@ -8,7 +8,7 @@ SELECT
   k0,
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
-  BIT_XOR(HASH(__entity, __rows)) AS cellkey,
+  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey,
   CAST(SUM(__sum__amount) AS DOUBLE) AS sum__amount,
   MAX(ABS(__sum__amount), 2) AS top__amount,
   MIN(__sum__amount) AS min__amount,

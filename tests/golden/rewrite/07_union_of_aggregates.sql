@@ -9,7 +9,7 @@ SELECT 'sales', count(*) FROM sales_by_location
 SELECT
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
-  BIT_XOR(HASH(__entity, __rows)) AS cellkey
+  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey
 FROM (
   SELECT
     card_usage.__entity AS __entity,
@@ -26,7 +26,7 @@ FROM (
 SELECT
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
-  BIT_XOR(HASH(__entity, __rows)) AS cellkey
+  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey
 FROM (
   SELECT
     sales_by_location.__entity AS __entity,

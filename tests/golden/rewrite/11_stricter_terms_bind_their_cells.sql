@@ -9,7 +9,7 @@ SELECT
   k1,
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
-  BIT_XOR(HASH(__entity, __rows)) AS cellkey,
+  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey,
   CAST(SUM(__sum__sales_amount) AS DOUBLE) AS sum__sales_amount,
   MAX(ABS(__sum__sales_amount), 2) AS top__sales_amount,
   MIN(__sum__sales_amount) AS min__sales_amount,

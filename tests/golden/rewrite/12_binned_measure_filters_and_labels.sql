@@ -10,7 +10,7 @@ SELECT
   k1,
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
-  BIT_XOR(HASH(__entity, __rows)) AS cellkey
+  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey
 FROM (
   SELECT
     DAYNAME(card_usage.txn_date) AS k0,
