@@ -1,8 +1,9 @@
 """The campus's errors: each says what went wrong and what to do next.
 
 Every error class with a code of its own is registered under it when it is defined,
-wherever it lives (here, the data service, the airlock); a second class claiming a code
-already taken fails at import. `by_code` turns a code from the wire back into its class.
+wherever it lives (here, the data service, the airlock, the hub); a second class
+claiming a code already taken fails at import. `by_code` turns a code from the wire back
+into its class.
 """
 
 from __future__ import annotations

@@ -27,9 +27,9 @@ from pathlib import Path
 import httpx
 
 from .errors import CampusError
-from .hub.users import HubSettings, Passwords
+from .hub.passwords import Passwords
 from .provisioning import load as load_users
-from .settings import PROJECT_ROOT, Settings
+from .settings import PROJECT_ROOT, HubSettings, Settings
 
 CONFIG = PROJECT_ROOT / "hub" / "jupyterhub_config.py"
 START_SECONDS = 120

@@ -1,16 +1,33 @@
-"""Where the campus finds its configuration, data and state.
+"""Every setting of the campus, each declared once with its default and help.
 
-Each setting is declared once, with its default and help, and can be set from the
-environment as ``CAMPUS_<NAME>`` (e.g. ``CAMPUS_DATA_DIR=/srv/campus/data``).
+Each is read from the environment as ``<PREFIX><NAME>`` (e.g. ``CAMPUS_DATA_DIR=/srv/campus/data``
+sets `Settings.data_dir`). The sections, one class a prefix:
+
+=====================  ====================  ==============================================
+section                prefix                what it sets
+=====================  ====================  ==============================================
+`Settings`             ``CAMPUS_``           configuration, data and state; the service database;
+                                             the query engine and limits
+`HubSettings`          ``CAMPUS_HUB_``       the hub: where it listens, sign-in, spawner, admin token
+`OidcSettings`         ``CAMPUS_OIDC_``      campus SSO (``CAMPUS_HUB_AUTH=oidc``)
+`SandboxSettings`      ``CAMPUS_SANDBOX_``   the sandboxed notebook servers
+=====================  ====================  ==============================================
+
+``hub/README.md`` lists the hub's, the OIDC and the sandbox settings (a test checks it does).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError, HubUnavailable
+from .hub import ADMIN_GROUP
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +38,8 @@ def _state_home() -> Path:
 
 
 class Settings(BaseSettings):
+    """The campus, from ``CAMPUS_<NAME>`` environment variables."""
+
     model_config = SettingsConfigDict(env_prefix="CAMPUS_")
 
     root: Path = Field(
@@ -64,3 +83,155 @@ class Settings(BaseSettings):
     @property
     def data(self) -> Path:
         return self.data_dir or self.state_dir / "data"
+
+
+# --------------------------------------------------------------------------- the hub
+
+
+class HubSettings(BaseSettings):
+    """The campus hub, from ``CAMPUS_HUB_<NAME>`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMPUS_HUB_")
+
+    bind_url: str = Field("http://127.0.0.1:8000",
+                          description="Where people reach the campus (the proxy listens here).")
+    internal_url: str = Field("http://127.0.0.1:8081",
+                              description="Where the hub itself listens (its REST API is under /hub/api).")
+    proxy_api_url: str = Field("http://127.0.0.1:8001", description="The proxy's own REST API (loopback only).")
+    proxy: Path | None = Field(None, description="The node configurable-http-proxy [default: .venv/node/"
+                                                 "node_modules/.bin/configurable-http-proxy, installed by "
+                                                 "scripts/node-proxy].")
+    state_dir: Path | None = Field(None, description="The hub's database, cookie secret, admin token and "
+                                                    "account passwords [default: <CAMPUS_STATE_DIR>/hub].")
+    db_url: str | None = Field(None, description="The hub's own database (SQLAlchemy URL) [default: SQLite in "
+                                                 "state_dir; postgresql://... to scale out].")
+    auth: Literal["native", "oidc"] = Field("native", description="native: campus accounts (admins create them and "
+                                            "set passwords); oidc: campus SSO (the CAMPUS_OIDC_* settings).")
+    spawner: str = Field("local", description="local: a server per Unix user (LocalProcessSpawner); simple: no "
+                                              "Unix users, for tests only; sandbox: the bubblewrap spawner; or a "
+                                              "class path.")
+    data_service: bool = Field(True, description="Run the data service (`campus serve`) as the managed service `data`.")
+    data_url: str = Field("http://127.0.0.1:8300", description="Where the data service listens (loopback).")
+    data_user: str | None = Field(None, description="The Unix user the data service runs as (the only one that can "
+                                                    "read the raw data) [default: the hub's].")
+    cull_idle: int = Field(3600, ge=0, description="Stop notebook servers idle this many seconds (0: never).")
+    max_failed_logins: int = Field(5, ge=1, description="Wrong passwords in a row before a name is locked "
+                                                        "(native sign-in); four times as many from one address "
+                                                        "lock the address.")
+    lockout_seconds: int = Field(600, ge=1, description="How long a locked name or address waits before the next try.")
+    api_url: str | None = Field(None, description="The hub's REST API for the admin commands [default: "
+                                                  "JUPYTERHUB_API_URL, else <internal_url>/hub/api].")
+    token: SecretStr | None = Field(None, description="The admin commands' API token [default: the one the hub "
+                                                      "keeps in <state_dir>/admin-token].")
+    users_file: Path | None = Field(None, description="The provisioning file [default: <CAMPUS_ROOT>/hub/users.yaml].")
+
+    @property
+    def state(self) -> Path:
+        return self.state_dir or Settings().state_dir / "hub"
+
+    @property
+    def users_path(self) -> Path:
+        return self.users_file or Settings().root / "hub" / "users.yaml"
+
+    @property
+    def proxy_command(self) -> Path:
+        return self.proxy or PROJECT_ROOT / ".venv" / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
+
+    @property
+    def token_file(self) -> Path:
+        return self.state / "admin-token"
+
+    @property
+    def password_file(self) -> Path:
+        return self.state / "passwords"
+
+    @property
+    def api(self) -> str:
+        url = self.api_url or os.environ.get("JUPYTERHUB_API_URL") or self.internal_url.rstrip("/") + "/hub/api"
+        return url.rstrip("/") + "/"
+
+    def admin_token(self, *, create: bool = False) -> str:
+        """The admin API token: CAMPUS_HUB_TOKEN, else the hub's token file (made if `create`)."""
+        if self.token is not None:
+            return self.token.get_secret_value()
+        try:
+            return self.token_file.read_text().strip()
+        except FileNotFoundError:
+            if not create:
+                raise HubUnavailable(
+                    f"no admin token: set CAMPUS_HUB_TOKEN, or start the hub once (it writes {self.token_file}) "
+                    "and run this as a user who can read that file") from None
+        except PermissionError:
+            raise HubUnavailable(f"cannot read {self.token_file}: run this as the campus admin, or set "
+                                 "CAMPUS_HUB_TOKEN") from None
+        self.token_file.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_hex(32)
+        fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(token + "\n")
+        return token
+
+
+class OidcSettings(BaseSettings):
+    """Campus SSO (``CAMPUS_HUB_AUTH=oidc``), from ``CAMPUS_OIDC_<NAME>`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMPUS_OIDC_")
+
+    issuer: str | None = Field(None, description="The OpenID provider (its /.well-known/openid-configuration "
+                                                 "gives the endpoints not set below).")
+    client_id: str | None = Field(None, description="The hub's client id at the provider.")
+    client_secret: SecretStr | None = Field(None, description="The hub's client secret.")
+    authorize_url: str | None = Field(None, description="[default: discovered from the issuer]")
+    token_url: str | None = Field(None, description="[default: discovered from the issuer]")
+    userinfo_url: str | None = Field(None, description="[default: discovered from the issuer]")
+    callback_url: str | None = Field(None, description="Registered at the provider [default: "
+                                                       "<CAMPUS_HUB_BIND_URL>/hub/oauth_callback].")
+    scopes: str = Field("openid profile email groups", description="The scopes asked for, space-separated.")
+    username_claim: str = Field("preferred_username", description="The claim that is the campus user name.")
+    groups_claim: str = Field("groups", description="The claim that lists the user's groups.")
+    allowed_groups: str | None = Field(None, description="Who may sign in, comma-separated [default: every group "
+                                                         "in users.yaml].")
+    admin_groups: str = Field(ADMIN_GROUP, description="Members are hub admins, comma-separated.")
+
+    def endpoints(self) -> dict[str, str]:
+        """The three endpoints, discovered from the issuer where not set."""
+        found = {"authorize_url": self.authorize_url, "token_url": self.token_url, "userinfo_url": self.userinfo_url}
+        if all(found.values()):
+            return found  # type: ignore[return-value]
+        if not self.issuer:
+            raise ConfigError("campus SSO needs CAMPUS_OIDC_ISSUER (or all of CAMPUS_OIDC_AUTHORIZE_URL, "
+                              "CAMPUS_OIDC_TOKEN_URL and CAMPUS_OIDC_USERINFO_URL)")
+        import httpx
+
+        url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        try:
+            meta = httpx.get(url, timeout=15).raise_for_status().json()
+        except (httpx.HTTPError, ValueError) as e:
+            raise ConfigError(f"cannot read the OpenID configuration at {url} ({e}); check CAMPUS_OIDC_ISSUER, or "
+                              "set the CAMPUS_OIDC_*_URL endpoints") from None
+        keys = {"authorize_url": "authorization_endpoint", "token_url": "token_endpoint",
+                "userinfo_url": "userinfo_endpoint"}
+        return {name: value or meta[keys[name]] for name, value in found.items()}
+
+
+def split(names: str | None) -> set[str]:
+    """``"a, b,,c"`` → ``{"a", "b", "c"}``."""
+    return {n.strip() for n in (names or "").split(",") if n.strip()}
+
+
+class SandboxSettings(BaseSettings):
+    """The sandboxed notebook servers, from ``CAMPUS_SANDBOX_<NAME>`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMPUS_SANDBOX_")
+
+    homes_dir: Path = Field(Path("/home"), description="Where the researchers' private homes are: "
+                                                        "<homes_dir>/<account>. Hidden from every server but "
+                                                        "the owner's.")
+    account_prefix: str = Field("campus-", description="Unix account of campus user NAME: <prefix>NAME "
+                                                       "(made with useradd --system if missing).")
+    templates_dir: Path = Field(PROJECT_ROOT / "notebooks" / "templates",
+                                description="Notebook templates copied into a new home's templates/ folder.")
+    max_processes: int = Field(512, ge=16, description="Processes and threads one researcher may run at once "
+                                                      "(RLIMIT_NPROC, counted per Unix account).")
+    memory: str | None = Field(None, description="Memory each process of a server may use (RLIMIT_DATA, "
+                                                 "e.g. 8G) [default: no limit].")

@@ -7,7 +7,7 @@ which answers every query through the policy. Admins provision people with
 ``campus users|groups|projects`` (hub/users.yaml, then the hub's REST API).
 
 Settings: all from the environment, declared once with default and help in
-`campus.hub.users.HubSettings` (``CAMPUS_HUB_*``) and `OidcSettings` (``CAMPUS_OIDC_*``);
+`campus.settings.HubSettings` (``CAMPUS_HUB_*``) and `OidcSettings` (``CAMPUS_OIDC_*``);
 ``hub/README.md`` lists every one. The ones you are most likely to set:
 
     CAMPUS_HUB_BIND_URL      where people reach the campus        [http://127.0.0.1:8000]
@@ -28,17 +28,9 @@ import sys
 from pathlib import Path
 
 from campus import provisioning
-from campus.hub.users import (
-    ADMIN_SERVICE,
-    DATA_SERVICE,
-    PROJECT_PREFIX,
-    HubSettings,
-    OidcSettings,
-    desired,
-    project_groups_of,
-    split,
-)
-from campus.settings import Settings
+from campus.hub import ADMIN_SERVICE, DATA_SERVICE, PROJECT_PREFIX
+from campus.hub.users import desired, project_groups_of
+from campus.settings import HubSettings, OidcSettings, Settings, split
 
 c = get_config()  # noqa: F821  (JupyterHub provides it)
 
@@ -84,7 +76,7 @@ if hub.auth == "native":
     from jupyterhub.auth import Authenticator
     from tornado import web
 
-    from campus.hub.users import FailedLogins, Passwords
+    from campus.hub.passwords import FailedLogins, Passwords
 
     class CampusPasswordAuthenticator(Authenticator):
         """Sign in with a campus account: a provisioned name and the password an admin set."""
@@ -227,7 +219,7 @@ SPAWNERS = {
     # The sandboxed spawner (bubblewrap on one machine: the kernel cannot see the raw data,
     # the campus and hub state or other homes, and runs as its own unprivileged Unix account
     # campus-<name>). What it hides comes from the settings above; its own settings are
-    # CAMPUS_SANDBOX_* (campus.hub.spawner.SandboxSettings, hub/README.md "Sandboxed sessions").
+    # CAMPUS_SANDBOX_* (campus.settings.SandboxSettings, hub/README.md "Sandboxed sessions").
     "sandbox": "campus.hub.spawner.SandboxSpawner",
     # ======================================================================================
 }

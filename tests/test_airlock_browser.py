@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import campus
-from campus.hub.users import Passwords
+from campus.hub.passwords import Passwords
 from test_hub import running_hub
 from test_hub_service import mint, service_url, wait_for_service
 

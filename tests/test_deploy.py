@@ -290,7 +290,7 @@ def test_roles_and_scopes_are_those_of_the_one_machine_hub(values, tmp_path, mon
     the same scopes to the same users, groups and services."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    from campus.hub.users import OidcSettings
+    from campus.settings import OidcSettings
 
     for name in [n for n in os.environ if n.startswith("CAMPUS_")]:
         monkeypatch.delenv(name)  # the defaults, whatever this shell has set

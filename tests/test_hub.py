@@ -30,9 +30,11 @@ from typer.testing import CliRunner
 
 from campus.cli import app as cli_app
 from campus.cli import _mount
-from campus.hub.users import HubAdmin, HubSettings, OidcSettings, Passwords, UsersFile
+from campus.hub.api import HubAdmin
+from campus.hub.passwords import Passwords
+from campus.hub.users import UsersFile
 from campus.provisioning import load as load_users
-from campus.settings import PROJECT_ROOT
+from campus.settings import PROJECT_ROOT, HubSettings, OidcSettings
 
 CONFIG = PROJECT_ROOT / "hub" / "jupyterhub_config.py"
 USERS_YAML = PROJECT_ROOT / "hub" / "users.yaml"

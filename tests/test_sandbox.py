@@ -39,8 +39,10 @@ import httpx
 import pytest
 import websocket
 
-from campus.hub.spawner import SandboxSettings, SandboxSpawner, SandboxUnavailable, find_tools, make_home
-from campus.settings import PROJECT_ROOT
+from campus.hub.accounts import find_tools, make_home
+from campus.hub.errors import SandboxUnavailable
+from campus.hub.spawner import SandboxSpawner
+from campus.settings import PROJECT_ROOT, SandboxSettings
 from test_hub import running_hub
 
 pytestmark = pytest.mark.slow

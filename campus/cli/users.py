@@ -16,7 +16,7 @@
 Every change is written to ``hub/users.yaml`` first (comments kept, validated, and
 checked against the grants that name projects) — the file is what the policy reads —
 then applied to the running hub through its REST API (``CAMPUS_HUB_API_URL`` and the
-admin token, see `campus.hub.users.HubSettings`). ``--file-only`` skips the hub; if the
+admin token, see `campus.settings.HubSettings`). ``--file-only`` skips the hub; if the
 hub does not answer, the file is still changed and the error says to run
 ``campus users sync`` once it is up.
 """
@@ -31,15 +31,11 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import CampusError, ConfigError
-from ..hub.users import (
-    HubAdmin,
-    HubSettings,
-    Passwords,
-    UsersFile,
-    desired,
-    plan,
-    project_group,
-)
+from ..hub import project_group
+from ..hub.api import HubAdmin, plan
+from ..hub.passwords import Passwords
+from ..hub.users import UsersFile, desired
+from ..settings import HubSettings
 
 users_app = typer.Typer(help="Campus users: add, remove, list, and sync hub/users.yaml to the hub.",
                         no_args_is_help=True)
