@@ -17,6 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from extractguard.rules import Disclosure
+
 from . import yamlfile
 from .errors import DataMissing
 
@@ -110,21 +112,6 @@ class Column(BaseModel):
         if isinstance(self.domain, Range) and isinstance(self.domain.first, datetime.date) != (self.role == "time"):
             raise ValueError("a range of days is the domain of a time column; whole numbers of a dimension")
         return self
-
-
-class Disclosure(BaseModel):
-    """The disclosure rules' parameters for a dataset; grants may only tighten them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    min_entities: int = Field(10, ge=1, description="Fewest distinct entities a released cell may have.")
-    dominance_n: int = Field(2, ge=1, description="N of the N-K dominance rule: the top N contributors...")
-    dominance_k: float = Field(0.9, gt=0, le=1, description="...may not hold this share of a cell's total.")
-    p_ratio: float = Field(0.10, ge=0, le=1, description="A cell fails if (total - top1 - top2) / top1 is below this.")
-    rounding_base: int = Field(5, ge=1, description="Released counts are rounded to a multiple of this.")
-    max_cells: int = Field(
-        250_000, ge=1, description="Most cells one aggregate may have; a query with more is refused, saying how to narrow."
-    )
 
 
 class Dataset(BaseModel):

@@ -6,9 +6,16 @@ It computes nothing from data itself: given a table of cells with their safety s
 it, so any engine or application can hand it statistics.
 """
 
-from .cells import Cells, Measure
-from .guard import Assessment, Checked, Scoped, assess, check
-from .report import Report
-from .rules import Disclosure
+from importlib import import_module
 
-__all__ = ["Assessment", "Cells", "Checked", "Disclosure", "Measure", "Report", "Scoped", "assess", "check"]
+#: Each name and the module holding it; loaded when first used, so reading the rules'
+#: parameters (`rules.Disclosure`) does not load the guard's table libraries.
+_WHERE = {"Cells": "cells", "Measure": "cells", "Assessment": "guard", "Checked": "guard", "Scoped": "guard",
+          "assess": "guard", "check": "guard", "Report": "report", "Disclosure": "rules"}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'extractguard' has no attribute {name!r}")
+    return getattr(import_module(f".{_WHERE[name]}", __name__), name)

@@ -10,24 +10,39 @@ stricter terms cover some cells' rows, see ``Disclosure.per_cell``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 import numpy as np
 
 #: How each parameter gets stricter: a grant or scoped term may move it only this way.
-TIGHTER = {"min_entities": max, "dominance_n": max, "dominance_k": min, "p_ratio": max, "rounding_base": max}
+TIGHTER = {"min_entities": "higher", "dominance_n": "higher", "dominance_k": "lower", "p_ratio": "higher",
+           "rounding_base": "higher", "max_cells": "lower"}
+
+
+def _parameter(default, description: str, **bounds):
+    """A parameter with its description and bounds, which pydantic reads when a catalog or
+    a grant holds a `Disclosure` (no pydantic needed here)."""
+    return field(default=default, metadata={"description": description, **bounds})
 
 
 @dataclass(frozen=True)
 class Disclosure:
-    """The rules' parameters (the catalog's defaults, tightened by grants)."""
+    """The rules' parameters: a dataset's defaults, which grants and terms only tighten.
 
-    min_entities: int = 10
-    dominance_n: int = 2
-    dominance_k: float = 0.9
-    p_ratio: float = 0.10
-    rounding_base: int = 5
+    This one model is what the catalog declares, what a grant tightens (any subset of
+    it, see `loosened_by`) and what the rules read.
+    """
+
+    __pydantic_config__ = {"extra": "forbid"}
+
+    min_entities: int = _parameter(10, "Fewest distinct entities a released cell may have.", ge=1)
+    dominance_n: int = _parameter(2, "N of the N-K dominance rule: the top N contributors...", ge=1)
+    dominance_k: float = _parameter(0.9, "...may not hold this share of a cell's total.", gt=0, le=1)
+    p_ratio: float = _parameter(0.10, "A cell fails if (total - top1 - top2) / top1 is below this.", ge=0, le=1)
+    rounding_base: int = _parameter(5, "Released counts are rounded to a multiple of this.", ge=1)
+    max_cells: int = _parameter(
+        250_000, "Most cells one aggregate may have; a query with more is refused, saying how to narrow.", ge=1)
 
     @classmethod
     def of(cls, values) -> "Disclosure":
@@ -35,15 +50,38 @@ class Disclosure:
         if values is None:
             return cls()
         get = values.get if isinstance(values, dict) else lambda k: getattr(values, k, None)
-        return cls(**{k: get(k) for k in cls.__dataclass_fields__ if get(k) is not None})
+        return cls(**{f.name: get(f.name) for f in fields(cls) if get(f.name) is not None})
 
     def strictest(self, other: "Disclosure") -> "Disclosure":
         """The stricter of the two for every parameter.
 
         >>> Disclosure(min_entities=20).strictest(Disclosure(dominance_k=0.8))
-        Disclosure(min_entities=20, dominance_n=2, dominance_k=0.8, p_ratio=0.1, rounding_base=5)
+        Disclosure(min_entities=20, dominance_n=2, dominance_k=0.8, p_ratio=0.1, rounding_base=5, max_cells=250000)
         """
-        return Disclosure(**{f.name: TIGHTER[f.name](getattr(self, f.name), getattr(other, f.name)) for f in fields(self)})
+        return Disclosure(**{f.name: _STRICTER[f.name](getattr(self, f.name), getattr(other, f.name))
+                             for f in fields(self)})
+
+    def stricter_in(self, other: "Disclosure") -> list[str]:
+        """The parameters `other` makes stricter than these, as ``name value``.
+
+        >>> Disclosure().stricter_in(Disclosure(min_entities=20, dominance_k=0.95))
+        ['min_entities 20']
+        """
+        return [f"{f.name} {getattr(other, f.name)}" for f in fields(self)
+                if _STRICTER[f.name](getattr(self, f.name), getattr(other, f.name)) != getattr(self, f.name)]
+
+    def loosened_by(self, tightening: dict) -> list[str]:
+        """A sentence for each value of `tightening` (some parameters) looser than these.
+
+        >>> Disclosure().loosened_by({"min_entities": 5})
+        ["min_entities 5 would loosen the dataset's 10; a grant may only tighten it (10 or higher)"]
+        """
+        return [
+            f"{name} {value} would loosen the dataset's {getattr(self, name)}; "
+            f"a grant may only tighten it ({getattr(self, name)} or {TIGHTER[name]})"
+            for name, value in tightening.items()
+            if value is not None and _STRICTER[name](getattr(self, name), value) != value
+        ]
 
     def per_cell(self, covered: list[tuple[np.ndarray, "Disclosure"]], cells: int) -> "Disclosure":
         """Per-cell parameters: each cell gets the strictest of these and of every scoped
@@ -56,9 +94,12 @@ class Disclosure:
         values = {f.name: np.full(cells, getattr(self, f.name)) for f in fields(self)}
         for mask, term in covered:
             for name, array in values.items():
-                stricter = np.maximum if TIGHTER[name] is max else np.minimum
+                stricter = np.maximum if TIGHTER[name] == "higher" else np.minimum
                 values[name] = np.where(mask, stricter(array, getattr(term, name)), array)
         return Disclosure(**values)
+
+
+_STRICTER = {name: max if direction == "higher" else min for name, direction in TIGHTER.items()}
 
 
 def min_entities(entities: np.ndarray, p: Disclosure) -> np.ndarray:

@@ -227,8 +227,8 @@ KEY_CHANGES = [
     ("masks", lambda plan, files, generation: (decided(plan, masks={"district": "region"}), files, generation)),
     ("row filter", lambda plan, files, generation: (decided(plan, row_filter={"district": ["Jung-gu"]}), files,
                                                      generation)),
-    ("disclosure", lambda plan, files, generation: (decided(plan, disclosure=plan.uses[0].decision.disclosure.model_copy(
-        update={"dominance_n": 3})), files, generation)),
+    ("disclosure", lambda plan, files, generation: (decided(plan, disclosure=replace(
+        plan.uses[0].decision.disclosure, dominance_n=3)), files, generation)),
     ("row cap", lambda plan, files, generation: (decided(plan, row_cap=1), files, generation)),
     ("files", lambda plan, files, generation: (plan, lambda d: [*files(d), Path("/elsewhere.parquet")], generation)),
     ("generation", lambda plan, files, generation: (plan, files, generation + 1)),

@@ -6,10 +6,12 @@ allow, a piece of the reasons, and the terms that matter for the row.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pytest
 from test_policy_fixtures import NOW, ask, campus_root, policy_at
 
-from campus.policy import PolicyConfig, PolicyPaths, expected, load_policy
+from campus.policy import PolicyPaths, expected, load_policy
 from campus.settings import Settings
 
 GRANTS = """\
@@ -160,7 +162,7 @@ def test_decisions(policy, comment, user, groups, project, dataset, columns, sha
 
 def test_thresholds_are_the_catalog_defaults_tightened_by_the_grant(policy):
     decision = ask(policy, "alice", R, "retail", "sales_by_location", ["sales_amount"])
-    assert decision.disclosure.model_dump() == {
+    assert asdict(decision.disclosure) == {
         "min_entities": 20, "dominance_n": 2, "dominance_k": 0.9, "p_ratio": 0.1, "rounding_base": 10,
         "max_cells": 250_000,
     }
@@ -216,7 +218,7 @@ SHIPPED = expected.load(PolicyPaths.of(Settings()).expected_decisions())
 
 @pytest.fixture(scope="module")
 def shipped():
-    return load_policy(Settings(), config=PolicyConfig(policy_engine="rego"), interval=3600)
+    return load_policy(Settings(policy_engine="rego"), interval=3600)
 
 
 @pytest.mark.parametrize("case", SHIPPED.cases, ids=[c.name for c in SHIPPED.cases])

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import datetime
 import json
 from typing import Annotated
@@ -136,7 +138,7 @@ def _show(decision: Decision, user: str, groups: list[str]) -> None:
     terms.add_row("columns", ", ".join(decision.columns))
     terms.add_row("masks", json.dumps(decision.masks) if decision.masks else "none")
     terms.add_row("row filter", json.dumps(decision.row_filter) if decision.row_filter else "none")
-    terms.add_row("disclosure", json.dumps(decision.disclosure.model_dump()))
+    terms.add_row("disclosure", json.dumps(asdict(decision.disclosure)))
     terms.add_row("row cap", str(decision.row_cap))
     for binding in decision.stricter():
         where = "; ".join(f"{c} in {', '.join(map(str, v))}" for c, v in binding.rows.items()) or "every row"

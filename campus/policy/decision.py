@@ -17,13 +17,15 @@ terms the gateway must apply when it allows.
 from __future__ import annotations
 
 import datetime
+from dataclasses import asdict
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..catalog import Disclosure
+from extractguard.rules import Disclosure
+
 from ..errors import Denied
-from .grants import TIGHTER, Mask, Scalar
+from .grants import Mask, Scalar
 
 Shape = Literal["aggregates", "rows"]
 Action = Literal["query", "export"]
@@ -44,11 +46,7 @@ class Binding(BaseModel):
 
     def tightens(self, disclosure: Disclosure, masks: dict[str, str]) -> list[str]:
         """What these terms make stricter than `disclosure` and `masks`, in words."""
-        found = []
-        for name, direction in TIGHTER.items():
-            mine, theirs = getattr(self.disclosure, name), getattr(disclosure, name)
-            if (direction == "higher" and mine > theirs) or (direction == "lower" and mine < theirs):
-                found.append(f"{name} {mine}")
+        found = disclosure.stricter_in(self.disclosure)
         found += [f"{column} shown as {mask}" for column, mask in self.masks.items()
                   if MASK_ORDER[mask] > MASK_ORDER[masks.get(column)]]
         return found
@@ -100,7 +98,7 @@ class Decision(BaseModel):
         terms += [f"only rows where {column} is {', '.join(map(str, values))}"
                   for column, values in self.row_filter.items()]
         if self.disclosure is not None:
-            rules = self.disclosure.model_dump()
+            rules = asdict(self.disclosure)
             terms.append("disclosure rules: " + ", ".join(f"{name} {value}" for name, value in rules.items()))
         if self.mode == "rows":
             terms.append(f"at most {self.row_cap:,} rows")

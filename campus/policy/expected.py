@@ -8,6 +8,8 @@ in force, so a change to a grant that changes an answer shows up before it ships
 
 from __future__ import annotations
 
+from dataclasses import asdict, is_dataclass
+
 import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +113,8 @@ def differences(expect: Expect, decision: Decision) -> list[str]:
 
 
 def _plain(value: Any) -> Any:
+    if is_dataclass(value):
+        return asdict(value)
     return value.model_dump() if isinstance(value, BaseModel) else value
 
 

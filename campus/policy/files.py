@@ -9,6 +9,8 @@ compiles. Any problem raises one `ConfigError` listing every ``file:line: field`
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar, get_args
@@ -142,5 +144,5 @@ def _dataset_data(dataset) -> dict:
         "columns": {name: {"role": col.role} for name, col in dataset.columns.items()},
         "column_order": list(dataset.columns),
         "roles": {role: dataset.roles(role) for role in get_args(Role)},
-        "disclosure": dataset.disclosure.model_dump(),
+        "disclosure": asdict(dataset.disclosure),
     }

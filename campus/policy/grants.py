@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from typing import Annotated, Any, Literal
+from dataclasses import fields
+from typing import Annotated, Any, Literal, get_type_hints
 
 from pydantic import (
     AfterValidator,
@@ -27,10 +28,13 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    create_model,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from extractguard.rules import TIGHTER, Disclosure
 
 from ..catalog import Catalog, Dataset
 
@@ -41,16 +45,6 @@ MASKS = {
     "hidden": "the column returns null",
 }
 Mask = Literal["region", "hidden"]
-
-#: How each disclosure threshold gets stricter; a grant may move it only this way.
-TIGHTER = {
-    "min_entities": "higher",
-    "dominance_n": "higher",
-    "dominance_k": "lower",
-    "p_ratio": "higher",
-    "rounding_base": "higher",
-    "max_cells": "lower",
-}
 
 #: Roles a filter may restrict rows by (never identifiers or measures).
 FILTERABLE = ("dimension", "quasi_identifier", "time")
@@ -97,33 +91,22 @@ Columns = Annotated[
 ]
 
 
-class Tightening(BaseModel):
-    """Disclosure thresholds a grant sets stricter than its dataset's defaults."""
+def _tightening() -> type[BaseModel]:
+    """Some of a dataset's `Disclosure`, each only stricter: the model a grant's
+    ``disclosure:`` is, made from `Disclosure` itself (its fields, bounds and words)."""
+    types = get_type_hints(Disclosure)
+    parameters = {
+        f.name: (types[f.name] | None, Field(None, **{
+            **f.metadata,
+            "description": f"{f.metadata['description']} Only {TIGHTER[f.name]} than the dataset's.",
+        }))
+        for f in fields(Disclosure)
+    }
+    return create_model("Tightening", __config__=ConfigDict(extra="forbid"),
+                        __doc__="Disclosure thresholds a grant sets stricter than its dataset's defaults.", **parameters)
 
-    model_config = ConfigDict(extra="forbid")
 
-    min_entities: int | None = Field(None, ge=1, description="Higher than the dataset's: more entities per cell.")
-    dominance_n: int | None = Field(None, ge=1, description="Higher than the dataset's: more top contributors counted.")
-    dominance_k: float | None = Field(
-        None, gt=0, le=1, description="Lower than the dataset's: a smaller share counts as dominance."
-    )
-    p_ratio: float | None = Field(None, ge=0, le=1, description="Higher than the dataset's.")
-    rounding_base: int | None = Field(None, ge=1, description="Higher than the dataset's: coarser rounding.")
-    max_cells: int | None = Field(None, ge=1, description="Lower than the dataset's: fewer cells per aggregate.")
-
-    def loosened(self, defaults: Any) -> list[str]:
-        """A sentence for each threshold that is looser than `defaults`."""
-        found = []
-        for field, direction in TIGHTER.items():
-            value, default = getattr(self, field), getattr(defaults, field)
-            if value is None:
-                continue
-            if (direction == "higher" and value < default) or (direction == "lower" and value > default):
-                found.append(
-                    f"{field} {value} would loosen the dataset's {default}; "
-                    f"a grant may only tighten it ({default} or {direction})"
-                )
-        return found
+Tightening = _tightening()
 
 
 class Who(BaseModel):
@@ -184,7 +167,7 @@ def region_masks_districts(masks: dict[str, str]) -> dict[str, str]:
 def only_tightens(disclosure, info: ValidationInfo):
     dataset = _dataset(info)
     if disclosure is not None and dataset is not None:
-        loosened = disclosure.loosened(dataset.disclosure)
+        loosened = dataset.disclosure.loosened_by(disclosure.model_dump())
         if loosened:
             raise ValueError(f"on {dataset.name}: " + "; ".join(loosened))
     return disclosure
