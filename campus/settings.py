@@ -7,13 +7,17 @@ sets `Settings.data_dir`). The sections, one class a prefix:
 section                prefix                what it sets
 =====================  ====================  ==============================================
 `Settings`             ``CAMPUS_``           configuration, data and state; the service database;
-                                             the query engine and limits
+                                             the query engine and limits; the policy engine
+                                             (embedded Rego, or an OPA server)
+`AirlockSettings`      ``CAMPUS_AIRLOCK_``   the export airlock: its store, reviewers, quotas
 `HubSettings`          ``CAMPUS_HUB_``       the hub: where it listens, sign-in, spawner, admin token
 `OidcSettings`         ``CAMPUS_OIDC_``      campus SSO (``CAMPUS_HUB_AUTH=oidc``)
 `SandboxSettings`      ``CAMPUS_SANDBOX_``   the sandboxed notebook servers
 =====================  ====================  ==============================================
 
-``hub/README.md`` lists the hub's, the OIDC and the sandbox settings (a test checks it does).
+A prefix belongs to one class: the policy's settings (``CAMPUS_POLICY_ENGINE``,
+``CAMPUS_OPA_URL``, ...) are fields of `Settings`. ``hub/README.md`` lists the hub's, the
+OIDC and the sandbox settings (a test checks it does).
 """
 
 from __future__ import annotations
@@ -72,6 +76,18 @@ class Settings(BaseSettings):
         gt=0, description="Queries the data service runs at once; while others wait, one user gets at most half.",
     )
 
+    # the policy engine: which one decides (campus.policy.make_engine)
+    policy_engine: Literal["rego", "opa"] | None = Field(
+        None,
+        description="rego: embedded rego-cpp (one machine); opa: the OPA server at opa_url. "
+        "Default: opa when opa_url is set, else rego.",
+    )
+    opa_url: str | None = Field(None, description="An OPA server, e.g. http://127.0.0.1:8181 (env CAMPUS_OPA_URL).")
+    opa_timeout: float = Field(2.0, gt=0, description="Seconds to wait for the OPA server per request.")
+    policy_reload_interval: float = Field(
+        1.0, ge=0, description="Seconds between looks at the policy files for changes (0: every decision)."
+    )
+
     @property
     def database(self) -> str:
         return self.db_url or f"sqlite:///{self.state_dir / 'campus.db'}"
@@ -83,6 +99,40 @@ class Settings(BaseSettings):
     @property
     def data(self) -> Path:
         return self.data_dir or self.state_dir / "data"
+
+    @property
+    def policy_engine_in_use(self) -> Literal["rego", "opa"]:
+        """The policy engine in use.
+
+        >>> Settings(policy_engine=None, opa_url=None).policy_engine_in_use
+        'rego'
+        >>> Settings(policy_engine=None, opa_url="http://opa:8181").policy_engine_in_use
+        'opa'
+        """
+        if self.policy_engine == "opa" and not self.opa_url:
+            raise ConfigError("CAMPUS_POLICY_ENGINE=opa needs CAMPUS_OPA_URL (e.g. http://127.0.0.1:8181)")
+        return self.policy_engine or ("opa" if self.opa_url else "rego")
+
+
+class AirlockSettings(BaseSettings):
+    """The export airlock, from ``CAMPUS_AIRLOCK_<NAME>`` environment variables (e.g.
+    ``CAMPUS_AIRLOCK_REVIEWERS_REQUIRED=2`` for two-reviewer mode)."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMPUS_AIRLOCK_")
+
+    store_dir: Path | None = Field(
+        None, description="Where checked tables and files are kept (by sha256); defaults to <state_dir>/airlock."
+    )
+    reviewers_required: int = Field(
+        1, ge=1, le=2,
+        description="Distinct reviewers who must approve a request before it can be released (2: two-reviewer mode).",
+    )
+    max_file_bytes: int = Field(20 * 1024 * 1024, gt=0, description="The largest file (figure) that can be exported.")
+    page_rows: int = Field(500, gt=0, description="Rows of a checked table shown on the review page.")
+    requests_per_day: int = Field(50, gt=0, description="Export requests one user may make in 24 hours.")
+    bytes_per_day: int = Field(
+        200 * 1024 * 1024, gt=0, description="Bytes of tables and files one user may submit for export in 24 hours."
+    )
 
 
 # --------------------------------------------------------------------------- the hub

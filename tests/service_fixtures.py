@@ -102,7 +102,7 @@ ROOMY = {"user_requests_per_second": 10_000, "user_request_burst": 100_000, "use
 
 
 def roomy_airlock():
-    from campus.airlock import AirlockSettings
+    from campus.settings import AirlockSettings
 
     return AirlockSettings(requests_per_day=100_000)
 

@@ -21,7 +21,6 @@ from campus.airlock import (
     STATUSES,
     TRANSITIONS,
     Airlock,
-    AirlockSettings,
     CampusUser,
     Conflict,
     ContentChanged,
@@ -37,6 +36,7 @@ from campus.airlock import (
     policies,
 )
 from campus.airlock.states import FINAL, moves_from
+from campus.settings import AirlockSettings
 
 
 ALICE = CampusUser("alice", ("researchers",))

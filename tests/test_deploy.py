@@ -507,11 +507,9 @@ def test_the_data_service_command_is_campus_serve_with_hub_auth(pod):
 
 
 def test_every_campus_setting_in_the_manifest_exists_and_parses(pod, monkeypatch):
-    from campus.policy.config import PolicyConfig
-    from campus.settings import Settings
-    from campus.airlock.settings import AirlockSettings
+    from campus.settings import AirlockSettings, Settings
 
-    classes = (Settings, PolicyConfig, AirlockSettings)
+    classes = (Settings, AirlockSettings)
     declared = {cls.model_config["env_prefix"] + field.upper(): cls for cls in classes for field in cls.model_fields}
     data = container(pod, "data-service")
     for name in [e["name"] for e in data["env"] if e["name"].startswith("CAMPUS_")]:
@@ -521,7 +519,7 @@ def test_every_campus_setting_in_the_manifest_exists_and_parses(pod, monkeypatch
     monkeypatch.setenv("CAMPUS_DB_URL", "postgresql+psycopg://campus@campus-postgres/campus")  # from its Secret
     for cls in classes:
         cls()  # values that do not parse raise
-    assert PolicyConfig().engine == "opa"
+    assert Settings().policy_engine_in_use == "opa"
 
 
 def test_opa_listens_only_inside_the_pod(pod):

@@ -15,7 +15,7 @@ import regopy
 from test_policy_fixtures import NOW, ask, campus_root, policy_at, write
 
 from campus.errors import Denied
-from campus.policy import OpaEngine, PolicyConfig, PolicyError, PolicyPaths, RegoEngine, expected, files
+from campus.policy import OpaEngine, PolicyError, PolicyPaths, RegoEngine, expected, files
 from campus.policy.decision import Decision
 from campus.policy.engines import parse_decision
 from campus.settings import Settings
@@ -129,9 +129,9 @@ def test_an_opa_url_must_be_http():
 
 def test_the_opa_engine_is_chosen_by_its_url(monkeypatch):
     monkeypatch.setenv("CAMPUS_OPA_URL", "http://opa.internal:8181")
-    assert PolicyConfig().engine == "opa"
+    assert Settings().policy_engine_in_use == "opa"
     monkeypatch.setenv("CAMPUS_POLICY_ENGINE", "rego")
-    assert PolicyConfig().engine == "rego"
+    assert Settings().policy_engine_in_use == "rego"
 
 
 def test_a_denied_decision_raises_denied_when_checked():

@@ -10,7 +10,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
-from campus.policy import PolicyConfig, load_policy
+from campus.policy import load_policy
 from campus.settings import PROJECT_ROOT, Settings
 
 NOW = datetime.datetime(2026, 11, 23, 6, 0, tzinfo=datetime.UTC)
@@ -55,7 +55,7 @@ def write(path: Path, text: str) -> Path:
 def policy_at(root: Path, *, interval: float = 0, **config):
     """The policy of the campus at `root`, embedded engine unless configured otherwise."""
     config.setdefault("policy_engine", "rego")
-    return load_policy(Settings(root=root), config=PolicyConfig(**config), interval=interval)
+    return load_policy(Settings(root=root, **config), interval=interval)
 
 
 def ask(policy, user, groups, project, dataset, columns, shape="aggregates", action="query", now=NOW):

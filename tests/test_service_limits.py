@@ -71,7 +71,7 @@ def strict(demo_data, tmp_path_factory, serve):
     from campus.service.auth import TokenAuthenticator
     from campus.service.server import app_for
     from campus.service.tokens import TokenStore
-    from campus.airlock import AirlockSettings
+    from campus.settings import AirlockSettings
     from service_fixtures import Service
 
     cx = campus.open(data_dir=demo_data, state_dir=tmp_path_factory.mktemp("strict"), query_seconds=4,

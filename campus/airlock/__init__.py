@@ -36,7 +36,6 @@ _LAZY = {
     "Airlock": ".airlock", "Download": ".airlock",
     "AIRLOCK": ".request", "CampusUser": ".request", "ExportRequest": ".request", "Review": ".request",
     "Transition": ".request", "User": ".request",
-    "AirlockSettings": ".settings",
     "STATUSES": ".states", "TRANSITIONS": ".states", "Owner": ".states", "Status": ".states",
     "ExportStore": ".store", "SqlExportStore": ".store",
 }

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from campus.audit import AuditLog
 from campus.errors import CampusError
+from campus.settings import AirlockSettings
 
 from . import permissions, policies
 from .errors import InvalidExport, QuotaExceeded, StaleReview
@@ -41,7 +42,6 @@ from .request import (
     Transition,
     User,
 )
-from .settings import AirlockSettings
 from .states import FINAL, TRANSITIONS, Status
 from .store import ExportStore, SqlExportStore
 

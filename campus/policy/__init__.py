@@ -12,8 +12,10 @@ The gateway asks one question per dataset a query touches::
 Layers, each in its own module: `grants` (the YAML models), `files` (reading and
 cross-checking the files), `engines` (regopy in-process, or an OPA server),
 `store` (reload on change, keep the last good policy), `decision` (the answer),
-`policy` (the policy in force). Names load on first use, so reading a `Decision` (the
-notebook client does) never loads a Rego engine.
+`policy` (the policy in force). Which engine decides is a campus setting
+(`campus.settings.Settings.policy_engine`, ``CAMPUS_POLICY_ENGINE``, ``CAMPUS_OPA_URL``).
+Names load on first use, so reading a `Decision` (the notebook client does) never loads
+a Rego engine.
 The decision logic itself lives in ``policies/campus/*.rego``.
 """
 
@@ -25,9 +27,9 @@ _LAZY = {
     "Action": ".decision", "Decision": ".decision", "PolicyRequest": ".decision", "Shape": ".decision", "engine_failed": ".decision",
     "request_document": ".decision", "Engine": ".engines", "OpaEngine": ".engines", "PolicyError": ".engines",
     "RegoEngine": ".engines", "PolicyPaths": ".files", "PolicySource": ".files", "PolicyStore": ".store",
-    "PolicyConfig": ".config", "Policy": ".policy", "load_policy": ".policy", "make_engine": ".policy",
+    "Policy": ".policy", "load_policy": ".policy", "make_engine": ".policy",
 }
-MODULES = {"config", "decision", "engines", "expected", "files", "grants", "policy", "regotest", "store"}
+MODULES = {"decision", "engines", "expected", "files", "grants", "policy", "regotest", "store"}
 
 __all__ = sorted(_LAZY)
 

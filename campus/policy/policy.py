@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..settings import Settings
-from .config import PolicyConfig
 from .decision import Decision, PolicyRequest, engine_failed
 from .engines import Engine, OpaEngine, RegoEngine
 from .files import PolicyPaths
@@ -78,11 +77,11 @@ class Policy:
         return self.store.last_error
 
 
-def make_engine(config: PolicyConfig | None = None) -> Engine:
-    """The engine the configuration selects (nothing loaded into it yet)."""
-    config = config or PolicyConfig()
-    if config.engine == "opa":
-        return OpaEngine(config.opa_url, timeout=config.opa_timeout)
+def make_engine(settings: Settings | None = None) -> Engine:
+    """The engine the settings select (`Settings.policy_engine_in_use`; nothing loaded into it yet)."""
+    settings = settings or Settings()
+    if settings.policy_engine_in_use == "opa":
+        return OpaEngine(settings.opa_url, timeout=settings.opa_timeout)
     return RegoEngine()
 
 
@@ -90,18 +89,17 @@ def load_policy(
     settings: Settings | None = None,
     *,
     engine: Engine | None = None,
-    config: PolicyConfig | None = None,
     interval: float | None = None,
 ) -> Policy:
-    """The campus's policy, loaded into the configured engine (embedded rego by default).
+    """The campus's policy, loaded into the engine the settings select (embedded rego by default).
 
     Never raises for a bad policy: `policy.last_error` says what is wrong and every
     decision is a deny until the files are fixed.
     """
-    config = config or PolicyConfig()
+    settings = settings or Settings()
     store = PolicyStore(
         PolicyPaths.of(settings),
-        engine or make_engine(config),
-        interval=config.policy_reload_interval if interval is None else interval,
+        engine or make_engine(settings),
+        interval=settings.policy_reload_interval if interval is None else interval,
     )
     return Policy(store)
