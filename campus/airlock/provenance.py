@@ -37,7 +37,7 @@ def policy_version(policy) -> dict:
 
 
 def data_version(campus, datasets: list[str]) -> dict[str, str]:
-    """Per dataset: the sha256 of its build-manifest entry, else of its files' names, sizes and times."""
+    """Per dataset: the sha256 of its build-manifest entry, else the engine's version of its files."""
     manifest = _manifest(Path(campus.settings.data))
     versions = {}
     for name in sorted(set(datasets)):
@@ -46,15 +46,9 @@ def data_version(campus, datasets: list[str]) -> dict[str, str]:
             versions[name] = "build:" + hashlib.sha256(entry).hexdigest()
             continue
         try:
-            files = campus.files(campus.catalog[name])
-        except (CampusError, KeyError) as e:
+            versions[name] = campus.engine.data_version(campus.files(campus.catalog[name]))
+        except (CampusError, KeyError, OSError) as e:
             versions[name] = f"unknown: {e}"
-            continue
-        digest = hashlib.sha256()
-        for path in files:
-            st = path.stat()
-            digest.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-        versions[name] = "files:" + digest.hexdigest()
     return versions
 
 

@@ -2,7 +2,8 @@
 
 An engine is one module here: it says its SQL dialect, how a dataset's files are read
 (`scan`), the per-entity cell key and the largest contributions the statistics need
-(`cell_key`, `top`), how a public domain's series of values is written (`series`), and
+(`cell_key`, `top`), how a public domain's series of values is written (`series`), what
+version of a dataset's files it reads (`data_version`, for an export's provenance), and
 it runs SQL locked down to the dataset files, with one deadline per query, taking the
 checked cells back as Arrow (`cursor`). The setting ``CAMPUS_ENGINE`` picks one.
 
@@ -87,6 +88,9 @@ class Engine(Protocol):
 
     def series(self, first, last, step: str, name: str, type_: str) -> exp.Expression:
         """A one-column table `name` of `type_`: `first` to `last` by `step` (hour, day, one)."""
+
+    def data_version(self, files: list[Path]) -> str:
+        """A fingerprint of the files as the engine would read them now."""
 
     def cursor(self, deadline: Deadline | None = None) -> AbstractContextManager[Cursor]:
         """A cursor for one query, cancelled at `deadline`."""

@@ -9,6 +9,7 @@ and the configuration is locked so no query can undo any of it.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 import tempfile
 import threading
@@ -93,6 +94,15 @@ class DuckDBEngine:
     def top(value: exp.Expression, n: int) -> exp.Expression:
         """``max(value, n)``: DuckDB's list of the n largest, largest first."""
         return exp.Max(this=value, count=exp.Literal.number(n))
+
+    @staticmethod
+    def data_version(files: list[Path]) -> str:
+        """``files:`` and the sha256 of each local file's name, size and modification time."""
+        digest = hashlib.sha256()
+        for path in files:
+            st = Path(path).stat()
+            digest.update(f"{Path(path).name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        return "files:" + digest.hexdigest()
 
     @staticmethod
     def series(first, last, step: str, name: str, type_: str) -> exp.Expression:

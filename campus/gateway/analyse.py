@@ -30,6 +30,7 @@ from ..catalog import Catalog, Dataset
 from ..errors import QueryRejected
 from ..text import MAX_SQL, clean
 from .allowlist import STATEMENT_CLASSES, describe, is_allowed
+from .dialect import CAMPUS_SQL
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -121,7 +122,7 @@ def parse(sql: str) -> exp.Expression:
     except ValueError as e:
         raise QueryRejected(f"the query could not be read: {e}") from None
     try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+        statements = [s for s in sqlglot.parse(sql, read=CAMPUS_SQL) if s is not None]
     except ParseError as e:
         problem = parse_problem(e.errors[0]["description"] if e.errors else str(e))
         line = e.errors[0].get("line") if e.errors else None
@@ -180,7 +181,7 @@ def written_names(tree: exp.Expression) -> list[str]:
 
 def expression_text(node: exp.Expression) -> str:
     """``sum(amount)`` rather than sqlglot's ``SUM(amount)``."""
-    text = node.sql("duckdb")
+    text = node.sql(CAMPUS_SQL)
     return re.sub(r"\b([A-Z_]+)\(", lambda m: m.group(1).lower() + "(", text)
 
 
@@ -199,20 +200,20 @@ def check_table(table: exp.Table, catalog: Catalog) -> None:
             f"{describe(table.this)} reads outside the catalog; query the datasets by name: {known(catalog)}"
         )
     if table.args.get("db") or table.args.get("catalog"):
-        raise QueryRejected(f"use the dataset's plain name, not {table.sql('duckdb')!r}: {known(catalog)}")
+        raise QueryRejected(f"use the dataset's plain name, not {table.sql(CAMPUS_SQL)!r}: {known(catalog)}")
 
 
 def schema_of(catalog: Catalog) -> Schema:
     """The catalog as sqlglot's schema (building it is a third of `qualify`'s time)."""
     mapping = {d.name: {name: col.type for name, col in d.columns.items()} for d in catalog}
-    return MappingSchema(mapping, dialect="duckdb")
+    return MappingSchema(mapping, dialect=CAMPUS_SQL)
 
 
 def qualify_names(tree: exp.Expression, catalog: Catalog, schema: Schema | None = None) -> exp.Expression:
     """Resolve every column to its table (stars expanded) against the catalog's schema."""
     schema = schema if schema is not None else schema_of(catalog)
     try:
-        return qualify(tree, schema=schema, dialect="duckdb", validate_qualify_columns=True, identify=False)
+        return qualify(tree, schema=schema, dialect=CAMPUS_SQL, validate_qualify_columns=True, identify=False)
     except OptimizeError as e:
         raise QueryRejected(f"{e}; campus.describe('<dataset>') lists a dataset's columns") from None
     except SqlglotError as e:
@@ -239,7 +240,7 @@ def find_uses(tree: exp.Expression, catalog: Catalog) -> list[DatasetUse]:
             owner(column, None, uses)
     stray = [t for t in tree.find_all(exp.Table) if id(t) not in resolved]
     if stray:
-        raise QueryRejected(f"cannot tell what {stray[0].sql('duckdb')!r} refers to; name a dataset: {known(catalog)}")
+        raise QueryRejected(f"cannot tell what {stray[0].sql(CAMPUS_SQL)!r} refers to; name a dataset: {known(catalog)}")
     return list(uses.values())
 
 
@@ -261,7 +262,7 @@ def owner(column: exp.Column, scope: Scope | None, uses: dict[int, DatasetUse]) 
     while defining is not None and column.table not in defining.selected_sources:
         defining = defining.parent
     if defining is None:
-        raise QueryRejected(f"cannot tell which table {column.table!r} is in {column.sql('duckdb')!r}")
+        raise QueryRejected(f"cannot tell which table {column.table!r} is in {column.sql(CAMPUS_SQL)!r}")
     _, source = defining.selected_sources[column.table]
     return uses.get(id(source)) if isinstance(source, exp.Table) else None
 

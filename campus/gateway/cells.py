@@ -34,6 +34,7 @@ from ..errors import QueryRejected
 from . import constant
 from .allowlist import CHECKED_AGGREGATE_CLASSES, COARSE_UNITS, TIME_COARSENINGS, TIME_COARSENING_CLASSES
 from .analyse import DatasetUse, is_aggregate_call, walk_scope
+from .dialect import CAMPUS_SQL
 
 GRAIN_ORDER = ["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
 ENTITY = "__entity"
@@ -97,10 +98,10 @@ def split(use: DatasetUse, checked_name: str) -> ProtectedAggregate:
     for node in walk_scope(select):
         if isinstance(node, exp.AggFunc) and isinstance(node.parent, exp.Window):
             raise QueryRejected(
-                f"window function {node.sql('duckdb')} over {dataset.name} rows is not allowed; aggregate first "
+                f"window function {node.sql(CAMPUS_SQL)} over {dataset.name} rows is not allowed; aggregate first "
                 "and use window functions on the result in an outer query"
             )
-        if is_aggregate_call(node) and (call := node.sql("duckdb")) not in calls:
+        if is_aggregate_call(node) and (call := node.sql(CAMPUS_SQL)) not in calls:
             measure = check_aggregate(node, dataset, columns, f"m{len(measures)}", conditions)
             calls[call] = measure
             measures.append(measure)
@@ -130,7 +131,7 @@ def check_own_columns(select: exp.Select, alias: str, dataset: Dataset) -> None:
         for column in clause.find_all(exp.Column):
             if column.table != alias:
                 raise QueryRejected(
-                    f"{column.sql('duckdb')} is not a column of {dataset.name}: an aggregate over {dataset.name} may "
+                    f"{column.sql(CAMPUS_SQL)} is not a column of {dataset.name}: an aggregate over {dataset.name} may "
                     "use only its own columns and constants (compare with constants, not an outer query's columns)"
                 )
 
@@ -166,14 +167,14 @@ def check_filter(condition: exp.Expression, dataset: Dataset) -> exp.Expression:
     named = sorted({c.name for c in condition.find_all(exp.Column)})
     if len(named) > 1:
         raise QueryRejected(
-            f"the filter {condition.sql('duckdb')} tests {' and '.join(named)} together: on {dataset.name} each "
+            f"the filter {condition.sql(CAMPUS_SQL)} tests {' and '.join(named)} together: on {dataset.name} each "
             "condition joined by AND must test one column (OR, NOT and != across columns can build trackers); "
             "split it, or run separate queries"
         )
     kind = check_term(condition, dataset)
     if kind not in ("bool", "null"):
         raise QueryRejected(
-            f"the filter {condition.sql('duckdb')} is not a condition: compare the column with a value "
+            f"the filter {condition.sql(CAMPUS_SQL)} is not a condition: compare the column with a value "
             "(=, IN, BETWEEN, <, >, LIKE, IS NULL)"
         )
     return coded(condition, dataset)
@@ -204,7 +205,7 @@ def check_term(expr: exp.Expression, dataset: Dataset) -> str:
         return check_term(expr.this, dataset)
     if is_constant(expr):
         if not isinstance(expr, (exp.Literal, exp.Null, exp.Boolean)):
-            constant.check(expr, f"{expr.sql('duckdb')} is not a value DuckDB can compute")
+            constant.check(expr, f"{expr.sql(CAMPUS_SQL)} is not a value DuckDB can compute")
         return constant_kind(expr)
     if isinstance(expr, exp.Column):
         column = column_of(expr, dataset)
@@ -222,7 +223,7 @@ def check_term(expr: exp.Expression, dataset: Dataset) -> str:
     if isinstance(expr, KEY_FUNCTIONS):
         return function_kind(expr, dataset)
     raise QueryRejected(
-        f"cannot group or filter {dataset.name} by {expr.sql('duckdb')}: use its dimension columns, a time column "
+        f"cannot group or filter {dataset.name} by {expr.sql(CAMPUS_SQL)}: use its dimension columns, a time column "
         "coarsened with date_trunc('month', ...), or a binned measure such as floor(amount / 10000) * 10000 "
         "(the campus SQL guide lists what keys and filters may use: campus.guide())"
     )
@@ -260,7 +261,7 @@ def function_kind(expr: exp.Expression, dataset: Dataset) -> str:
         return case_kind(expr, dataset)
     if isinstance(expr, exp.Coalesce):
         return same_kind(kinds, expr, children)
-    raise QueryRejected(f"{expr.sql('duckdb')} is not allowed in a key or filter")  # a class listed but not typed
+    raise QueryRejected(f"{expr.sql(CAMPUS_SQL)} is not allowed in a key or filter")  # a class listed but not typed
 
 
 def case_kind(expr: exp.Expression, dataset: Dataset) -> str:
@@ -269,7 +270,7 @@ def case_kind(expr: exp.Expression, dataset: Dataset) -> str:
         conditions, values = [expr.this], [expr.args.get("true"), expr.args.get("false")]
     else:
         if expr.this is not None:
-            raise QueryRejected(f"{expr.sql('duckdb')}: write CASE WHEN <condition> THEN ..., not CASE <value> WHEN")
+            raise QueryRejected(f"{expr.sql(CAMPUS_SQL)}: write CASE WHEN <condition> THEN ..., not CASE <value> WHEN")
         conditions = [w.this for w in expr.args.get("ifs") or []]
         values = [w.args.get("true") for w in expr.args.get("ifs") or []] + [expr.args.get("default")]
     for condition in conditions:
@@ -285,21 +286,21 @@ def same_kind(kinds: list[str], expr: exp.Expression, nodes: list[exp.Expression
     real = {k for k in kinds if k not in ("null", "literal")}
     if len(real) > 1 or ("literal" in kinds and real - {"text", "time", "number"}):
         raise QueryRejected(
-            f"{expr.sql('duckdb')} mixes kinds of values ({', '.join(sorted(set(KIND_WORDS.get(k, k) for k in kinds) - {'null'}))}): compare text "
+            f"{expr.sql(CAMPUS_SQL)} mixes kinds of values ({', '.join(sorted(set(KIND_WORDS.get(k, k) for k in kinds) - {'null'}))}): compare text "
             "with text in quotes, numbers with numbers, dates with DATE '2025-01-01'"
         )
     for kind, node in zip(kinds, nodes):
         if kind == "literal" and real == {"time"}:
-            constant.check(exp.cast(node.copy(), "DATE"), f"{node.sql('duckdb')} is not a day (write '2025-03-01')")
-            constant.check(exp.cast(node.copy(), "TIMESTAMP"), f"{node.sql('duckdb')} is not a day")
+            constant.check(exp.cast(node.copy(), "DATE"), f"{node.sql(CAMPUS_SQL)} is not a day (write '2025-03-01')")
+            constant.check(exp.cast(node.copy(), "TIMESTAMP"), f"{node.sql(CAMPUS_SQL)} is not a day")
         if kind == "literal" and real == {"number"}:
-            constant.check(exp.cast(node.copy(), "TINYINT"), f"{node.sql('duckdb')} is not a small whole number: write numbers without quotes")
+            constant.check(exp.cast(node.copy(), "TINYINT"), f"{node.sql(CAMPUS_SQL)} is not a small whole number: write numbers without quotes")
     return real.pop() if real else ("literal" if "literal" in kinds else "null")
 
 
 def require(condition: bool, expr: exp.Expression, rule: str) -> None:
     if not condition:
-        raise QueryRejected(f"{expr.sql('duckdb')}: {rule}")
+        raise QueryRejected(f"{expr.sql(CAMPUS_SQL)}: {rule}")
 
 
 def constant_kind(node: exp.Expression) -> str:
@@ -322,7 +323,7 @@ def constant_kind(node: exp.Expression) -> str:
 
 def check_time_coarsening(expr: exp.Expression, dataset: Dataset) -> str:
     """A time column coarsened to a day or more; returns the kind of the result."""
-    what = expr.sql("duckdb")
+    what = expr.sql(CAMPUS_SQL)
     if isinstance(expr, exp.Cast):
         if not expr.to.is_type("date") or not time_column(expr.this, dataset):
             raise QueryRejected(f"{what}: only a cast of a time column to DATE coarsens it")
@@ -353,7 +354,7 @@ def check_date_format(expr: exp.TimeToStr) -> None:
     directives = re.findall(r"%(-?.)", text or "")
     if text is None or any(d not in DATE_DIRECTIVES for d in directives):
         raise QueryRejected(
-            f"{expr.sql('duckdb')}: strftime may label a day or coarser (%Y, %m, %d, %a, %b, %j, %W), "
+            f"{expr.sql(CAMPUS_SQL)}: strftime may label a day or coarser (%Y, %m, %d, %a, %b, %j, %W), "
             "not hours, minutes or seconds; use hour(...) as a separate key"
         )
 
@@ -385,7 +386,7 @@ def check_bin(expr: exp.Expression, dataset: Dataset) -> str | None:
     bins = declared_bins(column, dataset)
     if not aligned(width.this, bins.width):
         raise QueryRejected(
-            f"{expr.sql('duckdb')}: {column.name} is binned by {bins.width:g} or a whole multiple of it, e.g. "
+            f"{expr.sql(CAMPUS_SQL)}: {column.name} is binned by {bins.width:g} or a whole multiple of it, e.g. "
             f"floor({column.name} / {bins.width:g}) * {bins.width:g}"
         )
     return "number"
@@ -409,7 +410,7 @@ def measure_comparison(expr: exp.Expression, dataset: Dataset) -> str | None:
     value = constant_number(right)
     if cls not in (exp.GTE, exp.LT) or value is None or not aligned(value, bins.width):
         raise QueryRejected(
-            f"the filter {expr.sql('duckdb')}: {left.name} is a measure; compare it as {left.name} >= c or "
+            f"the filter {expr.sql(CAMPUS_SQL)}: {left.name} is a measure; compare it as {left.name} >= c or "
             f"{left.name} < c with c a multiple of {bins.width:g}, or bin it: floor({left.name} / {bins.width:g}) * "
             f"{bins.width:g}"
         )
@@ -464,7 +465,7 @@ def column_of(node: exp.Column, dataset: Dataset):
     """The catalog column a reference inside the aggregate names; outer references are refused."""
     if node.name not in dataset.columns:
         raise QueryRejected(
-            f"{node.sql('duckdb')} is not a column of {dataset.name}: an aggregate over {dataset.name} may use "
+            f"{node.sql(CAMPUS_SQL)} is not a column of {dataset.name}: an aggregate over {dataset.name} may use "
             "only its own columns and constants"
         )
     return dataset.columns[node.name]
@@ -510,7 +511,7 @@ def unconditional(call: exp.Expression, dataset: Dataset, conditions: list[exp.E
     condition, value, otherwise = case
     if otherwise is not None and not (isinstance(call, exp.Sum) and otherwise.is_number and float(otherwise.this) == 0):
         raise QueryRejected(
-            f"{call.sql('duckdb')}: write the condition without ELSE (CASE WHEN ... THEN {value.sql('duckdb')} END), "
+            f"{call.sql(CAMPUS_SQL)}: write the condition without ELSE (CASE WHEN ... THEN {value.sql(CAMPUS_SQL)} END), "
             "so that the rows outside it are not counted"
         )
     value = value.copy()
@@ -537,11 +538,11 @@ def conditional(node: exp.Expression):
 def population(condition: exp.Expression, dataset: Dataset, conditions: list[exp.Expression]) -> int:
     """The number of the population where `condition` holds (checked as a filter)."""
     coded_condition = check_filter(condition, dataset)
-    text = [c.sql("duckdb") for c in conditions]
-    if coded_condition.sql("duckdb") not in text:
+    text = [c.sql(CAMPUS_SQL) for c in conditions]
+    if coded_condition.sql(CAMPUS_SQL) not in text:
         conditions.append(coded_condition)
         return len(conditions)
-    return text.index(coded_condition.sql("duckdb")) + 1
+    return text.index(coded_condition.sql(CAMPUS_SQL)) + 1
 
 
 def classify(call: exp.Expression, dataset: Dataset, columns: list[str], name: str, label: str) -> Measure:
@@ -560,7 +561,7 @@ def classify(call: exp.Expression, dataset: Dataset, columns: list[str], name: s
             if isinstance(target, exp.Column) and target.name == dataset.entity:
                 return Measure(name, "entities", label)
             raise QueryRejected(
-                f"{call.sql('duckdb')}: on {dataset.name} only count(DISTINCT {dataset.entity}) is allowed "
+                f"{call.sql(CAMPUS_SQL)}: on {dataset.name} only count(DISTINCT {dataset.entity}) is allowed "
                 f"(it counts {entity_word(dataset)}s); group by the column instead"
             )
         if isinstance(arg, exp.Column) and column_of(arg, dataset).role != "identifier":
@@ -572,7 +573,7 @@ def classify(call: exp.Expression, dataset: Dataset, columns: list[str], name: s
             return Measure(name, call.sql_name().lower(), label, measured(arg.name, columns), integral)
         raise QueryRejected(f"{label}: {arg.name} is not a measure of {dataset.name}; sum or average a measure")
     raise QueryRejected(
-        f"{call.sql('duckdb')}: on {dataset.name}, aggregate a column as it is (e.g. sum(amount)); "
+        f"{call.sql(CAMPUS_SQL)}: on {dataset.name}, aggregate a column as it is (e.g. sum(amount)); "
         "compute with the results in an outer query"
     )
 
@@ -582,7 +583,7 @@ def aggregate_label(call: exp.Expression) -> str:
     plain = call.copy()
     for column in plain.find_all(exp.Column):
         column.set("table", None)
-    text = plain.sql("duckdb")
+    text = plain.sql(CAMPUS_SQL)
     name = text.split("(", 1)[0]
     return name.lower() + text[len(name):]
 
@@ -610,7 +611,7 @@ def lift(select, alias, keys, calls, checked_name, dataset) -> exp.Select:
     rest.set("from_", exp.From(this=checked))
 
     def replace(node: exp.Expression) -> exp.Expression:
-        if is_aggregate_call(node) and (call := node.sql("duckdb")) in calls:
+        if is_aggregate_call(node) and (call := node.sql(CAMPUS_SQL)) in calls:
             return exp.column(calls[call].name, table=alias)
         for key in keys:
             if node == key.expr:
@@ -631,7 +632,7 @@ def label_of(key: Key, select: exp.Select) -> str:
     for projection in select.expressions:
         if projection.unalias() == key.expr:
             return projection.alias_or_name
-    return key.expr.sql("duckdb")
+    return key.expr.sql(CAMPUS_SQL)
 
 
 def unusable(name: str, column, dataset: Dataset, verb: str) -> str:

@@ -20,6 +20,7 @@ import duckdb
 from sqlglot import exp
 
 from ..errors import QueryRejected
+from .dialect import CAMPUS_SQL
 
 _scratch = None
 _lock = threading.Lock()
@@ -41,7 +42,7 @@ def check(node: exp.Expression, reason: str) -> None:
     """Compute `node`, a constant expression; refuse the query with `reason` if it fails."""
     cursor = _connection()
     try:
-        cursor.execute(f"SELECT {node.sql('duckdb')}").fetchall()
+        cursor.execute(f"SELECT {node.sql(CAMPUS_SQL)}").fetchall()
     except duckdb.Error:
         raise QueryRejected(reason) from None
     finally:
@@ -52,6 +53,6 @@ def value(query: exp.Expression):
     """The single value a query over constants computes (its first column of its first row)."""
     cursor = _connection()
     try:
-        return cursor.execute(query.sql("duckdb")).fetchall()[0][0]
+        return cursor.execute(query.sql(CAMPUS_SQL)).fetchall()[0][0]
     finally:
         cursor.close()

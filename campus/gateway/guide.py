@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from ..catalog import Catalog, Range
 from . import allowlist, cells
+from .dialect import CAMPUS_SQL
 
 GUIDE_PATH = "docs/sql-guide.md"
 
@@ -201,7 +202,7 @@ def sql_name(name: str) -> str:
         return WRITTEN[name]
     args = {k: exp.Literal.string("month") if k == "unit" else exp.column("x") for k, req in node.arg_types.items() if req}
     try:
-        called = re.match(r"^([A-Za-z_0-9]+)\(", node(**args).sql("duckdb"))
+        called = re.match(r"^([A-Za-z_0-9]+)\(", node(**args).sql(CAMPUS_SQL))
     except (TypeError, ValueError, AttributeError):  # a node that needs more than columns to be written
         called = None
     return called.group(1).lower() if called else node.sql_names()[0].lower()

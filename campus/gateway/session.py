@@ -31,6 +31,7 @@ from .domain import domain_sql
 from .result import Result
 from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, default_engine, source, statistics_sql
 from ..engines import Deadline
+from .dialect import CAMPUS_SQL
 
 if TYPE_CHECKING:
     from ..policy.decision import Decision
@@ -82,7 +83,7 @@ class Plan:
 
     @property
     def sql(self) -> str:
-        return self.rewritten if self.rewritten is not None else self.query.tree.sql("duckdb")
+        return self.rewritten if self.rewritten is not None else self.query.tree.sql(CAMPUS_SQL)
 
 
 @dataclass(frozen=True)
