@@ -10,6 +10,7 @@ import pytest
 
 import campus
 from campus import client
+from campus.client import progress
 from campus.policy import Decision
 from campus.service import create_app
 from campus.service.auth import TokenAuthenticator
@@ -131,8 +132,8 @@ def test_a_long_query_shows_its_elapsed_time(monkeypatch):
         def close(self, seconds):
             shown.append("closed")
 
-    monkeypatch.setattr(client, "SHOW_AFTER", 0.05)
-    monkeypatch.setattr(client, "_display_kind", lambda: Recorder)
+    monkeypatch.setattr(progress, "SHOW_AFTER", 0.05)
+    monkeypatch.setattr(progress, "_display_kind", lambda: Recorder)
     assert client.waiting(lambda: time.sleep(0.7) or 42) == 42
     assert len(shown) >= 2 and shown[-1] == "closed" and shown[-2] >= 0.5
     with pytest.raises(campus.Denied):

@@ -1,47 +1,28 @@
-"""The notebook client: the campus's data service from a kernel, with nothing to configure.
+"""The data service over HTTP: `Client`, and what it answers (`Description`, `Export`).
 
-::
-
-    import campus
-    r = campus.sql("SELECT district, sum(amount) AS total FROM card_usage GROUP BY district")
-    r.pl(); r.df(); r.arrow(); r.report      # the same Result as in-process
-    campus.datasets()                         # what you may use
-    campus.describe("card_usage")             # its columns, with their roles
-    campus.explain("card_usage", ["card_id"]) # may I? and why not
-    campus.export(sql, "spend_by_district", "for the retail report")   # ask to take a table out
-    campus.export_file("figure.png", "map of spending")                 # or a file from the workspace
-    campus.exports()                          # your export requests and where they stand
-
-Inside a campus notebook the token is the kernel's ``JUPYTERHUB_API_TOKEN`` and the
-service's address is ``CAMPUS_SERVICE_URL``, both set by the hub; elsewhere set ``CAMPUS_SERVICE_URL`` and
-``CAMPUS_API_TOKEN`` (from ``campus tokens create``). The service's refusals are
-raised as the same exceptions the gateway raises in-process (`campus.Denied`,
-`campus.QueryRejected`, ...), with the service's reason. A query running longer than
-a second shows its elapsed time; ``%load_ext campus`` adds the ``%%sql`` cell magic.
+`service_url` and `api_token` find the service and the token in the environment
+(``CAMPUS_SERVICE_URL``; ``CAMPUS_API_TOKEN``, else the kernel's ``JUPYTERHUB_API_TOKEN``).
+The service's refusals are raised as the exceptions the gateway raises in-process
+(`campus.Denied`, `campus.QueryRejected`, ...), with the service's reason; a service that
+does not answer is `ServiceUnreachable`.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 from urllib.parse import quote
 
 import polars as pl
 
-from .errors import CampusError
-from .gateway.result import Result
-from .service import wire
-from .service.errors import from_body
+from ..errors import CampusError
+from ..gateway.result import Result
+from ..service import wire
+from ..service.errors import from_body
+from .progress import waiting
 
-T = TypeVar("T")
 SERVICE = "data"
-SHOW_AFTER = 1.0  # seconds before a running query shows its progress
 
 
 class ServiceUnreachable(CampusError):
@@ -184,7 +165,7 @@ class Client:
     def explain(self, dataset: str, columns: Iterable[str] = (), shape: str = "aggregates",
                 project: str | None = None, action: str = "query"):
         """What the policy decides for you, and why (a `campus.policy.Decision`)."""
-        from .policy import Decision
+        from ..policy import Decision
 
         body = {"dataset": dataset, "columns": list(columns), "shape": shape, "project": project, "action": action}
         return Decision.model_validate(self._call(lambda: self._post("explain", body)).json())
@@ -251,207 +232,3 @@ class Client:
         except ValueError:
             payload = None
         raise from_body(response.status_code, payload) from None
-
-
-# --- the module-level functions (campus.sql, ...) use one client per token and URL -----------
-
-_default: Client | None = None
-_lock = threading.Lock()
-
-
-def default() -> Client:
-    """The client for this kernel's environment (made again if its URL or token changed)."""
-    global _default
-    url, token = service_url(), api_token()
-    _show_refusals_plainly()
-    with _lock:
-        if _default is None or (_default.url, _default.token) != (url.rstrip("/") + "/", token):
-            if _default is not None:
-                _default.close()
-            _default = Client(url, token)
-        return _default
-
-
-def sql(text: str, project: str | None = None) -> Result:
-    """Run one query on the campus (see `Client.sql`)."""
-    return default().sql(text, project)
-
-
-def datasets(project: str | None = None) -> pl.DataFrame:
-    """The datasets you may use (see `Client.datasets`)."""
-    return default().datasets(project)
-
-
-def describe(name: str, project: str | None = None) -> Description:
-    """One dataset and its columns (see `Client.describe`)."""
-    return default().describe(name, project)
-
-
-def explain(dataset: str, columns: Iterable[str] = (), shape: str = "aggregates", project: str | None = None,
-            action: str = "query"):
-    """What the policy decides for you on a dataset, and why (see `Client.explain`)."""
-    return default().explain(dataset, columns, shape, project, action)
-
-
-def export(sql: str, name: str, description: str = "", project: str | None = None) -> Export:
-    """Ask to take a checked table out of the campus (see `Client.export`)."""
-    return default().export(sql, name, description, project)
-
-
-def export_file(path: str | os.PathLike, description: str = "", project: str | None = None) -> Export:
-    """Ask to take a file from your workspace out (see `Client.export_file`)."""
-    return default().export_file(path, description, project)
-
-
-def exports() -> pl.DataFrame:
-    """Your export requests and where they stand (see `Client.exports`)."""
-    return default().exports()
-
-
-# --- progress: elapsed time while a query runs ---------------------------------------------------
-
-
-def guide():
-    """The campus SQL guide: what a query may say (refusals point here). Markdown in a notebook."""
-    from .catalog import load
-    from .gateway.guide import render
-    from .settings import Settings
-
-    text = render(load(Settings().catalog_path))
-    shell = _ipython()
-    if shell is not None:
-        from IPython.display import Markdown
-
-        return Markdown(text)
-    print(text)
-
-
-def waiting(call: Callable[[], T]) -> T:
-    """`call()`, showing the elapsed time once it has run for a second (notebook or terminal)."""
-    kind = _display_kind()
-    if kind is None:
-        return call()
-    box: dict = {}
-    done = threading.Event()
-
-    def run():
-        try:
-            box["value"] = call()
-        except BaseException as e:  # handed to the caller below
-            box["error"] = e
-        finally:
-            done.set()
-
-    started = time.monotonic()
-    threading.Thread(target=run, daemon=True, name="campus-query").start()
-    display = None
-    try:
-        while not done.wait(SHOW_AFTER if display is None else 0.5):
-            display = display or kind()
-            display.show(time.monotonic() - started)
-    finally:  # also when interrupted: the service stops the query at its time limit
-        if display is not None:
-            display.close(time.monotonic() - started)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-class _Notebook:
-    def __init__(self):
-        from IPython.display import display
-
-        self.handle = display({"text/plain": ""}, raw=True, display_id=True)
-
-    def show(self, seconds: float) -> None:
-        self.handle.update({"text/plain": f"{_spin(seconds)} query running on the campus: {seconds:.0f} s"}, raw=True)
-
-    def close(self, seconds: float) -> None:
-        self.handle.update({"text/plain": ""}, raw=True)
-
-
-class _Terminal:
-    def show(self, seconds: float) -> None:
-        sys.stderr.write(f"\r{_spin(seconds)} query running on the campus: {seconds:.0f} s")
-        sys.stderr.flush()
-
-    def close(self, seconds: float) -> None:
-        sys.stderr.write("\r" + " " * 48 + "\r")
-        sys.stderr.flush()
-
-
-def _display_kind():
-    """Where progress can be shown: a notebook's output, a terminal, or nowhere (None)."""
-    shell = _ipython()
-    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
-        return _Notebook
-    if sys.stderr is not None and sys.stderr.isatty():
-        return _Terminal
-    return None
-
-
-def _spin(seconds: float) -> str:
-    return "|/-\\"[int(seconds * 2) % 4]
-
-
-def _ipython():
-    if "IPython" not in sys.modules:
-        return None
-    from IPython import get_ipython
-
-    return get_ipython()
-
-
-def _show_refusals_plainly() -> None:
-    """In a notebook, a campus refusal shows as its kind and reason, without a traceback
-    through this module (the reason says what to do; the traceback would only bury it)."""
-    shell = _ipython()
-    if shell is None or getattr(shell, "_campus_refusals", False):
-        return
-
-    def show(shell, kind, error, tb, tb_offset=None):
-        print(f"{kind.__name__}: {error.reason}", file=sys.stderr)
-
-    shell.set_custom_exc((CampusError,), show)
-    shell._campus_refusals = True
-
-
-# --- %%sql ---------------------------------------------------------------------------------------
-
-
-def load_ipython_extension(ipython) -> None:
-    """``%load_ext campus``: adds ``%sql`` and ``%%sql``."""
-    _show_refusals_plainly()
-    ipython.register_magic_function(sql_magic, magic_kind="line_cell", magic_name="sql")
-
-
-def sql_magic(line: str, cell: str | None = None):
-    """``%%sql [--project NAME] [VARIABLE]`` runs the cell as a campus query and shows the
-    result (stored in VARIABLE too, if given); ``%sql SELECT ...`` runs one line."""
-    if cell is None:
-        return sql(line)
-    project, name = magic_arguments(line)
-    result = sql(cell, project=project)
-    if name:
-        _ipython().user_ns[name] = result
-    return result
-
-
-def magic_arguments(line: str) -> tuple[str | None, str | None]:
-    """(project, variable) from a ``%%sql`` line.
-
-    >>> magic_arguments("--project gangnam-retail totals"), magic_arguments("")
-    (('gangnam-retail', 'totals'), (None, None))
-    """
-    words, project, name = shlex.split(line), None, None
-    while words:
-        word = words.pop(0)
-        if word in ("--project", "-p") and words:
-            project = words.pop(0)
-        elif word.startswith("--project="):
-            project = word.split("=", 1)[1]
-        elif word.isidentifier() and name is None:
-            name = word
-        else:
-            raise CampusError(f"%%sql does not understand {word!r}: use %%sql [--project NAME] [VARIABLE]")
-    return project, name

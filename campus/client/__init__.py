@@ -1,0 +1,48 @@
+"""The notebook client: the campus's data service from a kernel, with nothing to configure.
+
+::
+
+    import campus
+    r = campus.sql("SELECT district, sum(amount) AS total FROM card_usage GROUP BY district")
+    r.pl(); r.df(); r.arrow(); r.report      # the same Result as in-process
+    campus.datasets()                         # what you may use
+    campus.describe("card_usage")             # its columns, with their roles
+    campus.explain("card_usage", ["card_id"]) # may I? and why not
+    campus.export(sql, "spend_by_district", "for the retail report")   # ask to take a table out
+    campus.export_file("figure.png", "map of spending")                 # or a file from the workspace
+    campus.exports()                          # your export requests and where they stand
+
+Inside a campus notebook the token is the kernel's ``JUPYTERHUB_API_TOKEN`` and the
+service's address is ``CAMPUS_SERVICE_URL``, both set by the hub; elsewhere set ``CAMPUS_SERVICE_URL`` and
+``CAMPUS_API_TOKEN`` (from ``campus tokens create``). The service's refusals are
+raised as the same exceptions the gateway raises in-process (`campus.Denied`,
+`campus.QueryRejected`, ...), with the service's reason. A query running longer than
+a second shows its elapsed time; ``%load_ext campus`` adds the ``%%sql`` cell magic.
+
+Modules: `http` (`Client`: the service over HTTP), `progress` (the elapsed time while a
+query runs), `notebook` (``campus.sql(...)`` and its siblings, ``%%sql``, refusals shown
+plainly in a notebook). Their public names are here.
+"""
+
+from .http import Client, Description, Export, ServiceUnreachable, api_token, service_url
+from .notebook import (
+    datasets,
+    default,
+    describe,
+    explain,
+    export,
+    export_file,
+    exports,
+    guide,
+    load_ipython_extension,
+    magic_arguments,
+    sql,
+    sql_magic,
+)
+from .progress import waiting
+
+__all__ = [
+    "Client", "Description", "Export", "ServiceUnreachable", "api_token", "datasets", "default", "describe",
+    "explain", "export", "export_file", "exports", "guide", "load_ipython_extension", "magic_arguments",
+    "service_url", "sql", "sql_magic", "waiting",
+]
