@@ -20,6 +20,7 @@ from ..errors import CampusError
 from ..gateway.result import Result
 from ..service import wire
 from ..service.errors import from_body
+from ..service.models import ExplainRequest, SqlRequest
 from .progress import waiting
 
 SERVICE = "data"
@@ -140,7 +141,7 @@ class Client:
 
     def sql(self, text: str, project: str | None = None) -> Result:
         """Run one query through the service; the same `Result` as `Session.sql`."""
-        body = {"sql": text, "project": project}
+        body = SqlRequest.model_construct(sql=text, project=project).model_dump()  # the service checks it
         response = self._call(lambda: self._post("sql", body, accept=wire.ARROW), show=self.progress)
         return wire.from_arrow(response.content)
 
@@ -167,7 +168,8 @@ class Client:
         """What the policy decides for you, and why (a `campus.policy.Decision`)."""
         from ..policy import Decision
 
-        body = {"dataset": dataset, "columns": list(columns), "shape": shape, "project": project, "action": action}
+        body = ExplainRequest.model_construct(dataset=dataset, columns=list(columns), shape=shape, project=project,
+                                              action=action).model_dump()
         return Decision.model_validate(self._call(lambda: self._post("explain", body)).json())
 
     def me(self) -> dict:
