@@ -196,6 +196,14 @@ def test_presence_of_a_public_key_row_does_not_depend_on_the_data(ask):
         assert set(shown["district"]) == set(DISTRICT_NAMES) and set(shown["category"]) == set(CATEGORIES)
 
 
+def test_a_month_column_is_completed_over_months_not_days(ask, raw):
+    """The domain of a column with a month grain is its months (each month's first day)."""
+    shown, _ = ask("SELECT month, count(*) AS n FROM sales_by_location GROUP BY month")
+    months = {m for (m,) in raw.sql("SELECT DISTINCT month FROM sales_by_location").fetchall()}
+    assert shown.height == 12 and {d.day for d in shown["month"]} == {1}
+    assert months <= set(shown["month"])
+
+
 # --- 6. the report and HAVING name or select withheld cells ---------------------------------
 
 
