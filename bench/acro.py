@@ -164,6 +164,7 @@ def extractguard_run(path: Path, threads: int):
 
     import extractguard
     from extractguard import Cells, Disclosure, Measure
+    from extractguard.noise import draw_key
 
     cells = Cells(keys=["district", "category"], measures=[Measure("m0", "sum", "sum(amount)", "amount", integral=True)])
     rules = Disclosure(min_entities=10, dominance_n=2, dominance_k=0.9, p_ratio=0.1, rounding_base=5)
@@ -171,7 +172,7 @@ def extractguard_run(path: Path, threads: int):
     start, cpu = time.perf_counter(), time.process_time()
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
-    stats = con.sql(sql).to_arrow_table()
+    stats = con.sql(sql, params={"noise_key": draw_key(1)}).to_arrow_table()
     queried = time.perf_counter()
     checked = extractguard.check(stats, cells, rules, secret=1, entity="person")
     end = time.perf_counter()

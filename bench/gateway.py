@@ -50,7 +50,12 @@ def hand_written(keys, aggregates, files) -> str:
     k = ", ".join(f"{e} AS k{i}" for i, e in enumerate(keys))
     ks = ", ".join(f"k{i}" for i in range(len(keys)))
     counted = ("count(amount) AS c, ", "sum(c) AS count__amount, ") if "avg(amount)" in aggregates else ("", "")
-    summed = ("sum(amount) AS s, ", "sum(s)::DOUBLE AS sum__amount, max(abs(s), 2) AS top__amount, "
+    factor = ("floor(CASE WHEN d < 0.5 THEN 1 - (0.1 + 0.1 * (2 * d)) ELSE 1 + (0.1 + 0.1 * (2 * d - 1)) END "
+              "* 1000000 + 0.5)::BIGINT")
+    summed = ("sum(amount) AS s, (md5_number_upper(concat_ws(':', 'key', 'amount', card_id)) >> 11)::DOUBLE "
+              "/ 9007199254740992 AS d, ",
+              f"sum(s)::DOUBLE AS sum__amount, sum(s::DECIMAL(38, 6) * {factor})::DOUBLE / 1000000 AS noisy__amount, "
+              "sum(s::DOUBLE * s::DOUBLE) AS squares__amount, max(abs(s), 2) AS top__amount, "
               "min(s) AS min__amount, max(s) AS max__amount, ") if "amount)" in aggregates else ("", "")
     return (
         f"SELECT {ks}, {counted[1]}{summed[1]}count(*) AS entities, sum(n) AS rows, "

@@ -8,7 +8,10 @@ The statistics table has one row per cell and these columns:
 * ``cellkey``: a 64-bit fingerprint of who is in the cell (drives the noise);
 * for each measured column ``c``: ``count__c`` (non-null values), ``sum__c``, ``top__c``
   (the largest per-entity contributions, in absolute value, largest first), ``min__c``
-  and ``max__c`` (the smallest and largest per-entity contribution).
+  and ``max__c`` (the smallest and largest per-entity contribution); for a summed
+  column also ``noisy__c``, the sum with each entity's contribution times its noise
+  factor (`noise.factor`), and ``squares__c``, the sum of the squared contributions
+  (which sizes the released error bar).
 
 A measure may count only the rows of a *population* of the cell (``sum(CASE WHEN
 category = 'Golf' THEN amount END)``: population 1, the rows where the condition
@@ -51,6 +54,7 @@ class Cells:
     measures: list[Measure]
     key_labels: dict[str, str] = field(default_factory=dict)
     dataset: str = ""
+    measure_labels: dict[str, str] = field(default_factory=dict)  # measure name -> the output column showing it
 
 
 class Stat:
@@ -61,7 +65,7 @@ class Stat:
     """
 
     ENTITIES, ROWS, CELLKEY = "entities", "rows", "cellkey"
-    PER_COLUMN = ("count", "sum", "top", "min", "max")
+    PER_COLUMN = ("count", "sum", "top", "min", "max", "noisy", "squares")
 
     @staticmethod
     def count(column: str) -> str:
@@ -70,6 +74,14 @@ class Stat:
     @staticmethod
     def sum(column: str) -> str:
         return f"sum__{column}"
+
+    @staticmethod
+    def noisy(column: str) -> str:
+        return f"noisy__{column}"
+
+    @staticmethod
+    def squares(column: str) -> str:
+        return f"squares__{column}"
 
     @staticmethod
     def top(column: str) -> str:

@@ -14,8 +14,9 @@ engine happened to return them.
    suppression withholds more values so margins cannot re-derive one. A withheld
    value is null, and the report names its cell (whose keys are released anyway), the
    measure and the rule.
-3. **Noise.** Released counts are randomly rounded and sums perturbed, driven by each
-   cell's key (``noise``).
+3. **Noise.** Released counts are randomly rounded, as each cell's key decides, and sums
+   are noise-infused (computed by the engine, each contributor times its factor); every
+   released value gets the half-width of its 95% error bar (``noise``, ``Report.errors``).
 4. **Completion.** Given a *domain* (every combination of public key values, declared
    by a steward, never read from the data), the released table has one row for each:
    a row with no values is a cell that was left out, or had no rows, and nobody can
@@ -37,8 +38,8 @@ import pyarrow as pa
 
 from . import noise
 from .cells import Cells, Measure, Stat, population_of
-from .report import Report, withheld_frame
-from .rules import CELL_RULES, MAGNITUDE_RULES, SECONDARY, Disclosure, Margins, secondary
+from .report import Report, errors_frame, withheld_frame
+from .rules import CELL_RULES, MAGNITUDE_RULES, SECONDARY, Disclosure, Margins, infusion, secondary
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def check(
         frame = frame.sort(cells.keys, nulls_last=False)
     populations = sorted({m.population for m in cells.measures}) or [0]
     released, columns, withheld_rows, left_out = np.zeros(frame.height, dtype=bool), {}, [], {}
+    bounds, errors = infusion(rules, [s.disclosure for s in scoped]), []
     for population in populations:
         measures = [m for m in cells.measures if m.population == population]
         part = Cells(cells.keys, measures, cells.key_labels, cells.dataset)
@@ -151,9 +153,10 @@ def check(
         released[where[shown]] = True
         cellkey = noise.as_unsigned(assessment.frame[Stat.CELLKEY].fill_null(0).to_numpy())
         for measure in measures:
-            values = _release(measure, assessment.frame, assessment.rules, cellkey, secret)
+            values, half_widths = _release(measure, assessment.frame, assessment.rules, cellkey, secret, bounds)
             hidden = np.logical_or.reduce(list(assessment.withheld[measure.name].values())) | ~shown
             columns[measure.name] = _scatter(measure.name, values, hidden, where, frame.height)
+            errors.append(_error_bars(assessment.frame, cells, measure, half_widths, ~hidden))
             withheld_rows += _named(assessment.frame, part, measure, assessment, shown, entity)
         for rule, count in assessment.left_out_by_rule().items():
             left_out[rule] = left_out.get(rule, 0) + count
@@ -164,7 +167,21 @@ def check(
     elif domain is not None:
         table = complete(table, domain, cells.keys)
     notes = _notes(cells, released, entity, rules, scoped)
-    return Checked(table.to_arrow(), Report(int(released.sum()), withheld_frame(withheld_rows), notes), left_out)
+    report = Report(int(released.sum()), withheld_frame(withheld_rows), notes, errors_frame(errors))
+    return Checked(table.to_arrow(), report, left_out)
+
+
+def _error_bars(frame: pl.DataFrame, cells: Cells, measure: Measure, half_widths: np.ndarray,
+                shown: np.ndarray) -> pl.DataFrame:
+    """One row per released value of `measure`: the cell's keys (as the output names them),
+    the measure's output name and the half-width of its 95% error bar."""
+    keys = [frame[k].alias(cells.key_labels.get(k, k)) for k in cells.keys]
+    bars = pl.DataFrame(keys).with_columns(
+        measure=pl.lit(cells.measure_labels.get(measure.name, measure.label)),
+        half_width=pl.Series(half_widths, dtype=pl.Float64),
+    ) if keys else pl.DataFrame({"measure": [cells.measure_labels.get(measure.name, measure.label)] * frame.height,
+                                 "half_width": pl.Series(half_widths, dtype=pl.Float64)})
+    return bars.filter(pl.Series(shown))
 
 
 def _members(statistics: pl.DataFrame, population: int) -> np.ndarray:
@@ -217,32 +234,30 @@ def _top(column: pl.Series, n: int) -> np.ndarray:
     return np.column_stack([p.to_numpy() for p in parts]) if len(column) else np.zeros((0, n))
 
 
-def _release(measure: Measure, frame: pl.DataFrame, rules: Disclosure, cellkey: np.ndarray, secret: int) -> np.ndarray:
-    """The value released for a measure: rounded counts, perturbed sums."""
-
-    def u(stat: str) -> np.ndarray:
-        return noise.uniform(cellkey, secret, zlib.crc32(stat.encode()))
+def _release(measure: Measure, frame: pl.DataFrame, rules: Disclosure, cellkey: np.ndarray, secret: int,
+             bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The values released for a measure and their 95% half-widths: randomly rounded
+    counts, noise-infused sums (``noisy__c``, computed by the engine), and their ratio."""
 
     def count(stat: str) -> np.ndarray:
-        return noise.random_round(frame[stat].fill_null(0).to_numpy(), rules.rounding_base, u(stat))
+        u = noise.uniform(cellkey, secret, zlib.crc32(stat.encode()))
+        return noise.random_round(frame[stat].fill_null(0).to_numpy(), rules.rounding_base, u)
 
-    def total(column: str) -> np.ndarray:
-        stat = Stat.sum(column)
-        largest = _top(frame[Stat.top(column)], 2)[:, 0]
-        return noise.perturb(frame[stat].cast(pl.Float64).fill_null(0).to_numpy(), largest, u(stat))
-
-    if measure.kind == "rows":
-        return count(Stat.ROWS)
-    if measure.kind == "entities":
-        return count(Stat.ENTITIES)
-    if measure.kind == "values":
-        return count(Stat.count(measure.column))
+    rounding = np.maximum(np.asarray(rules.rounding_base, dtype=np.float64) - 1, 0) * np.ones(frame.height)
+    if measure.kind in ("rows", "entities", "values"):
+        stat = {"rows": Stat.ROWS, "entities": Stat.ENTITIES}.get(measure.kind) or Stat.count(measure.column)
+        return count(stat), rounding
+    total = frame[Stat.noisy(measure.column)].cast(pl.Float64).fill_null(0).to_numpy()
+    squares = frame[Stat.squares(measure.column)].cast(pl.Float64).fill_null(0).to_numpy()
+    total_error = noise.sum_half_width(squares, *bounds)
     if measure.kind == "sum":
-        rounded = np.round(total(measure.column))
-        return rounded.astype(np.int64) if measure.integral else rounded
+        rounded = np.round(total)
+        return (rounded.astype(np.int64) if measure.integral else rounded), total_error
     counted = count(Stat.count(measure.column)).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(counted > 0, total(measure.column) / counted, np.nan)
+        average = np.where(counted > 0, total / counted, np.nan)
+        error = noise.step_up(np.where(counted > 0, (total_error + np.abs(average) * rounding) / counted, 0.0))
+    return average, np.where(counted > 0, error, np.nan)
 
 
 def complete(table: pl.DataFrame, domain: pa.Table, keys: list[str]) -> pl.DataFrame:
@@ -324,5 +339,7 @@ def _notes(cells: Cells, released: np.ndarray, entity: str, base: Disclosure, sc
         bases = sorted({base.rounding_base} | {s.disclosure.rounding_base for s in scoped})
         notes.append(f"counts are rounded to a multiple of {' or '.join(map(str, bases))}")
     if kinds & {"sum", "avg"}:
-        notes.append("sums and averages carry noise of up to the largest single contribution in the cell")
+        notes.append(f"sums and averages carry noise: each {entity}'s part is moved by a secret 10-20% of itself, the "
+                     "same in every cell, so the error of a sum shrinks as it has more contributors; "
+                     "report.errors gives each value's 95% error bar")
     return notes

@@ -1,29 +1,46 @@
-"""Seeded noise that stops differencing and averaging.
+"""Seeded noise that stops differencing and averaging, with an error bar on every value.
 
-Every cell carries a *cell key*: a fingerprint of exactly who is in it (and how many
-records each has). The noise of a released value is drawn from that key and the
-campus's secret, so
+**Counts** carry a *cell key*: a fingerprint of exactly who is in the cell (and how many
+records each has). A count is randomly rounded to the rounding base, up or down as the
+key and the campus's secret decide (unbiased), so asking the same cell again gives the
+same count, and two cells differing by one person are rounded independently.
 
-* asking the same question again gives the same answer (averaging repeats gains
-  nothing), and
-* two cells that differ by one person get unrelated noise, so subtracting them does
-  not reveal that person's value (differencing).
+**Sums** are released by *noise infusion* (as the US Census Bureau's County Business
+Patterns are): every entity has one secret factor per measured column,
+``1 ± (a + (b - a)·v)``, with the sign and ``v`` in [0, 1) drawn from the entity's id and
+the noise key (`draw`, `factor`), and a released sum is the sum of its entities'
+contributions each times its factor. ``a`` and ``b`` are the steward's
+``noise_at_least`` and ``noise_at_most`` (10% and 20% by default). So:
 
-Counts are randomly rounded to the rounding base (unbiased, decided by the key); sums
-move by up to the largest single contribution in the cell, so no one contributor's
-value can be read off a difference of two cells.
+* the same cell always gets the same sum (averaging repeats gains nothing);
+* a difference of any two cells that differ by one person gives that person's value
+  times *their* factor, the same in every pair: averaging any number of pairs leaves it
+  at least ``a`` (10%) away from the truth, in a direction nobody outside can tell;
+* in a cell of many contributors the factors' moves largely cancel: the error's
+  standard deviation is ``spread(a, b)·sqrt(sum of squared contributions)``.
+
+Every released value has an **error bar**: the half-width of a 95% interval around it.
+For a sum it is ``1.96·spread(a, b)·sqrt(sum of squares)`` rounded *up* to a step of
+1, 1.5, 2, 3, 5 or 7 times a power of ten (`step_up`), so it never locates the cell's
+contributions more closely than a factor of 1.33 (well beyond the p-ratio's 10%); for a count it is ``base - 1`` (rounding moves it less);
+for an average it follows from those two and the released values.
+
+The mechanism and its parameters are public (`factor`, `draw`); only the noise key is
+secret, and it never appears in SQL (engines get it as a bound parameter).
 
 The cell key is defined without any engine's own hash, so that every engine gives the
 same cell the same key, hence the same noise: each entity's *share* is the first eight
 bytes of the MD5 digest of the UTF-8 text ``<entity>:<records>`` (the entity id as text,
 its number of records in the cell in decimal; just ``<records>`` for a missing id), read
 as a little-endian unsigned 64-bit number, and the cell key is the XOR of its entities'
-shares. `share` is that definition in Python; each engine writes it in its own SQL.
+shares. `share` is that definition in Python; each engine writes it in its own SQL. An
+entity's draw is defined the same way from ``<noise key>:<column>:<entity>``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterable
 
 import numpy as np
@@ -90,10 +107,69 @@ def random_round(values: np.ndarray, base: int, u: np.ndarray) -> np.ndarray:
     return np.where(u < frac, low + base, low)
 
 
-def perturb(total: np.ndarray, largest: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Move each total by up to its largest single contribution, up or down.
+def draw_key(secret: int) -> str:
+    """The noise key the draws use, derived from the campus's secret (hex; it is as secret).
 
-    >>> perturb(np.array([1000.0]), np.array([50.0]), np.array([0.75]))
-    array([1025.])
+    >>> len(draw_key(7)), draw_key(7) == draw_key(7) != draw_key(8)
+    (64, True)
     """
-    return total + (2.0 * u - 1.0) * largest
+    return hmac.new(secret.to_bytes(32, "big", signed=True), b"campus: noise factors", hashlib.sha256).hexdigest()
+
+
+def draw(key: str, column: str, entity: str | int | None) -> float:
+    """An entity's secret number in [0, 1) for `column`: MD5 of ``<key>:<column>:<entity>``,
+    its first 8 bytes little-endian, the top 53 bits over 2**53.
+
+    >>> 0 <= draw("k", "amount", "C000123") < 1, draw("k", "amount", "C1") == draw("k", "amount", "C1")
+    (True, True)
+    """
+    text = ":".join(str(p) for p in (key, column, entity) if p is not None)
+    return (int.from_bytes(hashlib.md5(text.encode()).digest()[:8], "little") >> 11) / float(1 << 53)
+
+
+def factor(v, at_least: float, at_most: float):
+    """The noise factor of an entity with draw `v`: down when v < 1/2, else up, by a share
+    of itself between `at_least` and `at_most`.
+
+    >>> factor(np.array([0.0, 0.25, 0.5, 0.75]), 0.1, 0.2).round(3).tolist()
+    [0.9, 0.85, 1.1, 1.15]
+    """
+    v = np.asarray(v, dtype=np.float64)
+    up = v >= 0.5
+    move = at_least + (at_most - at_least) * np.where(up, 2 * v - 1, 2 * v)
+    return np.where(up, 1 + move, 1 - move)
+
+
+def spread(at_least: float, at_most: float) -> float:
+    """The standard deviation of a factor's move, ``sqrt((a² + ab + b²) / 3)``.
+
+    >>> round(spread(0.1, 0.2), 4)
+    0.1528
+    """
+    return float(np.sqrt((at_least**2 + at_least * at_most + at_most**2) / 3))
+
+
+STEPS = np.array([1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0])  # each at least 1.33 times the one before
+
+
+def step_up(x):
+    """Each value rounded up to a step (1, 1.5, 2, 3, 5 or 7 times a power of ten; 0 stays 0).
+
+    >>> step_up(np.array([0.0, 0.8, 1.0, 1.2, 3.1, 7.5, 42_000.0])).tolist()
+    [0.0, 1.0, 1.0, 1.5, 5.0, 10.0, 50000.0]
+    """
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        power = 10.0 ** np.floor(np.log10(np.where(x > 0, x, 1.0)))
+        mantissa = x / power
+        step = STEPS[np.clip(np.searchsorted(STEPS, mantissa * (1 - 1e-12)), 0, len(STEPS) - 1)]
+    return np.where(x > 0, step * power, 0.0)
+
+
+def sum_half_width(squares, at_least: float, at_most: float):
+    """The released 95% half-width of a noise-infused sum with these squared contributions.
+
+    >>> sum_half_width(np.array([100.0**2 * 400]), 0.1, 0.2).tolist()  # 400 equal contributions of 100
+    [700.0]
+    """
+    return step_up(1.96 * spread(at_least, at_most) * np.sqrt(np.maximum(np.asarray(squares, dtype=np.float64), 0)))

@@ -19,6 +19,17 @@ def withheld_frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=WITHHELD_SCHEMA)
 
 
+def errors_frame(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The error bars of every aggregate as one table: key columns (null where an aggregate
+    has no such key), then ``measure`` and ``half_width``."""
+    parts = [p for p in parts if p.height]
+    if not parts:
+        return pl.DataFrame(schema={"measure": pl.String, "half_width": pl.Float64})
+    table = pl.concat(parts, how="diagonal_relaxed")
+    keys = [c for c in table.columns if c not in ("measure", "half_width")]
+    return table.select(*keys, "measure", "half_width")
+
+
 @dataclass
 class Report:
     """Per-cell disclosure report of one result.
@@ -27,12 +38,15 @@ class Report:
     a shown cell: which aggregate and cell, which measure, the rule (``dominance``,
     ``p_ratio``, ``zeros``, ``all_same``, ``secondary``) and the reason in words.
     ``notes`` say which cells are not shown, how released values were protected
-    (rounding, noise), and anything else the researcher should know.
+    (rounding, noise), and anything else the researcher should know. ``errors`` has a
+    row per released value: its cell's keys, the measure (its output column) and
+    ``half_width``, the half-width of the value's 95% error bar (see ``noise``).
     """
 
     cells: int = 0
     withheld: pl.DataFrame = field(default_factory=lambda: withheld_frame([]))
     notes: list[str] = field(default_factory=list)
+    errors: pl.DataFrame = field(default_factory=lambda: errors_frame([]))
 
     @property
     def suppressed(self) -> int:
@@ -47,7 +61,8 @@ class Report:
 
     def merge(self, other: "Report") -> "Report":
         notes = self.notes + [n for n in other.notes if n not in self.notes]
-        return Report(self.cells + other.cells, pl.concat([self.withheld, other.withheld]), notes)
+        return Report(self.cells + other.cells, pl.concat([self.withheld, other.withheld]), notes,
+                      errors_frame([self.errors, other.errors]))
 
     def summary(self) -> str:
         if not self.cells and not self.notes:
@@ -62,7 +77,13 @@ class Report:
             lines.append(f"  {row['cell']} {row['measure']}: {row['rule']} ({row['reason']})")
         if self.suppressed > 20:
             lines.append(f"  ... and {self.suppressed - 20} more (report.withheld has them all)")
+        if self.errors.height:
+            lines.append(self.error_line())
         return "\n".join(lines)
+
+    def error_line(self) -> str:
+        return (f"95% error bars: {self.errors.height} released values, each within its half-width of the truth "
+                "in 95 of 100 cells (report.errors; result.with_errors() shows them beside the values)")
 
     def _repr_html_(self) -> str:
         from html import escape
@@ -75,4 +96,5 @@ class Report:
         table = (
             f"<table><tr><th>cell</th><th>measure</th><th>rule</th><th>reason</th></tr>{rows}</table>" if rows else ""
         )
-        return f"<div class='campus-report'><b>{escape(self.summary())}</b><ul>{notes}</ul>{table}</div>"
+        errors = f"<p>{escape(self.error_line())}</p>" if self.errors.height else ""
+        return f"<div class='campus-report'><b>{escape(self.summary())}</b><ul>{notes}</ul>{table}{errors}</div>"

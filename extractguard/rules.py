@@ -17,7 +17,7 @@ import numpy as np
 
 #: How each parameter gets stricter: a grant or scoped term may move it only this way.
 TIGHTER = {"min_entities": "higher", "dominance_n": "higher", "dominance_k": "lower", "p_ratio": "higher",
-           "rounding_base": "higher", "max_cells": "lower"}
+           "rounding_base": "higher", "noise_at_least": "higher", "noise_at_most": "higher", "max_cells": "lower"}
 
 
 def _parameter(default, description: str, **bounds):
@@ -41,8 +41,17 @@ class Disclosure:
     dominance_k: float = _parameter(0.9, "...may not hold this share of a cell's total.", gt=0, le=1)
     p_ratio: float = _parameter(0.10, "A cell fails if (total - top1 - top2) / top1 is below this.", ge=0, le=1)
     rounding_base: int = _parameter(5, "Released counts are rounded to a multiple of this.", ge=1)
+    noise_at_least: float = _parameter(
+        0.10, "Each contributor's part of a released sum is moved, up or down, by at least this share of itself...",
+        ge=0, lt=1)
+    noise_at_most: float = _parameter(0.20, "...and at most this share (see extractguard.noise).", gt=0, lt=1)
     max_cells: int = _parameter(
         250_000, "Most cells one aggregate may have; a query with more is refused, saying how to narrow.", ge=1)
+
+    def __post_init__(self):
+        if np.ndim(self.noise_at_most) == 0 and self.noise_at_most < self.noise_at_least:
+            raise ValueError(f"noise_at_most ({self.noise_at_most}) must be at least noise_at_least "
+                             f"({self.noise_at_least})")
 
     @classmethod
     def of(cls, values) -> "Disclosure":
@@ -55,8 +64,9 @@ class Disclosure:
     def strictest(self, other: "Disclosure") -> "Disclosure":
         """The stricter of the two for every parameter.
 
-        >>> Disclosure(min_entities=20).strictest(Disclosure(dominance_k=0.8))
-        Disclosure(min_entities=20, dominance_n=2, dominance_k=0.8, p_ratio=0.1, rounding_base=5, max_cells=250000)
+        >>> d = Disclosure(min_entities=20).strictest(Disclosure(dominance_k=0.8, noise_at_most=0.3))
+        >>> d.min_entities, d.dominance_k, d.noise_at_most
+        (20, 0.8, 0.3)
         """
         return Disclosure(**{f.name: _STRICTER[f.name](getattr(self, f.name), getattr(other, f.name))
                              for f in fields(self)})
@@ -100,6 +110,17 @@ class Disclosure:
 
 
 _STRICTER = {name: max if direction == "higher" else min for name, direction in TIGHTER.items()}
+
+
+def infusion(rules: Disclosure, scoped: list[Disclosure] = ()) -> tuple[float, float]:
+    """The noise bounds of one aggregate's sums: the strictest of its terms and of every
+    scoped term (a contributor's factor is one for all cells, so it cannot vary by cell).
+
+    >>> infusion(Disclosure(), [Disclosure(noise_at_least=0.15, noise_at_most=0.3)])
+    (0.15, 0.3)
+    """
+    return (max([rules.noise_at_least, *[s.noise_at_least for s in scoped]]),
+            max([rules.noise_at_most, *[s.noise_at_most for s in scoped]]))
 
 
 def min_entities(entities: np.ndarray, p: Disclosure) -> np.ndarray:

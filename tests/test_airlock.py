@@ -220,9 +220,11 @@ def test_a_table_export_is_checked_reviewed_released_and_downloaded(airlock, cx,
     assert provenance["decisions"][0]["grant"] == "researchers-card-usage"
 
     stored = airlock.table(request.id, SEJIN, audit=audit)
-    fresh = session(cx, ALICE).sql(BY_DISTRICT).arrow()
+    fresh = session(cx, ALICE).sql(BY_DISTRICT).with_errors().to_arrow()
     assert stored.schema == fresh.schema and stored.select(["district", "category"]).equals(
         fresh.select(["district", "category"])), "what is stored is the table the gateway computed"
+    assert any(name.startswith("±") for name in stored.column_names), "each value leaves with its error bar"
+    assert request.report["errors"], "the export's report carries the error bars"
 
     approved = airlock.review(request.id, SEJIN, "approve", "small cells are withheld", audit=audit)
     assert approved.status is Status.APPROVED and approved.approvals == ["sejin"]
@@ -269,7 +271,7 @@ def test_a_returned_request_is_resubmitted_with_a_new_query_and_reviewed_again(a
     again = airlock.resubmit(returned.id, ALICE, description="now by age band",
                              sql="SELECT age_band, count(*) AS n FROM card_usage GROUP BY 1", audit=audit)
     assert again.status is Status.NEEDS_REVIEW and again.round == 2 and again.description == "now by age band"
-    assert again.content_sha256 != returned.content_sha256 and again.columns == ["age_band", "n"]
+    assert again.content_sha256 != returned.content_sha256 and again.columns == ["age_band", "n", "±n"]
     assert again.approvals == [], "approvals of an earlier round do not count"
 
 

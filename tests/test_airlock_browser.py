@@ -132,7 +132,7 @@ def test_a_steward_reviews_in_the_browser_and_the_requester_downloads_only_what_
 
     context, page = signed_in_page(browser, hub, "alice")
     table = download(page, f"{airlock}/{good['id']}", "spending-by-district.parquet")
-    assert table.column_names == ["district", "category", "n", "total"] and table.num_rows > 0
+    assert table.column_names == ["district", "category", "n", "±n", "total", "±total"] and table.num_rows > 0
 
     page.goto(f"{airlock}/{bad['id']}")
     assert page.locator(".status.rejected").count() == 1 and page.locator("text=Download").count() == 0

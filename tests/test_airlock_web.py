@@ -123,7 +123,7 @@ def test_an_export_through_the_api(client, audit):
     assert download.status_code == 200
     assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''by-gender.parquet"
     assert hashlib.sha256(download.content).hexdigest() == download.headers["x-content-sha256"]
-    assert pq.ParquetFile(io.BytesIO(download.content)).read().column_names == ["gender", "n"]
+    assert pq.ParquetFile(io.BytesIO(download.content)).read().column_names == ["gender", "n", "±n"]
 
     detail = client.get(url, headers=signed(ALICE)).json()
     assert detail["status"] == "released" and detail["reviews"][0]["comment"] == "fine"
@@ -258,10 +258,11 @@ def test_the_page_shows_every_value_exactly_as_stored(client, airlock):
     page = client.get(f"/airlock/{request['id']}", headers=signed(SEJIN)).text
     stored = pq.ParquetFile(io.BytesIO(airlock.store.read_content("table", request["content_sha256"]))).read()
     headers = re.findall(r"<th>([^<]*)</th>", page.split("<h2>Checked table</h2>", 1)[1].split("</tr>", 1)[0])
-    assert headers == stored.column_names == ["district", "mean", "n"]
+    assert headers == stored.column_names == ["district", "mean", "±mean", "n", "±n"]
     shown = cells_of(page)
     stored_rows = zip(*(stored.column(i).to_pylist() for i in range(stored.num_columns)))
-    assert shown == [[d, repr(m), str(n)] for d, m, n in stored_rows], "every value exact, in its own column"
+    assert shown == [[d, repr(m), repr(pm), str(n), repr(pn)] for d, m, pm, n, pn in stored_rows], (
+        "every value exact, in its own column")
     assert any(len(row[1].split(".")[-1]) > 2 for row in shown), "the means have more than 2 decimals to show"
 
 

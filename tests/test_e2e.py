@@ -101,7 +101,7 @@ def test_alice_analyses_exports_and_downloads_what_sejin_released(hub, browser, 
     context, page = signed_in_page(browser, hub, "alice")
     downloaded = download(page, f"{airlock}/{request_id}", "card_spending_by_district_month.parquet")
     context.close()
-    assert downloaded.column_names == ["district", "month", "cards", "spending"] and downloaded.num_rows > 0
+    assert downloaded.column_names == ["district", "month", "cards", "±cards", "spending", "±spending"] and downloaded.num_rows > 0
 
     cx = campus.open(data_dir=place / "data", state_dir=hub.env["CAMPUS_STATE_DIR"])
     try:

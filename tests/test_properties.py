@@ -16,6 +16,7 @@ computes the truth of its cell. The invariant:
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 
 from campus import QueryRejected
 from campus.synth.seoul import REGION_OF_DISTRICT
+from extractguard import noise
 
 REGION = "CASE " + " ".join(f"WHEN home_district = '{d}' THEN '{r}'" for d, r in REGION_OF_DISTRICT.items()) + " END"
 AMOUNT = "CASE WHEN amount < 0 THEN 0 WHEN amount >= 1000000 THEN 1000000 ELSE amount END"
@@ -146,6 +148,8 @@ def test_every_row_shown_is_a_cell_the_rules_let_out(alice, truth, query):
         empty = both.filter(pl.all_horizontal([pl.col(w).is_null() for w in wanted]))
         assert (empty["entities"].fill_null(0) >= 10).all(), (
             f"a row without values, of a small or empty cell, with a key outside a public domain: {query}")
+    errors = result.report.errors.rename({label: f"k{i}" for i, label in enumerate(result.report.errors.columns[:-2])})
+    bars = {(tuple(r[k] for k in names), r["measure"]): r["half_width"] for r in errors.iter_rows(named=True)}
     for row in valued.iter_rows(named=True):
         top = (row["top"] or []) + [0, 0]
         if row.get("total") is not None or row.get("mean") is not None:
@@ -155,7 +159,13 @@ def test_every_row_shown_is_a_cell_the_rules_let_out(alice, truth, query):
         if row.get("n") is not None:
             assert abs(row["n"] - row["raw_rows"]) < 5, "a count is within its rounding"
         if row.get("total") is not None:
-            assert abs(row["total"] - row["raw_total"]) <= top[0] + 1, "a sum is within its noise bound"
+            contributions = row["top"] or []  # every entity's contribution, in absolute value
+            moved = abs(row["total"] - row["raw_total"])
+            assert moved <= 0.2 * sum(contributions) + 1, "a sum moves by at most 20% of its contributions"
+            bar = bars.get((tuple(row[k] for k in names), "total"))
+            least = 1.96 * noise.spread(0.1, 0.2) * np.sqrt(sum(c * c for c in contributions)) * 0.999
+            assert bar is not None and bar >= least, (
+                "a released sum has an error bar at least its noise's 1.96 standard deviations")
 
 
 def test_the_property_test_reaches_every_kind_of_outcome(alice):

@@ -16,6 +16,7 @@ requester downloads.
 from __future__ import annotations
 
 import io
+import json
 import mimetypes
 import re
 from collections.abc import Callable
@@ -357,7 +358,7 @@ class _CheckedTable:
 
     def __init__(self, campus, session, sql: str, result):
         self.campus, self.session, self.sql, self.result = campus, session, sql, result
-        table = result.arrow()
+        table = self.table = result.with_errors().to_arrow()  # each released value leaves with its error bar
         sink = io.BytesIO()
         pq.write_table(table, sink, compression="zstd")
         self.parquet = sink.getvalue()
@@ -373,7 +374,7 @@ class _CheckedTable:
         return cls(campus, session, sql, session.sql(sql, action="export"))
 
     def provenance(self, sha256: str) -> dict:
-        table = self.result.arrow()
+        table = self.table
         return {
             "query": self.sql, "requester": self.session.user, "groups": list(self.session.groups),
             "project": self.session.project, "at": _now().isoformat(),
@@ -387,10 +388,12 @@ class _CheckedTable:
 
 
 def report_document(report) -> dict:
-    """An extractguard `Report` as JSON: what was withheld, by which rule, and why."""
+    """An extractguard `Report` as JSON: what was withheld, by which rule, and why, and
+    each released value's error bar."""
     return {
         "cells": report.cells, "suppressed": report.suppressed, "summary": report.summary(), "rules": report.rules,
         "notes": list(report.notes), "withheld": report.withheld.to_dicts(),
+        "errors": json.loads(report.errors.write_json()),
     }
 
 

@@ -64,8 +64,9 @@ def timed_out(seconds: float) -> str:
 
 
 class Cursor(Protocol):
-    def arrow(self, sql: str, *, quiet: bool = False, small: bool = False) -> pa.Table:
-        """Run `sql` (the engine's dialect); a refusal with a reason, never internals."""
+    def arrow(self, sql: str, *, quiet: bool = False, small: bool = False, parameters: dict | None = None) -> pa.Table:
+        """Run `sql` (the engine's dialect) with its bound `parameters`; a refusal with a
+        reason, never internals."""
 
     def register(self, name: str, table: pa.Table) -> None:
         """Make `table` (checked cells) readable by the rest of this query under `name`."""
@@ -82,6 +83,10 @@ class Engine(Protocol):
     def cell_key(self, entity: exp.Expression, rows: exp.Expression) -> exp.Expression:
         """One entity's share of a cell key, bit-for-bit `extractguard.noise.share` (the
         cell's key is the XOR of the shares), so every engine gives a cell the same noise."""
+
+    def draw(self, entity: exp.Expression, column: str) -> exp.Expression:
+        """An entity's secret number in [0, 1) for `column`, bit-for-bit `extractguard.noise.draw`
+        with the noise key as the bound parameter ``noise_key``."""
 
     def top(self, value: exp.Expression, n: int) -> exp.Expression:
         """The `n` largest values of a cell, largest first, as a list."""

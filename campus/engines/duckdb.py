@@ -91,6 +91,14 @@ class DuckDBEngine:
         return exp.func("md5_number_upper", text, copy=False)
 
     @staticmethod
+    def draw(entity: exp.Expression, column: str) -> exp.Expression:
+        """``CAST(md5_number_upper(concat_ws(':', $noise_key, column, entity)) >> 11 AS DOUBLE) / 2**53``."""
+        text = exp.Anonymous(this="concat_ws", expressions=[
+            exp.Literal.string(":"), exp.Placeholder(this="noise_key"), exp.Literal.string(column), entity])
+        bits = exp.BitwiseRightShift(this=exp.func("md5_number_upper", text, copy=False), expression=exp.Literal.number(11))
+        return exp.Div(this=exp.cast(bits, "DOUBLE", copy=False), expression=exp.Literal.number(1 << 53))
+
+    @staticmethod
     def top(value: exp.Expression, n: int) -> exp.Expression:
         """``max(value, n)``: DuckDB's list of the n largest, largest first."""
         return exp.Max(this=value, count=exp.Literal.number(n))
@@ -127,7 +135,7 @@ class Cursor:
     def register(self, name: str, table: pa.Table) -> None:
         self._cursor.register(name, table)
 
-    def arrow(self, sql: str, *, quiet: bool = False, small: bool = False) -> pa.Table:
+    def arrow(self, sql: str, *, quiet: bool = False, small: bool = False, parameters: dict | None = None) -> pa.Table:
         """Run `sql`; DuckDB's own message is withheld when `quiet` (it could echo a value).
 
         A result known to be `small` (a table of cells) is fetched through ``execute``,
@@ -143,8 +151,8 @@ class Cursor:
             if small:
                 with warnings.catch_warnings():  # that it copies the rows: we know, they are few
                     warnings.filterwarnings("ignore", COPY_WARNING, UserWarning)
-                    return self._cursor.execute(sql).to_arrow_table()
-            return self._cursor.sql(sql).to_arrow_table()
+                    return self._cursor.execute(sql, parameters).to_arrow_table()
+            return self._cursor.sql(sql, params=parameters).to_arrow_table()
         except duckdb.InterruptException:
             raise QueryTimeout(timed_out(self._deadline.seconds)) from None
         except duckdb.OutOfMemoryException:

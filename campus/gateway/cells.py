@@ -78,12 +78,12 @@ class ProtectedAggregate:
     labels: dict[str, str] = field(default_factory=dict)  # key name -> output name
     written_filters: list[exp.Expression] = field(default_factory=list)  # as written, for the public domain
     conditions: list[exp.Expression] = field(default_factory=list)  # population p's condition is conditions[p - 1]
+    outputs: dict[str, str] = field(default_factory=dict)  # measure name -> the output column showing it
 
     @property
     def cells(self) -> Cells:
-        return Cells(
-            keys=[k.name for k in self.keys], measures=self.measures, key_labels=self.labels, dataset=self.dataset.name
-        )
+        return Cells(keys=[k.name for k in self.keys], measures=self.measures, key_labels=self.labels,
+                     dataset=self.dataset.name, measure_labels=self.outputs)
 
 
 def split(use: DatasetUse, checked_name: str) -> ProtectedAggregate:
@@ -107,8 +107,10 @@ def split(use: DatasetUse, checked_name: str) -> ProtectedAggregate:
             measures.append(measure)
     rest = lift(select, use.alias, keys, calls, checked_name, dataset)
     labels = {k.name: label_of(k, select) for k in keys}
+    outputs = {calls[p.unalias().sql(CAMPUS_SQL)].name: p.alias_or_name for p in select.expressions
+               if p.unalias().sql(CAMPUS_SQL) in calls}
     return ProtectedAggregate(
-        dataset, use.alias, keys, filters, measures, columns, rest, checked_name, labels, written, conditions
+        dataset, use.alias, keys, filters, measures, columns, rest, checked_name, labels, written, conditions, outputs
     )
 
 

@@ -78,7 +78,8 @@ protected rows: aggregate first (in a CTE), then join or rank the cells.
 A cell with fewer entities than the threshold is **not shown at all**, nor are the cells
 that would let a table's totals reveal it, and the report never names them. A sum or
 average is withheld (null) in a shown cell when the top contributors dominate it; the
-report names those. Counts are randomly rounded, sums carry seeded noise.
+report names those. Counts are randomly rounded, sums carry seeded noise, and every
+released value has a 95% error bar (`result.report.errors`, `result.with_errors()`).
 """
 
 

@@ -39,11 +39,32 @@ class Result:
                     pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype()}
         return self.table.to_pandas(types_mapper=nullable.get)
 
+    def with_errors(self):
+        """The table (polars) with each released value's error bar beside it: after every
+        measure with error bars, a column ``±<measure>`` holding the half-width of its 95%
+        interval (`report.errors`). Rows the bars do not match keep a null there."""
+        import polars as pl
+
+        table, bars = self.pl(), self.report.errors
+        keys = [c for c in bars.columns if c not in ("measure", "half_width")]
+        if not bars.height or not set(keys) <= set(table.columns):
+            return table
+        order = list(table.columns)
+        for measure in bars["measure"].unique(maintain_order=True).to_list():
+            if measure not in table.columns or f"±{measure}" in table.columns:
+                continue
+            bar = bars.filter(pl.col("measure") == measure).select(*keys, pl.col("half_width").alias(f"±{measure}"))
+            bar = bar.unique(subset=keys, keep="first", maintain_order=True) if keys else bar.head(1)
+            table = (table.join(bar, on=keys, how="left", nulls_equal=True, maintain_order="left") if keys
+                     else table.with_columns(pl.lit(bar[f"±{measure}"][0]).alias(f"±{measure}")))
+            order.insert(order.index(measure) + 1, f"±{measure}")
+        return table.select(order)
+
     def __len__(self) -> int:
         return self.table.num_rows
 
     def __repr__(self) -> str:
-        lines = [str(self.pl())]
+        lines = [str(self.with_errors())]
         if self.report.cells:
             lines.append(repr(self.report))
         lines += [f"note: {n}" for n in self.notes]
@@ -52,7 +73,7 @@ class Result:
     def _repr_html_(self) -> str:
         from html import escape
 
-        table = self.pl()._repr_html_()
+        table = self.with_errors()._repr_html_()
         notes = "".join(f"<p><i>{escape(n)}</i></p>" for n in self.notes)
         report = self.report._repr_html_() if self.report.cells else ""
         return table + report + notes

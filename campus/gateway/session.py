@@ -19,6 +19,8 @@ from sqlglot import exp
 
 import extractguard
 from extractguard import Disclosure, Report, Scoped
+from extractguard.noise import draw_key
+from extractguard.rules import infusion
 
 from ..catalog import Dataset
 from ..errors import CampusError, Denied, GatewayFailure, QueryRejected
@@ -227,7 +229,8 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]],
             max_cells = min([decision.disclosure.max_cells] + [b.disclosure.max_cells for b in decision.stricter()])
             scoped, covered = bind(aggregate, grant)
             top_n = max([disclosure.dominance_n, 2] + [s.disclosure.dominance_n for s in scoped])
-            statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered, engine)
+            noise = infusion(disclosure, [s.disclosure for s in scoped])
+            statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered, engine, noise)
             domain = domain_sql(aggregate, grant, max_cells, engine)
             plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, tuple(scoped)))
             if use.select is tree:
@@ -283,7 +286,9 @@ def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None,
     report, left_out = Report(), {}
     for guarded in plan.aggregates:
         aggregate = guarded.aggregate
-        stats = cursor.arrow(guarded.statistics, quiet=True, small=True)
+        infused = any(m.kind in ("sum", "avg") for m in aggregate.measures)  # its SQL draws noise factors
+        stats = cursor.arrow(guarded.statistics, quiet=True, small=True,
+                             parameters={"noise_key": draw_key(secret)} if infused else None)
         if stats.num_rows > guarded.max_cells:
             raise QueryRejected(too_many_cells(aggregate, guarded.max_cells))
         domain = public_keys(guarded.domain, cursor, domains) if guarded.domain else None

@@ -12,7 +12,9 @@ Two forms, chosen by the request's ``Accept`` header:
   dates and timestamps as ISO strings, decimals as strings, NaN as null.
 
 A report is ``{"cells": n, "summary": "...", "notes": [...], "withheld": [{"aggregate",
-"cell", "measure", "rule", "reason"}, ...]}``.
+"cell", "measure", "rule", "reason"}, ...], "errors": [{<keys>, "measure", "half_width"},
+...]}``; the error bars' keys come back with the types of the table's columns of the
+same names.
 
 >>> from extractguard import Report
 >>> table = pa.table({"district": ["Jung-gu"], "n": [120]})
@@ -32,7 +34,7 @@ import polars as pl
 import pyarrow as pa
 
 from extractguard import Report
-from extractguard.report import WITHHELD_SCHEMA
+from extractguard.report import WITHHELD_SCHEMA, errors_frame
 
 from ..gateway.result import Result
 
@@ -47,12 +49,19 @@ def report_json(report: Report) -> dict:
         "summary": report.summary(),
         "notes": list(report.notes),
         "withheld": report.withheld.to_dicts(),
+        "errors": [{k: _finite(v) for k, v in row.items()} for row in report.errors.to_dicts()],
     }
 
 
-def report_from_json(data: dict) -> Report:
+def report_from_json(data: dict, table: pa.Table | None = None) -> Report:
     withheld = pl.DataFrame(data.get("withheld") or [], schema=WITHHELD_SCHEMA)
-    return Report(cells=int(data.get("cells", 0)), withheld=withheld, notes=list(data.get("notes", [])))
+    errors = errors_frame([pl.DataFrame(data["errors"], infer_schema_length=None)] if data.get("errors") else [])
+    if table is not None:
+        types = pl.from_arrow(table.slice(0, 0)).schema
+        errors = errors.with_columns(_typed(pl.col(c), errors.schema[c], types[c]) for c in errors.columns
+                                     if c in types and c not in ("measure", "half_width"))
+    return Report(cells=int(data.get("cells", 0)), withheld=withheld, notes=list(data.get("notes", [])),
+                  errors=errors.with_columns(pl.col("half_width").cast(pl.Float64)))
 
 
 def extras(result: Result) -> dict:
@@ -77,7 +86,8 @@ def from_arrow(data: bytes) -> Result:
     metadata = dict(table.schema.metadata or {})
     rest = json.loads(metadata.pop(METADATA_KEY, b"{}"))
     table = table.replace_schema_metadata(metadata or None)
-    return Result(table, report_from_json(rest.get("report", {})), rest.get("notes", []), rest.get("decisions", []))
+    return Result(table, report_from_json(rest.get("report", {}), table), rest.get("notes", []),
+                  rest.get("decisions", []))
 
 
 def to_json(result: Result) -> bytes:
@@ -89,6 +99,15 @@ def to_json(result: Result) -> bytes:
         **extras(result),
     }
     return json.dumps(document, default=_plain, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _typed(column: pl.Expr, sent: pl.DataType, wanted: pl.DataType) -> pl.Expr:
+    """A key column of the error bars back in its table's type (JSON carried days as text)."""
+    if sent == pl.String and wanted == pl.Date:
+        return column.str.to_date(strict=False)
+    if sent == pl.String and isinstance(wanted, pl.Datetime):
+        return column.str.to_datetime(strict=False).cast(wanted, strict=False)
+    return column.cast(wanted, strict=False)
 
 
 def wants_json(accept: str | None) -> bool:
