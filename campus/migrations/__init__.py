@@ -29,7 +29,8 @@ from sqlalchemy.exc import DBAPIError
 
 HEAD = "0004"  # the newest revision in versions/
 HERE = Path(__file__).resolve().parent
-TABLE_MODULES = ("campus.audit", "campus.service.tokens", "campus.service.sessions", "campus.airlock.store")
+TABLE_MODULES = ("campus.audit", "campus.service.tokens", "campus.service.sessions", "campus.airlock.store",
+                 "campus.gateway.ledger")
 LOCK_KEY = 0x63616D707573  # "campus": the PostgreSQL advisory lock held while upgrading
 
 

@@ -1,0 +1,218 @@
+"""The disclosure ledger: every released cell, per user and per project, against budgets.
+
+A released cell is charged once per *scope* (a user, or a project), dataset and period:
+asking for the same cell again (the same people, however the query is phrased, in a
+query or an export) costs nothing. A budget (the policies' ``budgets:``) caps how many
+distinct cells a scope may have released in its period; a charge that would pass any
+budget is refused whole, in one transaction, so two queries at once cannot both spend
+the last of it (on PostgreSQL a cell two of them release at once may be charged twice:
+the error is always toward less spending, never more).
+
+The gateway charges *before* it answers. A crash between the two loses nothing that
+matters: the cells are charged, and asking again costs nothing.
+
+Cells are recorded by a fingerprint keyed with the noise secret (`fingerprint`), so the
+ledger itself tells nobody who is in a cell.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Column, DateTime, Integer, String, Table, and_, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from ..db import metadata
+from ..errors import CampusError
+
+released_cells = Table(
+    "released_cells",
+    metadata,
+    Column("scope", String(250), primary_key=True),  # "user:alice" or "project:gangnam-retail"
+    Column("dataset", String(100), primary_key=True),
+    Column("period", String(10), primary_key=True),  # "2026-12", "2026-W49" or "2026-12-07"
+    Column("cell", String(32), primary_key=True),  # the cell's keyed fingerprint
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+budget_spent = Table(
+    "budget_spent",
+    metadata,
+    Column("scope", String(250), primary_key=True),
+    Column("dataset", String(100), primary_key=True),
+    Column("period", String(10), primary_key=True),
+    Column("cells", Integer, nullable=False),
+)
+
+PERIODS = ("day", "week", "month")
+
+
+class OverBudget(CampusError):
+    """Releasing the query's new cells would pass a disclosure budget."""
+
+    code = "over_budget"
+    http_status = 429
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """One scope a request is charged to, and its budget there (None: recorded, not capped)."""
+
+    scope: str
+    budget: str | None = None  # the budget's name in the policies
+    cells: int | None = None
+    per: str = "month"
+
+
+@dataclass(frozen=True)
+class Spent:
+    """Where a scope stands after a charge: cells used of its budget in the period."""
+
+    scope: str
+    dataset: str
+    budget: str | None
+    used: int
+    cells: int | None
+    renews: datetime.date
+
+    @property
+    def left(self) -> int | None:
+        return None if self.cells is None else max(self.cells - self.used, 0)
+
+    def __str__(self) -> str:
+        if self.cells is None:
+            return f"{self.scope}: {self.used:,} cells of {self.dataset} released this period (no budget)"
+        return (f"{self.scope}: {self.used:,} of {self.cells:,} cells of {self.dataset} used (budget {self.budget}), "
+                f"{self.left:,} left until {self.renews.isoformat()}")
+
+
+def fingerprint(secret: int, dataset: str, cell_key: int) -> str:
+    """A cell's ledger entry: its key, keyed with the noise secret (nobody can test who is in it).
+
+    >>> len(fingerprint(7, "card_usage", 12345)), fingerprint(7, "a", 1) != fingerprint(8, "a", 1)
+    (32, True)
+    """
+    message = f"{dataset}:{cell_key}".encode()
+    return hmac.new(secret.to_bytes(32, "big", signed=True), message, hashlib.sha256).hexdigest()[:32]
+
+
+def period_of(per: str, day: datetime.date) -> tuple[str, datetime.date]:
+    """The period holding `day` and the day the next one starts.
+
+    >>> period_of("month", datetime.date(2026, 12, 7)), period_of("week", datetime.date(2026, 12, 7))[0]
+    (('2026-12', datetime.date(2027, 1, 1)), '2026-W50')
+    """
+    if per == "day":
+        return day.isoformat(), day + datetime.timedelta(days=1)
+    if per == "week":
+        year, week, weekday = day.isocalendar()
+        return f"{year}-W{week:02d}", day + datetime.timedelta(days=8 - weekday)
+    if per == "month":
+        following = (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+        return f"{day.year}-{day.month:02d}", following
+    raise ValueError(f"a budget's period is one of {', '.join(PERIODS)}, not {per!r}")
+
+
+class Ledger:
+    """Record released cells and hold them to budgets, in the service database."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def charge(self, dataset: str, cells: Iterable[str], allowances: list[Allowance],
+               today: datetime.date | None = None) -> list[Spent]:
+        """Charge `cells` (fingerprints) of `dataset` to every allowance, or to none: raise
+        `OverBudget`, saying what is left and when it renews, if any budget would pass."""
+        cells, today = sorted(set(cells)), today or datetime.date.today()
+        spent = []
+        with self.engine.begin() as db:
+            for allowance in allowances:
+                period, renews = period_of(allowance.per, today)
+                new = _record(db, allowance.scope, dataset, period, cells)
+                used = _add(db, allowance, dataset, period, new, renews, len(cells))
+                spent.append(Spent(allowance.scope, dataset, allowance.budget, used, allowance.cells, renews))
+        return spent
+
+    def used(self, scope: str, dataset: str, per: str = "month", today: datetime.date | None = None) -> int:
+        """Cells of `dataset` charged to `scope` in the period holding `today`."""
+        period, _ = period_of(per, today or datetime.date.today())
+        with self.engine.connect() as db:
+            return _spent(db, scope, dataset, period) or 0
+
+    def reset(self, scope: str, dataset: str, per: str = "month", today: datetime.date | None = None) -> int:
+        """Forget what `scope` spent on `dataset` this period (a steward's decision); the cells released."""
+        period, _ = period_of(per, today or datetime.date.today())
+        where = and_(released_cells.c.scope == scope, released_cells.c.dataset == dataset,
+                     released_cells.c.period == period)
+        with self.engine.begin() as db:
+            gone = db.execute(released_cells.delete().where(where)).rowcount
+            db.execute(budget_spent.delete().where(and_(budget_spent.c.scope == scope,
+                                                         budget_spent.c.dataset == dataset,
+                                                         budget_spent.c.period == period)))
+        return gone
+
+    def standing(self) -> list[dict]:
+        """Every scope's spending, newest period first: for stewards."""
+        with self.engine.connect() as db:
+            rows = db.execute(select(budget_spent).order_by(budget_spent.c.period.desc(), budget_spent.c.scope,
+                                                            budget_spent.c.dataset)).mappings().all()
+        return [dict(r) for r in rows]
+
+
+def _record(db: Connection, scope: str, dataset: str, period: str, cells: list[str]) -> int:
+    """Insert the cells not yet recorded for the scope; how many were new."""
+    if not cells:
+        return 0
+    known = set()
+    for start in range(0, len(cells), 500):
+        chunk = cells[start:start + 500]
+        known |= set(db.execute(select(released_cells.c.cell).where(
+            released_cells.c.scope == scope, released_cells.c.dataset == dataset,
+            released_cells.c.period == period, released_cells.c.cell.in_(chunk))).scalars())
+    new = [c for c in cells if c not in known]
+    if new:
+        now = datetime.datetime.now(datetime.UTC)
+        db.execute(_insert_ignoring_duplicates(db, released_cells),
+                   [{"scope": scope, "dataset": dataset, "period": period, "cell": c, "at": now} for c in new])
+    return len(new)
+
+
+def _add(db: Connection, allowance: Allowance, dataset: str, period: str, new: int, renews: datetime.date,
+         asked: int) -> int:
+    """Add `new` cells to the scope's spending if its budget allows; the cells used after."""
+    key = and_(budget_spent.c.scope == allowance.scope, budget_spent.c.dataset == dataset,
+               budget_spent.c.period == period)
+    fits = budget_spent.c.cells + new <= allowance.cells if allowance.cells is not None else True
+    moved = db.execute(update(budget_spent).where(key, fits).values(cells=budget_spent.c.cells + new)).rowcount
+    if not moved and _spent(db, allowance.scope, dataset, period) is None:
+        if allowance.cells is None or new <= allowance.cells:
+            db.execute(_insert_ignoring_duplicates(db, budget_spent),
+                       [{"scope": allowance.scope, "dataset": dataset, "period": period, "cells": new}])
+            moved = db.execute(select(budget_spent.c.cells).where(key)).scalar() is not None
+    if not moved:
+        used = _spent(db, allowance.scope, dataset, period) or 0
+        raise OverBudget(
+            f"this would release {new:,} cells of {dataset} not released to {allowance.scope} before "
+            f"({asked - new:,} of its {asked:,} cells cost nothing, being already released); budget "
+            f"{allowance.budget} allows {allowance.cells:,} a {allowance.per} and {max(allowance.cells - used, 0):,} "
+            f"are left until {renews.isoformat()}. Reuse the cells you have (re-running a query costs nothing), "
+            "ask for fewer or coarser cells, or ask a steward (`campus budget`)"
+        )
+    return _spent(db, allowance.scope, dataset, period) or 0
+
+
+def _spent(db: Connection, scope: str, dataset: str, period: str) -> int | None:
+    return db.execute(select(budget_spent.c.cells).where(
+        budget_spent.c.scope == scope, budget_spent.c.dataset == dataset, budget_spent.c.period == period)).scalar()
+
+
+def _insert_ignoring_duplicates(db: Connection, table: Table):
+    if db.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
