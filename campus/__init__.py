@@ -11,7 +11,7 @@ never need.
 
 from importlib import import_module
 
-from .errors import CampusError, ConfigError, DataMissing, Denied, QueryRejected
+from .errors import CampusError, ConfigError, DataMissing, Denied, OverBudget, QueryRejected
 
 _LAZY = {
     "Settings": ".settings",
@@ -20,6 +20,7 @@ _LAZY = {
     "Result": ".gateway.result",
     "sql": ".client",
     "datasets": ".client",
+    "budget": ".client",
     "describe": ".client",
     "explain": ".client",
     "export": ".client",
@@ -29,7 +30,7 @@ _LAZY = {
     "load_ipython_extension": ".client",
 }
 
-__all__ = ["CampusError", "ConfigError", "DataMissing", "Denied", "QueryRejected", *_LAZY]
+__all__ = ["CampusError", "ConfigError", "DataMissing", "Denied", "OverBudget", "QueryRejected", *_LAZY]
 
 
 def __getattr__(name: str):

@@ -8,6 +8,7 @@ from . import catalog as catalog_module
 from .audit import AuditLog
 from .catalog import Dataset
 from .gateway.gateway import Gateway
+from .gateway.ledger import Ledger
 from .gateway.session import Session
 from .engines import Limits, open_engine
 from .keys import kept_secret
@@ -31,7 +32,7 @@ class Campus:
         )
         self.audit = AuditLog(settings.database, anchor=settings.state_dir)
         self.gateway = Gateway(self.catalog, self.policy, self.engine, self.audit,
-                               noise_secret(settings.state_dir), self.files)
+                               noise_secret(settings.state_dir), self.files, ledger=Ledger(self.audit.engine))
 
     @property
     def memory(self):

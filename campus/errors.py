@@ -80,6 +80,13 @@ class QueryRejected(CampusError):
     http_status = 400
 
 
+class OverBudget(CampusError):
+    """Releasing a query's new cells would pass a disclosure budget (campus/gateway/ledger.py)."""
+
+    code = "over_budget"
+    http_status = 403
+
+
 class QueryTimeout(CampusError):
     """The query ran past the time limit and was cancelled."""
 

@@ -85,6 +85,7 @@ class Checked:
     table: pa.Table
     report: Report
     left_out: dict[str, int]
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # of the cells released
 
 
 def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, scoped=(), deadline=None) -> Assessment:
@@ -141,7 +142,7 @@ def check(
         frame = frame.sort(cells.keys, nulls_last=False)
     populations = sorted({m.population for m in cells.measures}) or [0]
     released, columns, withheld_rows, left_out = np.zeros(frame.height, dtype=bool), {}, [], {}
-    bounds, errors = infusion(rules, [s.disclosure for s in scoped]), []
+    bounds, errors, keys = infusion(rules, [s.disclosure for s in scoped]), [], []
     for population in populations:
         measures = [m for m in cells.measures if m.population == population]
         part = Cells(cells.keys, measures, cells.key_labels, cells.dataset)
@@ -152,6 +153,7 @@ def check(
         shown = assessment.released
         released[where[shown]] = True
         cellkey = noise.as_unsigned(assessment.frame[Stat.CELLKEY].fill_null(0).to_numpy())
+        keys.append(cellkey[shown])
         for measure in measures:
             values, half_widths = _release(measure, assessment.frame, assessment.rules, cellkey, secret, bounds)
             hidden = np.logical_or.reduce(list(assessment.withheld[measure.name].values())) | ~shown
@@ -168,7 +170,7 @@ def check(
         table = complete(table, domain, cells.keys)
     notes = _notes(cells, released, entity, rules, scoped)
     report = Report(int(released.sum()), withheld_frame(withheld_rows), notes, errors_frame(errors))
-    return Checked(table.to_arrow(), report, left_out)
+    return Checked(table.to_arrow(), report, left_out, np.unique(np.concatenate(keys)))
 
 
 def _error_bars(frame: pl.DataFrame, cells: Cells, measure: Measure, half_widths: np.ndarray,

@@ -49,6 +49,7 @@ MATRIX = [
     (("GET", "openapi.json", None),                                   (200, 200, 200, 200, 200, 200, 200)),
     (("GET", "me", None),                                             (200, 200, 200, 200, 401, 401, 401)),
     (("GET", "datasets", None),                                       (200, 200, 200, 200, 401, 401, 401)),
+    (("GET", "budget?project=gangnam-retail", None),                  (200, 200, 200, 200, 401, 401, 401)),
     (("GET", "datasets/card_usage", None),                            (200, 200, 403, 403, 401, 401, 401)),
     (("GET", "datasets/sales_by_location?project=gangnam-retail", None), (200, 403, 403, 403, 401, 401, 401)),
     (("GET", "datasets/no_such_dataset", None),                       (404, 404, 404, 404, 401, 401, 401)),

@@ -26,6 +26,7 @@ plainly in a notebook). Their public names are here.
 
 from .http import Client, Description, Export, ServiceUnreachable, api_token, service_url
 from .notebook import (
+    budget,
     datasets,
     default,
     describe,
@@ -42,7 +43,7 @@ from .notebook import (
 from .progress import waiting
 
 __all__ = [
-    "Client", "Description", "Export", "ServiceUnreachable", "api_token", "datasets", "default", "describe",
+    "Client", "Description", "Export", "ServiceUnreachable", "api_token", "budget", "datasets", "default", "describe",
     "explain", "export", "export_file", "exports", "guide", "load_ipython_extension", "magic_arguments",
     "service_url", "sql", "sql_magic", "waiting",
 ]

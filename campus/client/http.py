@@ -152,6 +152,13 @@ class Client:
                   "grant": pl.String, "columns": pl.List(pl.String)}
         return pl.DataFrame([{k: row.get(k) for k in schema} for row in rows], schema=schema)
 
+    def budget(self, project: str | None = None) -> pl.DataFrame:
+        """Your disclosure budgets: per dataset and scope, cells used this period, left, and when it renews."""
+        schema = {"dataset": pl.String, "scope": pl.String, "budget": pl.String, "per": pl.String,
+                  "cells": pl.Int64, "used": pl.Int64, "left": pl.Int64, "renews": pl.String}
+        rows = self._get("budget", project).json()
+        return pl.DataFrame([{k: row.get(k) for k in schema} for row in rows], schema=schema)
+
     def describe(self, name: str, project: str | None = None) -> Description:
         """One dataset: its columns (those you may use) with type, role, unit and description."""
         info = self._get(f"datasets/{quote(name, safe='')}", project).json()

@@ -51,6 +51,11 @@ def datasets(project: str | None = None) -> pl.DataFrame:
     return default().datasets(project)
 
 
+def budget(project: str | None = None) -> pl.DataFrame:
+    """Your disclosure budgets (see `Client.budget`)."""
+    return default().budget(project)
+
+
 def describe(name: str, project: str | None = None) -> Description:
     """One dataset and its columns (see `Client.describe`)."""
     return default().describe(name, project)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..catalog import Catalog, Dataset
 from .cache import Memory
+from .ledger import Ledger
 from .session import Session
 from ..engines import Engine
 
@@ -27,6 +28,7 @@ class Gateway:
     secret: int
     files: Callable[[Dataset], list[Path]]
     memory: Memory = field(default_factory=Memory)
+    ledger: Ledger | None = None  # released cells and budgets; none: nothing charged (tools, tests)
 
     def session(self, user: str, groups: list[str] | None = None, project: str | None = None) -> Session:
         """A researcher's session: their queries take the path one step per line."""

@@ -27,7 +27,7 @@ from sqlalchemy import Column, DateTime, Integer, String, Table, and_, select, u
 from sqlalchemy.engine import Connection, Engine
 
 from ..db import metadata
-from ..errors import CampusError
+from ..errors import OverBudget
 
 released_cells = Table(
     "released_cells",
@@ -49,13 +49,6 @@ budget_spent = Table(
 )
 
 PERIODS = ("day", "week", "month")
-
-
-class OverBudget(CampusError):
-    """Releasing the query's new cells would pass a disclosure budget."""
-
-    code = "over_budget"
-    http_status = 429
 
 
 @dataclass(frozen=True)
@@ -88,6 +81,23 @@ class Spent:
             return f"{self.scope}: {self.used:,} cells of {self.dataset} released this period (no budget)"
         return (f"{self.scope}: {self.used:,} of {self.cells:,} cells of {self.dataset} used (budget {self.budget}), "
                 f"{self.left:,} left until {self.renews.isoformat()}")
+
+
+def allowances(budgets: list, user: str, groups: list[str], project: str | None) -> list[Allowance]:
+    """The scopes a release to this requester is charged to: the user, and the project the
+    request names; each with the strictest of the `budgets` (`grants.Budget`) on it."""
+
+    def strictest(scope: str, found: list) -> Allowance:
+        if not found:
+            return Allowance(scope)
+        budget = min(found, key=lambda b: (b.cells, PERIODS.index(b.per)))
+        return Allowance(scope, budget.name, budget.cells, budget.per)
+
+    mine = [b for b in budgets if b.each is not None and b.each.includes(user, groups)]
+    scopes = [strictest(f"user:{user}", mine)]
+    if project:
+        scopes.append(strictest(f"project:{project}", [b for b in budgets if b.project == project]))
+    return scopes
 
 
 def fingerprint(secret: int, dataset: str, cell_key: int) -> str:

@@ -8,6 +8,7 @@ policy, the guard and the audit run for every query.
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from .analyse import DatasetUse, Query, analyse
 from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
 from .domain import domain_sql
+from .ledger import allowances, fingerprint, period_of
 from .result import Result
 from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, default_engine, source, statistics_sql
 from ..engines import Deadline
@@ -118,8 +120,10 @@ class Session:
             plan = self.decide(query, action)
             self.rewrite(plan)
             with self.gateway.engine.cursor(deadline) as cursor:
-                report, left_out = guard(plan, cursor, self.gateway.secret, deadline, self.memory.domains)
+                report, left_out, released = guard(plan, cursor, self.gateway.secret, deadline, self.memory.domains)
+                spent = self.charge(released)  # before the answer: refused whole if it passes a budget
                 result = execute(plan, cursor, report)
+            result.notes += [str(s) for s in spent if s.cells is not None]
             return result
         except CampusError as e:
             self.record(text, plan, e.code, time.monotonic() - started, reason=e.reason, action=action)
@@ -144,6 +148,38 @@ class Session:
         """Who asks: each requester has their own memories, so that how fast a query
         answers never tells whether someone else ran the same text."""
         return self.user, tuple(sorted(self.groups)), self.project
+
+    def charge(self, released: dict[str, set[int]]) -> list:
+        """Charge the released cells to the requester's scopes in the ledger (a cell seen
+        before costs nothing); `OverBudget`, and nothing answered, if a budget would pass."""
+        ledger, spent = self.gateway.ledger, []
+        if ledger is None:
+            return spent
+        for dataset, keys in sorted(released.items()):
+            scopes = allowances(self.gateway.policy.budgets(dataset), self.user, self.groups, self.member_project)
+            cells = [fingerprint(self.gateway.secret, dataset, key) for key in keys]
+            spent += ledger.charge(dataset, cells, scopes)
+        return spent
+
+    @property
+    def member_project(self) -> str | None:
+        """The project named, if the requester is one of its members: only they spend, or see, its budget."""
+        return self.project if self.project and self.gateway.policy.member_of(self.user, self.project) else None
+
+    def budget(self) -> list[dict]:
+        """Where the requester stands, per dataset and scope: cells used this period, of how
+        many (none: no budget), and when the period renews."""
+        ledger, rows = self.gateway.ledger, []
+        for dataset in self.gateway.catalog:
+            for scope in allowances(self.gateway.policy.budgets(dataset.name), self.user, self.groups,
+                                    self.member_project):
+                used = ledger.used(scope.scope, dataset.name, scope.per) if ledger else 0
+                if scope.cells is not None or used:
+                    rows.append({"dataset": dataset.name, "scope": scope.scope, "budget": scope.budget, "per": scope.per,
+                                 "cells": scope.cells, "used": used,
+                                 "left": None if scope.cells is None else max(scope.cells - used, 0),
+                                 "renews": period_of(scope.per, datetime.date.today())[1].isoformat()})
+        return rows
 
     def analyse(self, text: str) -> Query:
         """The query's analysis: remembered per text (and catalog), or made now. A remembered
@@ -280,10 +316,11 @@ def bind(aggregate: ProtectedAggregate, grant: Grant) -> tuple[list[Scoped], lis
 
 
 def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None,
-          domains=None) -> tuple[Report, dict[str, int]]:
+          domains=None) -> tuple[Report, dict[str, int], dict[str, set[int]]]:
     """Compute each protected aggregate's cells, apply the disclosure rules, register the
-    released cells; return the requester's report and, for the audit, the cells left out."""
-    report, left_out = Report(), {}
+    released cells; return the requester's report, for the audit the cells left out, and
+    for the ledger the keys of the cells released, by dataset."""
+    report, left_out, released = Report(), {}, {}
     for guarded in plan.aggregates:
         aggregate = guarded.aggregate
         infused = any(m.kind in ("sum", "avg") for m in aggregate.measures)  # its SQL draws noise factors
@@ -299,10 +336,11 @@ def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None,
             scoped=guarded.scoped, domain=domain, deadline=deadline,
         )
         cursor.register(aggregate.checked_name, checked.table)
+        released.setdefault(aggregate.dataset.name, set()).update(int(k) for k in checked.keys)
         report = report.merge(checked.report)
         for rule, cells in checked.left_out.items():
             left_out[rule] = left_out.get(rule, 0) + cells
-    return report, left_out
+    return report, left_out, released
 
 
 def public_keys(sql: str, cursor, remembered=None):

@@ -22,7 +22,7 @@ from ..catalog import Catalog, Role
 from ..errors import ConfigError
 from ..provisioning import Provisioning
 from ..settings import Settings
-from .grants import Grant, PolicyFile, Roles, Terms
+from .grants import Budget, Grant, PolicyFile, Roles, Terms
 
 #: The decision table `campus policy test` checks; not a policy file.
 EXPECTED_DECISIONS = "expected_decisions.yaml"
@@ -79,6 +79,7 @@ class PolicySource:
     roles: Roles
     modules: dict[str, str] = field(repr=False)
     terms: list[Terms] = field(default_factory=list)
+    budgets: list[Budget] = field(default_factory=list)
 
     @property
     def data(self) -> dict:
@@ -99,18 +100,19 @@ def load(paths: PolicyPaths) -> PolicySource:
     """Read and validate the whole policy; one `ConfigError` lists every problem."""
     catalog = _load(paths.catalog, Catalog)
     users = _load(paths.users, Provisioning)
-    grants, terms, roles, problems = _load_grant_files(paths, catalog, users)
+    grants, terms, budgets, roles, problems = _load_grant_files(paths, catalog, users)
     modules = {paths.module_name(p): p.read_text(encoding="utf-8") for p in paths.rego_files()}
     if not modules:
         problems.append(f"{paths.policies / 'campus'}: no Rego modules; the policy cannot decide without them")
     if problems:
         raise ConfigError("\n".join(problems))
-    return PolicySource(paths, catalog, users, grants, roles or Roles(), modules, terms)
+    return PolicySource(paths, catalog, users, grants, roles or Roles(), modules, terms, budgets)
 
 
 def _load_grant_files(paths: PolicyPaths, catalog: Catalog, users: Provisioning):
     grants: list[Grant] = []
     terms: list[Terms] = []
+    budgets: list[Budget] = []
     roles, roles_file, problems = None, None, []
     context = {"catalog": catalog, "projects": list(users.projects), "names": {}}
     for path in paths.grant_files():
@@ -122,11 +124,12 @@ def _load_grant_files(paths: PolicyPaths, catalog: Catalog, users: Provisioning)
             continue
         grants += policy.grants
         terms += policy.terms
+        budgets += policy.budgets
         if policy.roles is not None:
             if roles is not None:
                 problems.append(f"{path}:1: roles: roles are already given in {roles_file}; keep them in one file")
             roles, roles_file = policy.roles, path
-    return grants, terms, roles, problems
+    return grants, terms, budgets, roles, problems
 
 
 def _load(path: Path, model: type[M], context: dict | None = None) -> M:

@@ -297,14 +297,53 @@ class Terms(BaseModel):
         }
 
 
+class Budget(BaseModel):
+    """How many distinct cells of a dataset may be released in a period, queries and
+    exports alike: to each of some users (and members of groups), or to a project's members
+    together. A cell released before costs nothing again (campus/gateway/ledger.py).
+
+    >>> Budget.model_validate({"name": "monthly", "dataset": "card_usage", "cells": 5000,
+    ...     "each": {"groups": ["researchers"]}, "purpose": "Limits averaging."}).scope_word()
+    'each of groups researchers'
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Unique name, lower-case with dashes; refusals and `campus budget` cite it.")
+    dataset: str = Field(description="A dataset of datasets/catalog.yaml.")
+    cells: int = Field(ge=1, description="Distinct cells that may be released in each period.")
+    per: Literal["day", "week", "month"] = Field("month", description="The period; it renews at its start.")
+    each: Who | None = Field(None, description="Each of these users, and each member of these groups, on their own.")
+    project: str | None = Field(None, description="A project of hub/users.yaml: its members together.")
+    purpose: str = Field(min_length=1, description="Why the budget exists, in a sentence.")
+
+    _unique_name = field_validator("name")(lambda name, info: unique_name(name, info))
+    _known_dataset = field_validator("dataset")(lambda name, info: known_dataset(name, info))
+    _known_project = field_validator("project")(lambda project, info: known_project(project, info))
+
+    @model_validator(mode="after")
+    def _one_scope(self):
+        if (self.each is None) == (self.project is None):
+            raise ValueError("a budget is for `each:` of some users and groups, or for one `project:`; give one")
+        return self
+
+    def scope_word(self) -> str:
+        if self.project is not None:
+            return f"project {self.project}"
+        who = [f"users {', '.join(self.each.users)}"] * bool(self.each.users)
+        who += [f"groups {', '.join(self.each.groups)}"] * bool(self.each.groups)
+        return "each of " + " and ".join(who)
+
+
 class PolicyFile(BaseModel):
-    """One steward's policy file: grants, terms, and (in one file only) the roles."""
+    """One steward's policy file: grants, terms, budgets, and (in one file only) the roles."""
 
     model_config = ConfigDict(extra="forbid")
 
     roles: Roles | None = Field(None, description="Who reviews exports and who administers; in one file only.")
     grants: list[Grant] = Field(default_factory=list)
     terms: list[Terms] = Field(default_factory=list, description="Terms that bind some rows of a dataset for everyone.")
+    budgets: list[Budget] = Field(default_factory=list, description="Disclosure budgets: released cells per period.")
 
 
 def _plain(value: Any) -> Any:

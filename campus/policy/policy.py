@@ -63,6 +63,16 @@ class Policy:
         source = self.store.source
         return bool(source) and source.roles.export_reviewers.includes(user, list(groups))
 
+    def member_of(self, user: str, project: str | None) -> bool:
+        """Whether `user` is a member of `project` per hub/users.yaml."""
+        source = self.store.source
+        return bool(source and project in source.users.projects and user in source.users.projects[project].members)
+
+    def budgets(self, dataset: str) -> list:
+        """The disclosure budgets (`grants.Budget`) the policies set on `dataset`."""
+        source = self.store.source
+        return [b for b in source.budgets if b.dataset == dataset] if source else []
+
     def reload(self) -> bool:
         """Reload now, whatever the interval; True if a new policy is in force."""
         return self.store.refresh(force=True)

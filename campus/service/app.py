@@ -49,6 +49,7 @@ from .errors import (
 from .models import (
     PROJECT,
     ArrowResult,
+    BudgetLine,
     ColumnInfo,
     DatasetDescription,
     DatasetSummary,
@@ -213,6 +214,13 @@ async def sql(request: Request, identity: User, query: SqlRequest) -> Response:
     if wire.wants_json(request.headers.get("accept")):
         return Response(wire.to_json(result), media_type=wire.JSON)
     return Response(wire.to_arrow(result), media_type=wire.ARROW)
+
+
+@router.get("/budget", response_model=list[BudgetLine], responses=ERRORS)
+async def budget(request: Request, identity: User, project: str | None = PROJECT_QUERY) -> list[dict]:
+    """Your disclosure budgets: per dataset and scope (you, your project), cells used this period and left."""
+    session = campus_of(request).session(identity.user, identity.groups, project)
+    return await in_pool(request, session.budget)
 
 
 @router.post("/explain", response_model=Decision, responses=ERRORS)

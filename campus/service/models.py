@@ -78,6 +78,17 @@ class DatasetDescription(DatasetSummary):
     export: str | None = None
 
 
+class BudgetLine(BaseModel):
+    dataset: str
+    scope: str = Field(description="Whose: user:<name> or project:<name>.")
+    budget: str | None = Field(description="The budget's name in the policies; null when none caps the scope.")
+    per: Literal["day", "week", "month"]
+    cells: int | None = Field(description="Distinct cells the budget allows a period; null: not capped.")
+    used: int = Field(description="Distinct cells released to the scope this period.")
+    left: int | None
+    renews: str = Field(description="The day the next period starts (ISO).")
+
+
 class ArrowResult(BaseModel):
     """The JSON form of a query's result (``Accept: application/json``)."""
 

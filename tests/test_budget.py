@@ -1,0 +1,98 @@
+"""Disclosure budgets through the gateway: released cells are charged to the requester,
+once each, queries and exports alike; passing a budget is a refusal that answers nothing."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+import campus
+from campus.errors import OverBudget
+from test_gateway_cache import campus_root
+
+GRANTS = """
+roles:
+  export_reviewers: {users: [sejin]}
+  administrators: {users: [admin]}
+grants:
+  - {name: alice-cards, users: [alice], dataset: card_usage, mode: aggregates, columns: all, purpose: Plain.}
+  - {name: bob-cards, users: [bob], dataset: card_usage, mode: aggregates, columns: all, purpose: No budget.}
+budgets:
+  - {name: alice-monthly, dataset: card_usage, cells: 60, each: {users: [alice]}, purpose: Limits averaging.}
+"""
+
+BY_DISTRICT = "SELECT district, count(*) AS n FROM card_usage GROUP BY 1"
+BY_CATEGORY = "SELECT district, category, sum(amount) AS total FROM card_usage GROUP BY ALL"
+
+
+@pytest.fixture
+def cx(demo_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    opened = campus.open(campus_root(tmp_path / "root", GRANTS), data_dir=data, state_dir=tmp_path / "state")
+    yield opened
+    opened.close()
+
+
+def used(cx, user="alice") -> int:
+    return cx.gateway.ledger.used(f"user:{user}", "card_usage")
+
+
+def test_released_cells_are_charged_once_and_the_result_says_what_is_left(cx):
+    alice = cx.session("alice", ["researchers"])
+    first = alice.sql(BY_DISTRICT)
+    assert used(cx) == len(first) == 25
+    assert any("25 of 60 cells of card_usage used (budget alice-monthly), 35 left" in n for n in first.notes)
+    again = alice.sql(BY_DISTRICT + " ORDER BY 1")
+    assert used(cx) == 25, "the same cells, asked again and phrased otherwise, cost nothing"
+    assert again.pl().sort("district").equals(first.pl().sort("district"))
+    alice.sql(BY_DISTRICT, action="export")
+    assert used(cx) == 25, "an export of cells already released costs nothing either"
+
+
+def test_passing_the_budget_is_refused_and_answers_nothing(cx):
+    alice = cx.session("alice", ["researchers"])
+    alice.sql(BY_DISTRICT)
+    with pytest.raises(OverBudget) as refused:
+        alice.sql(BY_CATEGORY)  # up to 600 new cells: past the 35 left
+    assert refused.value.code == "over_budget" and "are left until" in refused.value.reason
+    assert used(cx) == 25, "a refused query charges nothing"
+    event = cx.audit.events(limit=1)[0]
+    assert event["outcome"] == "over_budget"
+    bob = cx.session("bob", ["researchers"])
+    bob.sql(BY_CATEGORY)
+    assert used(cx, "bob") > 0, "bob has no budget: his cells are recorded, not capped"
+
+
+def test_averaging_pairs_runs_into_the_budget_and_never_recovers_the_person(cx, raw):
+    """The averaging attack with a budget: pairs of date ranges differing by one person's
+    purchases on one day, until the budget refuses; the estimate stays 10-20% off."""
+    ((dong, day, value),) = raw.sql(
+        """
+        WITH days AS (SELECT dong, txn_date, count(DISTINCT card_id) AS cards, sum(amount) AS value
+                      FROM card_usage GROUP BY ALL),
+             dongs AS (SELECT dong, count(DISTINCT card_id) AS cards FROM card_usage GROUP BY ALL)
+        SELECT d.dong, d.txn_date, d.value FROM days d JOIN dongs USING (dong)
+        WHERE d.cards = 1 AND dongs.cards >= 150 AND month(d.txn_date) BETWEEN 4 AND 11 AND d.value >= 50000
+        ORDER BY hash(d.dong, d.txn_date) LIMIT 1
+        """
+    ).fetchall()
+    alice, estimates, refused = cx.session("alice", ["researchers"]), [], False
+    for start in range(20, 400):
+        span = f"dong = '{dong}' AND txn_date >= DATE '{day - timedelta(days=start)}' AND txn_date <= DATE "
+        try:
+            upto = alice.sql(f"SELECT sum(amount) AS t FROM card_usage WHERE {span}'{day}'").pl()["t"][0]
+            before = alice.sql(
+                f"SELECT sum(amount) AS t FROM card_usage WHERE {span}'{day - timedelta(days=1)}'").pl()["t"][0]
+        except OverBudget:
+            refused = True
+            break
+        if upto is not None and before is not None:
+            estimates.append(upto - before)
+    assert refused, f"the budget ends the attack ({used(cx)} cells used, {len(estimates)} pairs)"
+    assert used(cx) <= 60
+    error = abs(np.mean(estimates) - value) / value
+    assert error >= 0.099, f"recovered within {error:.1%} before the budget refused"
