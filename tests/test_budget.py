@@ -96,3 +96,43 @@ def test_averaging_pairs_runs_into_the_budget_and_never_recovers_the_person(cx, 
     assert used(cx) <= 60
     error = abs(np.mean(estimates) - value) / value
     assert error >= 0.099, f"recovered within {error:.1%} before the budget refused"
+
+
+def test_a_steward_shows_grants_and_resets_budgets_from_the_command_line(cx, monkeypatch):
+    from typer.testing import CliRunner
+
+    from campus.cli import _mount, app
+
+    _mount()
+    monkeypatch.setenv("CAMPUS_DB_URL", cx.settings.database)
+    monkeypatch.setenv("CAMPUS_STATE_DIR", str(cx.settings.state_dir))
+    alice = cx.session("alice", ["researchers"])
+    alice.sql(BY_DISTRICT)
+    run = CliRunner().invoke
+    shown = run(app, ["budget", "show"])
+    assert shown.exit_code == 0 and "user:alice" in shown.output and "25" in shown.output
+    with pytest.raises(OverBudget):
+        alice.sql(BY_CATEGORY)
+    granted = run(app, ["budget", "grant", "--scope", "user:alice", "--dataset", "card_usage", "--cells", "1000",
+                        "--by", "sejin"])
+    assert granted.exit_code == 0, granted.output
+    assert len(alice.sql(BY_CATEGORY)) > 35, "the extra cells let the finer table out"
+    assert run(app, ["budget", "reset", "--scope", "user:alice", "--dataset", "card_usage"]).exit_code == 0
+    assert used(cx) == 0
+    actions = [e["action"] for e in cx.audit.events(limit=10)]
+    assert "budget_grant" in actions and "budget_reset" in actions
+    assert run(app, ["budget", "grant", "--scope", "alice", "--dataset", "card_usage", "--cells", "5"]).exit_code != 0
+
+
+def test_policy_explain_names_the_budget_a_request_is_charged_to(cx, monkeypatch):
+    from typer.testing import CliRunner
+
+    from campus.cli import _mount, app
+
+    _mount()
+    monkeypatch.setenv("CAMPUS_ROOT", str(cx.settings.root))
+    shown = CliRunner().invoke(app, ["policy", "explain", "--user", "alice", "--dataset", "card_usage"])
+    assert shown.exit_code == 0, shown.output
+    assert "budget user:alice: 60 cells a month (budget alice-monthly)" in shown.output
+    shown = CliRunner().invoke(app, ["policy", "explain", "--user", "bob", "--dataset", "card_usage"])
+    assert "budget user:bob: recorded, no budget" in shown.output

@@ -24,10 +24,11 @@ def _mount() -> None:
     """Attach every command group (once)."""
     if app.registered_groups:
         return
-    from . import audit, datasets, service
+    from . import audit, budget, datasets, service
 
     app.add_typer(datasets.app, name="datasets")
     app.add_typer(audit.app, name="audit")
+    app.add_typer(budget.app, name="budget")
     service.mount(app)
     from . import policy
     app.add_typer(policy.app, name="policy")

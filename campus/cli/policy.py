@@ -111,6 +111,17 @@ def explain(
         out.print_json(decision.model_dump_json())
         return
     _show(decision, user, member_of)
+    if decision.allow:
+        _budgets(policy, user, member_of, project if policy.member_of(user, project) else None, dataset)
+
+
+def _budgets(policy, user: str, groups: list[str], project: str | None, dataset: str) -> None:
+    """The disclosure budgets this request's released cells are charged to."""
+    from ..gateway.ledger import allowances
+
+    for scope in allowances(policy.budgets(dataset), user, groups, project):
+        cap = f"{scope.cells:,} cells a {scope.per} (budget {scope.budget})" if scope.cells else "recorded, no budget"
+        out.print(f"  budget {scope.scope}: {cap}", markup=False)
 
 
 @app.command()

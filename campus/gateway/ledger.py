@@ -165,6 +165,18 @@ class Ledger:
                                                          budget_spent.c.period == period)))
         return gone
 
+    def grant(self, scope: str, dataset: str, cells: int, per: str = "month",
+              today: datetime.date | None = None) -> int:
+        """Give `scope` `cells` more of `dataset` this period (a steward's decision): its count
+        of charged cells goes down by as many; the count after."""
+        period, _ = period_of(per, today or datetime.date.today())
+        key = and_(budget_spent.c.scope == scope, budget_spent.c.dataset == dataset, budget_spent.c.period == period)
+        with self.engine.begin() as db:
+            db.execute(_insert_ignoring_duplicates(db, budget_spent),
+                       [{"scope": scope, "dataset": dataset, "period": period, "cells": 0}])
+            db.execute(update(budget_spent).where(key).values(cells=budget_spent.c.cells - cells))
+            return _spent(db, scope, dataset, period)
+
     def standing(self) -> list[dict]:
         """Every scope's spending, newest period first: for stewards."""
         with self.engine.connect() as db:
