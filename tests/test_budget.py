@@ -136,3 +136,38 @@ def test_policy_explain_names_the_budget_a_request_is_charged_to(cx, monkeypatch
     assert "budget user:alice: 60 cells a month (budget alice-monthly)" in shown.output
     shown = CliRunner().invoke(app, ["policy", "explain", "--user", "bob", "--dataset", "card_usage"])
     assert "budget user:bob: recorded, no budget" in shown.output
+
+
+SLOW = ("WITH c AS (SELECT district, count(*) AS n FROM card_usage GROUP BY 1) "
+        "SELECT sum(a.n + b.n + d.n + e.n + f.n + g.n + h.n) AS t FROM c a, c b, c d, c e, c f, c g, c h")
+
+
+def test_a_crash_after_charging_loses_no_budget_and_answers_nothing(cx, tmp_path):
+    """SIGKILL between the charge and the answer: nothing was answered, the cells stay
+    charged, and asking for them again costs nothing (so nothing of the budget is lost)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    settings = cx.settings
+    script = (
+        "import campus, sys\n"
+        f"cx = campus.open({str(settings.root)!r}, data_dir={str(settings.data)!r}, state_dir={str(settings.state_dir)!r})\n"
+        f"print(cx.session('alice', ['researchers']).sql({SLOW!r}).pl(), flush=True)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while used(cx) == 0 and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.02)
+        assert used(cx) == 25, "the 25 district cells were charged before the answer"
+        os.kill(child.pid, signal.SIGKILL)
+        out, _ = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL and out == b"", "killed before it answered: nothing released"
+    again = cx.session("alice", ["researchers"]).sql(BY_DISTRICT)
+    assert len(again) == 25 and used(cx) == 25, "the charged cells are the user's: asking again costs nothing"
