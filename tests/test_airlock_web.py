@@ -212,6 +212,9 @@ def test_the_review_page_shows_table_report_query_and_history(client, airlock, a
     assert client.get(f"/airlock/{request['id']}", headers=signed(BOB)).status_code == 404
     queue = client.get("/airlock", headers=signed(SEJIN)).text
     assert "Waiting for you" in queue and "by-district" in queue
+    assert "Disclosure budgets" in queue and "<td>user:alice</td><td>card_usage</td>" in queue, (
+        "reviewers see what each user has had released, beside the queue")
+    assert "Disclosure budgets" not in client.get("/airlock", headers=signed(ALICE)).text
     assert "Waiting for you" not in client.get("/airlock", headers=signed(ALICE)).text
 
 

@@ -202,7 +202,8 @@ def router(
         reviewer = permissions.is_reviewer(user, airlock.policy)
         return _page(request, "queue.html", user, title="Export requests", reviewer=reviewer,
                      queue=airlock.queue(user) if reviewer else [], decided=airlock.decided(user) if reviewer else [],
-                     mine=airlock.mine(user), required=airlock.settings.reviewers_required)
+                     mine=airlock.mine(user), required=airlock.settings.reviewers_required,
+                     budgets=_standing(airlock) if reviewer else [])
 
     @pages.get("/airlock/{request_id}", name="airlock_request")
     def request_page(request: Request, request_id: RequestId, user: Viewer):
@@ -428,6 +429,12 @@ def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
                               "number": isinstance(value, (int, float)) and not isinstance(value, bool)})
         rows.append(cells)
     return {"columns": columns, "rows": rows, "shown": len(rows), "total": table.num_rows}
+
+
+def _standing(airlock) -> list[dict]:
+    """Every user's and project's released cells per dataset and period (the disclosure ledger)."""
+    ledger = airlock.campus.gateway.ledger
+    return ledger.standing() if ledger is not None else []
 
 
 def _cell_keys(cell: str) -> frozenset:
