@@ -66,6 +66,31 @@ def aligned(value: float, width: float) -> bool:
     return Decimal(str(value)) % Decimal(str(width)) == 0
 
 
+class Contribution(BaseModel):
+    """For differential privacy: what one entity's sum of a measure in one cell is clamped to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lower: float = Field(description="A smaller per-entity sum counts as this.")
+    upper: float = Field(description="A larger per-entity sum counts as this.")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.lower >= self.upper:
+            raise ValueError(f"contribution: lower {self.lower:g} must be below upper {self.upper:g}")
+        return self
+
+
+class PrivacyBounds(BaseModel):
+    """For differential privacy: how much one entity may contribute to a table; the rest
+    of its rows are dropped (cells chosen by a keyed hash, never by value)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cells_per_entity: int = Field(ge=1, description="Most cells of one table an entity counts in.")
+    records_per_cell: int = Field(ge=1, description="Most records of an entity counted in one cell.")
+
+
 class Range(BaseModel):
     """Public values from `first` to `last`: whole numbers, or days."""
 
@@ -92,6 +117,8 @@ class Column(BaseModel):
     unit: str | None = None
     grain: Grain | None = Field(None, description="For time columns: how fine a value is.")
     bins: Bins | None = Field(None, description="For measures: the bins a key or filter may put it in.")
+    contribution: Contribution | None = Field(
+        None, description="For measures: the per-entity, per-cell sum differential privacy clamps to.")
     domain: list[str | int] | Range | None = Field(
         None,
         description="Public values of a dimension, quasi-identifier or time column, known without the data (the "
@@ -105,8 +132,8 @@ class Column(BaseModel):
             raise ValueError("a time column needs a grain (second, hour, day, month, ...)")
         if self.role != "time" and self.grain is not None:
             raise ValueError("only time columns have a grain")
-        if self.bins is not None and self.role != "measure":
-            raise ValueError("only measures have bins")
+        if (self.bins is not None or self.contribution is not None) and self.role != "measure":
+            raise ValueError("only measures have bins and a contribution")
         if self.domain is not None and self.role not in ("dimension", "quasi_identifier", "time"):
             raise ValueError("only dimension, quasi_identifier and time columns have a public domain")
         if isinstance(self.domain, Range) and isinstance(self.domain.first, datetime.date) != (self.role == "time"):
@@ -131,6 +158,8 @@ class Dataset(BaseModel):
     columns: dict[str, Column]
     entity: str | None = Field(description="The column naming the person or firm the rules protect; null if none.")
     disclosure: Disclosure = Disclosure()
+    privacy: PrivacyBounds | None = Field(
+        None, description="Contribution bounds for differential privacy; grants with protection: dp need them.")
 
     @field_validator("source")
     @classmethod

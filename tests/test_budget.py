@@ -3,15 +3,13 @@ once each, queries and exports alike; passing a budget is a refusal that answers
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 
 import numpy as np
 import pytest
 
-import campus
 from campus.errors import OverBudget
-from test_gateway_cache import campus_root
+from test_gateway_cache import campus_of_its_own
 
 GRANTS = """
 roles:
@@ -30,11 +28,8 @@ BY_CATEGORY = "SELECT district, category, sum(amount) AS total FROM card_usage G
 
 @pytest.fixture
 def cx(demo_data, tmp_path):
-    data = tmp_path / "data"
-    shutil.copytree(demo_data, data)
-    opened = campus.open(campus_root(tmp_path / "root", GRANTS), data_dir=data, state_dir=tmp_path / "state")
-    yield opened
-    opened.close()
+    with campus_of_its_own(demo_data, tmp_path, GRANTS) as opened:
+        yield opened
 
 
 def used(cx, user="alice") -> int:

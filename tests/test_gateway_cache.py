@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -78,14 +79,22 @@ def write_grants(root: Path, grants: str) -> None:
     (root / "policies" / "grants.yaml").write_text(textwrap.dedent(grants))
 
 
+@contextmanager
+def campus_of_its_own(demo_data: Path, folder: Path, grants: str = GRANTS):
+    """A campus of its own (its own memory, state and ledger), over a copy of the demo data."""
+    data = folder / "data"
+    shutil.copytree(demo_data, data)
+    opened = campus.open(campus_root(folder / "root", grants), data_dir=data, state_dir=folder / "state")
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
 @pytest.fixture
 def cx(demo_data, tmp_path):
-    """A campus of its own (its own memory), over a copy of the demo data."""
-    data = tmp_path / "data"
-    shutil.copytree(demo_data, data)
-    opened = campus.open(campus_root(tmp_path / "root"), data_dir=data, state_dir=tmp_path / "state")
-    yield opened
-    opened.close()
+    with campus_of_its_own(demo_data, tmp_path) as opened:
+        yield opened
 
 
 def session(cx, user: str):

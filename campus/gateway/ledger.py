@@ -23,7 +23,7 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, and_, select, update
+from sqlalchemy import Column, DateTime, Float, Integer, String, Table, and_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..db import metadata
@@ -46,6 +46,8 @@ budget_spent = Table(
     Column("dataset", String(100), primary_key=True),
     Column("period", String(10), primary_key=True),
     Column("cells", Integer, nullable=False),
+    Column("epsilon", Float, nullable=False, server_default="0"),  # differential privacy spent, summed
+    Column("delta", Float, nullable=False, server_default="0"),
 )
 
 PERIODS = ("day", "week", "month")
@@ -59,6 +61,7 @@ class Allowance:
     budget: str | None = None  # the budget's name in the policies
     cells: int | None = None
     per: str = "month"
+    epsilon: float | None = None  # the ε budget of differential-privacy queries (basic composition)
 
 
 @dataclass(frozen=True)
@@ -71,16 +74,20 @@ class Spent:
     used: int
     cells: int | None
     renews: datetime.date
+    epsilon_used: float = 0.0
+    epsilon: float | None = None
 
     @property
     def left(self) -> int | None:
         return None if self.cells is None else max(self.cells - self.used, 0)
 
     def __str__(self) -> str:
-        if self.cells is None:
+        if self.cells is None and self.epsilon is None:
             return f"{self.scope}: {self.used:,} cells of {self.dataset} released this period (no budget)"
-        return (f"{self.scope}: {self.used:,} of {self.cells:,} cells of {self.dataset} used (budget {self.budget}), "
-                f"{self.left:,} left until {self.renews.isoformat()}")
+        cells = (f"{self.used:,} of {self.cells:,} cells of {self.dataset} used (budget {self.budget}), "
+                 f"{self.left:,} left" if self.cells is not None else f"{self.used:,} cells of {self.dataset}")
+        privacy = f", ε {self.epsilon_used:g} of {self.epsilon:g} spent" if self.epsilon is not None else ""
+        return f"{self.scope}: {cells}{privacy} until {self.renews.isoformat()}"
 
 
 def allowances(budgets: list, user: str, groups: list[str], project: str | None) -> list[Allowance]:
@@ -88,10 +95,15 @@ def allowances(budgets: list, user: str, groups: list[str], project: str | None)
     request names; each with the strictest of the `budgets` (`grants.Budget`) on it."""
 
     def strictest(scope: str, found: list) -> Allowance:
-        if not found:
+        counted = [b for b in found if b.cells is not None]
+        private = [b for b in found if b.epsilon is not None]
+        cells = min(counted, key=lambda b: (b.cells, PERIODS.index(b.per))) if counted else None
+        epsilon = min(private, key=lambda b: (b.epsilon, PERIODS.index(b.per))) if private else None
+        chosen = cells or epsilon
+        if chosen is None:
             return Allowance(scope)
-        budget = min(found, key=lambda b: (b.cells, PERIODS.index(b.per)))
-        return Allowance(scope, budget.name, budget.cells, budget.per)
+        return Allowance(scope, chosen.name, cells.cells if cells else None, chosen.per,
+                         epsilon.epsilon if epsilon else None)
 
     mine = [b for b in budgets if b.each is not None and b.each.includes(user, groups)]
     scopes = [strictest(f"user:{user}", mine)]
@@ -134,17 +146,25 @@ class Ledger:
         self.engine = engine
 
     def charge(self, dataset: str, cells: Iterable[str], allowances: list[Allowance],
-               today: datetime.date | None = None) -> list[Spent]:
-        """Charge `cells` (fingerprints) of `dataset` to every allowance, or to none: raise
-        `OverBudget`, saying what is left and when it renews, if any budget would pass."""
-        cells, today = sorted(set(cells)), today or datetime.date.today()
-        spent = []
+               today: datetime.date | None = None, epsilon: float = 0.0, delta: float = 0.0) -> list[Spent]:
+        """Charge `cells` (fingerprints) of `dataset`, and the ε and δ of a differentially
+        private release, to every allowance, or to none: raise `OverBudget`, saying what is
+        left and when it renews, if any budget would pass."""
+        return self.charge_all([(dataset, cells, allowances, epsilon, delta)], today)
+
+    def charge_all(self, charges: list[tuple], today: datetime.date | None = None) -> list[Spent]:
+        """Several `charge`s, (dataset, cells, allowances, ε, δ) each, in one transaction."""
+        today, spent = today or datetime.date.today(), []
         with self.engine.begin() as db:
-            for allowance in allowances:
-                period, renews = period_of(allowance.per, today)
-                new = _record(db, allowance.scope, dataset, period, cells)
-                used = _add(db, allowance, dataset, period, new, renews, len(cells))
-                spent.append(Spent(allowance.scope, dataset, allowance.budget, used, allowance.cells, renews))
+            for dataset, cells, allowances, epsilon, delta in charges:
+                cells = sorted(set(cells))
+                for allowance in allowances:
+                    period, renews = period_of(allowance.per, today)
+                    new = _record(db, allowance.scope, dataset, period, cells)
+                    used = _add(db, allowance, dataset, period, new, renews, len(cells))
+                    private = _spend(db, allowance, dataset, period, epsilon, delta, renews)
+                    spent.append(Spent(allowance.scope, dataset, allowance.budget, used, allowance.cells, renews,
+                                       private, allowance.epsilon))
         return spent
 
     def used(self, scope: str, dataset: str, per: str = "month", today: datetime.date | None = None) -> int:
@@ -225,6 +245,26 @@ def _add(db: Connection, allowance: Allowance, dataset: str, period: str, new: i
             "ask for fewer or coarser cells, or ask a steward (`campus budget`)"
         )
     return _spent(db, allowance.scope, dataset, period) or 0
+
+
+def _spend(db: Connection, allowance: Allowance, dataset: str, period: str, epsilon: float, delta: float,
+           renews: datetime.date) -> float:
+    """Add a private release's ε and δ to the scope's spending if its ε budget allows
+    (basic composition: they add up); the ε spent after."""
+    key = and_(budget_spent.c.scope == allowance.scope, budget_spent.c.dataset == dataset,
+               budget_spent.c.period == period)
+    if epsilon or delta:
+        fits = budget_spent.c.epsilon + epsilon <= allowance.epsilon + 1e-9 if allowance.epsilon is not None else True
+        moved = db.execute(update(budget_spent).where(key, fits).values(
+            epsilon=budget_spent.c.epsilon + epsilon, delta=budget_spent.c.delta + delta)).rowcount
+        if not moved:
+            spent = db.execute(select(budget_spent.c.epsilon).where(key)).scalar() or 0.0
+            raise OverBudget(
+                f"this query would spend ε {epsilon:g} of {dataset}; budget {allowance.budget} allows "
+                f"{allowance.scope} ε {allowance.epsilon:g} a {allowance.per} and {max(allowance.epsilon - spent, 0):g} "
+                f"is left until {renews.isoformat()}. Ask fewer, broader questions, or ask a steward (`campus budget`)"
+            )
+    return db.execute(select(budget_spent.c.epsilon).where(key)).scalar() or 0.0
 
 
 def _spent(db: Connection, scope: str, dataset: str, period: str) -> int | None:

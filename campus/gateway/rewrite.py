@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from ..catalog import Dataset
+from ..errors import QueryRejected
 from ..synth.seoul import REGION_OF_DISTRICT
 from . import constant
 from extractguard import Disclosure
@@ -161,6 +162,52 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
         outer = outer.group_by(*[exp.column(k.name) for k in aggregate.keys], copy=False)
         outer = outer.limit(max_cells + 1, copy=False)
     return outer.sql(engine.dialect, copy=False)  # the tree's last use: the generator may change it
+
+
+def private_statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, bounds, max_cells: int,
+                           engine=None) -> str:
+    """The cells of an aggregate under differential privacy, each entity's contribution
+    bounded (`extractguard.dp.Bounds`): an entity's cells beyond ``bounds.cells`` are
+    dropped, chosen by a draw keyed on the noise key and the cell's keys (never by value),
+    its records in a cell counted up to ``bounds.records``, and its sum of a measure in a
+    cell clamped to the catalog's contribution."""
+    engine = engine or default_engine()
+    if any(m.population for m in aggregate.measures):
+        raise QueryRejected(
+            f"under differential privacy, aggregate the rows of {aggregate.dataset.name} you want with WHERE "
+            "(a sum or count over a condition, like sum(CASE WHEN ...), is not available)"
+        )
+    keys = [k.computed.copy().as_(k.name, copy=False) for k in aggregate.keys]
+    records = exp.Literal.number(bounds.records)
+    per_entity = [as_(exp.column(ENTITY, table=aggregate.alias), ENTITY), as_(exp.Count(this=exp.Star()), "__rows")]
+    cell = [as_(exp.Count(this=exp.Star()), Stat.ENTITIES),
+            as_(cast(exp.Sum(this=exp.func("least", exp.column("__rows"), records.copy())), "BIGINT"), Stat.ROWS)]
+    for name in sorted({m.column for m in aggregate.measures if m.column}):
+        value = exp.column(name, table=aggregate.alias)
+        lower, upper = bounds.clamp[name]
+        per_entity += [as_(exp.Count(this=value), f"__count__{name}"), as_(exp.Sum(this=value.copy()), f"__sum__{name}")]
+        clamped = exp.func("greatest", exp.Literal.number(lower),
+                           exp.func("least", exp.Literal.number(upper), exp.column(f"__sum__{name}")))
+        cell += [as_(cast(exp.Sum(this=exp.func("least", exp.column(f"__count__{name}"), records.copy())), "BIGINT"),
+                     Stat.count(name)),
+                 as_(cast(exp.Sum(this=clamped), "DOUBLE"), Stat.sum(name))]
+    inner = exp.select(*keys, *per_entity, copy=False).from_(as_subquery(rows, aggregate.alias), copy=False)
+    for condition in aggregate.filters:
+        inner = inner.where(condition.copy(), copy=False)
+    inner = inner.group_by(*[exp.column(k.name) for k in aggregate.keys], exp.column(ENTITY), copy=False)
+    cell_of = exp.Anonymous(this="concat_ws", expressions=[
+        exp.Literal.string(":"), *[exp.column(k.name) for k in aggregate.keys]]) if aggregate.keys else exp.Literal.string("")
+    order = exp.Window(this=exp.RowNumber(), partition_by=[exp.column(ENTITY)],
+                       order=exp.Order(expressions=[exp.Ordered(this=engine.draw(cell_of, "cells"))]))
+    ranked = exp.select(exp.Star(), as_(order, "__rank"), copy=False).from_(as_subquery(inner, "__per_entity"),
+                                                                           copy=False)
+    outer = exp.select(*[exp.column(k.name) for k in aggregate.keys], *cell, copy=False)
+    outer = outer.from_(as_subquery(ranked, "__ranked"), copy=False)
+    outer = outer.where(exp.LTE(this=exp.column("__rank"), expression=exp.Literal.number(bounds.cells)), copy=False)
+    if aggregate.keys:
+        outer = outer.group_by(*[exp.column(k.name) for k in aggregate.keys], copy=False)
+        outer = outer.limit(max_cells + 1, copy=False)
+    return outer.sql(engine.dialect, copy=False)
 
 
 def default_engine():

@@ -20,6 +20,8 @@ from sqlglot import exp
 
 import extractguard
 from extractguard import Disclosure, Report, Scoped
+from extractguard import dp
+from extractguard.dp import Privacy
 from extractguard.noise import draw_key
 from extractguard.rules import infusion
 
@@ -33,7 +35,17 @@ from .cells import ProtectedAggregate, entity_word, split
 from .domain import domain_sql
 from .ledger import allowances, fingerprint, period_of
 from .result import Result
-from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, default_engine, source, statistics_sql
+from .rewrite import (
+    MASK_ORDER,
+    Coverage,
+    Grant,
+    as_subquery,
+    covering,
+    default_engine,
+    private_statistics_sql,
+    source,
+    statistics_sql,
+)
 from ..engines import Deadline
 from .dialect import CAMPUS_SQL
 
@@ -52,6 +64,7 @@ class Guarded:
     max_cells: int
     domain: str | None = None  # SQL over constants: every public key combination, when each key has one
     scoped: tuple[Scoped, ...] = ()  # stricter terms binding on the cells that hold rows they cover
+    privacy: Privacy | None = None  # under differential privacy: its ε, δ and contribution bounds
 
 
 @dataclass(frozen=True)
@@ -120,10 +133,11 @@ class Session:
             plan = self.decide(query, action)
             self.rewrite(plan)
             with self.gateway.engine.cursor(deadline) as cursor:
-                report, left_out, released = guard(plan, cursor, self.gateway.secret, deadline, self.memory.domains)
-                spent = self.charge(released)  # before the answer: refused whole if it passes a budget
+                report, left_out, released, private = guard(plan, cursor, self.gateway.secret, deadline,
+                                                            self.memory.domains)
+                spent = self.charge(released, private)  # before the answer: refused whole if it passes a budget
                 result = execute(plan, cursor, report)
-            result.notes += [str(s) for s in spent if s.cells is not None]
+            result.notes += [str(s) for s in spent if s.cells is not None or s.epsilon is not None]
             return result
         except CampusError as e:
             self.record(text, plan, e.code, time.monotonic() - started, reason=e.reason, action=action)
@@ -149,17 +163,21 @@ class Session:
         answers never tells whether someone else ran the same text."""
         return self.user, tuple(sorted(self.groups)), self.project
 
-    def charge(self, released: dict[str, set[int]]) -> list:
-        """Charge the released cells to the requester's scopes in the ledger (a cell seen
-        before costs nothing); `OverBudget`, and nothing answered, if a budget would pass."""
-        ledger, spent = self.gateway.ledger, []
+    def charge(self, released: dict[str, set[int]], private: list | None = None) -> list:
+        """Charge the released cells, and the ε and δ of aggregates under differential
+        privacy, to the requester's scopes in the ledger (a cell seen before costs nothing),
+        in one transaction; `OverBudget`, and nothing answered, if a budget would pass."""
+        ledger = self.gateway.ledger
         if ledger is None:
-            return spent
-        for dataset, keys in sorted(released.items()):
+            return []
+        charges = []
+        for dataset in sorted(set(released) | {d for d, _ in private or []}):
             scopes = allowances(self.gateway.policy.budgets(dataset), self.user, self.groups, self.member_project)
-            cells = [fingerprint(self.gateway.secret, dataset, key) for key in keys]
-            spent += ledger.charge(dataset, cells, scopes)
-        return spent
+            cells = [fingerprint(self.gateway.secret, dataset, key) for key in released.get(dataset, ())]
+            epsilon = sum(s.epsilon for d, s in private or [] if d == dataset)
+            delta = sum(s.delta for d, s in private or [] if d == dataset)
+            charges.append((dataset, cells, scopes, epsilon, delta))
+        return ledger.charge_all(charges)
 
     @property
     def member_project(self) -> str | None:
@@ -263,12 +281,17 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]],
             aggregate = split(use, f"__checked_{len(plan.aggregates)}")
             rows = source(use.dataset, grant, engine.scan(files), reads=use.columns, entity=True)
             max_cells = min([decision.disclosure.max_cells] + [b.disclosure.max_cells for b in decision.stricter()])
-            scoped, covered = bind(aggregate, grant)
-            top_n = max([disclosure.dominance_n, 2] + [s.disclosure.dominance_n for s in scoped])
-            noise = infusion(disclosure, [s.disclosure for s in scoped])
-            statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered, engine, noise)
             domain = domain_sql(aggregate, grant, max_cells, engine)
-            plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, tuple(scoped)))
+            if decision.protection == "dp":
+                privacy = Privacy(decision.epsilon, decision.delta, private_bounds(use.dataset, aggregate))
+                statistics = private_statistics_sql(aggregate, rows, privacy.bounds, max_cells, engine)
+                plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, (), privacy))
+            else:
+                scoped, covered = bind(aggregate, grant)
+                top_n = max([disclosure.dominance_n, 2] + [s.disclosure.dominance_n for s in scoped])
+                noise = infusion(disclosure, [s.disclosure for s in scoped])
+                statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered, engine, noise)
+                plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, tuple(scoped)))
             if use.select is tree:
                 tree = aggregate.rest
             else:
@@ -279,6 +302,18 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]],
             cap = decision.row_cap
             plan.row_cap = cap if plan.row_cap is None else min(plan.row_cap, cap)
     plan.rewritten = tree.sql(engine.dialect, copy=False)  # the tree's last use: the generator may change it
+
+
+def private_bounds(dataset: Dataset, aggregate: ProtectedAggregate) -> dp.Bounds:
+    """The catalog's contribution bounds for differential privacy; a refusal naming what is missing."""
+    missing = [m.column for m in aggregate.measures if m.column and dataset.columns[m.column].contribution is None]
+    if dataset.privacy is None or missing:
+        what = f"contribution bounds for {', '.join(sorted(set(missing)))}" if missing else "contribution bounds"
+        raise Denied(f"{dataset.name} is granted to you under differential privacy, but its catalog entry has no "
+                     f"{what}; ask its steward ({dataset.steward}) to declare them")
+    clamp = {m.column: (dataset.columns[m.column].contribution.lower, dataset.columns[m.column].contribution.upper)
+             for m in aggregate.measures if m.column}
+    return dp.Bounds(dataset.privacy.cells_per_entity, dataset.privacy.records_per_cell, clamp)
 
 
 def terms_of(decision: Decision) -> tuple[Grant, Disclosure]:
@@ -316,31 +351,36 @@ def bind(aggregate: ProtectedAggregate, grant: Grant) -> tuple[list[Scoped], lis
 
 
 def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None,
-          domains=None) -> tuple[Report, dict[str, int], dict[str, set[int]]]:
-    """Compute each protected aggregate's cells, apply the disclosure rules, register the
-    released cells; return the requester's report, for the audit the cells left out, and
-    for the ledger the keys of the cells released, by dataset."""
-    report, left_out, released = Report(), {}, {}
+          domains=None) -> tuple[Report, dict[str, int], dict[str, set[int]], list]:
+    """Compute each protected aggregate's cells, apply the disclosure rules (or differential
+    privacy), register the released cells; return the requester's report, for the audit
+    the cells left out, and for the ledger the keys of the cells released by dataset and
+    the (dataset, ε and δ spent) of aggregates under differential privacy."""
+    report, left_out, released, spent = Report(), {}, {}, []
     for guarded in plan.aggregates:
         aggregate = guarded.aggregate
-        infused = any(m.kind in ("sum", "avg") for m in aggregate.measures)  # its SQL draws noise factors
+        draws = guarded.privacy is not None or any(m.kind in ("sum", "avg") for m in aggregate.measures)
         stats = cursor.arrow(guarded.statistics, quiet=True, small=True,
-                             parameters={"noise_key": draw_key(secret)} if infused else None)
+                             parameters={"noise_key": draw_key(secret)} if draws else None)
         if stats.num_rows > guarded.max_cells:
             raise QueryRejected(too_many_cells(aggregate, guarded.max_cells))
         domain = public_keys(guarded.domain, cursor, domains) if guarded.domain else None
         if domain is not None and domain.num_rows > guarded.max_cells:
             domain = None  # too many combinations to show them all: left-out cells stay out
-        checked = extractguard.check(
-            stats, aggregate.cells, guarded.disclosure, secret, entity_word(aggregate.dataset),
-            scoped=guarded.scoped, domain=domain, deadline=deadline,
-        )
+        if guarded.privacy is not None:
+            checked, spend = dp.check(stats, aggregate.cells, guarded.privacy, entity_word(aggregate.dataset), domain)
+            spent.append((aggregate.dataset.name, spend))
+        else:
+            checked = extractguard.check(
+                stats, aggregate.cells, guarded.disclosure, secret, entity_word(aggregate.dataset),
+                scoped=guarded.scoped, domain=domain, deadline=deadline,
+            )
         cursor.register(aggregate.checked_name, checked.table)
         released.setdefault(aggregate.dataset.name, set()).update(int(k) for k in checked.keys)
         report = report.merge(checked.report)
         for rule, cells in checked.left_out.items():
             left_out[rule] = left_out.get(rule, 0) + cells
-    return report, left_out, released
+    return report, left_out, released, spent
 
 
 def public_keys(sql: str, cursor, remembered=None):

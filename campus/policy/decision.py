@@ -74,6 +74,9 @@ class Decision(BaseModel):
     row_cap: int | None = None
     export: Literal["review", "auto", "never"] | None = None
     binding: list[Binding] = Field(default_factory=list, description="Stricter terms binding the rows they cover.")
+    protection: Literal["sdc", "dp"] = Field("sdc", description="The disclosure rules and noise, or differential privacy.")
+    epsilon: float | None = Field(None, description="With dp: the ε a query spends.")
+    delta: float | None = Field(None, description="With dp: the δ a query spends.")
     failed: bool = Field(False, description="True when the policy machinery failed and the deny is fail-closed.")
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from decimal import Decimal
 import re
 from dataclasses import fields
 from typing import Annotated, Any, Literal, get_type_hints
@@ -206,6 +207,11 @@ class Grant(BaseModel):
     export: Literal["review", "auto", "never"] | None = Field(
         None, description="review (default): a steward approves each export; auto: released once checked; never."
     )
+    protection: Literal["sdc", "dp"] = Field(
+        "sdc", description="sdc: the disclosure rules and seeded noise; dp: differential privacy (OpenDP), each "
+        "query spending epsilon.")
+    epsilon: float | None = Field(None, gt=0, le=10, description="With protection dp: the ε one query spends.")
+    delta: float = Field(1e-6, gt=0, lt=1e-3, description="With protection dp: the δ one query spends.")
     purpose: str = Field(min_length=1, description="Why the grant exists, in a sentence.")
     valid_from: datetime.date | None = Field(None, description="First day the grant applies.")
     valid_until: datetime.date | None = Field(None, description="Last day the grant applies (inclusive).")
@@ -230,6 +236,8 @@ class Grant(BaseModel):
         else:
             if self.columns is None:
                 raise ValueError("an allow grant must say which columns it shows: a list, or all")
+            if self.protection == "dp" and (self.epsilon is None or self.mode == "rows"):
+                raise ValueError("a grant with protection dp is in aggregates mode and says the epsilon a query spends")
             shown = None if self.columns == "all" else set(self.columns)
             unseen = [c for c in self.masks if shown is not None and c not in shown]
             if unseen:
@@ -253,6 +261,9 @@ class Grant(BaseModel):
             "disclosure": self.disclosure.model_dump(exclude_none=True) if self.disclosure else {},
             "row_cap": (self.row_cap or DEFAULT_ROW_CAP) if allow else None,
             "export": (self.export or "review") if allow else None,
+            "protection": self.protection,
+            "epsilon": _decimal(self.epsilon),  # as text: rego-cpp refuses numbers with exponents (1e-06)
+            "delta": _decimal(self.delta),
             "purpose": self.purpose,
             "valid_from": _plain(self.valid_from),
             "valid_until": _plain(self.valid_until),
@@ -311,7 +322,9 @@ class Budget(BaseModel):
 
     name: str = Field(description="Unique name, lower-case with dashes; refusals and `campus budget` cite it.")
     dataset: str = Field(description="A dataset of datasets/catalog.yaml.")
-    cells: int = Field(ge=1, description="Distinct cells that may be released in each period.")
+    cells: int | None = Field(None, ge=1, description="Distinct cells that may be released in each period.")
+    epsilon: float | None = Field(
+        None, gt=0, le=100, description="The ε that differential-privacy queries may spend in each period (they add up).")
     per: Literal["day", "week", "month"] = Field("month", description="The period; it renews at its start.")
     each: Who | None = Field(None, description="Each of these users, and each member of these groups, on their own.")
     project: str | None = Field(None, description="A project of hub/users.yaml: its members together.")
@@ -323,6 +336,8 @@ class Budget(BaseModel):
 
     @model_validator(mode="after")
     def _one_scope(self):
+        if self.cells is None and self.epsilon is None:
+            raise ValueError("a budget caps cells, epsilon, or both; give one")
         if (self.each is None) == (self.project is None):
             raise ValueError("a budget is for `each:` of some users and groups, or for one `project:`; give one")
         return self
@@ -344,6 +359,15 @@ class PolicyFile(BaseModel):
     grants: list[Grant] = Field(default_factory=list)
     terms: list[Terms] = Field(default_factory=list, description="Terms that bind some rows of a dataset for everyone.")
     budgets: list[Budget] = Field(default_factory=list, description="Disclosure budgets: released cells per period.")
+
+
+def _decimal(value: float | None) -> str | None:
+    """A number as plain decimal text, never with an exponent.
+
+    >>> _decimal(1e-06), _decimal(0.5), _decimal(None)
+    ('0.000001', '0.5', None)
+    """
+    return None if value is None else format(Decimal(repr(value)), "f")
 
 
 def _plain(value: Any) -> Any:

@@ -45,5 +45,8 @@ terms := {
 	"disclosure": disclosure,
 	"row_cap": grant.row_cap,
 	"export": grant.export,
+	"protection": object.get(grant, "protection", "sdc"),
+	"epsilon": object.get(grant, "epsilon", null),
+	"delta": object.get(grant, "delta", null),
 	"binding": binding.entries,
 }
