@@ -46,6 +46,21 @@ def categories_in(raw):
     return of
 
 
+def lone_purchase(raw) -> tuple[str, object, str, int]:
+    """A cardholder alone in a (dong, day) cell of a busy dong: their dong, day, card and spending that day."""
+    ((dong, day, card, value),) = raw.sql(
+        """
+        WITH days AS (SELECT dong, txn_date, count(DISTINCT card_id) AS cards, any_value(card_id) AS card_id,
+                             sum(amount) AS value FROM card_usage GROUP BY ALL),
+             dongs AS (SELECT dong, count(DISTINCT card_id) AS cards FROM card_usage GROUP BY ALL)
+        SELECT d.dong, d.txn_date, d.card_id, d.value FROM days d JOIN dongs USING (dong)
+        WHERE d.cards = 1 AND dongs.cards >= 150 AND month(d.txn_date) BETWEEN 4 AND 11 AND d.value >= 50000
+        ORDER BY hash(d.dong, d.txn_date) LIMIT 1
+        """
+    ).fetchall()
+    return dong, day, card, value
+
+
 def total(session, where: str) -> float:
     return session.sql(f"SELECT sum(amount) AS total FROM card_usage WHERE {where}").pl()["total"][0]
 
@@ -156,16 +171,7 @@ def test_averaging_many_different_pairs_does_not_reveal_the_person(alice, raw):
     person's purchases on one day (date ranges ending the day before and the day of), each
     pair's difference an estimate; averaging them all still leaves the person's noise
     factor, 10% to 20% of their value, because every pair carries the same factor."""
-    ((dong, day, card, value),) = raw.sql(
-        """
-        WITH days AS (SELECT dong, txn_date, count(DISTINCT card_id) AS cards, any_value(card_id) AS card_id,
-                             sum(amount) AS value FROM card_usage GROUP BY ALL),
-             dongs AS (SELECT dong, count(DISTINCT card_id) AS cards FROM card_usage GROUP BY ALL)
-        SELECT d.dong, d.txn_date, d.card_id, d.value FROM days d JOIN dongs USING (dong)
-        WHERE d.cards = 1 AND dongs.cards >= 150 AND month(d.txn_date) BETWEEN 4 AND 11 AND d.value >= 50000
-        ORDER BY hash(d.dong, d.txn_date) LIMIT 1
-        """
-    ).fetchall()
+    dong, day, card, value = lone_purchase(raw)
     estimates, cells = [], set()
     for start in range(20, 80, 2):  # 30 pairs, each over other days
         span = f"dong = '{dong}' AND txn_date >= DATE '{day - timedelta(days=start)}' AND txn_date <= DATE "

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from campus.errors import OverBudget
+from test_attacks import lone_purchase
 from test_gateway_cache import campus_of_its_own
 
 GRANTS = """
@@ -65,16 +66,7 @@ def test_passing_the_budget_is_refused_and_answers_nothing(cx):
 def test_averaging_pairs_runs_into_the_budget_and_never_recovers_the_person(cx, raw):
     """The averaging attack with a budget: pairs of date ranges differing by one person's
     purchases on one day, until the budget refuses; the estimate stays 10-20% off."""
-    ((dong, day, value),) = raw.sql(
-        """
-        WITH days AS (SELECT dong, txn_date, count(DISTINCT card_id) AS cards, sum(amount) AS value
-                      FROM card_usage GROUP BY ALL),
-             dongs AS (SELECT dong, count(DISTINCT card_id) AS cards FROM card_usage GROUP BY ALL)
-        SELECT d.dong, d.txn_date, d.value FROM days d JOIN dongs USING (dong)
-        WHERE d.cards = 1 AND dongs.cards >= 150 AND month(d.txn_date) BETWEEN 4 AND 11 AND d.value >= 50000
-        ORDER BY hash(d.dong, d.txn_date) LIMIT 1
-        """
-    ).fetchall()
+    dong, day, _, value = lone_purchase(raw)
     alice, estimates, refused = cx.session("alice", ["researchers"]), [], False
     for start in range(20, 400):
         span = f"dong = '{dong}' AND txn_date >= DATE '{day - timedelta(days=start)}' AND txn_date <= DATE "

@@ -11,6 +11,7 @@ import pytest
 
 from campus.errors import OverBudget
 from extractguard.dp import HALF_WIDTH_95
+from test_attacks import lone_purchase
 from test_gateway_cache import campus_of_its_own
 
 GRANTS = """
@@ -67,16 +68,7 @@ def test_epsilon_adds_up_in_the_ledger_until_the_budget_refuses(cx):
 def test_the_averaging_attack_under_dp_runs_into_the_budget(cx, raw):
     """Pairs of date ranges differing by one person's purchases on one day, averaged until
     the ε budget refuses: the estimate stays far from the truth."""
-    ((dong, day, value),) = raw.sql(
-        """
-        WITH days AS (SELECT dong, txn_date, count(DISTINCT card_id) AS cards, sum(amount) AS value
-                      FROM card_usage GROUP BY ALL),
-             dongs AS (SELECT dong, count(DISTINCT card_id) AS cards FROM card_usage GROUP BY ALL)
-        SELECT d.dong, d.txn_date, d.value FROM days d JOIN dongs USING (dong)
-        WHERE d.cards = 1 AND dongs.cards >= 150 AND month(d.txn_date) BETWEEN 4 AND 11 AND d.value >= 50000
-        ORDER BY hash(d.dong, d.txn_date) LIMIT 1
-        """
-    ).fetchall()
+    dong, day, _, value = lone_purchase(raw)
     alice, estimates = cx.session("alice", ["researchers"]), []
     with pytest.raises(OverBudget):
         for start in range(20, 400):
