@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from campus import CampusError, Denied, QueryRejected
+from campus import CampusError, Denied, OverBudget, QueryRejected
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,25 @@ def lone_purchase(raw) -> tuple[str, object, str, int]:
         """
     ).fetchall()
     return dong, day, card, value
+
+
+def average_until_refused(sql, raw, starts=range(20, 400)) -> tuple[float, int, bool]:
+    """The averaging attack: pairs of date ranges ending the day before and the day of a
+    lone purchase (`lone_purchase`), each pair's difference an estimate of it, asked through
+    `sql` (a query's text -> its first value) until a budget refuses. Returns the mean
+    estimate's relative error, the pairs answered, and whether a budget refused."""
+    dong, day, _, value = lone_purchase(raw)
+    estimates = []
+    for start in starts:
+        span = f"dong = '{dong}' AND txn_date >= DATE '{day - timedelta(days=start)}' AND txn_date <= DATE "
+        try:
+            upto = sql(f"SELECT sum(amount) AS t FROM card_usage WHERE {span}'{day}'")
+            before = sql(f"SELECT sum(amount) AS t FROM card_usage WHERE {span}'{day - timedelta(days=1)}'")
+        except OverBudget:
+            return (abs(np.mean(estimates) - value) / value if estimates else float("inf")), len(estimates), True
+        if upto is not None and before is not None:
+            estimates.append(upto - before)
+    return (abs(np.mean(estimates) - value) / value if estimates else float("inf")), len(estimates), False
 
 
 def total(session, where: str) -> float:

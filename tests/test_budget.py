@@ -3,14 +3,19 @@ once each, queries and exports alike; passing a budget is a refusal that answers
 
 from __future__ import annotations
 
-from datetime import timedelta
+from contextlib import contextmanager
 
-import numpy as np
 import pytest
 
+from campus.client import Client
 from campus.errors import OverBudget
-from test_attacks import lone_purchase
+from campus.service.auth import TokenAuthenticator
+from campus.service.server import app_for
+from campus.service.tokens import TokenStore
+from test_attacks import average_until_refused
 from test_gateway_cache import campus_of_its_own
+
+pytest_plugins = ["service_fixtures"]
 
 GRANTS = """
 roles:
@@ -64,25 +69,30 @@ def test_passing_the_budget_is_refused_and_answers_nothing(cx):
 
 
 def test_averaging_pairs_runs_into_the_budget_and_never_recovers_the_person(cx, raw):
-    """The averaging attack with a budget: pairs of date ranges differing by one person's
-    purchases on one day, until the budget refuses; the estimate stays 10-20% off."""
-    dong, day, _, value = lone_purchase(raw)
-    alice, estimates, refused = cx.session("alice", ["researchers"]), [], False
-    for start in range(20, 400):
-        span = f"dong = '{dong}' AND txn_date >= DATE '{day - timedelta(days=start)}' AND txn_date <= DATE "
+    """The averaging attack with a budget, until it refuses: the estimate stays 10-20% off."""
+    alice = cx.session("alice", ["researchers"])
+    error, pairs, refused = average_until_refused(lambda q: alice.sql(q).pl()["t"][0], raw)
+    assert refused, f"the budget ends the attack ({used(cx)} cells used, {pairs} pairs)"
+    assert used(cx) <= 60 and error >= 0.099, f"recovered within {error:.1%} before the budget refused"
+
+
+@contextmanager
+def alice_over_http(cx, serve):
+    """Alice's queries through the data service and the notebook client: text -> first value."""
+    tokens = TokenStore(cx.audit.engine)
+    with serve(app_for(cx, TokenAuthenticator(tokens, cx.policy))) as url:
+        client = Client(url, tokens.issue("alice", audit=cx.audit, by="tests").token, progress=False)
         try:
-            upto = alice.sql(f"SELECT sum(amount) AS t FROM card_usage WHERE {span}'{day}'").pl()["t"][0]
-            before = alice.sql(
-                f"SELECT sum(amount) AS t FROM card_usage WHERE {span}'{day - timedelta(days=1)}'").pl()["t"][0]
-        except OverBudget:
-            refused = True
-            break
-        if upto is not None and before is not None:
-            estimates.append(upto - before)
-    assert refused, f"the budget ends the attack ({used(cx)} cells used, {len(estimates)} pairs)"
-    assert used(cx) <= 60
-    error = abs(np.mean(estimates) - value) / value
-    assert error >= 0.099, f"recovered within {error:.1%} before the budget refused"
+            yield lambda sql: client.sql(sql).pl()[0, 0]
+        finally:
+            client.close()
+
+
+def test_averaging_over_http_runs_into_the_budget_too(cx, raw, serve):
+    """The same attack through the service: the refusal crosses HTTP as OverBudget."""
+    with alice_over_http(cx, serve) as sql:
+        error, pairs, refused = average_until_refused(sql, raw)
+    assert refused and used(cx) <= 60 and error >= 0.099, (error, pairs)
 
 
 def test_a_steward_shows_grants_and_resets_budgets_from_the_command_line(cx, monkeypatch):

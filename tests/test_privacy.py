@@ -3,16 +3,16 @@ noise, noisy thresholding, error bars from the mechanism, ε and δ in the same 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import numpy as np
 import polars as pl
 import pytest
 
 from campus.errors import OverBudget
 from extractguard.dp import HALF_WIDTH_95
-from test_attacks import lone_purchase
+from test_attacks import average_until_refused
+from test_budget import alice_over_http
 from test_gateway_cache import campus_of_its_own
+
+pytest_plugins = ["service_fixtures"]
 
 GRANTS = """
 roles:
@@ -68,21 +68,19 @@ def test_epsilon_adds_up_in_the_ledger_until_the_budget_refuses(cx):
 def test_the_averaging_attack_under_dp_runs_into_the_budget(cx, raw):
     """Pairs of date ranges differing by one person's purchases on one day, averaged until
     the ε budget refuses: the estimate stays far from the truth."""
-    dong, day, _, value = lone_purchase(raw)
-    alice, estimates = cx.session("alice", ["researchers"]), []
-    with pytest.raises(OverBudget):
-        for start in range(20, 400):
-            span = f"dong = '{dong}' AND txn_date >= DATE '{day - timedelta(days=start)}' AND txn_date <= DATE "
-            upto = alice.sql(f"SELECT sum(amount) AS t FROM card_usage WHERE {span}'{day}'").pl()["t"][0]
-            before = alice.sql(
-                f"SELECT sum(amount) AS t FROM card_usage WHERE {span}'{day - timedelta(days=1)}'").pl()["t"][0]
-            if upto is not None and before is not None:
-                estimates.append(upto - before)
-    if estimates:
-        assert abs(np.mean(estimates) - value) / value > 0.1, "not recovered within 10% before the budget refused"
+    alice = cx.session("alice", ["researchers"])
+    error, pairs, refused = average_until_refused(lambda q: alice.sql(q).pl()["t"][0], raw)
+    assert refused and pairs <= 3, "ε 1 a query, ε 6 a month: three pairs at most"
+    assert error > 0.1, f"recovered within {error:.1%} before the budget refused"
 
 
-def test_a_dp_grant_without_contribution_bounds_is_refused_with_a_reason(cx):
+def test_the_averaging_attack_under_dp_over_http_runs_into_the_budget(cx, raw, serve):
+    with alice_over_http(cx, serve) as sql:
+        error, pairs, refused = average_until_refused(sql, raw)
+    assert refused and pairs <= 3 and error > 0.1, (error, pairs)
+
+
+def test_a_sum_over_a_condition_is_refused_under_dp_with_a_reason(cx):
     alice = cx.session("alice", ["researchers"])
     from campus.errors import Denied, QueryRejected
 
