@@ -1,13 +1,24 @@
-"""How far the campus's released values are from the truth, query by query.
+"""How far the campus's released values are from the truth, query by query, under the
+disclosure rules with noise (sdc) and under differential privacy (dp), side by side.
 
-    .venv/bin/python bench/utility.py [--scale 1] [--seed 42] [--data DIR]
+    .venv/bin/python bench/utility.py [--protection {sdc,dp,both}] [--scale 1] [--seed 42] [--data DIR]
 
 Builds the demo data if missing (in the same place as bench/gateway.py), opens a campus
 over it with a fresh state directory (so a new noise secret: figures move a little from
 run to run), and runs a workload of typical analyst queries as alice (group researchers)
-through the gateway. Each query runs again on raw DuckDB over the same Parquet files: the
-truth. Released rows are joined to true rows on the key columns, and for every released
-measure it prints
+through the gateway, once per protection (`--protection`, default both):
+
+* sdc: the project's own configuration (the shipped grants and terms): the disclosure
+  rules with calibrated noise, today's default;
+* dp: a campus root of its own in a temporary folder (the shipped catalog and Rego, as
+  tests/test_gateway_cache.py builds one) whose grants give alice card_usage and
+  sales_by_location with `protection: dp, epsilon: 1.0`, and no budgets, so no query is
+  refused for its ε; every answered query spends ε 1, read back from the campus's ledger.
+  Queries DP cannot answer (a pivot's `sum(CASE WHEN ...)`) are printed as refused, with
+  the gateway's reason.
+
+Each query runs again on raw DuckDB over the same Parquet files: the truth. Released
+rows are joined to true rows on the key columns, and for every released measure it prints
 
 * the number of cells in the truth, and the share withheld (absent from the release, or
   released as null);
@@ -17,7 +28,11 @@ measure it prints
 
 then the pooled medians over every count, sum and average measure, whether the goal
 (median relative error <= 1% on sums of cells with >= 100 entities) is met, and the share
-of released values outside their stated 95% error bars, when the report states any.
+of released values outside their stated 95% error bars (under dp the Laplace 95%
+half-width: about 5% outside is expected); under dp also the ε each query spent and the
+workload's total. With both protections it ends with a side-by-side summary: per kind
+(count, sum, avg) the median relative error in cells of >= 100 entities and the share
+withheld, sdc against dp, the error-bar coverage, and the goal for each.
 
 The workload names its outputs by what they are: ``n_*`` a count, ``total_*`` a sum,
 ``avg_*`` an average, ``*_pct``, ``*_share``, ``*_per_*`` and ``cumulative_*`` values
@@ -26,13 +41,16 @@ derived from checked cells (window functions, ratios); every other column is a k
 pivot column, the entities meeting its condition); the release leaves it out. The truth
 bins a measure in a key with the catalog's bottom and top codes, as the gateway does.
 
-Queries the gateway refuses are printed with its reason and left out.
+Queries the gateway refuses are printed ("refused: <reason>") and left out; a failure
+inside the gateway (a bug, not a refusal) is printed with the audit's record of it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -42,12 +60,16 @@ import polars as pl
 
 import campus
 from campus import catalog
-from campus.errors import Denied, QueryRejected
-from campus.settings import Settings
+from campus.errors import Denied, GatewayFailure, QueryRejected
+from campus.policy.grants import Grant
+from campus.settings import PROJECT_ROOT, Settings
 from campus.synth.build import build
 
 ENTITIES_AT_LEAST = 100
 GOAL = 0.01  # median relative error on sums of cells with >= ENTITIES_AT_LEAST entities
+KINDS = ("count", "sum", "avg")  # the kinds the side-by-side summary compares
+EPSILON = 1.0  # the ε one query spends under the dp grants
+DP_DATASETS = ("card_usage", "sales_by_location")
 
 WORKLOAD = [
     ("spending by district and month",
@@ -243,14 +265,19 @@ def outside_error_bars(result, joined: pl.DataFrame, keys: list[str], measures: 
     return bounded.height, outside, unmatched
 
 
-def run_query(session, raw, name: str, sql: str, protected: dict) -> dict | None:
-    """Released and true tables of one workload query, or None if the gateway refused it."""
+def run_query(cx, session, raw, name: str, sql: str, protected: dict) -> dict | None:
+    """Released and true tables of one workload query (and the ε it spent), or None if the
+    gateway refused it or failed."""
     dataset = dataset_of(sql, protected)
+    spent_before = epsilon_spent(cx)
     started = time.perf_counter()
     try:
         result = session.sql(released_sql(sql))
     except (QueryRejected, Denied) as e:
-        print(f"\n{name}: REFUSED by the gateway: {e}")
+        print(f"\n{name}\n  refused: {e.reason}")
+        return None
+    except GatewayFailure as e:
+        print(f"\n{name}\n  GATEWAY FAILURE (a bug, not a refusal): {e.reason}\n  audit: {failure_of(cx)}")
         return None
     seconds = time.perf_counter() - started
     released = result.pl()
@@ -258,14 +285,30 @@ def run_query(session, raw, name: str, sql: str, protected: dict) -> dict | None
     measures = [c for c in released.columns if kind(c)]
     keys = [c for c in released.columns if not kind(c)]
     return dict(name=name, dataset=dataset, result=result, released=released, truth=truth,
-                keys=keys, measures=measures, seconds=seconds)
+                keys=keys, measures=measures, seconds=seconds, epsilon=epsilon_spent(cx) - spent_before)
+
+
+def epsilon_spent(cx) -> float:
+    """The ε alice has spent, summed over datasets and periods, as the campus's ledger records it."""
+    ledger = cx.gateway.ledger
+    return sum(row["epsilon"] or 0.0 for row in ledger.standing() if row["scope"] == "user:alice") if ledger else 0.0
+
+
+def failure_of(cx) -> str:
+    """What the audit recorded of the last gateway failure (the exception, as the gateway saw it)."""
+    for event in cx.audit.events(limit=5):
+        if event["outcome"] == "gateway_failure":
+            detail = event["detail"]
+            return (json.loads(detail) if isinstance(detail, str) else detail).get("reason", "")
+    return "no gateway failure in the audit's last events"
 
 
 def report_query(q: dict, pooled: dict) -> tuple[int, int, int] | None:
     """Print one query's lines; add its errors to `pooled` (kind -> list of frames)."""
     joined = cells(q["truth"], q["released"], q["keys"], q["measures"])
+    spent = f"; ε {q['epsilon']:g} spent" if q["epsilon"] else ""
     print(f"\n{q['name']}  [{q['dataset']}; keys: {', '.join(q['keys'])}; "
-          f"{q['released'].height} rows released in {q['seconds']:.2f} s]")
+          f"{q['released'].height} rows released in {q['seconds']:.2f} s{spent}]")
     for m in q["measures"]:
         e = errors_of(joined, m)
         pooled.setdefault(kind(m), []).append(e)
@@ -295,8 +338,12 @@ def header() -> None:
     print("  (relative error |released - true| / |true| of the released values; true zeros skipped)")
 
 
-def overall(pooled: dict, bars: list) -> None:
+def overall(pooled: dict, bars: list) -> dict:
+    """Print the pooled lines; return them for the side-by-side summary: per kind (median
+    relative error and share withheld in cells of >= ENTITIES_AT_LEAST entities, share
+    withheld of all cells), the goal's median, and (values bounded, values outside)."""
     print("\noverall (every cell of every measure of the kind, pooled):")
+    kinds = {}
     for k in ("count", "sum", "avg", "derived"):
         if k not in pooled:
             continue
@@ -304,36 +351,64 @@ def overall(pooled: dict, bars: list) -> None:
         big = e.filter(pl.col("entities") >= ENTITIES_AT_LEAST)
         n, med, p95 = stats(big["rel"])
         _, med_all, _ = stats(e["rel"])
+        withheld_big = big["withheld"].mean() if big.height else None
+        kinds[k] = dict(median=med, withheld_big=withheld_big, withheld=e["withheld"].mean())
         print(f"  {k:8} {len(pooled[k]):3} measures: >= {ENTITIES_AT_LEAST} entities: median {pct(med)}, p95 {pct(p95)}"
-              f" over {n} values, {pct(big['withheld'].mean() if big.height else None)} withheld;"
+              f" over {n} values, {pct(withheld_big)} withheld;"
               f" all cells: median {pct(med_all)}, {pct(e['withheld'].mean())} withheld")
-    sums = pl.concat(pooled["sum"]) if "sum" in pooled else None
-    med = stats(sums.filter(pl.col("entities") >= ENTITIES_AT_LEAST)["rel"])[1] if sums is not None else None
-    met = med is not None and med <= GOAL
+    med = kinds.get("sum", {}).get("median")
     print(f"\ngoal: median relative error <= {pct(GOAL)} on sums of cells with >= {ENTITIES_AT_LEAST} entities: "
-          f"{pct(med)}, {'met' if met else 'NOT met'}")
+          f"{pct(med)}, {met(med)}")
     stated = [b for b in bars if b is not None]
+    bounded, outside = sum(b[0] for b in stated), sum(b[1] for b in stated)
     if not stated:
         print(f"error bars: no error bars reported (none of the {len(bars)} results has report.errors)")
     else:
-        bounded, outside = sum(b[0] for b in stated), sum(b[1] for b in stated)
         print(f"error bars: {outside} of {bounded} released values outside their stated 95% bound "
               f"({pct(outside / bounded if bounded else None)}; expected about 5%), "
               f"in {len(stated)} of {len(bars)} results")
+    return dict(kinds=kinds, goal=med, bars=(bounded, outside) if stated else None)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--data", type=Path, default=None, help="where to build (default: <state_dir>/bench/sf<scale>)")
-    args = parser.parse_args()
-    settings = Settings()
-    data = args.data or settings.state_dir / "bench" / f"sf{args.scale:g}"
-    print(f"data: {data} (SF{args.scale:g}, seed {args.seed}); building if missing ...", flush=True)
-    build(catalog.load(settings.catalog_path), data, scale=args.scale, seed=args.seed)
+def met(median: float | None) -> str:
+    return "met" if median is not None and median <= GOAL else "NOT met"
 
-    cx = campus.open(data_dir=data, state_dir=Path(tempfile.mkdtemp()))
+
+def dp_root(folder: Path, settings: Settings) -> Path:
+    """A campus root whose grants give alice card_usage and sales_by_location under differential
+    privacy, ε EPSILON a query, and no budgets: the shipped catalog and Rego, its own grants and
+    users (as tests/test_gateway_cache.py: campus_root builds one)."""
+    root = folder / "root"
+    (root / "datasets").mkdir(parents=True)
+    shutil.copy(settings.catalog_path, root / "datasets" / "catalog.yaml")
+    shutil.copytree(PROJECT_ROOT / "policies" / "campus", root / "policies" / "campus")
+    grants = [{"name": f"alice-{name.replace('_', '-')}-dp", "users": ["alice"], "dataset": name,
+               "mode": "aggregates", "columns": "all", "export": "review", "protection": "dp", "epsilon": EPSILON,
+               "purpose": f"Benchmark: the utility of {name} under differential privacy."} for name in DP_DATASETS]
+    (root / "policies" / "grants.yaml").write_text(json.dumps({"grants": grants}, indent=2) + "\n")  # JSON is YAML
+    (root / "hub").mkdir()
+    (root / "hub" / "users.yaml").write_text("users:\n  alice: {groups: [researchers]}\n")
+    return root
+
+
+def open_campus(protection: str, data: Path, settings: Settings, folder: Path):
+    """The campus a protection is measured on, with a fresh state directory in `folder`."""
+    if protection == "sdc":
+        return campus.open(data_dir=data, state_dir=folder / "state")
+    return campus.open(dp_root(folder, settings), data_dir=data, state_dir=folder / "state")
+
+
+def measure(protection: str, data: Path, settings: Settings) -> dict:
+    """Run the workload under one protection, print its table and overall lines; return the
+    overall figures and the names of the queries it answered."""
+    print(f"\n{'=' * 30} protection: {protection} {'=' * 30}")
+    folder = Path(tempfile.mkdtemp(prefix=f"campus-utility-{protection}-"))
+    cx = open_campus(protection, data, settings, folder)
+    if protection == "sdc":
+        print("the project's own grants and terms (policies/grants.yaml): disclosure rules with calibrated noise")
+    else:
+        print(f"alice's grants: {' and '.join(DP_DATASETS)} with protection dp, ε {EPSILON:g} per query "
+              f"(δ {Grant.model_fields['delta'].default:g}, the default); no budgets: no query is refused for its ε")
     alice = cx.session("alice", ["researchers"])
     raw = raw_duckdb(cx)
     protected = {d.name: d for d in cx.catalog if d.entity}
@@ -345,14 +420,67 @@ def main() -> None:
     print(f"{len(WORKLOAD)} queries as alice (researchers)")
 
     header()
-    pooled, bars = {}, []
+    pooled, bars, answered, epsilons = {}, [], [], []
     for name, sql in WORKLOAD:
-        q = run_query(alice, raw, name, sql, protected)
+        q = run_query(cx, alice, raw, name, sql, protected)
         if q is not None:
             bars.append(report_query(q, pooled))
-    overall(pooled, bars)
+            answered.append(name)
+            epsilons.append(q["epsilon"])
+    figures = overall(pooled, bars)
+    if protection == "dp":
+        each = sorted(set(epsilons))
+        print(f"ε: each answered query spent ε {', '.join(f'{e:g}' for e in each)} (grant: ε {EPSILON:g} a query); "
+              f"the workload spent ε {epsilon_spent(cx):g} in all ({len(answered)} queries answered, "
+              f"{len(WORKLOAD) - len(answered)} refused; basic composition)")
     raw.close()
     cx.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    return figures | dict(answered=answered)
+
+
+def side_by_side(sdc: dict, dp: dict) -> None:
+    """Per kind, sdc against dp: median relative error and withheld share; then error bars and the goal."""
+    print(f"\n{'=' * 30} sdc vs dp {'=' * 30}")
+    only = [(n, "sdc") for n in sdc["answered"] if n not in dp["answered"]]
+    only += [(n, "dp") for n in dp["answered"] if n not in sdc["answered"]]
+    for name, mode in only:
+        print(f"answered under {mode} only (pooled there, not in the other): {name}")
+    print(f"\n  {'':6} {f'median rel. error, >= {ENTITIES_AT_LEAST} entities':>32}"
+          f" {f'withheld, >= {ENTITIES_AT_LEAST} entities':>26} {'withheld, all cells':>22}")
+    print(f"  {'kind':6} {'sdc':>15} {'dp':>16} {'sdc':>12} {'dp':>13} {'sdc':>10} {'dp':>11}")
+    for k in KINDS:
+        a, b = sdc["kinds"].get(k, {}), dp["kinds"].get(k, {})
+        print(f"  {k:6} {pct(a.get('median')):>15} {pct(b.get('median')):>16}"
+              f" {pct(a.get('withheld_big')):>12} {pct(b.get('withheld_big')):>13}"
+              f" {pct(a.get('withheld')):>10} {pct(b.get('withheld')):>11}")
+    for mode, figures in (("sdc", sdc), ("dp", dp)):
+        bars = figures["bars"]
+        share = f"{pct(bars[1] / bars[0] if bars[0] else None)} of {bars[0]} values" if bars else "none stated"
+        print(f"  error bars, {mode:3}: outside their 95% bound: {share}")
+    print()
+    for mode, figures in (("sdc", sdc), ("dp", dp)):
+        print(f"goal, {mode:3}: median relative error <= {pct(GOAL)} on sums of cells with >= {ENTITIES_AT_LEAST} "
+              f"entities: {pct(figures['goal'])}, {met(figures['goal'])}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--protection", choices=("sdc", "dp", "both"), default="both",
+                        help="disclosure rules with noise, differential privacy, or both side by side (default)")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data", type=Path, default=None, help="where to build (default: <state_dir>/bench/sf<scale>)")
+    args = parser.parse_args()
+    settings = Settings()
+    data = args.data or settings.state_dir / "bench" / f"sf{args.scale:g}"
+    print(f"data: {data} (SF{args.scale:g}, seed {args.seed}); building if missing ...", flush=True)
+    build(catalog.load(settings.catalog_path), data, scale=args.scale, seed=args.seed)
+
+    protections = ("sdc", "dp") if args.protection == "both" else (args.protection,)
+    figures = {p: measure(p, data, settings) for p in protections}
+    if args.protection == "both":
+        side_by_side(figures["sdc"], figures["dp"])
 
 
 if __name__ == "__main__":
