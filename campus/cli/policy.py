@@ -44,6 +44,7 @@ def check() -> None:
     out.print(
         f"[green]OK[/green]: {len(source.grants)} grants on {len(datasets)} datasets, "
         + (f"{len(source.terms)} terms, " if source.terms else "")
+        + (f"{len(source.budgets)} budgets, " if source.budgets else "")
         + f"{len(source.modules)} Rego modules, {len(source.users.users)} users, {len(source.users.projects)} projects"
     )
     schema = paths.policies / "grants.schema.json"
