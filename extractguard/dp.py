@@ -173,9 +173,9 @@ def check(stats, cells, privacy: Privacy, entity: str = "entity", domain=None):
         table = complete(table, domain, cells.keys)
     notes = [
         f"differential privacy: this aggregate spent ε {privacy.epsilon:g} and δ {privacy.delta:g}; each {entity} "
-        f"counts in at most {privacy.bounds.cells} cells with at most {privacy.bounds.records} records each, sums "
-        "clamped per the catalog; a cell is shown only when its noisy count passes a threshold; report.errors gives "
-        "each value's 95% error bar",
+        f"counts in at most {privacy.bounds.cells} cells (its busiest) with at most {privacy.bounds.records} records "
+        "each, sums clamped per the catalog, so values fall short where some pass those bounds; a cell is shown only "
+        "when its noisy count passes a threshold; report.errors gives each value's 95% error bar for the noise",
     ]
     report = Report(released.height, withheld_frame([]), notes, errors_frame(errors))
     checked = Checked(table.to_arrow(), report, {}, np.zeros(0, dtype=np.uint64))

@@ -167,10 +167,11 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
 def private_statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, bounds, max_cells: int,
                            engine=None) -> str:
     """The cells of an aggregate under differential privacy, each entity's contribution
-    bounded (`extractguard.dp.Bounds`): an entity's cells beyond ``bounds.cells`` are
-    dropped, chosen by a draw keyed on the noise key and the cell's keys (never by value),
-    its records in a cell counted up to ``bounds.records``, and its sum of a measure in a
-    cell clamped to the catalog's contribution."""
+    bounded (`extractguard.dp.Bounds`): an entity keeps its ``bounds.cells`` cells with
+    the most records (ties broken by a draw keyed on the noise key and the cell's keys; a
+    choice made from the entity's own records only, so one entity still moves at most that
+    many cells), its records in a cell are counted up to ``bounds.records``, and its sum of
+    a measure in a cell is clamped to the catalog's contribution."""
     engine = engine or default_engine()
     if any(m.population for m in aggregate.measures):
         raise QueryRejected(
@@ -198,7 +199,8 @@ def private_statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, boun
     cell_of = exp.Anonymous(this="concat_ws", expressions=[
         exp.Literal.string(":"), *[exp.column(k.name) for k in aggregate.keys]]) if aggregate.keys else exp.Literal.string("")
     order = exp.Window(this=exp.RowNumber(), partition_by=[exp.column(ENTITY)],
-                       order=exp.Order(expressions=[exp.Ordered(this=engine.draw(cell_of, "cells"))]))
+                       order=exp.Order(expressions=[exp.Ordered(this=exp.column("__rows"), desc=True),
+                                                    exp.Ordered(this=engine.draw(cell_of, "cells"))]))
     ranked = exp.select(exp.Star(), as_(order, "__rank"), copy=False).from_(as_subquery(inner, "__per_entity"),
                                                                            copy=False)
     outer = exp.select(*[exp.column(k.name) for k in aggregate.keys], *cell, copy=False)
