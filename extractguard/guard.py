@@ -341,7 +341,7 @@ def _notes(cells: Cells, released: np.ndarray, entity: str, base: Disclosure, sc
         bases = sorted({base.rounding_base} | {s.disclosure.rounding_base for s in scoped})
         notes.append(f"counts are rounded to a multiple of {' or '.join(map(str, bases))}")
     if kinds & {"sum", "avg"}:
-        notes.append(f"sums and averages carry noise: each {entity}'s part is moved by a secret 10-20% of itself, the "
+        notes.append(f"sums and averages carry noise: each {entity}'s part is moved by a secret 10-15% of itself, the "
                      "same in every cell, so the error of a sum shrinks as it has more contributors; "
                      "report.errors gives each value's 95% error bar")
     return notes

@@ -10,7 +10,7 @@ Patterns are): every entity has one secret factor per measured column,
 ``1 ± (a + (b - a)·v)``, with the sign and ``v`` in [0, 1) drawn from the entity's id and
 the noise key (`draw`, `factor`), and a released sum is the sum of its entities'
 contributions each times its factor. ``a`` and ``b`` are the steward's
-``noise_at_least`` and ``noise_at_most`` (10% and 20% by default). So:
+``noise_at_least`` and ``noise_at_most`` (10% and 15% by default). So:
 
 * the same cell always gets the same sum (averaging repeats gains nothing);
 * a difference of any two cells that differ by one person gives that person's value

@@ -44,7 +44,7 @@ class Disclosure:
     noise_at_least: float = _parameter(
         0.10, "Each contributor's part of a released sum is moved, up or down, by at least this share of itself...",
         ge=0, lt=1)
-    noise_at_most: float = _parameter(0.20, "...and at most this share (see extractguard.noise).", gt=0, lt=1)
+    noise_at_most: float = _parameter(0.15, "...and at most this share (see extractguard.noise).", gt=0, lt=1)
     max_cells: int = _parameter(
         250_000, "Most cells one aggregate may have; a query with more is refused, saying how to narrow.", ge=1)
 

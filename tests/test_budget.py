@@ -69,7 +69,7 @@ def test_passing_the_budget_is_refused_and_answers_nothing(cx):
 
 
 def test_averaging_pairs_runs_into_the_budget_and_never_recovers_the_person(cx, raw):
-    """The averaging attack with a budget, until it refuses: the estimate stays 10-20% off."""
+    """The averaging attack with a budget, until it refuses: the estimate stays 10-15% off."""
     alice = cx.session("alice", ["researchers"])
     error, pairs, refused = average_until_refused(lambda q: alice.sql(q).pl()["t"][0], raw)
     assert refused, f"the budget ends the attack ({used(cx)} cells used, {pairs} pairs)"

@@ -164,7 +164,7 @@ def test_thresholds_are_the_catalog_defaults_tightened_by_the_grant(policy):
     decision = ask(policy, "alice", R, "retail", "sales_by_location", ["sales_amount"])
     assert asdict(decision.disclosure) == {
         "min_entities": 20, "dominance_n": 2, "dominance_k": 0.9, "p_ratio": 0.1, "rounding_base": 10,
-        "noise_at_least": 0.1, "noise_at_most": 0.2, "max_cells": 250_000,
+        "noise_at_least": 0.1, "noise_at_most": 0.15, "max_cells": 250_000,
     }
 
 

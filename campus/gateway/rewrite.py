@@ -17,6 +17,7 @@ from ..errors import QueryRejected
 from ..synth.seoul import REGION_OF_DISTRICT
 from . import constant
 from extractguard import Disclosure
+from extractguard.rules import infusion
 from extractguard.cells import Stat, statistic
 
 from .cells import ENTITY, ProtectedAggregate
@@ -121,7 +122,7 @@ def as_subquery(select: exp.Select, alias: str) -> exp.Subquery:
 
 
 def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, max_cells: int,
-                   covered: list[exp.Expression] = (), engine=None, noise: tuple[float, float] = (0.1, 0.2)) -> str:
+                   covered: list[exp.Expression] = (), engine=None, noise: tuple[float, float] | None = None) -> str:
     """The query computing every cell with its safety statistics, in one DuckDB pass.
 
     Rows are first summed per entity within each cell; the cell then counts entities,
@@ -139,7 +140,7 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
     here and used once, so no builder copies (``copy=False``) and the SQL is generated
     from the tree itself.
     """
-    engine = engine or default_engine()
+    engine, noise = engine or default_engine(), noise or infusion(Disclosure())
     keys = [k.computed.copy().as_(k.name, copy=False) for k in aggregate.keys]
     per_entity, cell = [as_(exp.column(ENTITY, table=aggregate.alias), ENTITY)], []
     for name in sorted({m.column for m in aggregate.measures if m.kind in ("sum", "avg")}):
@@ -220,7 +221,7 @@ def default_engine():
 
 
 def population_statistics(alias: str, measures, condition: exp.Expression | None, population: int, top_n: int,
-                          engine, noise: tuple[float, float] = (0.1, 0.2)):
+                          engine, noise: tuple[float, float] | None = None):
     """The per-entity and per-cell statistics of one population (every row when `condition` is None)."""
 
     def stat(name: str) -> str:
@@ -229,6 +230,7 @@ def population_statistics(alias: str, measures, condition: exp.Expression | None
     def only(node: exp.Expression, where: exp.Expression | None) -> exp.Expression:
         return node if where is None else exp.Filter(this=node, expression=exp.Where(this=where))
 
+    noise = noise or infusion(Disclosure())
     rows = f"__{stat('rows')}"
     present = None if condition is None else exp.GT(this=exp.column(rows), expression=exp.Literal.number(0))
     per_entity = [as_(only(exp.Count(this=exp.Star()), condition and condition.copy()), rows)]

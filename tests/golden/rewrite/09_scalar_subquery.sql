@@ -16,12 +16,12 @@ SELECT
       CASE
         WHEN __draw__amount < 0.5
         THEN 1 - (
-          0.1 + 0.1 * (
+          0.1 + 0.04999999999999999 * (
             2 * __draw__amount
           )
         )
         ELSE 1 + (
-          0.1 + 0.1 * (
+          0.1 + 0.04999999999999999 * (
             2 * __draw__amount - 1
           )
         )
