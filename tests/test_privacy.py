@@ -87,3 +87,13 @@ def test_a_sum_over_a_condition_is_refused_under_dp_with_a_reason(cx):
     with pytest.raises((Denied, QueryRejected)) as refused:
         alice.sql("SELECT district, sum(CASE WHEN category = 'Golf' THEN amount END) AS golf FROM card_usage GROUP BY 1")
     assert "differential privacy" in refused.value.reason
+
+
+def test_a_grant_may_set_its_own_contribution_bounds(demo_data, tmp_path):
+    grants = GRANTS.replace("epsilon: 1.0, purpose", "epsilon: 1.0, privacy: {cells_per_entity: 1, records_per_cell: 2}, "
+                                                    "purpose")
+    with campus_of_its_own(demo_data, tmp_path, grants) as cx:
+        result = cx.session("alice", ["researchers"]).sql(BY_DISTRICT)
+    bars = result.report.errors.filter(pl.col("measure") == "n")["half_width"]
+    assert set(bars.round(6)) == {round(1 * 2 * 3 / 1.0 * HALF_WIDTH_95, 6)}, "the grant's bounds size the noise"
+    assert any("at most 1 cells" in n for n in result.report.notes)

@@ -283,7 +283,8 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]],
             max_cells = min([decision.disclosure.max_cells] + [b.disclosure.max_cells for b in decision.stricter()])
             domain = domain_sql(aggregate, grant, max_cells, engine)
             if decision.protection == "dp":
-                privacy = Privacy(decision.epsilon, decision.delta, private_bounds(use.dataset, aggregate))
+                bounds = private_bounds(use.dataset, aggregate, decision.privacy)
+                privacy = Privacy(decision.epsilon, decision.delta, bounds)
                 statistics = private_statistics_sql(aggregate, rows, privacy.bounds, max_cells, engine)
                 plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, (), privacy))
             else:
@@ -304,16 +305,18 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]],
     plan.rewritten = tree.sql(engine.dialect, copy=False)  # the tree's last use: the generator may change it
 
 
-def private_bounds(dataset: Dataset, aggregate: ProtectedAggregate) -> dp.Bounds:
-    """The catalog's contribution bounds for differential privacy; a refusal naming what is missing."""
+def private_bounds(dataset: Dataset, aggregate: ProtectedAggregate, granted=None) -> dp.Bounds:
+    """The contribution bounds for differential privacy: the grant's (`granted`) or else the
+    catalog's, with the catalog's clamp per measure; a refusal naming what is missing."""
     missing = [m.column for m in aggregate.measures if m.column and dataset.columns[m.column].contribution is None]
-    if dataset.privacy is None or missing:
+    privacy = granted or dataset.privacy
+    if privacy is None or missing:
         what = f"contribution bounds for {', '.join(sorted(set(missing)))}" if missing else "contribution bounds"
         raise Denied(f"{dataset.name} is granted to you under differential privacy, but its catalog entry has no "
                      f"{what}; ask its steward ({dataset.steward}) to declare them")
     clamp = {m.column: (dataset.columns[m.column].contribution.lower, dataset.columns[m.column].contribution.upper)
              for m in aggregate.measures if m.column}
-    return dp.Bounds(dataset.privacy.cells_per_entity, dataset.privacy.records_per_cell, clamp)
+    return dp.Bounds(privacy.cells_per_entity, privacy.records_per_cell, clamp)
 
 
 def terms_of(decision: Decision) -> tuple[Grant, Disclosure]:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from extractguard.rules import Disclosure
 
+from ..catalog import PrivacyBounds
 from ..errors import Denied
 from .grants import Mask, Scalar
 
@@ -77,6 +78,7 @@ class Decision(BaseModel):
     protection: Literal["sdc", "dp"] = Field("sdc", description="The disclosure rules and noise, or differential privacy.")
     epsilon: float | None = Field(None, description="With dp: the ε a query spends.")
     delta: float | None = Field(None, description="With dp: the δ a query spends.")
+    privacy: PrivacyBounds | None = Field(None, description="With dp: the grant's contribution bounds, if its own.")
     failed: bool = Field(False, description="True when the policy machinery failed and the deny is fail-closed.")
 
     @model_validator(mode="after")

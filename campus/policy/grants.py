@@ -37,7 +37,7 @@ from pydantic import (
 
 from extractguard.rules import TIGHTER, Disclosure
 
-from ..catalog import Catalog, Dataset
+from ..catalog import Catalog, Dataset, PrivacyBounds
 
 #: The masks a grant may put on a column, and what each does. The gateway's rewriter
 #: applies them; an unknown mask name is a validation error.
@@ -212,6 +212,8 @@ class Grant(BaseModel):
         "query spending epsilon.")
     epsilon: float | None = Field(None, gt=0, le=10, description="With protection dp: the ε one query spends.")
     delta: float = Field(1e-6, gt=0, lt=1e-3, description="With protection dp: the δ one query spends.")
+    privacy: PrivacyBounds | None = Field(
+        None, description="With protection dp: contribution bounds for this grant, instead of the catalog's.")
     purpose: str = Field(min_length=1, description="Why the grant exists, in a sentence.")
     valid_from: datetime.date | None = Field(None, description="First day the grant applies.")
     valid_until: datetime.date | None = Field(None, description="Last day the grant applies (inclusive).")
@@ -264,6 +266,7 @@ class Grant(BaseModel):
             "protection": self.protection,
             "epsilon": _decimal(self.epsilon),  # as text: rego-cpp refuses numbers with exponents (1e-06)
             "delta": _decimal(self.delta),
+            "privacy": self.privacy.model_dump() if self.privacy else None,
             "purpose": self.purpose,
             "valid_from": _plain(self.valid_from),
             "valid_until": _plain(self.valid_until),

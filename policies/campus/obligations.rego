@@ -48,5 +48,6 @@ terms := {
 	"protection": object.get(grant, "protection", "sdc"),
 	"epsilon": object.get(grant, "epsilon", null),
 	"delta": object.get(grant, "delta", null),
+	"privacy": object.get(grant, "privacy", null),
 	"binding": binding.entries,
 }
