@@ -41,6 +41,23 @@ def test_campus_sql_gives_the_result_the_gateway_gives(notebook):
     assert r.export_rule == "review" and "<table" in r._repr_html_()
 
 
+def test_error_bars_and_the_budget_cross_http_as_they_are(notebook):
+    """report.errors comes back with its keys' own types (days as days), so with_errors()
+    joins them; campus.budget() shows where alice stands."""
+    sql = ("SELECT district, date_trunc('month', txn_date) AS month, sum(amount) AS total "
+           "FROM card_usage WHERE district = 'Jung-gu' GROUP BY ALL ORDER BY ALL")
+    r = campus.sql(sql)
+    in_process = notebook.campus.session("alice", ["researchers"]).sql(sql)
+    assert r.report.errors.equals(in_process.report.errors), "the same bars, the same key types"
+    shown = r.with_errors()
+    assert shown.columns == ["district", "month", "total", "±total"] and shown["±total"].null_count() == 0
+    assert "±total" in repr(r) and "95% error bars" in repr(r.report)
+    budget = campus.budget()
+    mine = budget.filter((pl.col("dataset") == "card_usage") & (pl.col("scope") == "user:alice"))
+    assert mine.height == 1 and mine["used"][0] >= 12 and mine["cells"][0] == 100_000
+    assert mine["left"][0] == 100_000 - mine["used"][0]
+
+
 def test_datasets_describe_and_explain(notebook):
     listed = campus.datasets()
     assert set(listed["name"]) == {"card_usage", "sales_by_location", "air_quality"}

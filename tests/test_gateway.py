@@ -336,3 +336,15 @@ def test_negation_and_the_listed_rest_are_the_same_cells(alice):
     listed = alice.sql(f"SELECT sum(amount) AS s FROM card_usage WHERE district IN ({others})").pl()
     negated = alice.sql("SELECT sum(amount) AS s FROM card_usage WHERE district <> 'Jung-gu'").pl()
     assert listed.equals(negated)
+
+
+def test_error_bars_beside_the_values_for_any_shape(alice):
+    one = alice.sql("SELECT sum(amount) AS total, count(*) AS n FROM card_usage")
+    assert one.with_errors().columns == ["total", "±total", "n", "±n"]
+    assert one.with_errors()["±n"][0] == 4, "a count moves by less than its rounding base"
+    union = alice.sql("SELECT district AS k, sum(amount) AS total FROM card_usage GROUP BY 1 "
+                      "UNION ALL SELECT category AS k, sum(amount) AS total FROM card_usage GROUP BY 1")
+    bars = union.report.errors
+    assert bars.columns == ["k", "measure", "half_width"] and bars.height == union.report.cells
+    shown = union.with_errors()
+    assert shown.columns == ["k", "total", "±total"] and shown["±total"].null_count() == 0
