@@ -29,6 +29,7 @@ class Campus:
             settings.engine, [f for files in self._files.values() for f in files],
             Limits(seconds=settings.query_seconds, memory=settings.query_memory),
             temp_dir=settings.state_dir / f"{settings.engine}-tmp",
+            **({"master": settings.spark_master} if settings.engine == "spark" else {}),
         )
         self.audit = AuditLog(settings.database, anchor=settings.state_dir)
         self.gateway = Gateway(self.catalog, self.policy, self.engine, self.audit,

@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     db_url: str | None = Field(
         None, description="The service database (audit, exports): SQLAlchemy URL; defaults to SQLite in state_dir."
     )
-    engine: str = Field("duckdb", description="The engine that reads the data (campus.engines: duckdb).")
+    engine: str = Field("duckdb", description="The engine that reads the data (campus.engines: duckdb, spark).")
+    spark_master: str = Field("local[*]", description="With the spark engine: the master URL (local[*], spark://...).")
     query_seconds: float = Field(120.0, gt=0, description="A query running longer is cancelled.")
     query_memory: str = Field("4GB", description="DuckDB memory limit for queries.")
     user_requests_per_second: float = Field(

@@ -9,7 +9,7 @@ checked cells back as Arrow (`cursor`). The setting ``CAMPUS_ENGINE`` picks one.
 
 >>> open_engine("oracle", [], Limits())
 Traceback (most recent call last):
-campus.errors.ConfigError: CAMPUS_ENGINE=oracle is not an engine of the campus; choose one of: duckdb
+campus.errors.ConfigError: CAMPUS_ENGINE=oracle is not an engine of the campus; choose one of: duckdb, spark
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlglot import exp
 
 from ..errors import ConfigError, QueryTimeout
 
-ENGINES = {"duckdb": "campus.engines.duckdb:DuckDBEngine"}  # name -> module:class
+ENGINES = {"duckdb": "campus.engines.duckdb:DuckDBEngine", "spark": "campus.engines.spark:SparkEngine"}
 
 
 @dataclass(frozen=True)
@@ -103,10 +103,11 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-def open_engine(name: str, files: list[Path], limits: Limits, temp_dir: Path | None = None) -> Engine:
-    """The engine `name` over the dataset files; a ConfigError naming the choices if unknown."""
+def open_engine(name: str, files: list[Path], limits: Limits, temp_dir: Path | None = None, **options) -> Engine:
+    """The engine `name` over the dataset files (`options` are its own settings, such as
+    Spark's master); a ConfigError naming the choices if unknown."""
     if name not in ENGINES:
         raise ConfigError(f"CAMPUS_ENGINE={name} is not an engine of the campus; choose one of: "
                           f"{', '.join(sorted(ENGINES))}")
     module, _, cls = ENGINES[name].partition(":")
-    return getattr(import_module(module), cls)(files, limits, temp_dir=temp_dir)
+    return getattr(import_module(module), cls)(files, limits, temp_dir=temp_dir, **options)
