@@ -88,6 +88,9 @@ class Engine(Protocol):
         """An entity's secret number in [0, 1) for `column`, bit-for-bit `extractguard.noise.draw`
         with the noise key as the bound parameter ``noise_key``."""
 
+    def typed(self, value: exp.Expression, campus_type: str) -> exp.Expression:
+        """`value` cast to the engine's type for a type of the campus's SQL (DuckDB's names)."""
+
     def top(self, value: exp.Expression, n: int) -> exp.Expression:
         """The `n` largest values of a cell, largest first, as a list."""
 

@@ -99,6 +99,11 @@ class DuckDBEngine:
         return exp.Div(this=exp.cast(bits, "DOUBLE", copy=False), expression=exp.Literal.number(1 << 53))
 
     @staticmethod
+    def typed(value: exp.Expression, campus_type: str) -> exp.Expression:
+        """The campus's SQL is DuckDB's: its types are already these."""
+        return exp.cast(value, exp.DataType.build(campus_type, dialect="duckdb"), copy=False)
+
+    @staticmethod
     def top(value: exp.Expression, n: int) -> exp.Expression:
         """``max(value, n)``: DuckDB's list of the n largest, largest first."""
         return exp.Max(this=value, count=exp.Literal.number(n))

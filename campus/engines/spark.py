@@ -84,6 +84,12 @@ class SparkEngine:
         return exp.Div(this=exp.cast(bits, "DOUBLE"), expression=exp.Literal.number(1 << 53))
 
     @staticmethod
+    def typed(value: exp.Expression, campus_type: str) -> exp.Expression:
+        """Cast to Spark's type for a DuckDB type: a TIMESTAMP (no time zone) is TIMESTAMP_NTZ."""
+        spark_type = {"TIMESTAMP": "TIMESTAMP_NTZ", "VARCHAR": "STRING"}.get(campus_type, campus_type)
+        return exp.cast(value, exp.DataType.build(spark_type, dialect="spark"), copy=False)
+
+    @staticmethod
     def top(value: exp.Expression, n: int) -> exp.Expression:
         """``slice(sort_array(collect_list(value), false), 1, n)``: the n largest, largest first."""
         ordered = exp.Anonymous(this="sort_array", expressions=[exp.Anonymous(this="collect_list", expressions=[value]),
@@ -124,7 +130,7 @@ class Cursor:
         self._group = f"campus-{id(self)}"
 
     def register(self, name: str, table: pa.Table) -> None:
-        self._session.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
+        self._session.createDataFrame(table).createOrReplaceTempView(name)  # Arrow as it is: no pandas copy
 
     def arrow(self, sql: str, *, quiet: bool = False, small: bool = False, parameters: dict | None = None) -> pa.Table:
         self._deadline()

@@ -49,6 +49,17 @@ def check(node: exp.Expression, reason: str) -> None:
         cursor.close()
 
 
+def type_of(node: exp.Expression, types: dict[str, str]) -> str:
+    """The SQL type the campus's SQL gives `node` over columns of these `types`: each column
+    read as a NULL of its type, on the empty DuckDB (so another engine can be held to it).
+
+    >>> type_of(exp.maybe_parse("date_trunc('month', d)", dialect="duckdb"), {"d": "DATE"})
+    'TIMESTAMP'
+    """
+    typed = node.transform(lambda n: exp.cast(exp.Null(), types[n.name]) if isinstance(n, exp.Column) else n)
+    return value(exp.select(exp.func("typeof", typed)))
+
+
 def value(query: exp.Expression):
     """The single value a query over constants computes (its first column of its first row)."""
     cursor = _connection()

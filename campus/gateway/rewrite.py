@@ -21,6 +21,7 @@ from extractguard.rules import infusion
 from extractguard.cells import Stat, statistic
 
 from .cells import ENTITY, ProtectedAggregate
+from .dialect import CAMPUS_SQL
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
     from the tree itself.
     """
     engine, noise = engine or default_engine(), noise or infusion(Disclosure())
-    keys = [k.computed.copy().as_(k.name, copy=False) for k in aggregate.keys]
+    keys = [pinned(k.computed, aggregate.dataset, engine).as_(k.name, copy=False) for k in aggregate.keys]
     per_entity, cell = [as_(exp.column(ENTITY, table=aggregate.alias), ENTITY)], []
     for name in sorted({m.column for m in aggregate.measures if m.kind in ("sum", "avg")}):
         per_entity.append(as_(engine.draw(exp.column(ENTITY, table=aggregate.alias), name), f"__draw__{name}"))
@@ -179,7 +180,7 @@ def private_statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, boun
             f"under differential privacy, aggregate the rows of {aggregate.dataset.name} you want with WHERE "
             "(a sum or count over a condition, like sum(CASE WHEN ...), is not available)"
         )
-    keys = [k.computed.copy().as_(k.name, copy=False) for k in aggregate.keys]
+    keys = [pinned(k.computed, aggregate.dataset, engine).as_(k.name, copy=False) for k in aggregate.keys]
     records = exp.Literal.number(bounds.records)
     per_entity = [as_(exp.column(ENTITY, table=aggregate.alias), ENTITY), as_(exp.Count(this=exp.Star()), "__rows")]
     cell = [as_(exp.Count(this=exp.Star()), Stat.ENTITIES),
@@ -211,6 +212,16 @@ def private_statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, boun
         outer = outer.group_by(*[exp.column(k.name) for k in aggregate.keys], copy=False)
         outer = outer.limit(max_cells + 1, copy=False)
     return outer.sql(engine.dialect, copy=False)
+
+
+def pinned(key: exp.Expression, dataset: Dataset, engine) -> exp.Expression:
+    """A key as the engine computes it, held to the type the campus's SQL gives it (another
+    engine's translation may differ: Spark's TRUNC gives a DATE where DuckDB's date_trunc
+    gives a TIMESTAMP), so every engine releases the same keys."""
+    if engine.dialect == CAMPUS_SQL:
+        return key.copy()
+    types = {name: column.type for name, column in dataset.columns.items()}
+    return engine.typed(key.copy(), constant.type_of(key, types))
 
 
 def default_engine():
