@@ -17,6 +17,7 @@ import sqlglot
 from campus import catalog
 from campus.gateway.analyse import analyse
 from campus.engines.duckdb import DuckDBEngine
+from campus.engines.spark import SparkEngine
 from campus.gateway.session import Session, rewrite
 from campus.policy import load_policy
 from campus.settings import Settings
@@ -36,7 +37,7 @@ def files_of(dataset) -> list[Path]:
     return [Path(f"/data/{dataset.name}/month=2025-01/part-0.parquet")]
 
 
-ENGINES = {"duckdb": DuckDBEngine}  # the engines' SQL, by the name a golden file's header gives
+ENGINES = {"duckdb": DuckDBEngine, "spark": SparkEngine}  # the engines' SQL, by the name a file's header gives
 
 
 def pretty(sql: str, dialect: str) -> str:

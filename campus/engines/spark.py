@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,9 @@ from sqlglot import exp
 from ..errors import QueryRejected, QueryTimeout
 from . import Deadline, Limits, timed_out
 from .duckdb import DuckDBEngine
+
+
+VIEWS: dict[str, tuple[str, ...]] = {}  # view name -> the Parquet files it reads (named by `scan`)
 
 
 def _le64(text: exp.Expression) -> exp.Expression:
@@ -57,18 +61,27 @@ class SparkEngine:
         for key, value in (conf or {}).items():
             builder = builder.config(key, value)
         self.session = builder.getOrCreate()
-        self._views: dict[tuple[str, ...], str] = {}
+        self._made: set[str] = set()
         self._lock = threading.Lock()
 
-    def scan(self, files: list[Path]) -> exp.Expression:
-        """A temporary view over exactly these Parquet files (made once per file list)."""
+    @staticmethod
+    def scan(files: list[Path]) -> exp.Expression:
+        """The view over exactly these Parquet files, named by them (made when a cursor needs it).
+
+        >>> SparkEngine.scan([Path("/d/a.parquet")]).sql("spark")
+        '__files_277283dda492da41'
+        """
         key = tuple(str(f) for f in files)
+        name = "__files_" + hashlib.sha256("\0".join(key).encode()).hexdigest()[:16]
+        VIEWS[name] = key
+        return exp.Table(this=exp.to_identifier(name))
+
+    def _views_of(self, sql: str) -> None:
+        """Make the views `sql` reads (each over the files `scan` named it for), once."""
         with self._lock:
-            if key not in self._views:
-                name = "__files_" + hashlib.sha256("\0".join(key).encode()).hexdigest()[:16]
-                self.session.read.parquet(*key).createOrReplaceTempView(name)
-                self._views[key] = name
-        return exp.Table(this=exp.to_identifier(self._views[key]))
+            for name in set(re.findall(r"__files_[0-9a-f]{16}", sql)) - self._made:
+                self.session.read.parquet(*VIEWS[name]).createOrReplaceTempView(name)
+                self._made.add(name)
 
     @staticmethod
     def cell_key(entity: exp.Expression, rows: exp.Expression) -> exp.Expression:
@@ -116,7 +129,7 @@ class SparkEngine:
 
     @contextmanager
     def cursor(self, deadline: Deadline | None = None):
-        yield Cursor(self.session, self.limits, deadline or Deadline(self.limits.seconds))
+        yield Cursor(self.session, self.limits, deadline or Deadline(self.limits.seconds), self._views_of)
 
     def close(self) -> None:
         self.session.stop()
@@ -125,8 +138,8 @@ class SparkEngine:
 class Cursor:
     """One query's work on the session: its own job group, cancelled at the deadline."""
 
-    def __init__(self, session, limits: Limits, deadline: Deadline):
-        self._session, self._limits, self._deadline = session, limits, deadline
+    def __init__(self, session, limits: Limits, deadline: Deadline, views_of=lambda sql: None):
+        self._session, self._limits, self._deadline, self._views_of = session, limits, deadline, views_of
         self._group = f"campus-{id(self)}"
 
     def register(self, name: str, table: pa.Table) -> None:
@@ -134,6 +147,7 @@ class Cursor:
 
     def arrow(self, sql: str, *, quiet: bool = False, small: bool = False, parameters: dict | None = None) -> pa.Table:
         self._deadline()
+        self._views_of(sql)
         context = self._session.sparkContext
         context.setJobGroup(self._group, "a campus query", interruptOnCancel=True)
         alarm = threading.Timer(max(self._deadline.remaining(), 0.0), context.cancelJobGroup, args=(self._group,))

@@ -1,0 +1,159 @@
+-- engine: spark
+-- user: alice
+-- groups: researchers
+-- in
+SELECT category, age_band, count(DISTINCT card_id) AS cards, avg(amount) AS mean
+FROM card_usage
+WHERE district IN ('Jongno-gu', 'Jung-gu') AND txn_date >= DATE '2025-03-01'
+GROUP BY ALL
+-- cells __checked_0 of card_usage
+SELECT
+  k0,
+  k1,
+  COUNT(*) AS entities,
+  CAST(SUM(__rows) AS BIGINT) AS rows,
+  BIT_XOR(
+    CAST(CONV(
+      CONCAT(
+        SUBSTRING(MD5(CONCAT_WS(':', __entity, __rows)), 15, 2),
+        SUBSTRING(MD5(CONCAT_WS(':', __entity, __rows)), 13, 2),
+        SUBSTRING(MD5(CONCAT_WS(':', __entity, __rows)), 11, 2),
+        SUBSTRING(MD5(CONCAT_WS(':', __entity, __rows)), 9, 2),
+        SUBSTRING(MD5(CONCAT_WS(':', __entity, __rows)), 7, 2),
+        SUBSTRING(MD5(CONCAT_WS(':', __entity, __rows)), 5, 2),
+        SUBSTRING(MD5(CONCAT_WS(':', __entity, __rows)), 3, 2),
+        SUBSTRING(MD5(CONCAT_WS(':', __entity, __rows)), 1, 2)
+      ),
+      16,
+      -10
+    ) AS BIGINT)
+  ) AS cellkey,
+  CAST(SUM(__count__amount) AS BIGINT) AS count__amount,
+  CAST(SUM(__sum__amount) AS DOUBLE) AS sum__amount,
+  CAST(SUM(
+    CAST(__sum__amount AS DECIMAL(38, 6)) * CAST(FLOOR(
+      CASE
+        WHEN __draw__amount < 0.5
+        THEN 1 - (
+          0.1 + 0.04999999999999999 * (
+            2 * __draw__amount
+          )
+        )
+        ELSE 1 + (
+          0.1 + 0.04999999999999999 * (
+            2 * __draw__amount - 1
+          )
+        )
+      END * 1000000 + 0.5
+    ) AS BIGINT)
+  ) AS DOUBLE) / 1000000 AS noisy__amount,
+  SUM(CAST(__sum__amount AS DOUBLE) * CAST(__sum__amount AS DOUBLE)) AS squares__amount,
+  SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__amount)), FALSE), 1, 2) AS top__amount,
+  MIN(__sum__amount) AS min__amount,
+  MAX(__sum__amount) AS max__amount
+FROM (
+  SELECT
+    CAST(card_usage.category AS STRING) AS k0,
+    CAST(card_usage.age_band AS STRING) AS k1,
+    card_usage.__entity AS __entity,
+    CAST(SHIFTRIGHTUNSIGNED(
+      CAST(CONV(
+        CONCAT(
+          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 15, 2),
+          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 13, 2),
+          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 11, 2),
+          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 9, 2),
+          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 7, 2),
+          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 5, 2),
+          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 3, 2),
+          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 1, 2)
+        ),
+        16,
+        -10
+      ) AS BIGINT),
+      11
+    ) AS DOUBLE) / 9007199254740992 AS __draw__amount,
+    COUNT(*) AS __rows,
+    COUNT(card_usage.amount) AS __count__amount,
+    SUM(card_usage.amount) AS __sum__amount
+  FROM (
+    SELECT
+      txn_date,
+      district,
+      category,
+      amount,
+      age_band,
+      card_id AS __entity
+    FROM __files_906b30869e9b7739
+  ) AS card_usage
+  WHERE
+    card_usage.district IN ('Jongno-gu', 'Jung-gu')
+    AND card_usage.txn_date >= CAST('2025-03-01' AS DATE)
+  GROUP BY
+    k0,
+    k1,
+    __entity
+) AS __per_entity
+GROUP BY
+  k0,
+  k1
+LIMIT 250001
+-- public keys of __checked_0
+SELECT
+  *
+FROM (
+  SELECT DISTINCT
+    card_usage.category AS k0
+  FROM (
+    SELECT
+      category
+    FROM VALUES
+      ('Restaurants'),
+      ('Cafes and bakeries'),
+      ('Convenience stores'),
+      ('Supermarkets'),
+      ('Bars and pubs'),
+      ('Fast food'),
+      ('Department stores'),
+      ('Luxury goods'),
+      ('Jewelry and watches'),
+      ('Clothing'),
+      ('Cosmetics'),
+      ('Pharmacies'),
+      ('Clinics and hospitals'),
+      ('Fuel stations'),
+      ('Taxis and transport'),
+      ('Books and stationery'),
+      ('Electronics'),
+      ('Sports and fitness'),
+      ('Academies'),
+      ('Hotels'),
+      ('Cinemas and leisure'),
+      ('Beauty salons'),
+      ('Golf'),
+      ('Furniture and interior') AS __domain(category)
+  ) AS card_usage
+) AS __k0
+CROSS JOIN (
+  SELECT DISTINCT
+    card_usage.age_band AS k1
+  FROM (
+    SELECT
+      age_band
+    FROM VALUES
+      ('20s'),
+      ('30s'),
+      ('40s'),
+      ('50s'),
+      ('60s'),
+      ('70s') AS __domain(age_band)
+  ) AS card_usage
+) AS __k1
+LIMIT 250001
+-- out
+SELECT
+  card_usage.k0 AS category,
+  card_usage.k1 AS age_band,
+  card_usage.m0 AS cards,
+  card_usage.m1 AS mean
+FROM __checked_0 AS card_usage
