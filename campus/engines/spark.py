@@ -5,10 +5,11 @@ Each statistic is written here deliberately, not translated from DuckDB's SQL: t
 key's shares and the noise draws read the first 8 bytes of an MD5 digest little-endian
 (`extractguard.noise.share`, `draw`) from Spark's hexadecimal ``md5``; the largest
 contributions are a sorted list's head. Datasets are read from their Parquet files as
-temporary views, one per file list, and a query's job group is cancelled at its deadline.
+temporary views, one per file list.
 
-Not yet locked down as DuckDB is (issue: scale-out): the analyser's rewrite is what keeps
-a researcher's SQL from naming files or settings; the session only refuses SQL on files.
+A first cut, not yet for production: the session only refuses SQL on files (the
+analyser's rewrite is what keeps a researcher's SQL from naming files or settings), and
+cancelling a query's job group at its deadline does not yet stop a running job.
 """
 
 from __future__ import annotations
