@@ -5,10 +5,12 @@ any engine's hash). Skip with ``-m "not spark"``."""
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
 import campus
+from campus.errors import QueryTimeout
 
 pytestmark = pytest.mark.spark
 
@@ -55,3 +57,15 @@ def test_the_spark_session_refuses_sql_on_files(engines, demo_data):
     files = sorted((demo_data / "card_usage").rglob("*.parquet"))
     with spark.engine.cursor() as cursor, pytest.raises(campus.QueryRejected):
         cursor.arrow(f"SELECT count(*) FROM parquet.`{files[0]}`")
+
+
+def test_a_query_past_its_deadline_is_cancelled_and_the_session_stays_up(engines):
+    from campus.engines import Deadline
+
+    _, spark = engines
+    started = time.monotonic()
+    with spark.engine.cursor(Deadline(2.0)) as cursor, pytest.raises(QueryTimeout):
+        cursor.arrow("SELECT count(*) FROM range(100000000) a CROSS JOIN range(100000) b")
+    assert time.monotonic() - started < 30, "the job group was cancelled at the deadline"
+    with spark.engine.cursor() as cursor:
+        assert cursor.arrow("SELECT 1 AS one").to_pylist() == [{"one": 1}]

@@ -7,9 +7,10 @@ key's shares and the noise draws read the first 8 bytes of an MD5 digest little-
 contributions are a sorted list's head. Datasets are read from their Parquet files as
 temporary views, one per file list.
 
-A first cut, not yet for production: the session only refuses SQL on files (the
-analyser's rewrite is what keeps a researcher's SQL from naming files or settings), and
-cancelling a query's job group at its deadline does not yet stop a running job.
+A query's job group is cancelled from its deadline on, again every half second until it
+returns (a job may start after one cancel). A first cut, not yet for production: the
+session only refuses SQL on files; the analyser's rewrite is what keeps a researcher's SQL
+from naming files or settings.
 """
 
 from __future__ import annotations
@@ -151,8 +152,14 @@ class Cursor:
         self._views_of(sql)
         context = self._session.sparkContext
         context.setJobGroup(self._group, "a campus query", interruptOnCancel=True)
-        alarm = threading.Timer(max(self._deadline.remaining(), 0.0), context.cancelJobGroup, args=(self._group,))
-        alarm.daemon = True
+        done = threading.Event()
+
+        def cancel_from_the_deadline_on() -> None:  # again and again: jobs may start after a cancel
+            if not done.wait(max(self._deadline.remaining(), 0.0)):
+                while not done.wait(0.5):
+                    context.cancelJobGroup(self._group)
+
+        alarm = threading.Thread(target=cancel_from_the_deadline_on, daemon=True)
         alarm.start()
         try:
             return self._session.sql(sql, args=parameters or None).toArrow()
@@ -164,4 +171,4 @@ class Cursor:
                     "the aggregate could not be computed; tell the campus admins if the query looks right") from None
             raise QueryRejected(f"Spark could not run the query: {str(e).splitlines()[0][:300]}") from None
         finally:
-            alarm.cancel()
+            done.set()
