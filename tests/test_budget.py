@@ -168,3 +168,17 @@ def test_a_crash_after_charging_loses_no_budget_and_answers_nothing(cx, tmp_path
     assert child.returncode == -signal.SIGKILL and out == b"", "killed before it answered: nothing released"
     again = cx.session("alice", ["researchers"]).sql(BY_DISTRICT)
     assert len(again) == 25 and used(cx) == 25, "the charged cells are the user's: asking again costs nothing"
+
+
+def test_a_refusal_for_the_budget_reads_the_same_whatever_the_query_would_release(cx):
+    """Refused, a query answers nothing: its refusal must not say how many of its cells
+    pass the rules either, or an exhausted budget would still answer that for free."""
+    alice = cx.session("alice", ["researchers"])
+    alice.sql(BY_DISTRICT)
+    reasons = set()
+    for sql in (BY_CATEGORY, "SELECT category, gender, count(*) AS n FROM card_usage GROUP BY ALL",
+                "SELECT hour, district, count(*) AS n FROM card_usage GROUP BY ALL"):
+        with pytest.raises(OverBudget) as refused:
+            alice.sql(sql)
+        reasons.add(refused.value.reason)
+    assert len(reasons) == 1, reasons

@@ -161,7 +161,7 @@ class Ledger:
                 for allowance in allowances:
                     period, renews = period_of(allowance.per, today)
                     new = _record(db, allowance.scope, dataset, period, cells)
-                    used = _add(db, allowance, dataset, period, new, renews, len(cells))
+                    used = _add(db, allowance, dataset, period, new, renews)
                     private = _spend(db, allowance, dataset, period, epsilon, delta, renews)
                     spent.append(Spent(allowance.scope, dataset, allowance.budget, used, allowance.cells, renews,
                                        private, allowance.epsilon))
@@ -223,8 +223,7 @@ def _record(db: Connection, scope: str, dataset: str, period: str, cells: list[s
     return len(new)
 
 
-def _add(db: Connection, allowance: Allowance, dataset: str, period: str, new: int, renews: datetime.date,
-         asked: int) -> int:
+def _add(db: Connection, allowance: Allowance, dataset: str, period: str, new: int, renews: datetime.date) -> int:
     """Add `new` cells to the scope's spending if its budget allows; the cells used after."""
     key = and_(budget_spent.c.scope == allowance.scope, budget_spent.c.dataset == dataset,
                budget_spent.c.period == period)
@@ -237,9 +236,8 @@ def _add(db: Connection, allowance: Allowance, dataset: str, period: str, new: i
             moved = db.execute(select(budget_spent.c.cells).where(key)).scalar() is not None
     if not moved:
         used = _spent(db, allowance.scope, dataset, period) or 0
-        raise OverBudget(
-            f"this would release {new:,} cells of {dataset} not released to {allowance.scope} before "
-            f"({asked - new:,} of its {asked:,} cells cost nothing, being already released); budget "
+        raise OverBudget(  # no count of the query's cells: that would tell, for free, how many pass the rules
+            f"this query would release more new cells of {dataset} than {allowance.scope} has left: budget "
             f"{allowance.budget} allows {allowance.cells:,} a {allowance.per} and {max(allowance.cells - used, 0):,} "
             f"are left until {renews.isoformat()}. Reuse the cells you have (re-running a query costs nothing), "
             "ask for fewer or coarser cells, or ask a steward (`campus budget`)"
