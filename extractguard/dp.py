@@ -142,7 +142,7 @@ def check(stats, cells, privacy: Privacy, entity: str = "entity", domain=None):
     import polars as pl
 
     from .cells import Stat
-    from .guard import Checked, complete
+    from .guard import Checked, error_bars, complete
     from .report import Report, errors_frame, withheld_frame
 
     frame = pl.from_arrow(stats)
@@ -162,10 +162,7 @@ def check(stats, cells, privacy: Privacy, entity: str = "entity", domain=None):
     for m in cells.measures:
         value, bar = _measure(m, values, bars)
         columns.append(pl.Series(m.name, value))
-        label = cells.measure_labels.get(m.name, m.label)
-        keys = [released[k].alias(cells.key_labels.get(k, k)) for k in cells.keys]
-        errors.append(pl.DataFrame(keys).with_columns(measure=pl.lit(label), half_width=pl.Series(bar, dtype=pl.Float64))
-                      if keys else pl.DataFrame({"measure": [label] * released.height, "half_width": bar}))
+        errors.append(error_bars(released, cells, m, bar, np.ones(released.height, dtype=bool)))
     table = pl.DataFrame(columns)
     if not cells.keys and not table.height:
         table = pl.DataFrame({m.name: pl.Series(m.name, [None], dtype=pl.Float64) for m in cells.measures})

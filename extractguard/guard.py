@@ -158,7 +158,7 @@ def check(
             values, half_widths = _release(measure, assessment.frame, assessment.rules, cellkey, secret, bounds)
             hidden = np.logical_or.reduce(list(assessment.withheld[measure.name].values())) | ~shown
             columns[measure.name] = _scatter(measure.name, values, hidden, where, frame.height)
-            errors.append(_error_bars(assessment.frame, cells, measure, half_widths, ~hidden))
+            errors.append(error_bars(assessment.frame, cells, measure, half_widths, ~hidden))
             withheld_rows += _named(assessment.frame, part, measure, assessment, shown, entity)
         for rule, count in assessment.left_out_by_rule().items():
             left_out[rule] = left_out.get(rule, 0) + count
@@ -173,7 +173,7 @@ def check(
     return Checked(table.to_arrow(), report, left_out, np.unique(np.concatenate(keys)))
 
 
-def _error_bars(frame: pl.DataFrame, cells: Cells, measure: Measure, half_widths: np.ndarray,
+def error_bars(frame: pl.DataFrame, cells: Cells, measure: Measure, half_widths: np.ndarray,
                 shown: np.ndarray) -> pl.DataFrame:
     """One row per released value of `measure`: the cell's keys (as the output names them),
     the measure's output name and the half-width of its 95% error bar."""

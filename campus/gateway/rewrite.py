@@ -232,7 +232,7 @@ def default_engine():
 
 
 def population_statistics(alias: str, measures, condition: exp.Expression | None, population: int, top_n: int,
-                          engine, noise: tuple[float, float] | None = None):
+                          engine, noise: tuple[float, float]):
     """The per-entity and per-cell statistics of one population (every row when `condition` is None)."""
 
     def stat(name: str) -> str:
@@ -241,7 +241,6 @@ def population_statistics(alias: str, measures, condition: exp.Expression | None
     def only(node: exp.Expression, where: exp.Expression | None) -> exp.Expression:
         return node if where is None else exp.Filter(this=node, expression=exp.Where(this=where))
 
-    noise = noise or infusion(Disclosure())
     rows = f"__{stat('rows')}"
     present = None if condition is None else exp.GT(this=exp.column(rows), expression=exp.Literal.number(0))
     per_entity = [as_(only(exp.Count(this=exp.Star()), condition and condition.copy()), rows)]
