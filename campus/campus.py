@@ -11,6 +11,7 @@ from .gateway.gateway import Gateway
 from .gateway.ledger import Ledger
 from .gateway.session import Session
 from .engines import Limits, open_engine
+from .errors import ConfigError
 from .keys import kept_secret
 from .settings import Settings
 
@@ -23,17 +24,43 @@ class Campus:
 
         self.settings = settings
         self.catalog = catalog_module.load(settings.catalog_path)
-        self._files = {d.name: d.files(settings.data) for d in self.catalog}
+        self._files = {d.name: self._files_of(d) for d in self.catalog}
         self.policy = load_policy(settings)
-        self.engine = open_engine(
-            settings.engine, [f for files in self._files.values() for f in files],
-            Limits(seconds=settings.query_seconds, memory=settings.query_memory),
-            temp_dir=settings.state_dir / f"{settings.engine}-tmp",
-            **({"master": settings.spark_master} if settings.engine == "spark" else {}),
-        )
+        self.engines = {name: self._open_engine(name) for name in self.engine_names()}
         self.audit = AuditLog(settings.database, anchor=settings.state_dir)
-        self.gateway = Gateway(self.catalog, self.policy, self.engine, self.audit,
+        self.gateway = Gateway(self.catalog, self.policy, self.engines, self.audit,
                                noise_secret(settings.state_dir), self.files, ledger=Ledger(self.audit.engine))
+
+    def engine_names(self) -> list[str]:
+        """The campus's own engine, then every other engine a dataset names."""
+        own = self.settings.engine
+        return [own] + sorted({d.engine for d in self.catalog if d.engine not in (None, own)})
+
+    def holder(self, dataset: Dataset) -> str:
+        """The name of the engine holding `dataset`."""
+        return dataset.engine or self.settings.engine
+
+    def _files_of(self, dataset: Dataset) -> list:
+        """The dataset's Parquet files; on S3, its location, which only Spark reads (through S3A)."""
+        if isinstance(dataset.location(self.settings.data), str):
+            if self.holder(dataset) != "spark":
+                raise ConfigError(f"{dataset.name} is on S3 ({dataset.source}), which only the spark engine reads: "
+                                  "give the dataset `engine: spark` in the catalog")
+            return [dataset.source]
+        return dataset.files(self.settings.data)
+
+    def _open_engine(self, name: str):
+        """Engine `name` over the files of the datasets it holds, and no others."""
+        settings = self.settings
+        files = [f for d in self.catalog if self.holder(d) == name for f in self._files[d.name]]
+        options = {"master": settings.spark_master, "conf": settings.spark_conf} if name == "spark" else {}
+        return open_engine(name, files, Limits(seconds=settings.query_seconds, memory=settings.query_memory),
+                           temp_dir=settings.state_dir / f"{name}-tmp", **options)
+
+    @property
+    def engine(self):
+        """The campus's own engine (CAMPUS_ENGINE)."""
+        return self.engines[self.settings.engine]
 
     @property
     def memory(self):
@@ -47,7 +74,8 @@ class Campus:
         return self.gateway.session(user, groups, project)
 
     def close(self) -> None:
-        self.engine.close()
+        for engine in self.engines.values():
+            engine.close()
         self.audit.close()
 
 

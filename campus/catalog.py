@@ -24,6 +24,7 @@ from .errors import DataMissing
 
 Role = Literal["identifier", "quasi_identifier", "dimension", "measure", "time"]
 Tier = Literal["open", "restricted", "sensitive"]
+EngineName = Literal["duckdb", "spark"]  # campus.engines.ENGINES' names
 Grain = Literal["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
 ColumnType = Literal[
     "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP"
@@ -160,6 +161,9 @@ class Dataset(BaseModel):
     disclosure: Disclosure = Disclosure()
     privacy: PrivacyBounds | None = Field(
         None, description="Contribution bounds for differential privacy; grants with protection: dp need them.")
+    engine: EngineName | None = Field(
+        None, description="The engine that holds and reads this dataset (campus.engines); null: the campus's "
+                          "own (CAMPUS_ENGINE). A query reads datasets of one engine.")
 
     @field_validator("source")
     @classmethod

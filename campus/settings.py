@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     )
     engine: str = Field("duckdb", description="The engine that reads the data (campus.engines: duckdb, spark).")
     spark_master: str = Field("local[*]", description="With the spark engine: the master URL (local[*], spark://...).")
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="With the spark engine: Spark settings passed through, as JSON "
+                    '(CAMPUS_SPARK_CONF=\'{"spark.executor.memory": "8g"}\'); the lockdown\'s own cannot be changed.')
     query_seconds: float = Field(120.0, gt=0, description="A query running longer is cancelled.")
     query_memory: str = Field("4GB", description="DuckDB memory limit for queries.")
     user_requests_per_second: float = Field(

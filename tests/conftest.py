@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -41,6 +42,33 @@ def raw(demo_data):
         )
     yield con
     con.close()
+
+
+SPARK_TESTS = {"spark.sql.shuffle.partitions": "4"}  # the demo data is small: a few partitions, not 200
+
+
+def open_on_spark(demo_data: Path, state: Path, **settings) -> campus.Campus:
+    """The campus on the Spark engine (``local[2]`` unless `settings` say otherwise); the test
+    is skipped where Spark cannot run (no pyspark, no Java 17)."""
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("no Java: the Spark engine needs Java 17 (scripts/bootstrap installs it)")
+    settings = {"spark_master": "local[2]", "spark_conf": SPARK_TESTS} | settings
+    return campus.open(data_dir=demo_data, state_dir=state, engine="spark", **settings)
+
+
+ON_EVERY_ENGINE = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+
+
+@pytest.fixture(scope="module", params=ON_EVERY_ENGINE)
+def campus_on(request, cx, demo_data, tmp_path_factory):
+    """The demo campus on each engine in turn: DuckDB (the shared one), then Spark."""
+    if request.param == "duckdb":
+        yield cx
+        return
+    opened = open_on_spark(demo_data, tmp_path_factory.mktemp("spark-state"))
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Attacks on the gateway. Each shows that a person's value cannot be recovered.
 
-Victims are real cardholders of the demo data who are alone in a (dong, category,
+Every attack runs on each engine (DuckDB, then Spark). Victims are real cardholders of the demo data who are alone in a (dong, category,
 month) cell: the raw truth of their spending is known to the test, and each attack
 tries to learn it through the gateway.
 """
@@ -14,6 +14,12 @@ import polars as pl
 import pytest
 
 from campus import CampusError, Denied, OverBudget, QueryRejected
+
+
+@pytest.fixture(scope="module")
+def alice(campus_on):
+    """Alice the researcher, on each engine in turn: every attack is tried on DuckDB and on Spark."""
+    return campus_on.session("alice", ["researchers"])
 
 
 @pytest.fixture(scope="module")
@@ -363,9 +369,26 @@ ESCAPES = [
     "SELECT * FROM main.card_usage",
     "SELECT * FROM card_usage, LATERAL (SELECT 1)",
 ]
+# Spark's own ways out: its settings, jars, catalogs, SQL on files and JVM calls.
+SPARK_ESCAPES = [
+    "SET spark.sql.runSQLOnFiles=true",
+    "ADD JAR /tmp/campus.jar",
+    "CREATE TEMPORARY VIEW leaked AS SELECT 1 AS one",
+    "SHOW TABLES",
+    "SELECT reflect('java.lang.System', 'getProperty', 'user.home') AS home",
+    "SELECT java_method('java.lang.System', 'getenv', 'HOME') AS home",
+    "SELECT current_user() AS who",
+    "SELECT * FROM parquet.`/etc`",
+    "SELECT * FROM csv.`/etc/passwd`",
+    "SELECT * FROM spark_catalog.default.anything",
+    "SELECT * FROM global_temp.card_usage",
+    "SELECT 1 AS one; SELECT 2 AS two",
+    "SELECT * FROM range(10)",
+    "INSERT OVERWRITE DIRECTORY '/tmp/campus-out' SELECT 1 AS one",
+]
 
 
-@pytest.mark.parametrize("sql", ESCAPES)
+@pytest.mark.parametrize("sql", ESCAPES + SPARK_ESCAPES)
 def test_files_settings_extensions_and_statements_are_refused(alice, sql):
     refused(alice, sql)
 

@@ -371,7 +371,7 @@ def test_notebooks_reach_only_the_data_service(values, pod):
         assert rules[rule] is False, f"egressAllowRules.{rule} lets notebooks reach {opens}"
     assert any(rules[rule] for rule in NOTEBOOK_DNS), "notebooks could not resolve the data service's name"
 
-    data_port = {p["containerPort"] for p in container(pod, "data-service")["ports"]}
+    data_port = {p["containerPort"] for p in container(pod, "data-service")["ports"] if p["name"] == "http"}
     for rule in policy["egress"]:
         for peer in rule["to"]:
             assert set(peer) == {"podSelector"}, f"a notebook egress rule reaches beyond the data service: {peer}"
@@ -419,7 +419,7 @@ def test_every_manifest_is_valid_kubernetes(docs):
 
 def test_only_notebooks_the_hub_and_the_proxy_reach_the_data_service(docs, pod, notebook_pod):
     allowed = [notebook_pod["metadata"]["labels"], *CHART_POD_LABELS.values()]
-    data_port = {p["containerPort"] for p in container(pod, "data-service")["ports"]}
+    data_port = {p["containerPort"] for p in container(pod, "data-service")["ports"] if p["name"] == "http"}
     admitting = [d for d in docs if d["kind"] == "NetworkPolicy" and "Ingress" in d["spec"]["policyTypes"]
                  and selects(d["spec"]["podSelector"], pod["metadata"]["labels"])]
     assert admitting, "no NetworkPolicy limits who reaches the data service"
@@ -618,3 +618,146 @@ def test_every_secret_referred_to_is_created_in_the_readme(values, pod):
             assert service and service[1] in values["hub"]["services"], key
         else:
             assert (name, key) in created, f"deploy/README.md does not create the Secret {name} with key {key}"
+
+
+# --------------------------------------------------------------------------- the Spark side
+
+
+@pytest.fixture(scope="module")
+def spark_docs() -> list[dict]:
+    return [doc for doc in yaml.safe_load_all((DEPLOY / "spark.yaml").read_text()) if doc]
+
+
+def spark_pod(spark_docs: list[dict], component: str) -> dict:
+    [found] = [d for d in spark_docs if d["kind"] in ("Deployment", "StatefulSet")
+               and d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == component]
+    return found["spec"]["template"]
+
+
+def spark_settings(pod: dict) -> tuple[str, dict]:
+    env = plain_env(container(pod, "data-service"))
+    return env["CAMPUS_SPARK_MASTER"], json.loads(env["CAMPUS_SPARK_CONF"])
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_every_spark_manifest_is_valid_kubernetes(spark_docs):
+    for doc in spark_docs:
+        validate(doc)
+
+
+def test_the_data_service_drives_the_master_the_manifest_runs(spark_docs, pod):
+    master, conf = spark_settings(pod)
+    url = urlsplit(master)
+    service = the(spark_docs, "Service", url.hostname)
+    [port] = [p for p in service["spec"]["ports"] if p["port"] == url.port]
+    master_pod = spark_pod(spark_docs, "master")
+    assert service["spec"]["selector"].items() <= master_pod["metadata"]["labels"].items()
+    assert option(container(master_pod, "master")["command"], "--port") == str(url.port)
+    worker = container(spark_pod(spark_docs, "worker"), "worker")
+    assert master in worker["command"], "the workers join the master the data service drives"
+
+
+def test_the_spark_settings_keep_the_lockdown_and_name_the_driver(pod, monkeypatch):
+    from campus.engines import Limits
+    from campus.engines.spark import locked
+    from campus.settings import Settings
+
+    _, conf = spark_settings(pod)
+    assert not set(conf) & set(locked(Limits(), None, local=False)), "CAMPUS_SPARK_CONF may not undo the lockdown"
+    env = {e["name"]: e for e in container(pod, "data-service")["env"]}
+    assert conf["spark.driver.host"] == "$(POD_IP)"
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    names = [e["name"] for e in container(pod, "data-service")["env"]]
+    assert names.index("POD_IP") < names.index("CAMPUS_SPARK_CONF"), "the kubelet expands only earlier variables"
+    ports = {p["name"]: p["containerPort"] for p in container(pod, "data-service")["ports"]}
+    assert {int(conf["spark.driver.port"]), int(conf["spark.blockManager.port"])} == \
+        {ports["spark-driver"], ports["spark-blocks"]}
+    monkeypatch.setenv("CAMPUS_SPARK_CONF", env["CAMPUS_SPARK_CONF"]["value"])
+    assert Settings().spark_conf == conf
+
+
+def test_executors_fit_their_workers_and_workers_their_containers(spark_docs, pod):
+    _, conf = spark_settings(pod)
+    worker = container(spark_pod(spark_docs, "worker"), "worker")
+    cores, memory = int(option(worker["command"], "--cores")), size(option(worker["command"], "--memory"))
+    assert int(conf["spark.executor.cores"]) <= cores <= float(worker["resources"]["limits"]["cpu"])
+    executor = size(conf["spark.executor.memory"])
+    assert executor <= memory, "a worker offers less memory than one executor asks"
+    overhead = max(384 * 2**20, 0.1 * executor)  # the JVM's off-heap, Spark's default
+    daemon = 2**30  # the worker's own JVM
+    assert executor + overhead + daemon <= size(worker["resources"]["limits"]["memory"])
+    data = container(pod, "data-service")
+    driver = size(_jvm_memory())
+    assert driver + max(384 * 2**20, 0.1 * driver) + 2**30 <= size(data["resources"]["limits"]["memory"]), \
+        "the data service holds the Spark driver's heap beside Python"
+
+
+def _jvm_memory() -> str:
+    from campus.engines import Limits
+    from campus.engines.spark import locked
+
+    return locked(Limits(), None, local=False)["spark.driver.memory"]
+
+
+def test_only_the_data_service_and_spark_itself_reach_spark(spark_docs, pod, notebook_pod):
+    spark_labels = [spark_pod(spark_docs, c)["metadata"]["labels"] for c in ("master", "worker")]
+    callers = [pod["metadata"]["labels"], *spark_labels]
+    for labels in spark_labels:
+        admitting = [d for d in spark_docs if d["kind"] == "NetworkPolicy" and "Ingress" in d["spec"]["policyTypes"]
+                     and selects(d["spec"]["podSelector"], labels)]
+        assert admitting, "no NetworkPolicy limits who reaches the Spark pods"
+        for rule in (r for d in admitting for r in d["spec"]["ingress"]):
+            assert rule.get("from") and rule.get("ports"), rule
+            for peer in rule["from"]:
+                assert set(peer) == {"podSelector"} and any(selects(peer["podSelector"], c) for c in callers), peer
+                assert not selects(peer["podSelector"], notebook_pod["metadata"]["labels"])
+    # what Spark adds to the data service: the driver's ports, from Spark pods only
+    into_data = [d for d in spark_docs if d["kind"] == "NetworkPolicy" and "Ingress" in d["spec"]["policyTypes"]
+                 and selects(d["spec"]["podSelector"], pod["metadata"]["labels"])]
+    _, conf = spark_settings(pod)
+    for rule in (r for d in into_data for r in d["spec"]["ingress"]):
+        assert all(any(selects(p["podSelector"], s) for s in spark_labels) for p in rule["from"])
+        assert {p["port"] for p in rule["ports"]} == {int(conf["spark.driver.port"]),
+                                                      int(conf["spark.blockManager.port"])}
+
+
+def test_spark_reaches_only_itself_the_driver_dns_and_the_bucket(spark_docs, pod):
+    allowed = {"campus-spark", "campus-data", "campus-minio"}
+    for policy in (d for d in spark_docs if d["kind"] == "NetworkPolicy" and "Egress" in d["spec"]["policyTypes"]):
+        for rule in policy["spec"]["egress"]:
+            assert rule.get("to") and rule.get("ports"), f"an egress rule open to every address or port: {rule}"
+            for peer in rule["to"]:
+                assert "ipBlock" not in peer, peer
+                if "podSelector" in peer:
+                    assert peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] in allowed, peer
+                else:
+                    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+                    assert {p["port"] for p in rule["ports"]} == {53}
+
+
+def test_spark_reads_the_bucket_with_credentials_from_the_secret(values, spark_docs, pod):
+    worker = container(spark_pod(spark_docs, "worker"), "worker")
+    pods = [spark_pod(spark_docs, c) for c in ("master", "worker")]
+    for entry in (e for p in pods for c in p["spec"]["containers"] for e in c.get("env", [])):
+        if SECRETISH.search(entry["name"]):
+            assert "secretKeyRef" in entry.get("valueFrom", {}), f"{entry['name']} is written inline"
+    assert secret_refs(worker) == {"AWS_ACCESS_KEY_ID": ("campus-s3", "access-key"),
+                                   "AWS_SECRET_ACCESS_KEY": ("campus-s3", "secret-key")}
+    assert not [d for d in spark_docs if d["kind"] == "Secret"]
+    for p in pods:
+        spec = p["spec"]
+        assert spec["automountServiceAccountToken"] is False and spec["securityContext"]["runAsNonRoot"] is True
+
+
+def test_the_spark_image_carries_the_connector_for_pysparks_own_hadoop():
+    import pyspark
+
+    jars = {p.name for p in (Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar")}
+    [hadoop] = [re.fullmatch(r"hadoop-client-api-(.+)\.jar", j)[1] for j in jars]
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    stage = dockerfile[dockerfile.index("AS spark"):]
+    assert f"ARG HADOOP_VERSION={hadoop}" in stage, "hadoop-aws must be the Hadoop version of pyspark's jars"
+    assert '".[hub,spark]"' in stage and "openjdk-17-jre-headless" in stage

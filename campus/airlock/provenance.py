@@ -46,7 +46,8 @@ def data_version(campus, datasets: list[str]) -> dict[str, str]:
             versions[name] = "build:" + hashlib.sha256(entry).hexdigest()
             continue
         try:
-            versions[name] = campus.engine.data_version(campus.files(campus.catalog[name]))
+            dataset = campus.catalog[name]
+            versions[name] = campus.engines[campus.holder(dataset)].data_version(campus.files(dataset))
         except (CampusError, KeyError, OSError) as e:
             versions[name] = f"unknown: {e}"
     return versions

@@ -91,8 +91,8 @@ class Engine(Protocol):
     def typed(self, value: exp.Expression, campus_type: str) -> exp.Expression:
         """`value` cast to the engine's type for a type of the campus's SQL (DuckDB's names)."""
 
-    def top(self, value: exp.Expression, n: int) -> exp.Expression:
-        """The `n` largest values of a cell, largest first, as a list."""
+    def top(self, value: exp.Expression, n: int, where: exp.Expression | None = None) -> exp.Expression:
+        """The `n` largest values of a cell (of its rows `where` holds), largest first, as a list."""
 
     def series(self, first, last, step: str, name: str, type_: str) -> exp.Expression:
         """A one-column table `name` of `type_`: `first` to `last` by `step` (hour, day, one)."""

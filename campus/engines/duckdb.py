@@ -104,9 +104,10 @@ class DuckDBEngine:
         return exp.cast(value, exp.DataType.build(campus_type, dialect="duckdb"), copy=False)
 
     @staticmethod
-    def top(value: exp.Expression, n: int) -> exp.Expression:
-        """``max(value, n)``: DuckDB's list of the n largest, largest first."""
-        return exp.Max(this=value, count=exp.Literal.number(n))
+    def top(value: exp.Expression, n: int, where: exp.Expression | None = None) -> exp.Expression:
+        """``max(value, n) FILTER (WHERE where)``: DuckDB's list of the n largest, largest first."""
+        largest = exp.Max(this=value, count=exp.Literal.number(n))
+        return largest if where is None else exp.Filter(this=largest, expression=exp.Where(this=where))
 
     @staticmethod
     def data_version(files: list[Path]) -> str:

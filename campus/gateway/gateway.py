@@ -1,7 +1,8 @@
 """The gateway: built once from its parts, and handed to every session.
 
 Its parts are all a query's path needs: the catalog (what the datasets are), the
-policy (who may see what), the engine that reads the data (`campus.engines`), the audit
+policy (who may see what), the engines that read the data (`campus.engines`; each
+dataset is held by one, and a query reads the datasets of one engine), the audit
 trail, the noise secret, the data files of each dataset, and the memory of analyses
 and rewrites (cache.py). A `Session` asks nothing of the campus beyond these.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..catalog import Catalog, Dataset
+from ..errors import QueryRejected
 from .cache import Memory
 from .ledger import Ledger
 from .session import Session
@@ -23,12 +25,28 @@ from ..engines import Engine
 class Gateway:
     catalog: Catalog
     policy: object  # campus.policy.Policy: decide(...) -> Decision
-    engine: Engine
+    engines: dict[str, Engine]  # by name; the first is the campus's own (CAMPUS_ENGINE)
     audit: object  # campus.audit.AuditLog: record(...)
     secret: int
     files: Callable[[Dataset], list[Path]]
     memory: Memory = field(default_factory=Memory)
     ledger: Ledger | None = None  # released cells and budgets; none: nothing charged (tools, tests)
+
+    @property
+    def engine(self) -> Engine:
+        """The campus's own engine: it holds every dataset that names no other."""
+        return next(iter(self.engines.values()))
+
+    def engine_for(self, datasets: list[Dataset]) -> Engine:
+        """The one engine holding all of `datasets`; a refusal naming who holds what if they are apart."""
+        held = {d.name: d.engine or self.engine.name for d in datasets}
+        names = sorted(set(held.values()))
+        if len(names) > 1:
+            apart = "; ".join(f"{', '.join(sorted(d for d, e in held.items() if e == n))} on {n}" for n in names)
+            raise QueryRejected(
+                f"this query reads datasets held by different engines ({apart}), and one query reads the datasets "
+                "of one engine: query each on its own and join the released aggregates in your notebook")
+        return self.engines[names[0]] if names else self.engine
 
     def session(self, user: str, groups: list[str] | None = None, project: str | None = None) -> Session:
         """A researcher's session: their queries take the path one step per line."""

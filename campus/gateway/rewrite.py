@@ -269,8 +269,7 @@ def population_statistics(alias: str, measures, condition: exp.Expression | None
                 as_(exp.Div(this=cast(exp.Sum(this=infused), "DOUBLE"), expression=exp.Literal.number(PPM)),
                     stat(Stat.noisy(name))),
                 as_(exp.Sum(this=exp.Mul(this=contribution, expression=contribution.copy())), stat(Stat.squares(name))),
-                as_(only(engine.top(exp.Abs(this=exp.column(s)), top_n), present and present.copy()),
-                    stat(Stat.top(name))),
+                as_(engine.top(exp.Abs(this=exp.column(s)), top_n, present and present.copy()), stat(Stat.top(name))),
                 as_(only(exp.Min(this=exp.column(s)), present and present.copy()), stat(Stat.min(name))),
                 as_(only(exp.Max(this=exp.column(s)), present and present.copy()), stat(Stat.max(name))),
             ]
@@ -340,5 +339,11 @@ def as_(node: exp.Expression, name: str) -> exp.Expression:
 
 
 def cast(node: exp.Expression, to: str) -> exp.Expression:
-    """`CAST(node AS to)`, `to` a plain type name (built, not parsed)."""
-    return exp.cast(node, exp.DataType.Type[to], copy=False)
+    """`CAST(node AS to)`, `to` a plain type name (built, not parsed): the statistics' own casts,
+    of whole numbers or to DOUBLE, which no engine need round (`WHOLE`)."""
+    made = exp.cast(node, exp.DataType.Type[to], copy=False)
+    made.meta[WHOLE] = True
+    return made
+
+
+WHOLE = "campus_whole"  # a cast's meta: the campus wrote it of a value with nothing to round

@@ -92,6 +92,7 @@ class Plan:
     aggregates: list[Guarded] = field(default_factory=list)
     row_cap: int | None = None
     rewritten: str | None = None  # the SQL over checked cells and masked rows, once rewritten
+    engine: str | None = None  # the engine holding the query's datasets, which runs the rewritten SQL
 
     @property
     def decisions(self) -> list[dict]:
@@ -110,6 +111,7 @@ class Rewritten:
     aggregates: tuple[Guarded, ...]
     sql: str
     row_cap: int | None
+    engine: str
 
 
 @dataclass
@@ -132,7 +134,7 @@ class Session:
             query = self.analyse(text)
             plan = self.decide(query, action)
             self.rewrite(plan)
-            with self.gateway.engine.cursor(deadline) as cursor:
+            with self.gateway.engines[plan.engine].cursor(deadline) as cursor:
                 report, left_out, released, private = guard(plan, cursor, self.gateway.secret, deadline,
                                                             self.memory.domains)
                 spent = self.charge(released, private)  # before the answer: refused whole if it passes a budget
@@ -232,11 +234,13 @@ class Session:
         key = self.requester, rewrite_key(plan, files, memory.current(self.gateway.catalog, self.gateway.policy))
         remembered = memory.rewrites.get(key)
         if remembered is None:
-            rewrite(plan, plan.query.fresh(self.gateway.catalog), files, self.gateway.engine)
-            memory.rewrites.put(key, Rewritten(tuple(plan.aggregates), plan.sql, plan.row_cap))
+            engine = self.gateway.engine_for([u.dataset for u in plan.query.uses])
+            rewrite(plan, plan.query.fresh(self.gateway.catalog), files, engine)
+            plan.engine = engine.name
+            memory.rewrites.put(key, Rewritten(tuple(plan.aggregates), plan.sql, plan.row_cap, plan.engine))
         else:
             plan.aggregates, plan.rewritten = list(remembered.aggregates), remembered.sql
-            plan.row_cap = remembered.row_cap
+            plan.row_cap, plan.engine = remembered.row_cap, remembered.engine
 
     def record(self, text: str, plan: Plan | None, outcome: str, seconds: float, *, reason: str = "", result=None,
                action: str = "query", left_out: dict | None = None):
@@ -247,6 +251,7 @@ class Session:
             "reason": reason, "duration_ms": round(seconds * 1000, 1),
             "decisions": plan.decisions if plan else [],
             "datasets": sorted({u.dataset.name for u in plan.query.uses}) if plan else [],
+            "engine": plan.engine if plan else None,
         }
         if result is not None:
             detail |= {"rows": len(result), "cells": result.report.cells, "suppressed": result.report.suppressed,

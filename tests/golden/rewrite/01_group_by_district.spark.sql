@@ -41,7 +41,7 @@ SELECT
         )
       END * 1000000 + 0.5
     ) AS BIGINT)
-  ) AS DOUBLE) / 1000000 AS noisy__amount,
+  ) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__amount,
   SUM(CAST(__sum__amount AS DOUBLE) * CAST(__sum__amount AS DOUBLE)) AS squares__amount,
   SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__amount)), FALSE), 1, 2) AS top__amount,
   MIN(__sum__amount) AS min__amount,
@@ -66,7 +66,7 @@ FROM (
         -10
       ) AS BIGINT),
       11
-    ) AS DOUBLE) / 9007199254740992 AS __draw__amount,
+    ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) AS __draw__amount,
     COUNT(*) AS __rows,
     SUM(card_usage.amount) AS __sum__amount
   FROM (
@@ -74,7 +74,7 @@ FROM (
       district,
       amount,
       card_id AS __entity
-    FROM __files_906b30869e9b7739
+    FROM global_temp.__files_906b30869e9b7739
   ) AS card_usage
   GROUP BY
     k0,

@@ -46,7 +46,7 @@ SELECT
         )
       END * 1000000 + 0.5
     ) AS BIGINT)
-  ) AS DOUBLE) / 1000000 AS noisy__amount,
+  ) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__amount,
   SUM(CAST(__sum__amount AS DOUBLE) * CAST(__sum__amount AS DOUBLE)) AS squares__amount,
   SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__amount)), FALSE), 1, 2) AS top__amount,
   MIN(__sum__amount) AS min__amount,
@@ -72,7 +72,7 @@ FROM (
         -10
       ) AS BIGINT),
       11
-    ) AS DOUBLE) / 9007199254740992 AS __draw__amount,
+    ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) AS __draw__amount,
     COUNT(*) AS __rows,
     COUNT(card_usage.amount) AS __count__amount,
     SUM(card_usage.amount) AS __sum__amount
@@ -84,7 +84,7 @@ FROM (
       amount,
       age_band,
       card_id AS __entity
-    FROM __files_906b30869e9b7739
+    FROM global_temp.__files_906b30869e9b7739
   ) AS card_usage
   WHERE
     card_usage.district IN ('Jongno-gu', 'Jung-gu')

@@ -32,13 +32,13 @@ FROM (
     CAST(card_usage.home_district AS STRING) AS k0,
     CAST(DATE_TRUNC('MONTH', card_usage.txn_date) AS TIMESTAMP_NTZ) AS k1,
     CAST(FLOOR(
-      CASE
+      CAST(CASE
         WHEN card_usage.amount < 0
         THEN 0
         WHEN card_usage.amount >= 1000000
         THEN 1000000
         ELSE card_usage.amount
-      END / 10000
+      END AS DOUBLE) / CAST(10000 AS DOUBLE)
     ) * 10000 AS DOUBLE) AS k2,
     card_usage.__entity AS __entity,
     COUNT(*) AS __rows
@@ -100,7 +100,7 @@ FROM (
         ELSE NULL
       END AS home_district,
       card_id AS __entity
-    FROM __files_906b30869e9b7739
+    FROM global_temp.__files_906b30869e9b7739
   ) AS card_usage
   GROUP BY
     k0,

@@ -13,7 +13,7 @@ FROM (
     station,
     measured_at,
     pm25
-  FROM __files_2db8d1ba230e4f2e
+  FROM global_temp.__files_2db8d1ba230e4f2e
 ) AS air_quality
 WHERE
   air_quality.pm25 > 75

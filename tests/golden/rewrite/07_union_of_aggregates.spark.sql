@@ -32,7 +32,7 @@ FROM (
   FROM (
     SELECT
       card_id AS __entity
-    FROM __files_906b30869e9b7739
+    FROM global_temp.__files_906b30869e9b7739
   ) AS card_usage
   GROUP BY
     __entity
@@ -64,7 +64,7 @@ FROM (
   FROM (
     SELECT
       store_id AS __entity
-    FROM __files_9dd3323338b34830
+    FROM global_temp.__files_9dd3323338b34830
   ) AS sales_by_location
   GROUP BY
     __entity

@@ -34,7 +34,7 @@ FROM (
     SELECT
       district,
       card_id AS __entity
-    FROM __files_906b30869e9b7739
+    FROM global_temp.__files_906b30869e9b7739
   ) AS card_usage
   GROUP BY
     k0,

@@ -42,7 +42,7 @@ SELECT
         )
       END * 1000000 + 0.5
     ) AS BIGINT)
-  ) AS DOUBLE) / 1000000 AS noisy__amount,
+  ) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__amount,
   SUM(CAST(__sum__amount AS DOUBLE) * CAST(__sum__amount AS DOUBLE)) AS squares__amount,
   SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__amount)), FALSE), 1, 2) AS top__amount,
   MIN(__sum__amount) AS min__amount,
@@ -66,7 +66,7 @@ FROM (
         -10
       ) AS BIGINT),
       11
-    ) AS DOUBLE) / 9007199254740992 AS __draw__amount,
+    ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) AS __draw__amount,
     COUNT(*) AS __rows,
     SUM(c.amount) AS __sum__amount
   FROM (
@@ -74,7 +74,7 @@ FROM (
       district,
       amount,
       card_id AS __entity
-    FROM __files_906b30869e9b7739
+    FROM global_temp.__files_906b30869e9b7739
   ) AS c
   WHERE
     c.district = 'Jung-gu'
@@ -94,7 +94,7 @@ FROM (
   SELECT
     district,
     pm25
-  FROM __files_2db8d1ba230e4f2e
+  FROM global_temp.__files_2db8d1ba230e4f2e
 ) AS a
 GROUP BY
   a.district

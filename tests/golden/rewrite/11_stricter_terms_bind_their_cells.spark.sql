@@ -42,7 +42,7 @@ SELECT
         )
       END * 1000000 + 0.5
     ) AS BIGINT)
-  ) AS DOUBLE) / 1000000 AS noisy__sales_amount,
+  ) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__sales_amount,
   SUM(CAST(__sum__sales_amount AS DOUBLE) * CAST(__sum__sales_amount AS DOUBLE)) AS squares__sales_amount,
   SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__sales_amount)), FALSE), 1, 2) AS top__sales_amount,
   MIN(__sum__sales_amount) AS min__sales_amount,
@@ -69,7 +69,7 @@ FROM (
         -10
       ) AS BIGINT),
       11
-    ) AS DOUBLE) / 9007199254740992 AS __draw__sales_amount,
+    ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) AS __draw__sales_amount,
     COUNT(*) AS __rows,
     SUM(sales_by_location.sales_amount) AS __sum__sales_amount
   FROM (
@@ -79,7 +79,7 @@ FROM (
       industry,
       sales_amount,
       store_id AS __entity
-    FROM __files_9dd3323338b34830
+    FROM global_temp.__files_9dd3323338b34830
   ) AS sales_by_location
   WHERE
     sales_by_location.month = CAST('2025-03-01' AS DATE)

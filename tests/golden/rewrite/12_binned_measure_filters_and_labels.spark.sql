@@ -28,7 +28,7 @@ SELECT
   ) AS cellkey
 FROM (
   SELECT
-    CAST(DAYNAME(card_usage.txn_date) AS STRING) AS k0,
+    CAST(DATE_FORMAT(card_usage.txn_date, 'EEEE') AS STRING) AS k0,
     CAST(DATE_FORMAT(card_usage.txn_date, 'yyyy-MM') AS STRING) AS k1,
     card_usage.__entity AS __entity,
     COUNT(*) AS __rows
@@ -39,7 +39,7 @@ FROM (
       category,
       amount,
       card_id AS __entity
-    FROM __files_906b30869e9b7739
+    FROM global_temp.__files_906b30869e9b7739
   ) AS card_usage
   WHERE
     (
@@ -67,7 +67,7 @@ SELECT
   *
 FROM (
   SELECT DISTINCT
-    DAYNAME(card_usage.txn_date) AS k0
+    DATE_FORMAT(card_usage.txn_date, 'EEEE') AS k0
   FROM (
     SELECT
       txn_date
