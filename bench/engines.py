@@ -12,7 +12,7 @@ and print the median seconds and each Spark time over DuckDB's. Starting Spark (
 the session, the first query's planning) is timed apart, once per engine: a service pays
 it once. With ``--sf100`` it then builds SF100 (about 100M card transactions, one Parquet
 file per month) if missing and queries it on Spark ``local[2]`` once per query, printing
-the times and the JVM's peak memory; DuckDB runs it too, for the ratio.
+the times and the JVM's peak memory.
 
 Every engine gives the same cells (tests/test_spark.py holds them to it), so this measures
 cost only. On a 2-core machine the cluster's workers share the cores with the driver:
@@ -98,13 +98,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory", default="8GB", help="each engine's memory for queries (the Spark driver's heap)")
-    parser.add_argument("--sf100", action="store_true", help="then SF100 on Spark local[2] (and DuckDB)")
+    parser.add_argument("--sf100", action="store_true", help="then SF100 on Spark local[2]")
     parser.add_argument("--no-cluster", action="store_true", help="skip the standalone cluster")
     args = parser.parse_args()
     settings = Settings()
     from campus.engines.standalone import LOOPBACK, local_cluster
 
-    data = {scale: data_at(scale, args.seed, settings) for scale in args.scales}
+    data = {scale: data_at(scale, args.seed, settings) for scale in args.scales}  # none: SF100 alone
     local = {"engine": "spark", "spark_master": "local[2]", "spark_conf": {}}
     runs: dict[float, dict] = {scale: {} for scale in args.scales}
     for scale in args.scales:
@@ -121,9 +121,8 @@ def main() -> None:
 
     if args.sf100:
         big = data_at(100, args.seed, settings)
-        runs100 = {"duckdb": measure(big, 0, args.memory),
-                   "spark local[2]": measure(big, 0, args.memory, **local)}
-        print("\n(SF100: one run of each query, cold)")
+        runs100 = {"spark local[2]": measure(big, 0, args.memory, **local)}
+        print("\n(SF100: one run of each query, cold, on Spark alone)")
         table(100, runs100)
         print(f"\npeak memory: the Spark JVM {max(PEAKS):.1f} GB (driver heap {args.memory}); "
               f"this process (DuckDB, Python) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GB")

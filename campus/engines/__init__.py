@@ -5,7 +5,8 @@ An engine is one module here: it says its SQL dialect, how a dataset's files are
 (`cell_key`, `top`), how a public domain's series of values is written (`series`), what
 version of a dataset's files it reads (`data_version`, for an export's provenance), and
 it runs SQL locked down to the dataset files, with one deadline per query, taking the
-checked cells back as Arrow (`cursor`). The setting ``CAMPUS_ENGINE`` picks one.
+checked cells back as Arrow (`cursor`). A dataset's catalog entry names the engine that
+holds it (`engine:`); ``CAMPUS_ENGINE`` is the campus's own, for the rest.
 
 >>> open_engine("oracle", [], Limits())
 Traceback (most recent call last):

@@ -4,14 +4,15 @@ default, or the master ``CAMPUS_SPARK_MASTER`` names).
 Each statistic is written here deliberately, not translated from DuckDB's SQL: the cell
 key's shares and the noise draws read the first 8 bytes of an MD5 digest little-endian
 (`extractguard.noise.share`, `draw`) from Spark's hexadecimal ``md5``; the largest
-contributions are a sorted list's head. Datasets are read from their Parquet files (local
+contributions are a sorted list's head. The rest of a query is written in `CampusSpark`,
+Spark's SQL with DuckDB's meaning. Datasets are read from their Parquet files (local
 paths, or ``s3a://`` with the Hadoop S3A connector on the classpath) as global temporary
 views, one per file list; each query has a session of its own for its checked cells.
 
 Locked down in three layers. The analyser's allow-list and rewrite are what a
 researcher's SQL passes; only the rewritten SQL is ever sent here. The session has no
 SQL on files, an in-memory catalog and the campus's own settings, which
-``CAMPUS_SPARK_CONF`` cannot change (`LOCKED`). And every statement is checked again
+``CAMPUS_SPARK_CONF`` cannot change (`locked`). And every statement is checked again
 before Spark sees it (`runnable`): one query, reading only this engine's views and the
 query's own checked cells, calling only the functions the campus allows or writes itself.
 A query's job group is cancelled from its deadline on, again every half second until it
