@@ -62,7 +62,11 @@ def measure(data: Path, repeat: int, memory: str, **engine) -> tuple[float, dict
     try:
         run = (lambda q: timed(lambda: alice.sql(guarded_sql(*q)), repeat)) if repeat else \
             (lambda q: once(lambda: alice.sql(guarded_sql(*q))))
-        return start, {name: run(q) for name, q in QUERIES.items()}
+        times = {}
+        for name, q in QUERIES.items():
+            times[name] = run(q)
+            print(f"  {engine.get('spark_master', 'duckdb')} {data.name}: {name} {times[name]:.2f} s", flush=True)
+        return start, times
     finally:
         if engine.get("engine") == "spark":
             PEAKS.append(jvm_peak(cx.engine))
@@ -94,7 +98,7 @@ def table(scale: float, runs: dict[str, tuple[float, dict[str, float]]]) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
+    parser.add_argument("--scales", type=float, nargs="*", default=[1.0, 10.0])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory", default="8GB", help="each engine's memory for queries (the Spark driver's heap)")

@@ -154,7 +154,7 @@ def test_a_dataset_on_s3_is_read_by_spark_only_and_a_missing_connector_is_a_reas
 def test_each_dataset_is_read_by_the_engine_its_catalog_entry_names(engines, demo_data, tmp_path):
     duck, _ = engines
     root = demo_root(tmp_path / "root", air_quality={"engine": "spark"})
-    cx = campus.open(root, data_dir=demo_data, state_dir=tmp_path / "state")
+    cx = campus.open(root, data_dir=demo_data, state_dir=duck.settings.state_dir)  # the same noise secret
     try:
         assert cx.engine_names() == ["duckdb", "spark"]
         assert cx.engines["spark"].files == {str(f) for f in cx.files(cx.catalog["air_quality"])}
