@@ -442,3 +442,18 @@ def test_secondary_suppression_does_not_depend_on_row_order():
         shown = checked.table.select(["k0", "k1"]).to_pydict()
         outcomes.add(tuple(sorted(zip(shown["k0"], shown["k1"]))))
     assert len(outcomes) == 1 and "secondary" in checked.left_out
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT count(*) AS n FROM card_usage WHERE strftime(txn_date, dong) = 'x'",
+    "SELECT count(*) AS n FROM card_usage WHERE make_date(2025, hour, 40) > DATE '2025-01-01'",
+    "SELECT district, sum(CAST(dong AS INTEGER)) AS n FROM card_usage GROUP BY district",
+    "SELECT district, count(*) AS n FROM card_usage WHERE date_part(dong, txn_date) = 1 GROUP BY district",
+])
+def test_an_engine_error_never_carries_a_value_of_the_data(alice, raw, sql):
+    """A computation that fails on some rows (a value used as a format, a date part or a
+    number) must be refused before the engine runs it, or fail with text holding no value:
+    an engine's error message would otherwise print the row it failed on."""
+    dongs = {r[0] for r in raw.sql("SELECT DISTINCT dong FROM card_usage").fetchall()}
+    error = refused(alice, sql)
+    assert not any(dong in error.reason for dong in dongs if dong not in sql), error.reason
