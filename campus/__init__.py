@@ -26,6 +26,8 @@ _LAZY = {
     "export": ".client",
     "export_file": ".client",
     "exports": ".client",
+    "resubmit": ".client",
+    "withdraw": ".client",
     "guide": ".client",
     "load_ipython_extension": ".client",
 }

@@ -104,7 +104,10 @@ def export(airlock, cx, audit, sql=BY_GENDER, user=ALICE, name="by-gender", proj
     return airlock.export(session(cx, user, project), sql, name, "for the report", audit=audit)
 
 
-def figure(airlock, audit, user=ALICE, content=b"\x89PNG\r\n\x1a\n a figure") -> ExportRequest:
+PNG = b"\x89PNG\r\n\x1a\n a figure"
+
+
+def figure(airlock, audit, user=ALICE, content=PNG) -> ExportRequest:
     return airlock.export_file(user, "figure.png", content, "figure 2", audit=audit)
 
 
@@ -293,7 +296,9 @@ def test_bad_files_are_refused(airlock, audit, filename, content, problem):
 
 
 def test_a_file_name_cannot_climb_out_of_the_store(airlock, audit):
-    assert airlock.export_file(ALICE, "../../etc/passwd", b"x", audit=audit).filename == "passwd"
+    assert airlock.export_file(ALICE, "../../etc/figure.png", PNG, audit=audit).filename == "figure.png"
+    with pytest.raises(InvalidExport, match="without an extension"):
+        airlock.export_file(ALICE, "../../etc/passwd", b"x", audit=audit)
 
 
 # --- what can never leave ---------------------------------------------------------------
@@ -426,7 +431,7 @@ def test_who_may(on_sqlite, requester, actor, action, status, outcome):
         "return": lambda: airlock.review(request.id, user, "return", "change it", audit=audit),
         "release": lambda: airlock.release(request.id, user, audit=audit),
         "download": lambda: airlock.download(request.id, user, audit=audit),
-        "resubmit": lambda: airlock.resubmit(request.id, user, content=b"\x89PNG new", audit=audit),
+        "resubmit": lambda: airlock.resubmit(request.id, user, content=PNG + b" new", audit=audit),
         "withdraw": lambda: airlock.withdraw(request.id, user, audit=audit),
         "see": lambda: airlock.get(request.id, user),
     }[action]
@@ -463,11 +468,11 @@ def test_only_reviewers_see_the_queue(airlock, audit):
 
 def test_projects_are_for_their_members(airlock, cx, audit):
     with pytest.raises(NotPermitted, match="not a member of project gangnam-retail"):
-        airlock.export_file(BOB, "figure.png", b"x", project="gangnam-retail", audit=audit)
+        airlock.export_file(BOB, "figure.png", PNG, project="gangnam-retail", audit=audit)
     with pytest.raises(NotPermitted, match="not a member"):
         export(airlock, cx, audit, user=BOB, project="gangnam-retail")
     with pytest.raises(NotPermitted, match="no project"):
-        airlock.export_file(ALICE, "figure.png", b"x", project="nowhere", audit=audit)
+        airlock.export_file(ALICE, "figure.png", PNG, project="nowhere", audit=audit)
     request = export(airlock, cx, audit, "SELECT industry, count(*) AS n FROM sales_by_location GROUP BY 1",
                      project="gangnam-retail", name="gangnam-industries")
     assert request.project == "gangnam-retail" and request.status is Status.NEEDS_REVIEW

@@ -298,3 +298,66 @@ def test_content_is_shown_to_reviewers_and_to_its_requester_only_once_released(c
     assert client.post(f"/api/exports/{request['id']}/release", headers=signed(SEJIN)).status_code == 200
     assert client.get(content, headers=signed(ALICE)).status_code == 200
     assert "stays in the campus" not in client.get(page, headers=signed(ALICE)).text
+
+
+# --- files: the automatic checks beside the file ------------------------------------------------------
+
+SMALL_COUNTS = "\ufeffdistrict,cards\nGangnam-gu,25\nJung-gu,3\nGuro-gu,0\nMapo-gu,40\n".encode()
+
+
+def upload(client, filename: str, content: bytes, user=ALICE, **form):
+    return client.post("/api/exports/files", files={"file": (filename, content, "application/octet-stream")},
+                       data={"description": "table 3"} | form, headers=signed(user))
+
+
+def test_a_csv_with_small_counts_is_flagged_beside_the_file_on_the_review_page(client):
+    response = upload(client, "cards.csv", SMALL_COUNTS, name="cards-by-district")
+    assert response.status_code == 201, response.text
+    request = response.json()
+    assert (request["name"], request["status"], request["filename"]) == ("cards-by-district", "needs_review",
+                                                                         "cards.csv")
+    checks = {c["name"]: c for c in request["report"]["checks"]}
+    assert (checks["small counts"]["outcome"], checks["small counts"]["columns"], checks["small counts"]["rows"]) == (
+        "flag", ["cards"], 1)
+    assert checks["rounding"]["outcome"] == "flag" and "Jung-gu" not in response.text, "no values in the report"
+
+    html = client.get(f"/airlock/{request['id']}", headers=signed(SEJIN)).text
+    flagged = html.split('<section class="card flagged" role="alert">', 1)[1].split("</section>", 1)[0]
+    assert "small counts" in flagged and "rounding" in flagged and "below the disclosure threshold of 20" in flagged
+    beside = html.split('<div class="beside">', 1)[1]
+    assert beside.index("<h2>File</h2>") < beside.index("Jung-gu") < beside.index("<h2>Automatic checks</h2>"), (
+        "the reviewer reads the file's table, with the checks beside it")
+    assert '<span class="outcome flag">flag</span>' in beside
+
+    mine = client.get(f"/airlock/{request['id']}", headers=signed(ALICE)).text
+    assert "small counts" in mine and "Jung-gu" not in mine, "the requester sees the report, not yet the content"
+    queue = client.get("/airlock", headers=signed(SEJIN)).text
+    assert "2 flagged for the reviewer (small counts, rounding)" in queue
+
+
+def test_a_refused_file_is_a_422_saying_why(client):
+    for filename, content, words in [("ids.csv", b"card_id,n\nC01,25\n", "card_id is named like an identifier"),
+                                     ("chart.png", b"district,n\na,25\n", "named as PNG but holds text"),
+                                     ("chart.svg", b"<svg/>", "an SVG can carry scripts")]:
+        response = upload(client, filename, content)
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_export"), response.text
+        assert words in response.json()["reason"] and "C01" not in response.json()["reason"]
+
+
+def test_a_returned_file_is_resubmitted_with_a_new_file_and_checked_again(client):
+    request = upload(client, "cards.csv", SMALL_COUNTS).json()
+    url = f"/api/exports/{request['id']}"
+    returned = client.post(f"{url}/review", json={"decision": "return", "comment": "round the counts"},
+                           headers=signed(SEJIN))
+    assert returned.status_code == 200
+    refused = client.post(f"{url}/resubmit/file", files={"file": ("cards.csv", b"card_id,n\nC1,25\n")},
+                          headers=signed(ALICE))
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_export")
+    assert client.post(f"{url}/resubmit/file", files={"file": ("cards.csv", b"district,cards\na,25\n")},
+                       headers=signed(BOB)).status_code == 404
+    again = client.post(f"{url}/resubmit/file", files={"file": ("cards.csv", b"district,cards\na,25\n")},
+                        data={"description": "rounded"}, headers=signed(ALICE))
+    assert again.status_code == 200, again.text
+    answer = again.json()
+    assert (answer["round"], answer["status"], answer["description"]) == (2, "needs_review", "rounded")
+    assert answer["content_sha256"] != request["content_sha256"] and answer["report"]["outcome"] == "pass"

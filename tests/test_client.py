@@ -139,6 +139,51 @@ def test_in_a_notebook_a_refusal_shows_its_reason_without_a_traceback(notebook, 
         InteractiveShell.clear_instance()
 
 
+def returned(service, request_id: int, comment: str) -> None:
+    """A steward (sejin, over the API) returns a request to its requester."""
+    with service.client(service.token("sejin")) as steward:
+        answer = steward.post(f"exports/{request_id}/review", json={"decision": "return", "comment": comment})
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_file_is_checked_named_resubmitted_and_withdrawn_from_the_notebook(notebook, tmp_path):
+    from campus.airlock import InvalidExport
+
+    table = tmp_path / "cards.csv"
+    table.write_text("district,cards\nGangnam-gu,25\nJung-gu,3\n")
+    request = campus.export_file(table, "table 3 of the paper", name="cards-by-district")
+    assert (request.name, request.status) == ("cards-by-district", "needs_review")
+    assert [f.split(":")[0] for f in request.flags] == ["small counts", "rounding"]
+    assert "flagged: small counts: 1 row holds counts from 1 to 19 in cards" in repr(request)
+    assert "Jung-gu" not in repr(request), "the report never quotes the file"
+
+    ids = tmp_path / "ids.csv"
+    ids.write_text("card_id,cards\nC0001,25\n")
+    with pytest.raises(InvalidExport, match="card_id is named like an identifier column") as refused:
+        campus.export_file(ids)
+    assert "campus.export(sql, name)" in refused.value.reason and "C0001" not in refused.value.reason
+
+    returned(notebook, request.id, "withhold the count under 20")
+    table.write_text("district,cards\nGangnam-gu,25\n")
+    again = campus.resubmit(request.id, "table 3, small count withheld", path=table)
+    assert (again.id, again.status, again.flags) == (request.id, "needs_review", [])
+    assert "nothing flagged" in again.report["summary"]
+
+    returned(notebook, request.id, "not needed after all?")
+    gone = campus.withdraw(request.id, "yes, dropped from the paper")
+    assert (gone.status, gone.reason) == ("withdrawn", "yes, dropped from the paper")
+    assert campus.exports().filter(pl.col("id") == request.id)["status"].to_list() == ["withdrawn"]
+
+
+def test_a_returned_table_is_resubmitted_with_a_new_query_from_the_notebook(notebook):
+    request = campus.export("SELECT gender, count(*) AS n FROM card_usage GROUP BY 1", "by-gender")
+    returned(notebook, request.id, "by age band instead")
+    again = campus.resubmit(request.id, sql="SELECT age_band, count(*) AS n FROM card_usage GROUP BY 1")
+    assert (again.id, again.status) == (request.id, "needs_review")
+    with pytest.raises(campus.CampusError, match="is needs_review: only a request that is returned"):
+        campus.withdraw(request.id)
+
+
 def test_a_long_query_shows_its_elapsed_time(monkeypatch):
     shown = []
 

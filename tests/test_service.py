@@ -67,6 +67,8 @@ MATRIX = [
     (("POST", "exports/{submitted}/review", {"decision": "approve", "seen": True}), (403, 404, 200, 404, 401, 401, 401)),
     (("POST", "exports/{approved}/release", None),                    (403, 404, 200, 404, 401, 401, 401)),
     (("POST", "exports/{returned}/resubmit", {"description": "again"}), (200, 404, 403, 404, 401, 401, 401)),
+    # (the returned request is a table: its requester passes who-may, then is told a table takes a query, not a file)
+    (("POST", "exports/{returned}/resubmit/file", "figure.png"),      (422, 404, 403, 404, 401, 401, 401)),
     (("POST", "exports/{returned}/withdraw", {"comment": "not needed"}), (200, 404, 403, 404, 401, 401, 401)),
     (("GET", "exports/{released}/download", None),                    (200, 404, 403, 404, 401, 401, 401)),
 ]

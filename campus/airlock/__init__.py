@@ -12,6 +12,8 @@ Layers, one file each::
     permissions.py  who may (requester, reviewer, nobody)
     policies.py     in what state (and the automatic check's routing table)
     store.py        the tables (campus.db.metadata) and content by sha256; the ExportStore Protocol
+    checks.py       the automatic checks of a file: its kind, its content, its report (check_file)
+    table_rules.py  the rules a table file is held to: identifiers, row-level data, small counts, ...
     airlock.py      the operations: export, export_file, review, release, download, ...
     web.py          the JSON API and the reviewers' pages: router(airlock, current_user)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import json
-import mimetypes
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -31,7 +30,7 @@ from campus.audit import AuditLog
 from campus.errors import CampusError
 from campus.settings import AirlockSettings
 
-from . import permissions, policies
+from . import checks, permissions, policies
 from .errors import InvalidExport, QuotaExceeded, StaleReview
 from .provenance import data_version, policy_version
 from .request import (
@@ -121,29 +120,30 @@ class Airlock:
         return self._submit(request, audit)
 
     def export_file(
-        self, requester: User, filename: str, content: bytes, description: str = "", *, project: str | None = None,
-        audit: AuditLog,
+        self, requester: User, filename: str, content: bytes, description: str = "", *, name: str | None = None,
+        project: str | None = None, audit: AuditLog,
     ) -> ExportRequest:
-        """Submit a file from the workspace (a figure, say); a reviewer always looks at it."""
+        """Submit a file from the workspace (a figure, a small table): `checks.check_file` refuses
+        what must not leave and reports the rest; a reviewer always looks at it.
+
+        `name` names the request (default: the file's stem).
+        """
         filename = _clean_filename(filename)
-        if not content:
-            raise InvalidExport(f"{filename} is empty: there is nothing to export")
-        if len(content) > self.settings.max_file_bytes:
-            raise InvalidExport(
-                f"{filename} is {len(content):,} bytes; files up to {self.settings.max_file_bytes:,} bytes can be "
-                "exported. Export a smaller figure or the aggregate table behind it"
-            )
+        name = _clean_name(name if name is not None else PurePath(filename).stem)
+        self._check_file_size(filename, content)
         self._guarded(requester, "export_submitted", None, audit, lambda: (
             permissions.check_user_in_project(requester, project, self.policy),
             self._check_quota(requester, len(content))))
+        report = self._guarded(requester, "export_submitted", None, audit,
+                               lambda: self._check_file(requester, project, filename, content))
         sha256 = self.store.put_content("file", content)
         now = _now()
         request = ExportRequest(
-            id=None, kind="file", name=PurePath(filename).stem, description=description.strip(),
+            id=None, kind="file", name=name, description=description.strip(),
             requester=requester.name, groups=tuple(requester.groups), project=project, status=Status.SUBMITTED,
             status_reason="", export_rule="review", sql=None, filename=filename,
-            media_type=mimetypes.guess_type(filename)[0] or "application/octet-stream", content_sha256=sha256,
-            content_bytes=len(content), report={},
+            media_type=report.kind.media_type, content_sha256=sha256, content_bytes=len(content),
+            report=report.document(),
             provenance={"requester": requester.name, "groups": list(requester.groups), "project": project,
                         "at": now.isoformat(), "content_sha256": sha256, "content_bytes": len(content),
                         "filename": filename, "policy": policy_version(self.policy)},
@@ -156,11 +156,13 @@ class Airlock:
     ) -> ExportRequest:
         """Send a returned request back, with a new description, query (tables) or content (files).
 
-        A table is always computed again, under the policy in force now.
+        A table is always computed again, under the policy in force now; new content of a file
+        is checked again (`checks`).
         """
         request = self._find(request_id, user, "export_resubmitted", audit)
         self._guarded(user, "export_resubmitted", request, audit, lambda: (
-            permissions.check_user_can_resubmit(user, request, self.policy), policies.check_can_resubmit(request)))
+            permissions.check_user_can_resubmit(user, request, self.policy), policies.check_can_resubmit(request),
+            _check_what_changes(request, sql, content)))
         changes: dict = {"round": request.round + 1}
         if description is not None:
             changes["description"] = description.strip()
@@ -172,10 +174,11 @@ class Airlock:
                         "content_sha256": sha256, "content_bytes": len(checked.parquet),
                         "provenance": checked.provenance(sha256)}
         elif content is not None:
-            if not content or len(content) > self.settings.max_file_bytes:
-                raise InvalidExport(f"the new content must be 1 to {self.settings.max_file_bytes:,} bytes")
+            self._check_file_size(request.filename, content)
+            report = self._guarded(user, "export_resubmitted", request, audit,
+                                   lambda: self._check_file(user, request.project, request.filename, content))
             sha256 = self.store.put_content("file", content)
-            changes |= {"content_sha256": sha256, "content_bytes": len(content),
+            changes |= {"content_sha256": sha256, "content_bytes": len(content), "report": report.document(),
                         "provenance": request.provenance | {"content_sha256": sha256, "content_bytes": len(content),
                                                             "at": _now().isoformat()}}
         moved = self._move(request, Status.SUBMITTED, user.name, "resubmitted after review", audit, **changes)
@@ -271,11 +274,15 @@ class Airlock:
         return self.store.releases(requester=request.requester, project=request.project, excluding=request.id)
 
     def table(self, request_id: int, user: User, *, audit: AuditLog) -> pa.Table:
-        """The stored checked table, as the review page shows it (`permissions.check_user_can_look_at`)."""
+        """The stored table, as the review page shows it (`permissions.check_user_can_look_at`): the
+        checked table of a query, or the table a CSV, TSV or Parquet file holds."""
         request = self._find(request_id, user, "export_previewed", audit)
-        if request.kind != "table":
-            raise InvalidExport(f"export request {request_id} is a file, not a table")
-        return pq.ParquetFile(io.BytesIO(self._look_at(request, user, audit))).read()
+        if request.kind == "table":
+            return pq.ParquetFile(io.BytesIO(self._look_at(request, user, audit))).read()
+        kind = checks.kind_of(request.filename)
+        if not kind.table:
+            raise InvalidExport(f"export request {request_id} is a {kind.name} file, not a table")
+        return checks.read_table(kind, request.filename, self._look_at(request, user, audit))
 
     def content(self, request_id: int, user: User, *, audit: AuditLog) -> bytes:
         """The stored bytes, to look at (not a download; `permissions.check_user_can_look_at`)."""
@@ -302,6 +309,20 @@ class Airlock:
             raise QuotaExceeded(
                 f"{user.name}'s export requests of the last 24 hours hold {size + adding:,} bytes with this one, over "
                 f"the {self.settings.bytes_per_day:,} a day allows; export smaller tables, or wait")
+
+    def _check_file_size(self, filename: str, content: bytes) -> None:
+        if not content:
+            raise InvalidExport(f"{filename} is empty: there is nothing to export")
+        if len(content) > self.settings.max_file_bytes:
+            raise InvalidExport(
+                f"{filename} is {len(content):,} bytes; files up to {self.settings.max_file_bytes:,} bytes can be "
+                "exported. Export a smaller figure or the aggregate table behind it"
+            )
+
+    def _check_file(self, user: User, project: str | None, filename: str, content: bytes) -> checks.FileReport:
+        """The automatic checks (`checks`), under the strictest thresholds of the datasets `user` may use."""
+        rules = checks.rules_for(self.campus.catalog, self.policy, user, project)
+        return checks.check_file(filename, content, rules)
 
     # --- the moves --------------------------------------------------------------
 
@@ -405,6 +426,14 @@ def identifier_columns(catalog, datasets: list[str], columns: list[str]) -> list
     """
     identifiers = {c.lower() for name in datasets for c in catalog[name].roles("identifier")}
     return [c for c in columns if c.lower() in identifiers]
+
+
+def _check_what_changes(request: ExportRequest, sql: str | None, content: bytes | None) -> None:
+    """A table is resubmitted with a query, a file with content; not the other way round."""
+    if (request.kind == "file" and sql is not None) or (request.kind == "table" and content is not None):
+        changed = "a new query" if sql is not None else "new content"
+        raise InvalidExport(f"export request {request.id} is a {request.kind}: it cannot take {changed}; resubmit it "
+                            f"with {'a new query' if request.kind == 'table' else 'a new file'}, or make a new request")
 
 
 def _clean_name(name: str) -> str:

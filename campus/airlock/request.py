@@ -76,7 +76,8 @@ class ExportRequest:
     media_type: str
     content_sha256: str
     content_bytes: int
-    report: dict = field(repr=False)  # tables: the disclosure report (`airlock.report_document`); files: {}
+    # tables: the disclosure report (`airlock.report_document`); files: the checks (`checks.FileReport.document`)
+    report: dict = field(repr=False)
     provenance: dict = field(repr=False)  # query, policy version, data version, content hash, who, when
     round: int = 1
     version: int = 0  # bumped by every save; saves compare it, so concurrent changes conflict

@@ -14,20 +14,22 @@ Mount it in the data service::
 JSON API (errors are ``{"code": ..., "reason": ...}`` with a matching HTTP status)::
 
     POST /api/exports                      {sql, name, description, project}   -> 201 the request
-    POST /api/exports/files                multipart: file, description, project -> 201
+    POST /api/exports/files                multipart: file, name, description, project -> 201 (checks.py
+                                           checks the file first: a refusal is 422 invalid_export)
     GET  /api/exports?view=mine|queue|decided    (reviewers default to the queue)
     GET  /api/exports/{id}                 the request, its report, reviews and timeline
     GET  /api/exports/{id}/history         earlier releases by its requester or project (reviewers)
     POST /api/exports/{id}/review          {decision: approve|reject|return, comment}
     POST /api/exports/{id}/release
     POST /api/exports/{id}/resubmit        {description, sql}   (a returned request, its requester)
+    POST /api/exports/{id}/resubmit/file   multipart: file, description (a returned file, checked again)
     POST /api/exports/{id}/withdraw        {comment}
     GET  /api/exports/{id}/download        the released table (Parquet) or file, its requester only
 
 Pages (server-rendered, no JavaScript)::
 
     GET  /airlock                          the queue (reviewers) and your own requests
-    GET  /airlock/{id}                     one request: table, report, query, history, decision forms
+    GET  /airlock/{id}                     one request: table or file, reports, query, history, decision forms
     GET  /airlock/{id}/download            the released content, its requester only (a browser's link)
     POST /airlock/{id}/review              form: decision, comment, csrf
     POST /airlock/{id}/release             form: csrf
@@ -152,10 +154,11 @@ def router(
     def create_file_export(
         file: Annotated[UploadFile, File()], user: Who, description: Annotated[Words, Form()] = "",
         project: Annotated[str | None, Form(max_length=200)] = None,
+        name: Annotated[Words | None, Form(description="The request's name; default: the file's stem.")] = None,
     ):
         content = file.file.read(airlock.settings.max_file_bytes + 1)
-        request = airlock.export_file(user, file.filename or "", content, description, project=project or None,
-                                      audit=audit)
+        request = airlock.export_file(user, file.filename or "", content, description, name=name or None,
+                                      project=project or None, audit=audit)
         return as_json(request, airlock, user)
 
     @api.get("/api/exports")
@@ -185,6 +188,13 @@ def router(
     @api.post("/api/exports/{request_id}/resubmit", dependencies=same_site)
     def resubmit_export(request_id: RequestId, body: ResubmitBody, user: Who):
         request = airlock.resubmit(request_id, user, description=body.description, sql=body.sql, audit=audit)
+        return as_json(request, airlock, user)
+
+    @api.post("/api/exports/{request_id}/resubmit/file", dependencies=same_site)
+    def resubmit_file_export(request_id: RequestId, file: Annotated[UploadFile, File()], user: Who,
+                             description: Annotated[Words | None, Form()] = None):
+        content = file.file.read(airlock.settings.max_file_bytes + 1)
+        request = airlock.resubmit(request_id, user, description=description, content=content, audit=audit)
         return as_json(request, airlock, user)
 
     @api.post("/api/exports/{request_id}/withdraw", dependencies=same_site)
@@ -268,7 +278,7 @@ def as_json(request: ExportRequest, airlock: Airlock, user: User, *, detail: boo
         "created_at": _iso(request.created_at), "updated_at": _iso(request.updated_at),
         "released_at": _iso(request.released_at), "sql": request.sql,
         "report": {k: request.report.get(k) for k in ("cells", "suppressed", "summary", "rules", "notes")}
-        if request.kind == "table" else None,
+        if request.kind == "table" else request.report or None,  # a file's: the automatic checks (checks.py)
         "can_download": permissions.can_download(user, request, airlock.policy) and policies.can_download(request),
     }
     if detail:
@@ -376,8 +386,9 @@ def _request_page(request: Request, airlock: Airlock, user: User, request_id: Re
     export = airlock.get(request_id, user)
     reviewer = permissions.is_reviewer(user, airlock.policy)
     look = permissions.can_look_at(user, export, airlock.policy)
+    shows_table = export.kind == "table" or export.report.get("checked") == "table"
     table = _table_view(airlock.table(request_id, user, audit=audit), export, airlock.settings.page_rows) \
-        if export.kind == "table" and look else None
+        if shows_table and look else None
     return _page(
         request, "request.html", user, status_code=error.http_status if error else 200,
         title=f"Export request {export.id}: {export.name}", export=export, table=table, reviewer=reviewer,
@@ -407,7 +418,7 @@ CELL = re.compile(r"(?:^| )(\w+)=")
 def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
     """The first `limit` rows as the reviewer reads them: every column in its place under its
     own name, every value exact (the cell's title holds it whole), withheld cells marked
-    with the rules that withheld them."""
+    with the rules that withheld them (a file's empty cells marked empty)."""
     rules_by_cell: dict[frozenset, list[str]] = {}
     for row in export.report.get("withheld", []):
         rules_by_cell.setdefault(_cell_keys(row["cell"]), []).append(
@@ -419,7 +430,9 @@ def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
         named = {name: value for name, value in zip(columns, values) if columns.count(name) == 1}
         cells = []
         for value in values:
-            if value is None:
+            if value is None and export.kind == "file":
+                cells.append({"text": "empty", "withheld": True, "number": False, "title": "no value in the file"})
+            elif value is None:
                 why = next((rules for key, rules in rules_by_cell.items()
                             if key and all(k in named and str(named[k]) == v for k, v in key)), None)
                 cells.append({"text": "withheld", "withheld": True, "number": False,

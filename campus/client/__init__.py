@@ -11,6 +11,8 @@
     campus.export(sql, "spend_by_district", "for the retail report")   # ask to take a table out
     campus.export_file("figure.png", "map of spending")                 # or a file from the workspace
     campus.exports()                          # your export requests and where they stand
+    campus.resubmit(7, path="figure.png")     # a returned request, with a new file (or sql=...)
+    campus.withdraw(7)                        # or give it up
 
 Inside a campus notebook the token is the kernel's ``JUPYTERHUB_API_TOKEN`` and the
 service's address is ``CAMPUS_SERVICE_URL``, both set by the hub; elsewhere set ``CAMPUS_SERVICE_URL`` and
@@ -37,13 +39,15 @@ from .notebook import (
     guide,
     load_ipython_extension,
     magic_arguments,
+    resubmit,
     sql,
     sql_magic,
+    withdraw,
 )
 from .progress import waiting
 
 __all__ = [
     "Client", "Description", "Export", "ServiceUnreachable", "api_token", "budget", "datasets", "default", "describe",
     "explain", "export", "export_file", "exports", "guide", "load_ipython_extension", "magic_arguments",
-    "service_url", "sql", "sql_magic", "waiting",
+    "resubmit", "service_url", "sql", "sql_magic", "waiting", "withdraw",
 ]

@@ -107,18 +107,26 @@ class Export:
         return cls(answer["id"], answer["name"], answer["status"], answer.get("next") or "",
                    answer.get("status_reason"), page, answer.get("report"))
 
+    @property
+    def flags(self) -> list[str]:
+        """What the airlock's automatic checks of a file flagged for the reviewer, one sentence each."""
+        return [f"{c['name']}: {c['reason']}" for c in (self.report or {}).get("checks") or []
+                if c.get("outcome") == "flag"]
+
     def __repr__(self) -> str:
         summary = (self.report or {}).get("summary") or ""
         return (f"export request {self.id} ({self.name}): {self.status}" + (f" - {self.reason}" if self.reason else "")
-                + (f"\n{summary}" if summary else "") + f"\nnext: {self.next}\nfollow it at {self.page}")
+                + (f"\n{summary}" if summary else "") + "".join(f"\n  flagged: {f}" for f in self.flags)
+                + f"\nnext: {self.next}\nfollow it at {self.page}")
 
     def _repr_html_(self) -> str:
         from html import escape
 
         summary = (self.report or {}).get("summary") or ""
+        flags = "".join(f"<li>{escape(f)}</li>" for f in self.flags)
         return (f"<p><b>Export request {self.id}</b> ({escape(self.name)}): <b>{escape(self.status)}</b>"
                 + (f" &mdash; {escape(self.reason)}" if self.reason else "") + "</p>"
-                + (f"<p>{escape(summary)}</p>" if summary else "")
+                + (f"<p>{escape(summary)}</p>" if summary else "") + (f"<ul>{flags}</ul>" if flags else "")
                 + f"<p>Next: {escape(self.next)}. <a href=\"{escape(self.page)}\" target=\"_blank\">Follow it on "
                 "the airlock page</a>.</p>")
 
@@ -189,15 +197,31 @@ class Client:
         body = {"sql": sql, "name": name, "description": description, "project": project}
         return self._export(self._call(lambda: self._post("exports", body), show=self.progress).json())
 
-    def export_file(self, path: str | os.PathLike, description: str = "", project: str | None = None) -> Export:
-        """Ask to take a file from your workspace out (a figure, say); a steward always looks at it."""
-        from pathlib import Path
+    def export_file(self, path: str | os.PathLike, description: str = "", project: str | None = None,
+                    name: str | None = None) -> Export:
+        """Ask to take a file from your workspace out (a figure, a small table), as request `name`
+        (default: the file's name without its extension). The airlock checks it first: a CSV,
+        TSV or Parquet table for identifiers, row-level data, small and unrounded counts; a
+        figure or text always waits for a reviewer's eyes. A refusal says what to do instead."""
+        data = {"description": description} | ({"project": project} if project else {}) | (
+            {"name": name} if name else {})
+        return self._export(self._upload("exports/files", path, data).json())
 
-        file = Path(path)
-        data = {"description": description} | ({"project": project} if project else {})
-        answer = self._call(lambda: self._http.post(
-            "exports/files", data=data, files={"file": (file.name, file.read_bytes())}))
-        return self._export(answer.json())
+    def resubmit(self, request_id: int, description: str | None = None, sql: str | None = None,
+                 path: str | os.PathLike | None = None) -> Export:
+        """Send a returned request back: a table with a new query (`sql`), a file with new content
+        (`path`, checked again), either with a new `description`."""
+        if path is not None:
+            data = {"description": description} if description is not None else {}
+            return self._export(self._upload(f"exports/{int(request_id)}/resubmit/file", path, data).json())
+        body = {"description": description, "sql": sql}
+        return self._export(self._call(lambda: self._post(f"exports/{int(request_id)}/resubmit", body),
+                                       show=self.progress).json())
+
+    def withdraw(self, request_id: int, comment: str = "") -> Export:
+        """Withdraw a returned request you no longer want: it ends there."""
+        return self._export(self._call(lambda: self._post(f"exports/{int(request_id)}/withdraw",
+                                                          {"comment": comment})).json())
 
     def exports(self) -> pl.DataFrame:
         """Your export requests, newest first: id, name, status, what happens next."""
@@ -214,6 +238,12 @@ class Client:
 
     def _export(self, answer: dict) -> Export:
         return Export.of(answer, self.page(answer["id"]))
+
+    def _upload(self, path: str, file: str | os.PathLike, data: dict):
+        from pathlib import Path
+
+        file = Path(file)
+        return self._call(lambda: self._http.post(path, data=data, files={"file": (file.name, file.read_bytes())}))
 
     def close(self) -> None:
         self._http.close()

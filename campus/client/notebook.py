@@ -72,9 +72,21 @@ def export(sql: str, name: str, description: str = "", project: str | None = Non
     return default().export(sql, name, description, project)
 
 
-def export_file(path: str | os.PathLike, description: str = "", project: str | None = None) -> Export:
-    """Ask to take a file from your workspace out (see `Client.export_file`)."""
-    return default().export_file(path, description, project)
+def export_file(path: str | os.PathLike, description: str = "", project: str | None = None,
+                name: str | None = None) -> Export:
+    """Ask to take a file from your workspace out, checked first (see `Client.export_file`)."""
+    return default().export_file(path, description, project, name)
+
+
+def resubmit(request_id: int, description: str | None = None, sql: str | None = None,
+             path: str | os.PathLike | None = None) -> Export:
+    """Send a returned export request back with a new query or file (see `Client.resubmit`)."""
+    return default().resubmit(request_id, description, sql, path)
+
+
+def withdraw(request_id: int, comment: str = "") -> Export:
+    """Withdraw a returned export request (see `Client.withdraw`)."""
+    return default().withdraw(request_id, comment)
 
 
 def exports() -> pl.DataFrame:
