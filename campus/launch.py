@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -74,6 +75,8 @@ def up(*, spawner: str | None = None, say: Callable[[str], None] = print) -> Run
 
     hub, campus = HubSettings(), Settings()
     spawner = spawner or os.environ.get("CAMPUS_HUB_SPAWNER") or default_spawner()
+    if spawner == "sandbox":
+        check_private(private_folders(campus, hub))
     prepare(campus)  # what the data service needs before it starts: its database migrated, the noise secret
     for name, password in give_demo_passwords(hub).items():
         say(f"  demo account {name}: password {password}")
@@ -88,6 +91,26 @@ def default_spawner() -> str:
             "Unix account); run `sudo campus up`, or for a one-person trial without a sandbox set "
             "CAMPUS_HUB_SPAWNER=simple")
     return "sandbox"
+
+
+def private_folders(campus: Settings, hub: HubSettings) -> list[Path]:
+    """The raw data and the campus and hub state, each made if missing with mode 700 (only the
+    campus's own account may open them: the sandbox refuses to start servers otherwise)."""
+    folders = [Path(campus.data), Path(campus.state_dir), Path(hub.state)]
+    for folder in sorted(folders, key=lambda f: len(f.parts)):  # the state before the data inside it
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folders
+
+
+def check_private(folders: list[Path]) -> None:
+    """Refuse to start if researchers' Unix accounts could open one of `folders`."""
+    from .hub.mounts import open_to_others
+
+    opened = [f for f in folders if open_to_others(f)]
+    if opened:
+        raise LaunchError(
+            "researchers' sessions cannot start while " + ", ".join(str(f) for f in opened) + " can be opened by "
+            "every Unix user; close them with: chmod o-rwx " + " ".join(shlex.quote(str(f)) for f in opened))
 
 
 def give_demo_passwords(hub: HubSettings) -> dict[str, str]:

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ByteSize, ConfigDict, Field, ValidationInfo, field_validator
 
 from . import yamlfile
 
@@ -49,6 +49,25 @@ class User(BaseModel):
     )
 
 
+class Limits(BaseModel):
+    """What a group's or a project's sealed sessions may use; unset: the hub's default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memory: ByteSize | None = Field(None, description="Memory of the whole session: server, kernels and what they "
+                                                      "start (e.g. 8G, 8GiB).")
+    cpus: float | None = Field(None, gt=0, le=256, description="CPU cores the session may use at once (e.g. 1.5).")
+    processes: int | None = Field(None, ge=32, description="Processes and threads the session may run at once.")
+    home: ByteSize | None = Field(None, description="Size of the researcher's home (e.g. 20G).")
+
+    @field_validator("memory", "home")
+    @classmethod
+    def _at_least_64m(cls, size: ByteSize | None) -> ByteSize | None:
+        if size is not None and size < 64 * 2**20:
+            raise ValueError(f"{size.human_readable()} is too small for a notebook session: give at least 64MiB")
+        return size
+
+
 class Project(BaseModel):
     """A project: who works in it, and the last day it runs."""
 
@@ -57,6 +76,8 @@ class Project(BaseModel):
     description: str | None = None
     members: list[str] = Field(description="User names of the project's members.")
     expires: datetime.date = Field(description="The last day the project's grants apply (inclusive).")
+    limits: Limits | None = Field(None, description="What its members' sessions may use (the largest of their "
+                                                    "groups' and projects' limits applies).")
 
 
 class Provisioning(BaseModel):
@@ -66,6 +87,8 @@ class Provisioning(BaseModel):
 
     users: dict[Name, User] = Field(default_factory=dict)
     projects: dict[Name, Project] = Field(default_factory=dict)
+    limits: dict[Name, Limits] = Field(default_factory=dict, description="Group name -> what its members' sessions "
+                                                                         "may use (the hub's defaults otherwise).")
 
     @field_validator("projects")
     @classmethod

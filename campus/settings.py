@@ -27,7 +27,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import ByteSize, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError, HubUnavailable
@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     user_concurrent: int = Field(
         4, gt=0, description="Data service requests one user may have in progress at once (then 429)."
     )
+    sessions_sealed: bool = Field(
+        False, description="Every session that can reach the data service is sealed (the hub sets it with "
+        "CAMPUS_HUB_SPAWNER=sandbox). Rows of datasets with identifiers are given to sealed sessions only.")
     queries_at_once: int = Field(
         default_factory=lambda: max(2, os.cpu_count() or 2),
         gt=0, description="Queries the data service runs at once; while others wait, one user gets at most half.",
@@ -286,7 +289,15 @@ class SandboxSettings(BaseSettings):
                                                        "(made with useradd --system if missing).")
     templates_dir: Path = Field(PROJECT_ROOT / "notebooks" / "templates",
                                 description="Notebook templates copied into a new home's templates/ folder.")
-    max_processes: int = Field(512, ge=16, description="Processes and threads one researcher may run at once "
-                                                      "(RLIMIT_NPROC, counted per Unix account).")
-    memory: str | None = Field(None, description="Memory each process of a server may use (RLIMIT_DATA, "
-                                                 "e.g. 8G) [default: no limit].")
+    max_processes: int = Field(512, ge=32, description="Processes and threads one session may run at once, by "
+                                                      "default (its cgroup's pids.max; hub/users.yaml `limits:` "
+                                                      "sets it per group or project).")
+    memory: ByteSize = Field(ByteSize(4 * 2**30), description="Memory of one session by default: server, kernels "
+                                                              "and what they start (its cgroup's limit; each process "
+                                                              "also gets RLIMIT_DATA at it), e.g. 8G or 8GiB.")
+    cpus: float = Field(1.0, gt=0, description="CPU cores one session may use at once, by default (its cgroup's "
+                                               "CFS quota).")
+    home_size: ByteSize = Field(ByteSize(5 * 2**30), description="Size of each researcher's home, by default: an "
+                                                                 "ext4 image of that size mounted over it.")
+    tmp_size: ByteSize = Field(ByteSize(2**30), description="Size of the session's private /tmp and /dev/shm "
+                                                            "(memory, counted in its memory limit).")

@@ -28,6 +28,7 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -38,12 +39,17 @@ from pathlib import Path
 import httpx
 import pytest
 import websocket
+import yaml
 
 from campus.hub.accounts import find_tools, make_home
+from campus.hub.disk import image_of, unmount_home
 from campus.hub.errors import SandboxUnavailable
+from campus.hub.passwords import Passwords
+from campus.hub.limits import CGROUPS, SessionGroup, SessionLimits
+from campus.hub.network import NAMESPACES, check_sealed, interfaces, make_namespace, remove_namespace
 from campus.hub.spawner import SandboxSpawner
 from campus.settings import PROJECT_ROOT, SandboxSettings
-from test_hub import running_hub
+from test_hub import USERS_YAML, running_hub, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -69,12 +75,21 @@ def account(name: str) -> pwd.struct_passwd:
 
 
 def remove_leftovers() -> None:
-    """Accounts and folders of an earlier run that was killed before its teardown."""
+    """Accounts, sessions and folders of an earlier run that was killed before its teardown."""
     for entry in pwd.getpwall():
         made_by = re.fullmatch(r"cst(\d+)-[a-z]+", entry.pw_name)
         if made_by and entry.pw_dir.startswith(FOLDERS) and not Path(f"/proc/{made_by[1]}").exists():
+            end_session(entry.pw_name, Path(entry.pw_dir))
             subprocess.run(["userdel", "--force", entry.pw_name], capture_output=True)
             shutil.rmtree(entry.pw_dir.split("/homes/")[0], ignore_errors=True)
+
+
+def end_session(name: str, home_dir: Path) -> None:
+    """What a session of account `name` may have left if its hub was killed: its namespace,
+    cgroups and mounted home."""
+    remove_namespace(name)
+    SessionGroup(name).remove()
+    unmount_home(home_dir)
 
 
 # --------------------------------------------------------------------------- a hub with sandboxes
@@ -95,6 +110,7 @@ def sandbox_place(demo_data: Path, folders: str, accounts: list[str]):
         yield folder
     finally:
         for name in accounts:
+            end_session(name, folder / "homes" / name)
             subprocess.run(["userdel", "--force", name], capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -109,12 +125,23 @@ def place(demo_data):
         yield folder
 
 
+MEMORY, CPUS, PROCESSES, HOME, TMP = 1536 * 2**20, 0.5, 300, 64 * 2**20, 64 * 2**20  # the hub's defaults
+BOBS_MEMORY = 2 * 2**30  # his project's, in users.yaml
+
+
 @pytest.fixture(scope="module")
 def hub(place):
-    with running_hub(place / "hub", CAMPUS_HUB_SPAWNER="sandbox", CAMPUS_HUB_DATA_SERVICE="true",
-                     CAMPUS_DATA_DIR=str(place / "data"), CAMPUS_SANDBOX_HOMES_DIR=str(place / "homes"),
-                     CAMPUS_SANDBOX_ACCOUNT_PREFIX=PREFIX, CAMPUS_SANDBOX_TEMPLATES_DIR=str(place / "templates"),
-                     CAMPUS_SANDBOX_MAX_PROCESSES="300", CAMPUS_SANDBOX_MEMORY="8G") as running:
+    users = yaml.safe_load(USERS_YAML.read_text())
+    users["projects"]["bigger-sessions"] = {"members": ["bob"], "expires": "2999-12-31",
+                                            "limits": {"memory": "2GiB", "cpus": 1}}
+    (place / "users.yaml").write_text(yaml.safe_dump(users))
+    with running_hub(place / "hub", place / "users.yaml", CAMPUS_HUB_SPAWNER="sandbox",
+                     CAMPUS_HUB_DATA_SERVICE="true", CAMPUS_DATA_DIR=str(place / "data"),
+                     CAMPUS_SANDBOX_HOMES_DIR=str(place / "homes"), CAMPUS_SANDBOX_ACCOUNT_PREFIX=PREFIX,
+                     CAMPUS_SANDBOX_TEMPLATES_DIR=str(place / "templates"),
+                     CAMPUS_SANDBOX_MAX_PROCESSES=str(PROCESSES), CAMPUS_SANDBOX_MEMORY=f"{MEMORY}",
+                     CAMPUS_SANDBOX_CPUS=str(CPUS), CAMPUS_SANDBOX_HOME_SIZE=str(HOME),
+                     CAMPUS_SANDBOX_TMP_SIZE=str(TMP)) as running:
         yield running
 
 
@@ -177,6 +204,13 @@ class Kernel:
 
     def run(self, code: str) -> str:
         """Run `code`; its printed output, or AssertionError with the kernel's traceback."""
+        out, error = self.attempt(code)
+        if error is not None:
+            raise AssertionError(error)
+        return out
+
+    def attempt(self, code: str, seconds: float = 120) -> tuple[str, str | None]:
+        """Run `code`; what it printed (stdout and stderr) and its error (``Name: value``), if any."""
         msg_id = uuid.uuid4().hex
         self.ws.send(json.dumps({
             "header": {"msg_id": msg_id, "session": self.session, "username": "test", "msg_type": "execute_request",
@@ -185,9 +219,10 @@ class Kernel:
             "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
                         "allow_stdin": False, "stop_on_error": True}}))
         out: list[str] = []
-        deadline = time.monotonic() + 120
+        error = None
+        deadline = time.monotonic() + seconds
         while True:
-            assert time.monotonic() < deadline, f"no answer from the kernel in 120 s:\n{self.log()[-4000:]}"
+            assert time.monotonic() < deadline, f"no answer from the kernel in {seconds} s:\n{self.log()[-4000:]}"
             msg = json.loads(self.ws.recv())
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
@@ -195,9 +230,9 @@ class Kernel:
             if kind == "stream":
                 out.append(content["text"])
             elif kind == "error":
-                raise AssertionError("\n".join(content["traceback"]))
+                error = f"{content['ename']}: {content['evalue']}\n" + "\n".join(content["traceback"])
             elif kind == "status" and content["execution_state"] == "idle":
-                return "".join(out)
+                return "".join(out), error
 
     def json(self, code: str):
         return json.loads(self.run(code).strip().splitlines()[-1])
@@ -243,8 +278,8 @@ print(json.dumps({"uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(), 
     assert seen["no_new_privs"] == "1" and int(seen["cap_eff"], 16) == 0 and int(seen["cap_bnd"], 16) == 0
     assert seen["host"] == "campus" and seen["cwd"] == alice.pw_dir
     assert seen["processes"] < 20  # its own PID namespace: the server and its kernels, not the machine
-    assert seen["nproc"] == 300  # CAMPUS_SANDBOX_MAX_PROCESSES
-    assert seen["data"] == 8 * 1024**3  # CAMPUS_SANDBOX_MEMORY
+    assert seen["nproc"] == PROCESSES  # CAMPUS_SANDBOX_MAX_PROCESSES
+    assert seen["data"] == MEMORY  # CAMPUS_SANDBOX_MEMORY
 
 
 def test_her_home_is_private_hers_and_starts_with_the_templates(place, kernel):
@@ -388,7 +423,7 @@ def test_jupyterlab_download_and_export_plugins_are_disabled_and_locked(hub, ser
 def test_her_kernel_holds_her_token_and_no_campus_secrets(kernel):
     env = kernel.json("import os, json; print(json.dumps(sorted(os.environ)))")
     assert "JUPYTERHUB_API_TOKEN" in env and "CAMPUS_SERVICE_URL" in env
-    assert [k for k in env if k.startswith("CAMPUS_")] == ["CAMPUS_SERVICE_URL"]
+    assert [k for k in env if k.startswith("CAMPUS_")] == ["CAMPUS_SERVICE_URL", "CAMPUS_SESSION_LIMITS"]
 
 
 def test_the_data_service_answers_her_kernel_as_alice(kernel):
@@ -409,6 +444,245 @@ r = campus.sql("SELECT district, count(*) AS n FROM card_usage GROUP BY district
 print(json.dumps(r.pl().height))
 """)
     assert rows == 25
+
+
+# --------------------------------------------------------------------------- sealed: the network
+
+
+@pytest.fixture(scope="module")
+def bob_kernel(hub, servers):
+    k = Kernel(hub, "bob")
+    yield k
+    k.close()
+
+
+def port_of(url: str) -> int:
+    return httpx.URL(url).port
+
+
+def reach(kernel, targets: dict[str, int]) -> dict[str, str]:
+    """For each loopback port, what a connection from the kernel meets: 'open' or the error's name."""
+    return kernel.json(f"""
+import errno, json, socket
+def reach(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        return "open"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, type(e).__name__)
+print(json.dumps({{name: reach(port) for name, port in {json.dumps(targets)}.items()}}))
+""")
+
+
+def test_her_namespace_holds_only_its_own_loopback(servers):
+    assert interfaces(PREFIX + "alice") == ["lo"] and interfaces(PREFIX + "bob") == ["lo"]
+    assert (NAMESPACES / (PREFIX + "alice")).exists()
+
+
+def test_her_kernel_reaches_the_hub_api_and_the_data_service_and_nothing_else(hub, servers, kernel, bob_kernel):
+    bobs_server = port_of(bob_kernel.run("import os; print(os.environ['JUPYTERHUB_SERVICE_URL'])").strip())
+    env = kernel.json("import os, json; print(json.dumps({k: os.environ[k] for k in "
+                      "['JUPYTERHUB_API_URL', 'CAMPUS_SERVICE_URL']}))")
+    seen = reach(kernel, {
+        "the hub's API": port_of(env["JUPYTERHUB_API_URL"]),
+        "the data service": port_of(env["CAMPUS_SERVICE_URL"]),
+        "PostgreSQL": 5432,
+        "the proxy's API": port_of(hub.env["CAMPUS_HUB_PROXY_API_URL"]),
+        "the campus's public port": port_of(hub.env["CAMPUS_HUB_BIND_URL"]),
+        "bob's server": bobs_server,
+    })
+    assert seen == {"the hub's API": "open", "the data service": "open", "PostgreSQL": "ECONNREFUSED",
+                    "the proxy's API": "ECONNREFUSED", "the campus's public port": "ECONNREFUSED",
+                    "bob's server": "ECONNREFUSED"}
+    # and outside her namespace, each of those refused ports is open: the lock, not an empty machine
+    for name in ("PostgreSQL", "the proxy's API", "the campus's public port"):
+        port = {"PostgreSQL": 5432, "the proxy's API": port_of(hub.env["CAMPUS_HUB_PROXY_API_URL"]),
+                "the campus's public port": port_of(hub.env["CAMPUS_HUB_BIND_URL"])}[name]
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+def machine_address() -> str:
+    """One of this machine's own addresses beyond loopback (never sent to: only routes are asked)."""
+    shown = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True,
+                           text=True).stdout.split()
+    return shown[shown.index("inet") + 1].split("/")[0] if "inet" in shown else "192.0.2.1"
+
+
+def test_no_address_beyond_loopback_has_a_route_from_her_session(kernel):
+    addresses = ["192.0.2.1", "10.0.0.1", machine_address(), "2001:db8::1"]
+    seen = kernel.json(f"""
+import errno, json, socket, subprocess
+found = {{}}
+for address in {json.dumps(addresses)}:
+    route = subprocess.run(["/usr/sbin/ip", "route", "get", address], capture_output=True, text=True)
+    if route.returncode == 0:
+        found[address] = "routed: " + route.stdout.strip()  # stop here: never send to it
+        continue
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    error = s.connect_ex((address, 9))
+    found[address] = errno.errorcode.get(error, str(error))
+print(json.dumps(found))
+""")
+    assert seen == {address: "ENETUNREACH" for address in addresses}
+
+
+def test_the_machines_unix_sockets_are_not_in_her_session(kernel):
+    sockets = [p for p in (Path("/run/postgresql/.s.PGSQL.5432"), Path("/run/mysqld/mysqld.sock")) if p.exists()]
+    seen = probe(kernel, {"/run": Path("/run"), **{str(p): p for p in sockets}})
+    assert seen == {"/run": "empty", **{str(p): "missing" for p in sockets}}
+
+
+# --------------------------------------------------------------------------- sealed: the limits
+
+
+def test_each_session_has_its_limits_from_the_settings_and_users_yaml(servers):
+    def limits(name: str) -> dict[str, int]:
+        group = SessionGroup(PREFIX + name).folders
+        return {"memory": int((group["memory"] / "memory.limit_in_bytes").read_text()),
+                "cpu quota": int((group["cpu"] / "cpu.cfs_quota_us").read_text()),
+                "processes": int((group["pids"] / "pids.max").read_text()),
+                "running": len((group["memory"] / "cgroup.procs").read_text().split())}
+    alice, bob = limits("alice"), limits("bob")
+    assert alice | {"running": 0} == {"memory": MEMORY, "cpu quota": int(CPUS * 100_000), "processes": PROCESSES,
+                                      "running": 0}
+    assert (bob["memory"], bob["cpu quota"]) == (BOBS_MEMORY, 100_000)  # his project's limits
+    assert alice["running"] >= 1 and bob["running"] >= 1  # bwrap, the server, its kernels
+
+
+def everyone_else_works(hub, bob_kernel) -> None:
+    """The hub, the data service and bob's session answer."""
+    assert httpx.get(hub.api, headers=admin(hub), timeout=30).status_code == 200
+    assert bob_kernel.json("""
+import campus, json
+print(json.dumps(campus.sql("SELECT count(*) AS n FROM card_usage GROUP BY district").pl().height))
+""") == 25
+
+
+def test_a_cell_that_asks_for_more_memory_than_the_session_has_gets_a_memory_error(hub, kernel, bob_kernel):
+    kernel.run("import campus; campus.load_ipython_extension(get_ipython())")  # its own display of refusals too
+    out, error = kernel.attempt(f"hoard = bytearray({2 * MEMORY})")
+    assert error is not None and error.startswith("MemoryError")
+    assert "[campus] This session may use 1.5 GiB of memory in all" in out
+    assert kernel.run("print(6 * 7)").strip() == "42"  # her kernel lives on
+    everyone_else_works(hub, bob_kernel)
+
+
+def test_a_session_out_of_memory_loses_its_biggest_process_only(hub, servers, kernel, bob_kernel):
+    """Three processes of alice's, each well within a process's limit, together over her
+    session's: the OOM killer stops one of hers, and nothing of anyone else's."""
+    before = SessionGroup(PREFIX + "alice").oom_kills()
+    codes = kernel.json(f"""
+import json, subprocess, sys
+hog = "import time; b = b'x' * {int(MEMORY * 0.45)}; print('holding', flush=True); time.sleep(300)"
+hogs = [subprocess.Popen([sys.executable, "-c", hog], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+said = [h.stdout.readline().strip() for h in hogs]  # 'holding', or nothing: the OOM killer stopped it
+for h in hogs:
+    h.kill()
+    h.wait()
+print(json.dumps(said))
+""")
+    assert SessionGroup(PREFIX + "alice").oom_kills() > before
+    assert len(codes) == 3  # the cell ran to its end: the OOM killer took a hog, not her kernel
+    assert kernel.run("print(6 * 7)").strip() == "42"
+    everyone_else_works(hub, bob_kernel)
+    fresh = Kernel(hub, "alice")
+    try:
+        told = fresh.run("print('first cell')")
+        assert "[campus] This session ran out of its 1.5 GiB of memory" in told and "first cell" in told
+        assert "[campus]" not in fresh.run("print('second cell')")  # said once
+    finally:
+        fresh.close()
+
+
+def test_a_fork_bomb_stops_at_the_sessions_process_limit(hub, kernel, bob_kernel):
+    out, error = kernel.attempt("""
+import subprocess
+children = []
+while len(children) < 2000:
+    children.append(subprocess.Popen(["sleep", "60"]))
+""")
+    started = kernel.json("""
+import json
+for child in children:
+    child.kill()
+    child.wait()
+print(len(children))
+""")
+    assert error is not None and error.startswith("BlockingIOError")
+    assert f"[campus] This session may run {PROCESSES} processes and threads at once" in out
+    assert 100 < started < PROCESSES
+    everyone_else_works(hub, bob_kernel)
+
+
+def test_filling_the_home_or_tmp_stops_at_its_size(place, hub, kernel, bob_kernel):
+    filled = kernel.json("""
+import errno, json, os
+def fill(path):
+    written = 0
+    try:
+        with open(path, "wb") as f:
+            while written < 1 << 30:
+                f.write(b"x" * (1 << 20))
+                f.flush()
+                written += 1 << 20
+    except OSError as e:
+        return [written, errno.errorcode[e.errno]]
+    finally:
+        os.remove(path)
+    return [written, None]
+print(json.dumps({"home": fill(os.path.expanduser("~/filler")), "tmp": fill("/tmp/filler")}))
+""")
+    assert filled["home"][1] == "ENOSPC" and filled["home"][0] < HOME
+    assert filled["tmp"][1] == "ENOSPC" and filled["tmp"][0] <= TMP
+    out, error = kernel.attempt("open('big', 'wb').write(b'x' * (100 << 20))")
+    kernel.run("import os; os.remove('big')")
+    assert error is not None and "No space left on device" in error
+    assert "[campus] Your home is full: it holds 64 MiB" in out
+    assert image_of(home(place, "alice")).stat().st_size == HOME
+    everyone_else_works(hub, bob_kernel)
+
+
+def test_her_session_gets_half_a_core(kernel):
+    used = kernel.json("""
+import json, resource, subprocess, sys, time
+spin = "import time\\nend = time.time() + 3\\nwhile time.time() < end: pass"
+began = time.monotonic()
+for p in [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(2)]:
+    p.wait()
+print(json.dumps([resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime, time.monotonic() - began]))
+""")
+    cpu, wall = used
+    assert cpu < CPUS * wall * 1.3 + 0.5, f"{cpu:.1f} s of CPU in {wall:.1f} s, over a quota of {CPUS} cores"
+
+
+# --------------------------------------------------------------------------- a session that cannot be sealed
+
+
+def as_bob(hub) -> httpx.Client:
+    """bob's browser, signed in with a password an admin set."""
+    password = Passwords(Path(hub.env["CAMPUS_HUB_STATE_DIR"]) / "passwords").generate("bob")
+    client = httpx.Client(base_url=hub.url, timeout=60)
+    assert sign_in(client, "bob", password).status_code == 302
+    return client
+
+
+def test_a_refused_spawn_shows_the_reason_and_leaves_nothing_behind(place, hub, servers, bob_kernel):
+    stop_server(hub, "bob")
+    bob = PREFIX + "bob"
+    assert not (NAMESPACES / bob).exists() and not os.path.ismount(home(place, "bob"))
+    assert not (CGROUPS / "memory" / "campus" / bob).exists()
+    (place / "data").chmod(0o755)
+    try:
+        refused = httpx.post(hub.api + "users/bob/server", headers=admin(hub), timeout=60)
+        page = as_bob(hub).get("hub/spawn-pending/bob")  # where his browser waits for his server
+    finally:
+        (place / "data").chmod(0o700)
+    assert refused.status_code == 503, refused.text
+    assert "could not be sealed" in refused.json()["message"] and "chmod o-rwx" in refused.json()["message"]
+    assert page.status_code == 503 and "could not be sealed" in page.text and "Unhandled error" not in page.text
+    assert not (NAMESPACES / bob).exists() and not os.path.ismount(home(place, "bob"))
+    start_servers(hub, ["bob"])
 
 
 # --------------------------------------------------------------------------- it fails closed (fast)
@@ -449,6 +723,61 @@ def test_a_new_home_gets_the_templates_once_and_keeps_her_edits(tmp_path):
     with pytest.raises(SandboxUnavailable, match="not a folder owned by uid"):
         make_home(home_dir, nobody.pw_uid + 1, nobody.pw_gid, templates)
     assert make_home(tmp_path / "homes" / "campus-y", nobody.pw_uid, nobody.pw_gid, tmp_path / "none") is True
+
+
+def test_campus_up_makes_its_folders_private_and_refuses_to_start_with_open_ones():
+    from campus.launch import LaunchError, check_private, private_folders
+    from campus.settings import HubSettings, Settings
+
+    place = Path(tempfile.mkdtemp(dir="/var/tmp"))
+    try:
+        place.chmod(0o755)  # a fresh CAMPUS_STATE_DIR under a folder everyone may enter
+        folders = private_folders(Settings(state_dir=place / "state"), HubSettings(state_dir=place / "hub"))
+        assert [(f.relative_to(place), f.stat().st_mode & 0o777) for f in folders] == \
+            [(Path("state/data"), 0o700), (Path("state"), 0o700), (Path("hub"), 0o700)]
+        check_private(folders)  # starts
+        (place / "state").chmod(0o755)  # as an admin's chmod -R might leave them
+        (place / "state" / "data").chmod(0o755)
+        with pytest.raises(LaunchError, match=f"chmod o-rwx {place}/state/data {place}/state$"):
+            check_private(folders)
+    finally:
+        shutil.rmtree(place)
+
+
+def test_limits_in_users_yaml_are_checked_with_reasons():
+    from pydantic import ValidationError
+
+    from campus.provisioning import Provisioning
+
+    base = {"users": {"alice": {"groups": ["researchers"]}}}
+    with pytest.raises(ValidationError, match="too small for a notebook session"):
+        Provisioning.model_validate(base | {"limits": {"researchers": {"memory": "1M"}}})
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        Provisioning.model_validate(base | {"limits": {"researchers": {"gpus": 1}}})
+    with pytest.raises(ValidationError, match="greater than 0"):
+        Provisioning.model_validate(base | {"limits": {"researchers": {"cpus": 0}}})
+
+
+def test_a_namespace_with_an_interface_besides_loopback_is_refused_and_removed():
+    need_sandbox()
+    name = f"{PREFIX}probe"
+    path = make_namespace(name)
+    try:
+        assert path.exists() and interfaces(name) == ["lo"]
+        added = subprocess.run(["ip", "-n", name, "link", "add", "leak0", "type", "veth", "peer", "name", "leak1"],
+                               capture_output=True, text=True)
+        assert added.returncode == 0, added.stderr
+        with pytest.raises(SandboxUnavailable, match="not only its loopback"):
+            check_sealed(name)
+        assert not path.exists()
+    finally:
+        remove_namespace(name)
+
+
+def test_limits_that_cannot_be_written_refuse_the_session():
+    with pytest.raises(SandboxUnavailable, match="could not set the session's limits"):
+        SessionGroup("campus-x", root=Path("/proc")).apply(SessionLimits(memory=2**30, cpus=1, processes=64,
+                                                                        home=2**30))
 
 
 def test_every_sandbox_setting_is_in_the_hub_readme():

@@ -26,6 +26,9 @@ def up(
         out.print(f"The campus is already running at {already.url} (hub pid {already.pid}); `campus down` stops it.",
                   highlight=False)
         return
+    from ..settings import HubSettings, Settings
+
+    launch.private_folders(Settings(), HubSettings())  # before the demo data is written into one of them
     build(scale=scale, seed=42, out_dir=None, only=None)
     launch.up(say=lambda line: out.print(line, highlight=False, markup=False))
 

@@ -2,7 +2,7 @@
 
 A sandboxed server runs as ``<CAMPUS_SANDBOX_ACCOUNT_PREFIX><name>``, a system account
 made here if missing (no password, no login shell, its own group, never root), in a home
-only it can open; bwrap and setpriv come from the system's own PATH.
+only it can open; bwrap, setpriv, nsenter and ip come from the system's own PATH.
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ def make_home(home: Path, uid: int, gid: int, templates: Path | None = None) -> 
 
 
 def find_tools(path: str = SYSTEM_PATH) -> dict[str, str]:
-    """Where bwrap and setpriv are; refuse, saying what to install, if one is missing."""
-    found = {tool: shutil.which(tool, path=path) for tool in ("bwrap", "setpriv")}
-    missing = {"bwrap": "bubblewrap", "setpriv": "util-linux"}
+    """Where bwrap, setpriv, nsenter and ip are; refuse, saying what to install, if one is missing."""
+    missing = {"bwrap": "bubblewrap", "setpriv": "util-linux", "nsenter": "util-linux", "ip": "iproute2"}
+    found = {tool: shutil.which(tool, path=path) for tool in missing}
     lacking = [f"{tool} (apt-get install {missing[tool]})" for tool, where in found.items() if not where]
     if lacking:
         raise SandboxUnavailable("notebook servers run only inside the sandbox, and it needs "

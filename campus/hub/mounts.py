@@ -1,8 +1,10 @@
 """What a sandboxed server sees: bubblewrap's mounts, and the folders it hides.
 
 The system is read-only; what no server may see (the raw data, the campus and hub
-state, the hub account's home, the homes) is covered by empty tmpfs; what every server
+state, the hub account's home, the homes, and ``/run``, where the machine's services keep
+their Unix sockets: PostgreSQL's, MariaDB's) is covered by empty tmpfs; what every server
 needs (Python, the project) is shown again read-only; the researcher's home read-write.
+``/tmp`` and ``/dev/shm`` are private tmpfs of a fixed size.
 """
 
 from __future__ import annotations
@@ -24,17 +26,22 @@ def covered(path: Path, by: Path) -> bool:
     return path == by or by in path.parents
 
 
+PRIVATE = {Path("/dev/shm"): "1777", Path("/tmp"): "1777", Path("/run"): "0755"}  # tmpfs of the session's own
+
+
 class MountPlan:
     """bubblewrap's mount arguments, built in order: a later mount covers the earlier ones.
 
-    Starts with the system read-only, its own /proc and /dev and private /tmp and /dev/shm.
+    Starts with the system read-only, its own /proc and /dev, private /tmp and /dev/shm of
+    `scratch` bytes each, and an empty /run.
     """
 
-    def __init__(self) -> None:
-        self.args = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
+    def __init__(self, scratch: int | None = None) -> None:
+        self.args = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
         self.mounts: list[tuple[Path, bool]] = [(Path("/"), False)]  # (where, is an empty tmpfs)
         self.made: set[Path] = set()
-        self.hide(Path("/tmp"))
+        for private, mode in PRIVATE.items():
+            self.hide(private, size=scratch, mode=mode)
 
     def _innermost(self, path: Path, *, strictly: bool) -> tuple[Path, bool]:
         """The mount `path` lies in (the deepest, then the latest)."""
@@ -45,9 +52,10 @@ class MountPlan:
     def hidden(self, path: Path) -> bool:
         return self._innermost(path, strictly=False)[1]
 
-    def hide(self, path: Path) -> None:
-        """An empty tmpfs over `path`."""
-        self.args += ["--tmpfs", str(path)]
+    def hide(self, path: Path, size: int | None = None, mode: str | None = None) -> None:
+        """An empty tmpfs over `path` (of at most `size` bytes, with permissions `mode`)."""
+        self.args += [*(["--size", str(size)] if size else []), *(["--perms", mode] if mode else []),
+                      "--tmpfs", str(path)]
         self.mounts.append((path, True))
 
     def show(self, path: Path, *, writable: bool = False) -> None:
@@ -63,10 +71,11 @@ class MountPlan:
         self.mounts.append((path, False))
 
 
-def mount_args(hidden: list[Path], readonly: list[Path], home: Path) -> list[str]:
+def mount_args(hidden: list[Path], readonly: list[Path], home: Path, scratch: int | None = None) -> list[str]:
     """bubblewrap's mounts, in the order that keeps hidden things hidden.
 
-    1. the system read-only, its own /proc and /dev, a private /tmp (so /tmp counts as hidden);
+    1. the system read-only, its own /proc and /dev, a private /dev/shm, /tmp (of `scratch`
+       bytes) and /run (so they count as hidden);
     2. an empty tmpfs over each hidden folder;
     3. read-only again: each runtime folder (Python, the project) that a hidden folder covered,
        then hidden again: the hidden folders inside it;
@@ -76,14 +85,15 @@ def mount_args(hidden: list[Path], readonly: list[Path], home: Path) -> list[str
     ...     hidden=[Path("/root"), Path("/srv/data"), Path("/tmp/x"), Path("/root/project/.campus"), Path("/home")],
     ...     readonly=[Path("/root/.pyenv/versions/3.11.7"), Path("/root/project"), Path("/usr")],
     ...     home=Path("/home/campus-alice"))))  # doctest: +NORMALIZE_WHITESPACE
-    --ro-bind / / --proc /proc --dev /dev --tmpfs /dev/shm --tmpfs /tmp
+    --ro-bind / / --proc /proc --dev /dev
+    --perms 1777 --tmpfs /dev/shm --perms 1777 --tmpfs /tmp --perms 0755 --tmpfs /run
     --tmpfs /root --tmpfs /srv/data --tmpfs /home
     --perms 0755 --dir /root/.pyenv --perms 0755 --dir /root/.pyenv/versions
     --ro-bind /root/.pyenv/versions/3.11.7 /root/.pyenv/versions/3.11.7
     --ro-bind /root/project /root/project --tmpfs /root/project/.campus
     --bind /home/campus-alice /home/campus-alice
     """
-    plan = MountPlan()
+    plan = MountPlan(scratch)
     for path in hidden:
         if not plan.hidden(path):
             plan.hide(path)

@@ -1,4 +1,5 @@
-"""Sandboxed notebook servers: each researcher's server in bubblewrap, as their own Unix account.
+"""Sealed notebook servers: each researcher's server in bubblewrap, as their own Unix account,
+in a network namespace of its own, within its own limits.
 
 ``CAMPUS_HUB_SPAWNER=sandbox`` (the hub runs as root). For campus user ``alice``,
 `SandboxSpawner`:
@@ -6,25 +7,33 @@
 1. makes the Unix account ``campus-alice`` if it is missing (a system account: no
    password, no login shell, its own group) and her private home
    ``<CAMPUS_SANDBOX_HOMES_DIR>/campus-alice`` (mode 700, hers), copying the notebook
-   templates into a new home;
-2. starts bubblewrap as root: the system read-only, a private ``/tmp``, its own ``/proc``
-   and ``/dev``, its own PID, IPC and UTS namespaces; the raw data, the campus and hub
-   state, the hub account's home and every other home hidden under empty tmpfs; Python
-   and the project read-only; her home read-write;
-3. inside, drops to ``campus-alice`` with setpriv (no supplementary groups, no
+   templates into a new home; mounts the home's disk over it (`campus.hub.disk`: the
+   home's size limit);
+2. sets her session's limits in cgroups of its own (`campus.hub.limits`: memory, CPU,
+   processes), from the hub's defaults and ``hub/users.yaml``;
+3. makes her network namespace (`campus.hub.network`): only its own loopback, with the
+   hub relaying her server's port in and the hub's API and the data service out;
+4. starts bubblewrap inside that namespace, in those cgroups: the system read-only, a
+   private ``/tmp``, ``/dev/shm`` and ``/run``, its own ``/proc`` and ``/dev``, its own PID,
+   IPC and UTS namespaces; the raw data, the campus and hub state, the hub account's home
+   and every other home hidden under empty tmpfs; Python and the project read-only; her
+   home read-write;
+5. inside, drops to ``campus-alice`` with setpriv (no supplementary groups, no
    capabilities, no new privileges) and runs ``jupyterhub-singleuser`` with the
    locked-down server settings in ``hub/singleuser/``.
 
-It fails closed: without bwrap or setpriv, with a hidden folder that other Unix users could
-read anyway, or with a home that is not hers, the spawn fails and says what to do. There
-is no network namespace (the server must reach the hub, the proxy and the data service on
-loopback). The accounts and homes are `campus.hub.accounts`'s, the mounts `campus.hub.mounts`'s.
+It fails closed: without bwrap, setpriv, nsenter or ip, with a hidden folder that other
+Unix users could read anyway, a home that is not hers, limits that cannot be set or a
+namespace that cannot be sealed, the spawn is refused and the researcher's page says why
+(`SpawnRefused`, HTTP 503). Stopping the server removes the relays and the namespace,
+stops whatever is left in its cgroups and unmounts the home's disk.
 Settings: `campus.settings.SandboxSettings` (``CAMPUS_SANDBOX_*``), listed in ``hub/README.md``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import pwd
 import resource
 import shlex
@@ -34,15 +43,32 @@ from subprocess import Popen
 
 from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
+from tornado import web
 from traitlets import Integer, List, Unicode, default
 
+from .. import provisioning
 from ..settings import PROJECT_ROOT, HubSettings, SandboxSettings, Settings
 from .accounts import drop_to, ensure_account, find_tools, make_home
+from .disk import mount_home, unmount_home
 from .errors import SandboxUnavailable
+from .limits import SessionGroup, SessionLimits, limits_of
 from .mounts import hidden_from_settings, mount_args, open_to_others, runtime_folders
+from .network import SessionNetwork, outward
 
 SERVER_SETTINGS = PROJECT_ROOT / "hub" / "singleuser"
 PASSED_CAMPUS_VARIABLES = {"CAMPUS_SERVICE_URL"}  # every other CAMPUS_* stays with the hub
+SEALED_URLS = ("JUPYTERHUB_API_URL", "JUPYTERHUB_ACTIVITY_URL", "CAMPUS_SERVICE_URL")  # relayed out of the namespace
+LIMITS_VARIABLE = "CAMPUS_SESSION_LIMITS"  # the kernel reads its limits here (campus.hub.kernel)
+
+
+class SpawnRefused(web.HTTPError):
+    """The server was not started because it could not be sealed; the page says why (HTTP 503)."""
+
+    def __init__(self, user: str, reason: str):
+        super().__init__(503, "%s", reason, reason="Session not started")
+        self.jupyterhub_message = (f"{user}'s session was not started, because it could not be sealed: {reason}. "
+                                   "Nothing ran. A campus admin can fix this (the hub's log has the details); "
+                                   "then start the server again.")
 
 
 class SandboxSpawner(LocalProcessSpawner):
@@ -60,7 +86,10 @@ class SandboxSpawner(LocalProcessSpawner):
         config=True)
     templates_dir = Unicode(help="Copied into a new home's templates/ (CAMPUS_SANDBOX_TEMPLATES_DIR).").tag(
         config=True)
-    max_processes = Integer(help="RLIMIT_NPROC of each account (CAMPUS_SANDBOX_MAX_PROCESSES).").tag(config=True)
+    max_processes = Integer(help="Processes a session may run, by default (CAMPUS_SANDBOX_MAX_PROCESSES).").tag(
+        config=True)
+    users_file = Unicode(help="hub/users.yaml: the groups' and projects' `limits:` (CAMPUS_HUB_USERS_FILE).").tag(
+        config=True)
     hidden_paths = List(Unicode(), help="Folders hidden from every server [default: from the campus and hub "
                                         "settings: data, state, their SQLite databases, the hub account's home, "
                                         "the homes].").tag(config=True)
@@ -86,9 +115,9 @@ class SandboxSpawner(LocalProcessSpawner):
     def _default_max_processes(self):
         return SandboxSettings().max_processes
 
-    @default("mem_limit")
-    def _default_mem_limit(self):
-        return SandboxSettings().memory
+    @default("users_file")
+    def _default_users_file(self):
+        return str(HubSettings().users_path)
 
     @default("hidden_paths")
     def _default_hidden_paths(self):
@@ -140,23 +169,45 @@ class SandboxSpawner(LocalProcessSpawner):
             self.log.info("Made %s's home %s (templates from %s)", self.user.name, self.home, self.templates_dir)
         return account
 
+    def session_limits(self) -> SessionLimits:
+        """Her session's limits: the hub's defaults, as her groups and projects in users.yaml set them."""
+        sandbox = SandboxSettings()
+        defaults = SessionLimits(memory=int(sandbox.memory), cpus=sandbox.cpus, processes=self.max_processes,
+                                 home=int(sandbox.home_size))
+        return limits_of(self.user.name, provisioning.load(Path(self.users_file)), defaults)
+
+    def seal(self, env: dict[str, str]) -> list:
+        """Point the server's URLs of the hub's API and the data service at the namespace's own
+        loopback; returns the relays that carry them out."""
+        relays = {}
+        for name in SEALED_URLS:
+            if env.get(name):
+                env[name], relay = outward(env[name])
+                if relays.setdefault(relay.port, relay) != relay:
+                    raise SandboxUnavailable(f"{name} and another URL use port {relay.port} on different hosts: "
+                                             "a sealed session relays each port to one place")
+        return list(relays.values())
+
     def sandbox_command(self, tools: dict[str, str], hidden: list[Path], account: pwd.struct_passwd,
                         server: list[str]) -> list[str]:
-        """``bwrap <namespaces> <mounts> -- setpriv <drop> -- <server>``."""
+        """``nsenter <her network> bwrap <namespaces> <mounts> -- setpriv <drop> -- <server>``."""
         readonly = [Path(p).resolve() for p in self.readonly_paths]
         namespaces = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                       "--hostname", "campus", "--die-with-parent", "--new-session"]
-        return [tools["bwrap"], *namespaces, *mount_args(hidden, readonly, self.home),
+        return [tools["nsenter"], f"--net={self.network.path}", "--",
+                tools["bwrap"], *namespaces, *mount_args(hidden, readonly, self.home, int(SandboxSettings().tmp_size)),
                 "--chdir", str(self.home), "--", *drop_to(account, tools["setpriv"]), *server]
 
     def make_preexec_fn(self, name):
-        """Resource limits, set before bwrap starts and inherited by everything in the sandbox."""
-        limits = [(resource.RLIMIT_NPROC, self.max_processes), (resource.RLIMIT_CORE, 0)]
-        if self.mem_limit:
-            limits.append((resource.RLIMIT_DATA, int(self.mem_limit)))
+        """Join the session's cgroups and set the per-process limits, before bwrap starts;
+        everything in the sandbox inherits both."""
+        group, limits = self.group, self.limits
+        rlimits = [(resource.RLIMIT_NPROC, limits.processes), (resource.RLIMIT_CORE, 0),
+                   (resource.RLIMIT_DATA, limits.memory)]
 
         def preexec():
-            for which, value in limits:
+            group.join()
+            for which, value in rlimits:
                 resource.setrlimit(which, (value, value))
 
         return preexec
@@ -171,6 +222,7 @@ class SandboxSpawner(LocalProcessSpawner):
             "SHELL": "/bin/sh",
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
             "JUPYTER_CONFIG_DIR": self.server_settings_dir,
+            "JUPYTER_PATH": self.server_settings_dir,  # its kernels/python3: the kernel that tells of the limits
             "JUPYTERLAB_SETTINGS_DIR": f"{home}/.jupyter/lab/user-settings",
             "JUPYTERLAB_WORKSPACES_DIR": f"{home}/.jupyter/lab/workspaces",
             "PYTHONNOUSERSITE": "1",
@@ -182,21 +234,53 @@ class SandboxSpawner(LocalProcessSpawner):
         env = super().get_env()
         return {k: v for k, v in env.items() if not k.startswith("CAMPUS_") or k in PASSED_CAMPUS_VARIABLES}
 
+    network: SessionNetwork | None = None
+
     async def start(self):
-        """Start the server in its sandbox, or fail saying why (never without the sandbox)."""
+        """Start the server sealed, or refuse saying why (never unsealed)."""
+        try:
+            return await self._start_sealed()
+        except SandboxUnavailable as e:
+            await self.release()
+            raise SpawnRefused(self.user.name, e.reason) from None
+        except BaseException:
+            await self.release()
+            raise
+
+    async def _start_sealed(self):
         tools = find_tools()
         hidden = await asyncio.to_thread(self.check_hidden_folders)
         account = await asyncio.to_thread(self.prepare_account)
+        await self.release()  # what an earlier server of hers left behind
+        self.limits = self.session_limits()
+        self.group = SessionGroup(self.account_name)
+        await asyncio.to_thread(self.group.apply, self.limits)
+        await asyncio.to_thread(mount_home, self.home, self.limits.home, account.pw_uid, account.pw_gid)
         if self.port == 0:
             self.port = random_port()
         env = self.get_env()
+        relays = self.seal(env)
+        env[LIMITS_VARIABLE] = json.dumps(self.limits.described() | {"memory_group": str(self.group.memory_folder)})
+        self.network = await SessionNetwork.open(self.account_name, self.port, relays)
         cmd = self.sandbox_command(tools, hidden, account, [*self.cmd, *self.get_args()])
-        self.log.info("Spawning %s's sandboxed server as %s: %s", self.user.name, self.account_name,
-                      " ".join(shlex.quote(s) for s in cmd))
+        self.log.info("Spawning %s's sealed server as %s (%s): %s", self.user.name, self.account_name,
+                      self.limits, " ".join(shlex.quote(s) for s in cmd))
         # Popen on the hub's main thread: --die-with-parent follows the thread that started bwrap.
         self.proc = Popen(cmd, env=env, preexec_fn=self.make_preexec_fn(self.user.name), start_new_session=True)
         self.pid = self.proc.pid
         return (self.ip or "127.0.0.1", self.port)
+
+    async def stop(self, now=False):
+        await super().stop(now=now)
+        await self.release()
+
+    async def release(self) -> None:
+        """Remove the relays and the namespace, stop what is left in the cgroups, unmount the home's disk."""
+        if self.network is not None:
+            await self.network.close()
+            self.network = None
+        await asyncio.to_thread(SessionGroup(self.account_name).remove)
+        await asyncio.to_thread(unmount_home, self.home)
 
     async def move_certs(self, paths):
         raise SandboxUnavailable("internal SSL is not supported by the sandboxed spawner")
