@@ -656,6 +656,31 @@ print(json.dumps([resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime, time.mo
     assert cpu < CPUS * wall * 1.3 + 0.5, f"{cpu:.1f} s of CPU in {wall:.1f} s, over a quota of {CPUS} cores"
 
 
+# --------------------------------------------------------------------------- sealed: files leave only through the airlock
+
+
+def test_the_airlock_checks_the_files_her_kernel_hands_it(kernel):
+    """From her sealed kernel the one way out is the airlock; a table file is checked there:
+    small counts are flagged for the reviewer, an identifier column is refused outright."""
+    seen = kernel.json("""
+import campus, json
+open("small.csv", "w").write("district,cards\\n" + "".join(f"d{i},{n}\\n" for i, n in enumerate([40, 13, 55, 20])))
+open("ids.csv", "w").write("card_id,amount\\n" + "".join(f"c{i:06d},{i * 10}\\n" for i in range(150)))
+flagged = campus.export_file("small.csv", "cards by district", name="cards-by-district")
+try:
+    campus.export_file("ids.csv", "spending per card")
+    refused = None
+except campus.CampusError as e:
+    refused = [type(e).__name__, e.reason]
+print(json.dumps({"name": flagged.name, "status": flagged.status, "flags": flagged.flags, "refused": refused}))
+""")
+    assert seen["name"] == "cards-by-district" and seen["status"] == "needs_review"
+    assert any("small" in flag.lower() for flag in seen["flags"]), seen["flags"]
+    assert "13" not in " ".join(seen["flags"])  # the reviewer's flags never carry a value of the file
+    kind, reason = seen["refused"]
+    assert kind == "InvalidExport" and "card_id" in reason and "c000001" not in reason
+
+
 # --------------------------------------------------------------------------- a session that cannot be sealed
 
 
