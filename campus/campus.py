@@ -29,7 +29,8 @@ class Campus:
         self.engines = {name: self._open_engine(name) for name in self.engine_names()}
         self.audit = AuditLog(settings.database, anchor=settings.state_dir)
         self.gateway = Gateway(self.catalog, self.policy, self.engines, self.audit,
-                               noise_secret(settings.state_dir), self.files, ledger=Ledger(self.audit.engine))
+                               noise_secret(settings.state_dir), self.files, ledger=Ledger(self.audit.engine),
+                               pseudonym_secret=pseudonym_secret(settings.state_dir), sealed=settings.sessions_sealed)
 
     def engine_names(self) -> list[str]:
         """The campus's own engine, then every other engine a dataset names."""
@@ -82,6 +83,12 @@ class Campus:
 def noise_secret(state_dir: Path) -> int:
     """The campus's noise secret (created on first use, readable by the service only)."""
     return int.from_bytes(kept_secret(Path(state_dir) / "noise.secret", 8), "big")
+
+
+def pseudonym_secret(state_dir: Path) -> bytes:
+    """The secret projects' pseudonym keys are derived from: 256 bits of its own, not the
+    noise secret's 64 (created on first use, readable by the service only)."""
+    return kept_secret(Path(state_dir) / "pseudonym.secret", 32)
 
 
 def open(root: Path | str | None = None, **settings) -> Campus:

@@ -544,6 +544,10 @@ def test_scaled_out_replicas_share_what_must_be_shared(docs, deployment, pod):
     # The noise secret, where campus.campus.noise_secret reads it: the same for every replica.
     noise = mounts[str(Path(env["CAMPUS_STATE_DIR"]) / "noise.secret")]
     assert "secret" in volumes[noise["name"]] and noise["readOnly"]
+    # The pseudonym secret, where campus.campus.pseudonym_secret reads it: a project's
+    # pseudonyms are the same whichever replica answers, and after a restart.
+    pseudonyms = mounts[str(Path(env["CAMPUS_STATE_DIR"]) / "pseudonym.secret")]
+    assert "secret" in volumes[pseudonyms["name"]] and pseudonyms["readOnly"]
     # The Parquet is read-only to the service; DuckDB may spill up to its limit.
     assert mounts[env["CAMPUS_DATA_DIR"]]["readOnly"] is True
     spill = volumes[mounts[env["CAMPUS_STATE_DIR"]]["name"]]["emptyDir"]["sizeLimit"]

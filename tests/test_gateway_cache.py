@@ -34,6 +34,8 @@ users:
   erin: {groups: [researchers]}
   frank: {groups: [researchers]}
   mallory: {groups: [visitors]}
+projects:
+  stores: {members: [alice], expires: 2099-12-31}
 """
 
 # One grant per person on card_usage, alike but for one term each; two rows grants on air_quality.
@@ -52,7 +54,7 @@ grants:
      purpose: Two columns only.}
   - {name: alice-air, users: [alice], dataset: air_quality, mode: rows, columns: all, row_cap: 50000, export: auto,
      purpose: Open data.}
-  - {name: alice-sales, users: [alice], dataset: sales_by_location, mode: rows, columns: all, export: auto,
+  - {name: stores-sales, project: stores, dataset: sales_by_location, mode: rows, columns: all, export: auto,
      purpose: Rows of stores; exported only as checked aggregates.}
   - {name: frank-air, users: [frank], dataset: air_quality, mode: rows, columns: all, row_cap: 10, export: auto,
      purpose: Open data; a few rows.}
@@ -84,7 +86,8 @@ def campus_of_its_own(demo_data: Path, folder: Path, grants: str = GRANTS):
     """A campus of its own (its own memory, state and ledger), over a copy of the demo data."""
     data = folder / "data"
     shutil.copytree(demo_data, data)
-    opened = campus.open(campus_root(folder / "root", grants), data_dir=data, state_dir=folder / "state")
+    opened = campus.open(campus_root(folder / "root", grants), data_dir=data, state_dir=folder / "state",
+                         sessions_sealed=True)  # the stores project's rows of stores are for sealed sessions
     try:
         yield opened
     finally:
@@ -177,7 +180,7 @@ def test_a_user_without_a_grant_is_denied_after_another_user_ran_the_query(cx):
 def test_an_export_is_not_given_the_query_s_rewrite(cx):
     """An export aggregates a rows grant's dataset under the disclosure rules; a query does not."""
     sql = "SELECT district, count(*) AS n FROM sales_by_location GROUP BY 1 ORDER BY 1"
-    alice = session(cx, "alice")
+    alice = cx.session("alice", ["researchers"], "stores")
     exact = alice.sql(sql)
     exported = alice.sql(sql, action="export")
     assert exact.report.cells == 0 and exported.report.cells == exact.table.num_rows

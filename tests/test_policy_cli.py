@@ -50,6 +50,24 @@ def test_check_lists_the_errors_with_file_and_line(campus):
     assert f"{campus}/policies/grants.yaml:5: grants.0.columns.1: card_usage has no column 'fare'" in result.output
 
 
+def test_check_refuses_rows_of_people_for_a_group(campus):
+    write(campus / "policies" / "grants.yaml", GRANTS.replace("    columns: all", "    mode: rows\n    columns: all"))
+    result = run("check")
+    assert result.exit_code == 1
+    assert (f"{campus}/policies/grants.yaml:2: grants.0: rows of card_usage carry identifiers (txn_id, card_id, "
+            "merchant_id), so they are granted only to a project") in " ".join(result.output.split())
+
+
+def test_explain_says_rows_of_people_are_for_sealed_sessions(campus):
+    rows = "  - {name: retail-rows, project: retail, dataset: card_usage, mode: rows, columns: all, purpose: Rows.}\n"
+    write(campus / "policies" / "grants.yaml", GRANTS + rows)
+    asked = ("explain", "--user", "alice", "--project", "retail", "--dataset", "card_usage", "--columns", "card_id",
+             "--shape", "rows")
+    unsealed, sealed = run(*asked), run(*asked, "--sealed")
+    assert "DENY for alice" in unsealed.output and "CAMPUS_HUB_SPAWNER=sandbox" in " ".join(unsealed.output.split())
+    assert "ALLOW for alice (groups: researchers) by grant retail-rows" in sealed.output, sealed.output
+
+
 def test_check_compiles_the_rego(campus):
     write(campus / "policies" / "campus" / "broken.rego", "package campus.broken\n\nallow if {\n")
     result = run("check")
@@ -76,7 +94,7 @@ def test_test_runs_the_rego_tests_and_the_expected_decisions(campus):
     assert result.exit_code == 0, result.output
     assert "pass  campus.decision_test.test_no_input_at_all_is_a_deny_never_undefined" in result.output
     assert "pass  alice sees card usage by region" in result.output
-    assert "all 45 passed" in result.output
+    assert "all 49 passed" in result.output
 
 
 def test_test_fails_on_an_unexpected_decision(campus):
@@ -90,7 +108,7 @@ def test_test_fails_on_an_unexpected_decision(campus):
     result = run("test")
     assert result.exit_code == 1
     assert "FAIL  carol should see card usage  expected allow, got deny" in result.output
-    assert "1 of 45 failed" in result.output
+    assert "1 of 49 failed" in result.output
 
 
 def test_explain_takes_groups_from_the_users_file(campus):

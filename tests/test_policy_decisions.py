@@ -1,7 +1,9 @@
 """What the policy decides, as truth tables run against the real Rego (regopy).
 
 Each row: a comment saying what the row shows, the request, and what must come back:
-allow, a piece of the reasons, and the terms that matter for the row.
+allow, a piece of the reasons, and the terms that matter for the row. The table is
+asked as a sealed campus asks (rows of people are for sealed sessions only; the rows
+after it show what an unsealed one answers).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import pytest
-from test_policy_fixtures import NOW, ask, campus_root, policy_at
+from test_policy_fixtures import NOW, USERS, ask, campus_root, policy_at
 
 from campus.policy import PolicyPaths, expected, load_policy
 from campus.settings import Settings
@@ -25,14 +27,23 @@ grants:
 
   - name: analysts-cards-rows
     groups: [analysts]
+    project: audit
     dataset: card_usage
     mode: rows
     columns: [district, amount, card_id]
     row_filter: {district: [Gangnam-gu, Seocho-gu]}
-    purpose: Analysts check transactions in two districts.
+    purpose: The audit project's analysts check transactions in two districts.
+
+  - name: audit-cards
+    groups: [researchers]
+    project: audit
+    dataset: card_usage
+    columns: all
+    purpose: The audit project's researchers see aggregates.
 
   - name: dana-cards-rows
     users: [dana]
+    project: audit
     dataset: card_usage
     mode: rows
     columns: [district, amount]
@@ -76,11 +87,12 @@ grants:
 """
 
 R = ["researchers"]
+AUDIT = USERS + "  audit: {members: [carol, dana, frank], expires: 2027-06-30}\n"  # rows of people need a project
 
 
 @pytest.fixture(scope="module")
 def policy(tmp_path_factory):
-    return policy_at(campus_root(tmp_path_factory.mktemp("campus"), GRANTS))
+    return policy_at(campus_root(tmp_path_factory.mktemp("campus"), GRANTS, AUDIT))
 
 
 DECISIONS = [
@@ -109,22 +121,24 @@ DECISIONS = [
          "column card_id is an identifier; group by one of its dimensions instead: hour, district, dong, category", {}),
         ("rows on an aggregates grant are refused", "alice", R, None, "card_usage", ["district"], "rows", "query",
          False, "card_usage is available to you only as aggregates: add GROUP BY and aggregate functions", {}),
-        ("a rows grant shows the identifiers it names, filtered", "carol", ["analysts"], None, "card_usage",
-         ["card_id", "amount"], "rows", "query", True, "allowed by grant analysts-cards-rows (group analysts)",
+        ("a rows grant shows the identifiers it names, filtered", "carol", ["analysts"], "audit", "card_usage",
+         ["card_id", "amount"], "rows", "query", True, "allowed by grant analysts-cards-rows (project audit)",
          {"mode": "rows", "columns": ["card_id", "district", "amount"],
           "row_filter": {"district": ["Gangnam-gu", "Seocho-gu"]}}),
+        ("a project's rows grant does not apply outside the project", "carol", ["analysts"], None, "card_usage",
+         ["amount"], "rows", "query", False, "no grant gives carol access to card_usage", {}),
         # -- two grants combine ---------------------------------------------------------
-        ("a user grant beats the group grant", "dana", R, None, "card_usage", ["district", "amount"], "rows",
-         "query", True, "allowed by grant dana-cards-rows (user dana): rows on card_usage", {"mode": "rows"}),
-        ("a column the deciding grant does not show is named", "dana", R, None, "card_usage", ["category"], "rows",
+        ("a user grant beats the project and group grants", "dana", R, "audit", "card_usage", ["district", "amount"],
+         "rows", "query", True, "allowed by grant dana-cards-rows (user dana): rows on card_usage", {"mode": "rows"}),
+        ("a column the deciding grant does not show is named", "dana", R, "audit", "card_usage", ["category"], "rows",
          "query", False, "column category of card_usage is not granted to you (grant dana-cards-rows shows "
          "district, amount); ask the steward sejin", {"grant": "dana-cards-rows"}),
         ("deny beats allow", "erin", R, None, "card_usage", ["district"], "aggregates", "query", False,
          "denied by grant erin-paused (user erin): Paused during an audit; ask the steward sejin",
          {"grant": "erin-paused"}),
-        ("a tie at group level goes to aggregates, so frank's rows are refused", "frank", ["researchers", "analysts"],
-         None, "card_usage", ["district"], "rows", "query", False, "available to you only as aggregates",
-         {"grant": "researchers-cards"}),
+        ("a tie at project level goes to aggregates, so frank's rows are refused", "frank",
+         ["researchers", "analysts"], "audit", "card_usage", ["district"], "rows", "query", False,
+         "available to you only as aggregates", {"grant": "audit-cards"}),
         # -- projects -------------------------------------------------------------------
         ("a member in a running project gets the project grant", "alice", R, "retail", "sales_by_location",
          ["district", "sales_amount"], "aggregates", "query", True,
@@ -140,7 +154,7 @@ DECISIONS = [
         ("an unknown project is refused", "alice", R, "moon", "card_usage", ["district"], "aggregates", "query",
          False, "there is no project moon", {}),
         # -- exports --------------------------------------------------------------------
-        ("export: never refuses exports", "dana", R, None, "card_usage", ["district"], "rows", "export", False,
+        ("export: never refuses exports", "dana", R, "audit", "card_usage", ["district"], "rows", "export", False,
          "grant dana-cards-rows does not allow exports from card_usage", {}),
         ("export: review says a steward reviews it", "alice", R, None, "card_usage", ["district"], "aggregates",
          "export", True, "the export waits for a steward's review", {"export": "review"}),
@@ -152,12 +166,45 @@ DECISIONS = [
     DECISIONS, ids=[row[0] for row in DECISIONS],
 )
 def test_decisions(policy, comment, user, groups, project, dataset, columns, shape, action, allow, reason, terms):
-    decision = ask(policy, user, groups, project, dataset, columns, shape, action)
+    decision = ask(policy, user, groups, project, dataset, columns, shape, action, sealed=True)
     assert decision.allow is allow, decision.reason
     assert reason in decision.reason
     assert not decision.failed
     for name, value in terms.items():
         assert getattr(decision, name) == value, name
+
+
+UNSEALED = "gives rows of card_usage, which carry identifiers, to sealed sessions only, and this campus does not run them"
+
+SEALING = [
+        # comment, user, groups, project, shape, sealed, allow, reason
+        ("rows of people in a sealed session", "carol", ["analysts"], "audit", "rows", True, True,
+         "allowed by grant analysts-cards-rows"),
+        ("rows of people where sessions are not sealed", "carol", ["analysts"], "audit", "rows", False, False,
+         "grant analysts-cards-rows " + UNSEALED + ": the campus admins must run sealed sessions "
+         "(CAMPUS_HUB_SPAWNER=sandbox)"),
+        ("an aggregate under a rows grant is refused too: the grant gives rows", "carol", ["analysts"], "audit",
+         "aggregates", False, False, UNSEALED),
+        ("aggregates under an aggregates grant need no seal", "alice", R, None, "aggregates", False, True,
+         "allowed by grant researchers-cards"),
+]
+
+
+@pytest.mark.parametrize("comment,user,groups,project,shape,sealed,allow,reason", SEALING,
+                         ids=[row[0] for row in SEALING])
+def test_rows_of_people_are_for_sealed_sessions(policy, comment, user, groups, project, shape, sealed, allow, reason):
+    decision = ask(policy, user, groups, project, "card_usage", ["amount"], shape, sealed=sealed)
+    assert decision.allow is allow, decision.reason
+    assert reason in decision.reason
+
+
+def test_rows_without_identifiers_need_no_seal(tmp_path):
+    grants = """\
+    grants:
+      - {name: air, groups: [researchers], dataset: air_quality, mode: rows, columns: all, purpose: Open data.}
+    """
+    decision = ask(policy_at(campus_root(tmp_path, grants)), "alice", R, None, "air_quality", ["pm10"], "rows")
+    assert decision.allow, decision.reason
 
 
 def test_thresholds_are_the_catalog_defaults_tightened_by_the_grant(policy):

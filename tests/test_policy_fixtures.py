@@ -58,6 +58,6 @@ def policy_at(root: Path, *, interval: float = 0, **config):
     return load_policy(Settings(root=root, **config), interval=interval)
 
 
-def ask(policy, user, groups, project, dataset, columns, shape="aggregates", action="query", now=NOW):
+def ask(policy, user, groups, project, dataset, columns, shape="aggregates", action="query", now=NOW, sealed=False):
     return policy.decide(user=user, groups=groups, project=project, dataset=dataset,
-                         columns=columns, shape=shape, action=action, now=now)
+                         columns=columns, shape=shape, action=action, now=now, sealed=sealed)

@@ -66,7 +66,39 @@ BAD_GRANTS = [
      "policies/grants.yaml:6: grants.0.colums: Extra inputs are not permitted"),
     ("a mode that does not exist", ("    purpose:", "    mode: everything\n    purpose:"),
      "policies/grants.yaml:6: grants.0.mode: Input should be 'aggregates' or 'rows'"),
+    ("rows of people for a group", ("    purpose:", "    mode: rows\n    purpose:"),
+     "policies/grants.yaml:2: grants.0: rows of card_usage carry identifiers (txn_id, card_id, merchant_id), so they "
+     "are granted only to a project, whose members see them as the project's pseudonyms: add `project: <a project "
+     "of hub/users.yaml>`, or grant mode: aggregates"),
+    ("rows of people for a user, without an identifier shown",
+     ("    groups: [researchers]\n", "    users: [alice]\n    mode: rows\n"),
+     "policies/grants.yaml:2: grants.0: rows of card_usage carry identifiers"),
 ]
+
+# What `rows` may be granted to (the whole grant, replacing GOOD).
+ROWS_GRANTS = [
+    # comment, grant, loads?
+    ("rows of people for a project", "{name: r, project: retail, dataset: card_usage, mode: rows, columns: all}", True),
+    ("rows of people for a project's group", "{name: r, project: retail, groups: [researchers], dataset: card_usage, "
+     "mode: rows, columns: [district]}", True),
+    ("rows of stores for a group", "{name: r, groups: [researchers], dataset: sales_by_location, mode: rows, "
+     "columns: all}", False),
+    ("rows of open data for a group", "{name: r, groups: [researchers], dataset: air_quality, mode: rows, columns: all}",
+     True),
+    ("aggregates of people for a group", "{name: r, groups: [researchers], dataset: card_usage, columns: all}", True),
+    ("taking people's rows away from a group", "{name: r, groups: [researchers], dataset: card_usage, effect: deny}",
+     True),
+]
+
+
+@pytest.mark.parametrize("comment,grant,loads", ROWS_GRANTS, ids=[row[0] for row in ROWS_GRANTS])
+def test_rows_of_people_are_granted_to_projects_only(tmp_path, comment, grant, loads):
+    yaml = "grants:\n  - " + grant.replace("}", ", purpose: Testing.}") + "\n"
+    if loads:
+        root = campus_root(tmp_path, yaml)
+        assert [g.name for g in files.load(PolicyPaths.of(Settings(root=root))).grants] == ["r"]
+    else:
+        assert "so they are granted only to a project" in problems_with(tmp_path, yaml)
 
 
 @pytest.mark.parametrize("comment,change,error", BAD_GRANTS, ids=[row[0] for row in BAD_GRANTS])

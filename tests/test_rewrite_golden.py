@@ -31,6 +31,7 @@ class Demo:
 
     catalog = catalog.load(SETTINGS.catalog_path)
     policy = load_policy(SETTINGS)
+    sealed = True  # as a campus of sealed sessions answers: the project's rows of people are rewritten too
 
 
 def files_of(dataset) -> list[Path]:

@@ -18,7 +18,9 @@ from campus.errors import ConfigError, QueryTimeout
 from campus.settings import PROJECT_ROOT
 from conftest import open_on_spark
 from test_attacks import SPARK_ESCAPES
-from campus.engines.spark import runnable
+from campus.engines.spark import SparkEngine, runnable
+from campus.gateway.pseudonyms import parameters, project_key, pseudonym
+from sqlglot import exp
 
 pytestmark = pytest.mark.spark
 
@@ -47,10 +49,11 @@ def utility_workload() -> list[str]:
 
 @pytest.fixture(scope="module")
 def engines(demo_data, tmp_path_factory):
-    """Two campuses over the same data and state (so the same noise secret): DuckDB and Spark."""
+    """Two campuses over the same data and state (so the same noise and pseudonym secrets):
+    DuckDB and Spark, each answering sealed sessions (the demo project's rows of people)."""
     state = tmp_path_factory.mktemp("state")
-    spark = open_on_spark(demo_data, state)
-    duck = campus.open(data_dir=demo_data, state_dir=state)
+    spark = open_on_spark(demo_data, state, sessions_sealed=True)
+    duck = campus.open(data_dir=demo_data, state_dir=state, sessions_sealed=True)
     yield duck, spark
     spark.close()
     duck.close()
@@ -64,6 +67,24 @@ def test_spark_releases_exactly_what_duckdb_releases(engines, sql):
     for column in a.columns:
         assert a[column].cast(b[column].dtype, strict=False).to_list() == b[column].to_list(), column
     assert duck.report.withheld.sort("cell", "measure").equals(spark.report.withheld.sort("cell", "measure"))
+
+
+def test_spark_shows_a_projects_pseudonyms_exactly_as_duckdb(engines):
+    """Rows of people in the demo project: each card and merchant is the same pseudonym on both engines."""
+    sql = "SELECT card_id, merchant_id, count(*) AS n, sum(amount) AS total FROM card_usage GROUP BY ALL"
+    duck, spark = (cx.session("alice", ["researchers"], "gangnam-retail").sql(sql).pl() for cx in engines)
+    assert duck.height > 1000 and duck["card_id"].str.len_chars().to_list() == [32] * duck.height
+    assert sorted(duck.cast({"total": float}).rows()) == sorted(spark.cast({"total": float}).rows())
+
+
+@pytest.mark.parametrize("value", ["", "C000123", "서울 강남구", "a\\x00b", "it's", "\\", "😀", 12345, -7])
+def test_spark_computes_the_pseudonym_definition(engines, value):
+    _, spark = engines
+    secret = spark.gateway.pseudonym_secret
+    sql = "SELECT " + SparkEngine.pseudonym(exp.Placeholder(this="value")).sql(SparkEngine.dialect) + " AS p"
+    with spark.engine.cursor() as cursor:
+        got = cursor.arrow(sql, parameters={"value": value, **parameters(secret, "north")}).column("p")[0].as_py()
+    assert got == pseudonym(project_key(secret, "north"), value)
 
 
 def test_the_spark_session_refuses_sql_on_files(engines, demo_data):

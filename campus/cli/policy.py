@@ -96,18 +96,23 @@ def explain(
     shape: Annotated[str, typer.Option(help="aggregates or rows.", callback=_shape)] = "aggregates",
     action: Annotated[str, typer.Option(help="query or export.", callback=_action)] = "query",
     now: Annotated[str | None, typer.Option(help="Decide as of this moment, e.g. 2027-07-01T00:00:00Z.")] = None,
+    sealed: Annotated[bool | None, typer.Option(
+        "--sealed/--not-sealed", help="Asked from a sealed session (default: CAMPUS_SESSIONS_SEALED).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
     """What the policy decides for one request, and why."""
-    policy = load_policy(Settings())
+    settings = Settings()
+    policy = load_policy(settings)
     if policy.last_error:
         out.print("[red]The policy did not load:[/red]")
         out.print(f"  {policy.last_error}", markup=False)
         raise typer.Exit(1)
     member_of = _split(groups) if groups is not None else policy.groups_of(user)
     moment = _moment(now)
+    sealed = settings.sessions_sealed if sealed is None else sealed
     decision = policy.ask(PolicyRequest(user=user, groups=member_of, project=project, dataset=dataset,
-                                        columns=_split(columns), shape=shape, action=action, now=moment))
+                                        columns=_split(columns), shape=shape, action=action, now=moment,
+                                        sealed=sealed))
     if as_json:
         out.print_json(decision.model_dump_json())
         return

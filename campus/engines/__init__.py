@@ -2,7 +2,8 @@
 
 An engine is one module here: it says its SQL dialect, how a dataset's files are read
 (`scan`), the per-entity cell key and the largest contributions the statistics need
-(`cell_key`, `top`), how a public domain's series of values is written (`series`), what
+(`cell_key`, `top`), an identifier as its project's pseudonym in rows of people
+(`pseudonym`), how a public domain's series of values is written (`series`), what
 version of a dataset's files it reads (`data_version`, for an export's provenance), and
 it runs SQL locked down to the dataset files, with one deadline per query, taking the
 checked cells back as Arrow (`cursor`). A dataset's catalog entry names the engine that
@@ -88,6 +89,10 @@ class Engine(Protocol):
     def draw(self, entity: exp.Expression, column: str) -> exp.Expression:
         """An entity's secret number in [0, 1) for `column`, bit-for-bit `extractguard.noise.draw`
         with the noise key as the bound parameter ``noise_key``."""
+
+    def pseudonym(self, value: exp.Expression) -> exp.Expression:
+        """An identifier as its project's pseudonym, bit-for-bit `campus.gateway.pseudonyms.pseudonym`
+        with the key's HMAC pads as the bound parameters ``pseudonym_inner`` and ``pseudonym_outer``."""
 
     def typed(self, value: exp.Expression, campus_type: str) -> exp.Expression:
         """`value` cast to the engine's type for a type of the campus's SQL (DuckDB's names)."""

@@ -22,6 +22,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..errors import QueryRejected, QueryTimeout
+from ..gateway.pseudonyms import DIGITS, INNER, OUTER
 from . import Deadline, Limits, timed_out
 
 # `Cursor.arrow(small=True)` fetches through the DB-API on purpose, and DuckDB warns that
@@ -97,6 +98,21 @@ class DuckDBEngine:
             exp.Literal.string(":"), exp.Placeholder(this="noise_key"), exp.Literal.string(column), entity])
         bits = exp.BitwiseRightShift(this=exp.func("md5_number_upper", text, copy=False), expression=exp.Literal.number(11))
         return exp.Div(this=exp.cast(bits, "DOUBLE", copy=False), expression=exp.Literal.number(1 << 53))
+
+    @staticmethod
+    def pseudonym(value: exp.Expression) -> exp.Expression:
+        """HMAC-SHA256 of the value's text from the key's pads (`campus.gateway.pseudonyms`):
+        ``left(sha256(unhex($pseudonym_outer) || unhex(sha256(unhex($pseudonym_inner) ||
+        encode(CAST(value AS VARCHAR))))), 32)``. ``encode`` takes the text's UTF-8 bytes as
+        they are (a cast to BLOB would read escapes such as ``\\x00``).
+
+        >>> DuckDBEngine.pseudonym(exp.column("card_id")).sql("duckdb")
+        'LEFT(SHA256(UNHEX($pseudonym_outer) || UNHEX(SHA256(UNHEX($pseudonym_inner) || ENCODE(CAST(card_id AS TEXT))))), 32)'
+        """
+        text = exp.Encode(this=exp.cast(value, "VARCHAR", copy=False), charset=exp.Literal.string("UTF-8"))
+        inner = hex_sha256(exp.DPipe(this=pseudonym_pad(INNER), expression=text, safe=True))
+        outer = hex_sha256(exp.DPipe(this=pseudonym_pad(OUTER), expression=exp.Unhex(this=inner), safe=True))
+        return exp.Left(this=outer, expression=exp.Literal.number(DIGITS))
 
     @staticmethod
     def typed(value: exp.Expression, campus_type: str) -> exp.Expression:
@@ -186,6 +202,16 @@ def plain(error: Exception) -> str:
     first = re.sub(r"'?(?:/[\w.\-=]+){2,}/?'?", "<file>", first)
     first = re.sub(r"__checked_\d+|__entity|__per_entity|__rows\b", "<checked cells>", first)
     return first
+
+
+def hex_sha256(data: exp.Expression) -> exp.Expression:
+    """SHA-256 of bytes, in lower-case hexadecimal (DuckDB's sha256, Spark's sha2(..., 256))."""
+    return exp.SHA2(this=data, length=exp.Literal.number(256))
+
+
+def pseudonym_pad(name: str) -> exp.Expression:
+    """One of the pseudonym key's HMAC pads, a bound parameter, as bytes."""
+    return exp.Unhex(this=exp.Placeholder(this=name))
 
 
 def _quoted(path: Path) -> str:

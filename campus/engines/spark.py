@@ -39,9 +39,10 @@ from sqlglot.dialects.spark import Spark
 
 from ..errors import ConfigError, QueryRejected, QueryTimeout
 from ..gateway.allowlist import ALLOWED_CLASSES
+from ..gateway.pseudonyms import DIGITS, INNER, OUTER
 from ..gateway.rewrite import WHOLE, cast
 from . import Deadline, Limits, timed_out
-from .duckdb import DuckDBEngine
+from .duckdb import DuckDBEngine, hex_sha256, pseudonym_pad
 
 
 LEFTOVERS = 20  # half-seconds a timed-out query's job group is cancelled again after it returned
@@ -49,12 +50,13 @@ GLOBAL = "global_temp"  # Spark's database of views every session of the engine 
 VIEWS: dict[str, tuple[str, ...]] = {}  # view name -> the Parquet files it reads (named by `scan`)
 
 # What the campus writes beyond the researcher's allow-list: its statistics (the sorted
-# largest contributions, the cell key: md5, conv, shiftrightunsigned, bit_xor), the series
-# of a public domain, and Spark's names for allowed functions (CampusSpark: bround for
-# round_even, weekday for isodow, ...).
+# largest contributions, the cell key: md5, conv, shiftrightunsigned, bit_xor), the
+# pseudonyms of rows of people (sha2, unhex, encode), the series of a public domain, and
+# Spark's names for allowed functions (CampusSpark: bround for round_even, weekday for
+# isodow, ...).
 WRITTEN = tuple(getattr(exp, name) for name in (
     "ArrayAgg", "ArraySlice", "ArraySort", "BitwiseXorAgg", "Explode", "GenerateSeries", "MD5", "TimeStrToTime",
-    "EndsWith", "Minute", "Typeof"))
+    "EndsWith", "Minute", "Typeof", "SHA2", "Unhex", "Encode"))
 WRITTEN_NAMES = {"conv", "shiftrightunsigned", "bround", "weekday", "make_date"}
 
 
@@ -331,6 +333,15 @@ class SparkEngine:
             exp.Literal.string(":"), exp.Placeholder(this="noise_key"), exp.Literal.string(column), entity])
         bits = exp.Anonymous(this="shiftrightunsigned", expressions=[_le64(text), exp.Literal.number(11)])
         return exp.Div(this=exp.cast(bits, "DOUBLE"), expression=exp.Literal.number(1 << 53))
+
+    @staticmethod
+    def pseudonym(value: exp.Expression) -> exp.Expression:
+        """`campus.gateway.pseudonyms.pseudonym` in Spark: ``left(sha2(concat(unhex(:pseudonym_outer),
+        unhex(sha2(concat(unhex(:pseudonym_inner), encode(CAST(value AS STRING), 'UTF-8')), 256))), 256), 32)``."""
+        text = exp.Encode(this=exp.cast(value, "STRING", copy=False), charset=exp.Literal.string("UTF-8"))
+        inner = hex_sha256(exp.Concat(expressions=[pseudonym_pad(INNER), text]))
+        outer = hex_sha256(exp.Concat(expressions=[pseudonym_pad(OUTER), exp.Unhex(this=inner)]))
+        return exp.Left(this=outer, expression=exp.Literal.number(DIGITS))
 
     @staticmethod
     def typed(value: exp.Expression, campus_type: str) -> exp.Expression:

@@ -3,8 +3,9 @@
 Its parts are all a query's path needs: the catalog (what the datasets are), the
 policy (who may see what), the engines that read the data (`campus.engines`; each
 dataset is held by one, and a query reads the datasets of one engine), the audit
-trail, the noise secret, the data files of each dataset, and the memory of analyses
-and rewrites (cache.py). A `Session` asks nothing of the campus beyond these.
+trail, the noise secret, the data files of each dataset, the memory of analyses
+and rewrites (cache.py), the pseudonym secret (pseudonyms.py) and whether the sessions
+it answers are sealed. A `Session` asks nothing of the campus beyond these.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Gateway:
     files: Callable[[Dataset], list[Path]]
     memory: Memory = field(default_factory=Memory)
     ledger: Ledger | None = None  # released cells and budgets; none: nothing charged (tools, tests)
+    pseudonym_secret: bytes | None = None  # keys projects' pseudonyms; none: rows of people are refused
+    sealed: bool = False  # the sessions asking are sealed (CAMPUS_SESSIONS_SEALED); not known: they are not
 
     @property
     def engine(self) -> Engine:

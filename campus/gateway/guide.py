@@ -180,7 +180,10 @@ NEVER = """
 
 Identifier columns (card numbers, store ids, transaction ids) are never shown, grouped
 by, filtered on or computed with in an aggregate; exact timestamps never become keys; a
-query never reaches files, settings, extensions or other databases.
+query never reaches files, settings, extensions or other databases. Where a project's
+grant gives rows of people (in sealed sessions only), each identifier is shown only as
+the project's pseudonym: 32 hexadecimal digits, the same for the same id in every query
+of the project, unrelated to the id and to other projects' pseudonyms.
 """
 
 

@@ -1,7 +1,8 @@
 """Rewrite: every dataset reference becomes a filtered, masked sub-select.
 
 A rows-mode reference reads ``(SELECT <granted columns, masked> FROM <the engine's scan>
-WHERE <row filter>)``. A protected aggregate is replaced by its lifted SELECT over the
+WHERE <row filter>)``, every identifier in it shown as its project's pseudonym
+(pseudonyms.py). A protected aggregate is replaced by its lifted SELECT over the
 checked cells, and the cells are computed by ``statistics_sql`` from the same masked
 source plus the entity column under a name no query can write.
 """
@@ -54,11 +55,14 @@ class Grant:
 MASK_ORDER = {None: 0, "region": 1, "hidden": 2}
 
 
-def source(dataset: Dataset, grant: Grant, table: exp.Expression, *, reads: list[str], entity: bool) -> exp.Select:
+def source(dataset: Dataset, grant: Grant, table: exp.Expression, *, reads: list[str], entity: bool,
+           engine=None) -> exp.Select:
     """The rows of `dataset` a grant lets a query read, masked and filtered, from `table`
-    (the engine's scan of its files).
+    (the engine's scan of its files), as the `engine` writes them.
 
-    Only the columns the query `reads` (and the grant shows) are projected.
+    Only the columns the query `reads` (and the grant shows) are projected. An identifier
+    is shown only as its pseudonym (`masked`); the entity column the statistics count
+    (`entity`) is the raw one, under a name no query can write.
 
     >>> from pathlib import Path
     >>> from campus.catalog import load
@@ -71,7 +75,7 @@ def source(dataset: Dataset, grant: Grant, table: exp.Expression, *, reads: list
     "SELECT district, CAST(NULL AS TEXT) AS home_district, card_id AS __entity FROM READ_PARQUET(['/d/a.parquet'], hive_partitioning = FALSE) WHERE district IN ('Jung-gu')"
     """
     shown = [name for name in dataset.columns if name in grant.columns and name in reads]
-    projections = [covered_mask(name, dataset, grant) for name in shown]
+    projections = [covered_mask(name, dataset, grant, engine) for name in shown]
     if entity:
         projections.append(exp.column(dataset.entity).as_(ENTITY, copy=False))
     if not projections:
@@ -83,21 +87,30 @@ def source(dataset: Dataset, grant: Grant, table: exp.Expression, *, reads: list
     return select
 
 
-def covered_mask(name: str, dataset: Dataset, grant: Grant) -> exp.Expression:
+def covered_mask(name: str, dataset: Dataset, grant: Grant, engine=None) -> exp.Expression:
     """A column as the grant shows it, masked more strictly on the rows stricter terms cover."""
     mask = grant.masks.get(name)
-    shown = masked(name, dataset, mask)
+    shown = masked(name, dataset, mask, engine)
     for coverage in grant.covered:
         stricter = coverage.masks.get(name)
         if MASK_ORDER[stricter] > MASK_ORDER[mask]:
-            cases = exp.Case().when(coverage.condition(), masked(name, dataset, stricter).unalias(), copy=False)
+            cases = exp.Case().when(coverage.condition(), masked(name, dataset, stricter, engine).unalias(), copy=False)
             shown = cases.else_(shown.unalias(), copy=False).as_(name, copy=False)
     return shown
 
 
-def masked(name: str, dataset: Dataset, mask: str | None) -> exp.Expression:
-    """A column as a grant shows it: as it is, coarsened to its region, or hidden."""
+def masked(name: str, dataset: Dataset, mask: str | None, engine=None) -> exp.Expression:
+    """A column as a grant shows it: as it is, coarsened to its region, or hidden. An
+    identifier is never as it is: unhidden, it is its pseudonym, as the `engine` computes it.
+
+    >>> from campus.catalog import load
+    >>> from campus.settings import Settings
+    >>> masked("card_id", load(Settings().catalog_path)["card_usage"], None).sql("duckdb")[:45]
+    'LEFT(SHA256(UNHEX($pseudonym_outer) || UNHEX('
+    """
     column = exp.column(name)
+    if mask is None and dataset.columns[name].role == "identifier":
+        return (engine or default_engine()).pseudonym(column).as_(name, copy=False)
     if mask is None:
         return column
     if mask == "region":

@@ -1,6 +1,6 @@
 """A researcher's session: the path of one query, one step per line.
 
-analyse → decide → rewrite → execute (cells) → guard → execute (rest) → record
+analyse → decide → rewrite → (pseudonym keys) → execute (cells) → guard → execute (rest) → record
 
 The analysis and the rewrite are pure, so the campus remembers them (cache.py); the
 policy, the guard and the audit run for every query.
@@ -29,6 +29,7 @@ from ..catalog import Dataset
 from ..errors import CampusError, Denied, GatewayFailure, QueryRejected
 from ..policy.decision import PolicyRequest
 from ..text import MAX_SQL
+from . import pseudonyms
 from .analyse import DatasetUse, Query, analyse
 from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
@@ -93,6 +94,7 @@ class Plan:
     row_cap: int | None = None
     rewritten: str | None = None  # the SQL over checked cells and masked rows, once rewritten
     engine: str | None = None  # the engine holding the query's datasets, which runs the rewritten SQL
+    pseudonyms: bool = False  # the rewritten SQL shows identifiers as pseudonyms: it needs the project's key
 
     @property
     def decisions(self) -> list[dict]:
@@ -112,6 +114,7 @@ class Rewritten:
     sql: str
     row_cap: int | None
     engine: str
+    pseudonyms: bool
 
 
 @dataclass
@@ -134,11 +137,12 @@ class Session:
             query = self.analyse(text)
             plan = self.decide(query, action)
             self.rewrite(plan)
+            keys = self.pseudonym_keys(plan)
             with self.gateway.engines[plan.engine].cursor(deadline) as cursor:
                 report, left_out, released, private = guard(plan, cursor, self.gateway.secret, deadline,
                                                             self.memory.domains)
                 spent = self.charge(released, private)  # before the answer: refused whole if it passes a budget
-                result = execute(plan, cursor, report)
+                result = execute(plan, cursor, report, keys)
             result.notes += [str(s) for s in spent if s.cells is not None or s.epsilon is not None]
             return result
         except CampusError as e:
@@ -220,7 +224,7 @@ class Session:
                 raise Denied(f"exports must aggregate {use.dataset.name}: rows never leave the campus")
             decision = self.gateway.policy.ask(PolicyRequest(
                 user=self.user, groups=self.groups, project=self.project, dataset=use.dataset.name,
-                columns=use.columns, shape=use.shape, action=action,
+                columns=use.columns, shape=use.shape, action=action, sealed=self.gateway.sealed,
             ))
             if not decision.allow:
                 plan.refused = Decided(use, decision).recorded()
@@ -237,10 +241,27 @@ class Session:
             engine = self.gateway.engine_for([u.dataset for u in plan.query.uses])
             rewrite(plan, plan.query.fresh(self.gateway.catalog), files, engine)
             plan.engine = engine.name
-            memory.rewrites.put(key, Rewritten(tuple(plan.aggregates), plan.sql, plan.row_cap, plan.engine))
+            memory.rewrites.put(key, Rewritten(tuple(plan.aggregates), plan.sql, plan.row_cap, plan.engine,
+                                               plan.pseudonyms))
         else:
             plan.aggregates, plan.rewritten = list(remembered.aggregates), remembered.sql
-            plan.row_cap, plan.engine = remembered.row_cap, remembered.engine
+            plan.row_cap, plan.engine, plan.pseudonyms = remembered.row_cap, remembered.engine, remembered.pseudonyms
+
+    def pseudonym_keys(self, plan: Plan) -> dict[str, str] | None:
+        """The bound parameters that show identifiers as the project's pseudonyms, if the
+        plan shows any (pseudonyms.py). Rows of people are seen only within a project (their
+        grant names one), under that project's key; none named, or no secret: refused."""
+        if not plan.pseudonyms:
+            return None
+        identifying = ", ".join(sorted({u.use.dataset.name for u in plan.uses if u.decision.mode == "rows"
+                                        and u.use.dataset.roles("identifier")}))
+        if self.project is None:
+            raise Denied(f"rows of {identifying} carry identifiers, which are shown only as a project's pseudonyms: "
+                         "work in the project whose grant gives you these rows (project=... in campus.sql)")
+        if self.gateway.pseudonym_secret is None:
+            raise Denied(f"rows of {identifying} carry identifiers, and this data service holds no pseudonym secret "
+                         "to show them with; tell the campus admins")
+        return pseudonyms.parameters(self.gateway.pseudonym_secret, self.project)
 
     def record(self, text: str, plan: Plan | None, outcome: str, seconds: float, *, reason: str = "", result=None,
                action: str = "query", left_out: dict | None = None):
@@ -284,7 +305,7 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]],
             if use.shape != "aggregates":
                 raise Denied(f"{use.dataset.name} is available to you only as aggregates: add GROUP BY and aggregates")
             aggregate = split(use, f"__checked_{len(plan.aggregates)}")
-            rows = source(use.dataset, grant, engine.scan(files), reads=use.columns, entity=True)
+            rows = source(use.dataset, grant, engine.scan(files), reads=use.columns, entity=True, engine=engine)
             max_cells = min([decision.disclosure.max_cells] + [b.disclosure.max_cells for b in decision.stricter()])
             domain = domain_sql(aggregate, grant, max_cells, engine)
             if decision.protection == "dp":
@@ -303,10 +324,12 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]],
             else:
                 use.select.replace(aggregate.rest)
         else:
-            rows = source(use.dataset, grant, engine.scan(files), reads=use.columns, entity=False)
+            rows = source(use.dataset, grant, engine.scan(files), reads=use.columns, entity=False, engine=engine)
             use.table.replace(as_subquery(rows, use.alias))
             cap = decision.row_cap
             plan.row_cap = cap if plan.row_cap is None else min(plan.row_cap, cap)
+    # The tree's parameters are the campus's own: analyse refuses a query that writes one.
+    plan.pseudonyms = any(p.name == pseudonyms.INNER for p in tree.find_all(exp.Placeholder))
     plan.rewritten = tree.sql(engine.dialect, copy=False)  # the tree's last use: the generator may change it
 
 
@@ -410,12 +433,13 @@ def too_many_cells(aggregate: ProtectedAggregate, max_cells: int) -> str:
     )
 
 
-def execute(plan: Plan, cursor, report: Report) -> Result:
-    """Run the rewritten query over checked cells and masked rows; apply the row cap."""
+def execute(plan: Plan, cursor, report: Report, parameters: dict[str, str] | None = None) -> Result:
+    """Run the rewritten query over checked cells and masked rows, with its bound
+    `parameters` (the project's pseudonym keys); apply the row cap."""
     sql = plan.sql
     if plan.row_cap is not None:
         sql = f"SELECT * FROM ({sql}) AS capped LIMIT {plan.row_cap + 1}"
-    table: pa.Table = cursor.arrow(sql)
+    table: pa.Table = cursor.arrow(sql, parameters=parameters)
     names = plan.query.output_names(table.column_names)
     if len(set(names)) < len(names):
         twice = sorted({n for n in names if names.count(n) > 1})

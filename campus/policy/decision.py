@@ -140,7 +140,8 @@ def engine_failed(detail: str) -> Decision:
 
 class PolicyRequest(BaseModel):
     """One question to the policy: who asks (user, groups, project), about which dataset
-    and columns, in which shape, for a query or an export, and when. Its `document` is
+    and columns, in which shape, for a query or an export, when, and whether from a sealed
+    session (the data service's `Settings.sessions_sealed`). Its `document` is
     exactly the input the Rego decides on (policies/campus/request.rego; a test holds the
     two field lists together). The gateway, the service, the CLI and the stewards' table
     of expected decisions all ask through it.
@@ -156,6 +157,7 @@ class PolicyRequest(BaseModel):
     shape: Shape = "aggregates"
     action: Action = "query"
     now: datetime.datetime | None = Field(None, description="When it is asked (with a time zone); default: now.")
+    sealed: bool = Field(False, description="Asked from a sealed session (rows of people are for those only).")
 
     def document(self) -> dict:
         """The Rego input. Groups and columns are sorted and deduplicated: their order never
@@ -172,6 +174,7 @@ class PolicyRequest(BaseModel):
             "shape": self.shape,
             "action": self.action,
             "now": now.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
+            "sealed": self.sealed,
         }
 
 

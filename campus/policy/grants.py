@@ -181,6 +181,10 @@ class Grant(BaseModel):
     * ``project`` scopes the grant to requests made in that project by its members (and,
       when users or groups are also given, only those of them). It never applies outside
       the project, nor after the project expires.
+
+    Rows of a dataset with identifier columns (rows of people) are granted only to a
+    project: its members see the identifiers as the project's own pseudonyms, in sealed
+    sessions only (policies/campus/checks.rego).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -223,6 +227,18 @@ class Grant(BaseModel):
     _known_dataset = field_validator("dataset")(lambda name, info: known_dataset(name, info))
     _region_masks_districts = field_validator("masks")(lambda masks: region_masks_districts(masks))
     _only_tightens = field_validator("disclosure")(lambda disclosure, info: only_tightens(disclosure, info))
+
+    @model_validator(mode="after")
+    def _rows_of_people_go_to_a_project(self, info: ValidationInfo):
+        catalog = _catalog(info)
+        dataset = catalog.datasets.get(self.dataset) if catalog is not None else None
+        identifiers = dataset.roles("identifier") if dataset is not None else []
+        if self.effect == "allow" and self.mode == "rows" and identifiers and self.project is None:
+            raise ValueError(
+                f"rows of {self.dataset} carry identifiers ({', '.join(identifiers)}), so they are granted only to a "
+                "project, whose members see them as the project's pseudonyms: add `project: <a project of "
+                "hub/users.yaml>`, or grant mode: aggregates")
+        return self
 
     @model_validator(mode="after")
     def _complete(self):

@@ -19,7 +19,7 @@ class Policy:
 
     def decide(self, **asked) -> Decision:
         """`ask` with the request's fields as keywords (user, groups, project, dataset,
-        columns, shape, action, now: see `PolicyRequest`)."""
+        columns, shape, action, now, sealed: see `PolicyRequest`)."""
         try:
             request = PolicyRequest(**{k: list(v) if k in ("groups", "columns") else v for k, v in asked.items()})
         except Exception as e:
@@ -40,7 +40,9 @@ class Policy:
            aggregates before rows, then to the first name. Only that grant's terms apply;
         4. no grant: denied (implicit deny), quoting grants that expired or start later;
         5. the deciding allow grant denies rows on an aggregates grant, identifier columns
-           in aggregates mode, columns it does not show, and exports it marks never;
+           in aggregates mode, columns it does not show, exports it marks never, and
+           anything under a rows grant on a dataset with identifiers unless the session
+           is sealed;
         6. otherwise allowed, with its terms.
         """
         try:

@@ -229,7 +229,8 @@ async def explain(request: Request, identity: User, question: ExplainRequest) ->
     cx = campus_of(request)
     dataset = dataset_named(cx, question.dataset)
     asked = PolicyRequest(user=identity.user, groups=identity.groups, project=question.project, dataset=dataset.name,
-                          columns=question.columns, shape=question.shape, action=question.action)
+                          columns=question.columns, shape=question.shape, action=question.action,
+                          sealed=cx.gateway.sealed)
     decision = await in_pool(request, cx.policy.ask, asked)
     return decision.model_dump(mode="json")
 
@@ -246,7 +247,7 @@ def dataset_named(cx: Campus, name: str) -> Dataset:
 def access(cx: Campus, identity: Identity, dataset: Dataset, project: str | None) -> Decision:
     """May this user use the dataset at all (and in which mode, with which columns)?"""
     return cx.policy.ask(PolicyRequest(user=identity.user, groups=identity.groups, project=project,
-                                       dataset=dataset.name))
+                                       dataset=dataset.name, sealed=cx.gateway.sealed))
 
 
 def usable_datasets(cx: Campus, identity: Identity, project: str | None) -> list[dict]:

@@ -23,7 +23,9 @@ granted := {column | some column in grant.columns} if {
 	grant.columns == "all"
 }
 
-# Identifier columns are never visible in aggregates mode, whatever the grant says.
+# Identifier columns are never visible in aggregates mode, whatever the grant says. In
+# rows mode the gateway shows them only as the project's pseudonyms (the grant names a
+# project: campus/policy/grants.py).
 default withheld := set()
 
 withheld := {column | some column in request.dataset.roles.identifier} if grant.mode == "aggregates"

@@ -9,7 +9,8 @@
 #   (string or null), dataset (string), columns (list of strings, the columns whose
 #   values the query reads), shape ("aggregates" or "rows"), action ("query" or
 #   "export"), now (RFC 3339 timestamp; its calendar day is compared with grant and
-#   project dates).
+#   project dates), sealed (boolean: the data service knows every session asking is
+#   sealed; absent means not sealed).
 package campus.request
 
 import rego.v1
@@ -33,6 +34,11 @@ project := input.project if {
 	is_string(input.project)
 	input.project != ""
 }
+
+# Whether the session asking is sealed (CAMPUS_SESSIONS_SEALED): only a true says so.
+default sealed := false
+
+sealed := input.sealed if is_boolean(input.sealed)
 
 # The calendar day of the request (YYYY-MM-DD), compared with grant and project dates.
 today := substring(input.now, 0, 10) if well_formed_now
@@ -101,6 +107,11 @@ problems contains concat("", ["the request's shape must be aggregates or rows; "
 
 problems contains concat("", ["the request's action must be query or export; ", CALLER_BUG]) if {
 	not input.action in ACTIONS
+}
+
+problems contains concat("", ["the request's sealed must be true or false; ", CALLER_BUG]) if {
+	has_key(input, "sealed")
+	not is_boolean(input.sealed)
 }
 
 problems contains concat("", ["the request carries no time (now, an RFC 3339 timestamp); ", CALLER_BUG]) if {

@@ -64,6 +64,19 @@ test_shape_action_and_time_are_checked if {
 	count(problems) == 3
 }
 
+test_a_session_is_sealed_only_when_the_request_says_true if {
+	request.sealed with input.sealed as true
+	not request.sealed with input.sealed as false
+	not request.sealed with input.user as "alice"
+	not request.sealed with input.sealed as "yes"
+	catalog := fx.catalog
+	problems := request.problems with data.campus.catalog as catalog
+		with input.user as "alice" with input.dataset as "cards" with input.columns as []
+		with input.shape as "rows" with input.action as "query" with input.now as "2026-11-23T06:00:00Z"
+		with input.sealed as "yes"
+	problems == {"the request's sealed must be true or false; this is a bug in the caller, not in your query: tell the campus admins"}
+}
+
 test_today_is_the_day_of_now if {
 	request.today == "2026-11-23" with input.now as "2026-11-23T23:59:59Z"
 }
