@@ -173,6 +173,9 @@ if hub.data_service:
     passed = {k: v for k, v in os.environ.items()
               if k.startswith("CAMPUS_") and not k.startswith(("CAMPUS_HUB_", "CAMPUS_OIDC_"))}
     passed |= {"CAMPUS_ROOT": str(campus.root), "CAMPUS_STATE_DIR": str(campus.state_dir)}
+    # Rows of people go to sealed sessions only; only the sandboxed spawner seals them, and
+    # the hub says so both ways (a stray CAMPUS_SESSIONS_SEALED cannot claim it).
+    passed["CAMPUS_SESSIONS_SEALED"] = "true" if hub.spawner == "sandbox" else "false"
     service = {
         "name": DATA_SERVICE,
         "url": hub.data_url,

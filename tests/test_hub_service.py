@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 def hub(tmp_path_factory, demo_data):
     folder = tmp_path_factory.mktemp("hub-service")
     with running_hub(folder, CAMPUS_HUB_DATA_SERVICE="true", CAMPUS_HUB_CULL_IDLE="600",
-                     CAMPUS_DATA_DIR=str(demo_data)) as running:
+                     CAMPUS_DATA_DIR=str(demo_data),
+                     CAMPUS_SESSIONS_SEALED="true") as running:  # a stray claim: these servers are not sealed
         yield running
 
 
@@ -92,3 +93,16 @@ def test_nobody_outside_the_campus_groups_can_hold_a_token_for_the_service(hub):
         admin.add_user("stranger")
     refused = mint(hub, "stranger", ["access:services!service=data"])
     assert refused.status_code in (400, 403), refused.text
+
+
+def test_rows_of_people_are_refused_where_the_hub_does_not_seal_sessions(hub):
+    """The hub runs unsealed servers here, and tells the data service so, whatever its own
+    environment claims: a project's rows of card usage are refused, with the reason."""
+    wait_for_service(hub)
+    token = mint(hub, "alice", ["access:services!service=data"]).json()["token"]
+    refused = httpx.post(service_url(hub) + "sql", timeout=60,
+                         json={"sql": "SELECT card_id, amount FROM card_usage LIMIT 5", "project": "gangnam-retail"},
+                         headers={"Authorization": f"token {token}", "Accept": "application/json"})
+    assert refused.status_code == 403, refused.text
+    assert "sealed sessions only" in refused.json()["reason"] and "CAMPUS_HUB_SPAWNER=sandbox" in \
+        refused.json()["reason"]

@@ -335,3 +335,14 @@ def test_nothing_of_the_rows_is_exported_but_checked_aggregates(sealed):
         north.sql("SELECT card_id, count(*) AS n FROM card_usage GROUP BY 1", action="export")
     exported = north.sql("SELECT category, count(*) AS n FROM card_usage GROUP BY 1", action="export")
     assert exported.report.cells > 0 and (exported.pl()["n"] % 5 == 0).all()
+
+
+def test_a_data_service_answering_its_own_tokens_cannot_claim_sealed_sessions(sealed, unsealed):
+    """Its API tokens work from anywhere, so rows of people would leave the sealed sessions."""
+    from campus.errors import ConfigError
+    from campus.service.server import authenticator_for
+    from campus.service.tokens import TokenStore
+
+    with pytest.raises(ConfigError, match="campus serve --auth hub"):
+        authenticator_for(sealed, "tokens", TokenStore(sealed.audit.engine))
+    assert authenticator_for(unsealed, "tokens", TokenStore(unsealed.audit.engine)) is not None

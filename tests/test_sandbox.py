@@ -36,6 +36,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 import websocket
@@ -679,6 +680,23 @@ print(json.dumps({"name": flagged.name, "status": flagged.status, "flags": flagg
     assert "13" not in " ".join(seen["flags"])  # the reviewer's flags never carry a value of the file
     kind, reason = seen["refused"]
     assert kind == "InvalidExport" and "card_id" in reason and "c000001" not in reason
+
+
+def test_her_project_reads_rows_of_card_usage_with_pseudonyms_in_her_sealed_session(place, kernel):
+    """gangnam-retail's rows grant: rows of people, in a sealed session only, each card and
+    merchant as the project's own pseudonym; the raw ids never reach her kernel."""
+    seen = kernel.json("""
+import campus, json
+rows = campus.sql("SELECT card_id, merchant_id, district, amount FROM card_usage LIMIT 200",
+                  project="gangnam-retail").pl()
+print(json.dumps({"n": rows.height, "districts": sorted(set(rows["district"])),
+                  "cards": rows["card_id"].to_list(), "merchants": rows["merchant_id"].to_list()}))
+""")
+    assert seen["n"] == 200 and seen["districts"] == ["Gangnam-gu"]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", card) for card in seen["cards"] + seen["merchants"])
+    raw = set(duckdb.sql(f"SELECT card_id FROM read_parquet('{place}/data/card_usage/**/*.parquet') "
+                         "WHERE district = 'Gangnam-gu'").pl()["card_id"])
+    assert raw and not raw & set(seen["cards"])
 
 
 # --------------------------------------------------------------------------- a session that cannot be sealed

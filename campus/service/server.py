@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ..campus import Campus, noise_secret
+from ..campus import Campus, noise_secret, pseudonym_secret
 from ..db import connect, ensure_schema
+from ..errors import ConfigError
 from ..keys import kept_secret
 from ..settings import Settings
 from .auth import Authenticator, HubAuthenticator, TokenAuthenticator
@@ -56,6 +57,10 @@ def address(host: str | None, port: int | None) -> tuple[str, int]:
 def authenticator_for(cx: Campus, auth: Auth, tokens: TokenStore) -> Authenticator:
     if auth == "hub" or (auth == "auto" and in_hub()):
         return HubAuthenticator(policy=cx.policy)
+    if cx.gateway.sealed:
+        raise ConfigError("CAMPUS_SESSIONS_SEALED is true, but this data service answers its own API tokens, "
+                          "which work from anywhere, not from sealed sessions only: run it behind the hub's "
+                          "sandboxed spawner (campus serve --auth hub), or unset CAMPUS_SESSIONS_SEALED")
     return TokenAuthenticator(tokens, cx.policy)
 
 
@@ -67,6 +72,7 @@ def prepare(settings: Settings) -> None:
     finally:
         engine.dispose()
     noise_secret(settings.state_dir)
+    pseudonym_secret(settings.state_dir)
     signing_key(settings.state_dir)
 
 
