@@ -9,9 +9,12 @@ review page. alice downloads it from the same page: the checked table, nothing e
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
+import duckdb
+import nbformat
 import pytest
 
 import campus
@@ -55,9 +58,10 @@ def run_all_cells(page) -> None:
         }""", timeout=LAB_SECONDS)
 
 
-def run_template(page, hub, name: str) -> list[str]:
-    """Open a template in alice's JupyterLab, run all its cells, save it; the texts its cells put out."""
-    page.goto(hub.url + f"user/alice/lab/tree/templates/{name}.ipynb?reset", timeout=LAB_SECONDS)  # this one alone
+def run_template(page, hub, name: str, folder: str = "templates") -> list[str]:
+    """Open a notebook in alice's JupyterLab, run all its cells, save it; the texts its cells put out."""
+    path = f"{folder}/{name}.ipynb" if folder else f"{name}.ipynb"
+    page.goto(hub.url + f"user/alice/lab/tree/{path}?reset", timeout=LAB_SECONDS)  # this one alone
     page.wait_for_url(re.compile(r"/user/alice/lab"), timeout=LAB_SECONDS)
     try:
         run_all_cells(page)
@@ -66,7 +70,7 @@ def run_template(page, hub, name: str) -> list[str]:
         raise
     page.keyboard.press("Control+s")
     page.locator(".lm-TabBar-tab.jp-mod-dirty").wait_for(state="detached", timeout=LAB_SECONDS)
-    saved = page.context.request.get(hub.url + f"user/alice/api/contents/templates/{name}.ipynb")
+    saved = page.context.request.get(hub.url + f"user/alice/api/contents/{path}")
     assert saved.status == 200, saved.text()
     outputs = [o for cell in saved.json()["content"]["cells"] for o in cell.get("outputs", [])]
     errors = [f"{o['ename']}: {o['evalue']}" for o in outputs if o["output_type"] == "error"]
@@ -111,3 +115,43 @@ def test_alice_analyses_exports_and_downloads_what_sejin_released(hub, browser, 
         assert cx.audit.verify().ok
     finally:
         cx.close()
+
+
+SEALED_ROWS = [  # a notebook of alice's in the gangnam-retail project: rows of people, in her sealed session
+    """import campus
+rows = campus.sql("SELECT card_id, merchant_id, txn_date, amount FROM card_usage LIMIT 5000",
+                  project="gangnam-retail").pl()
+print("rows", rows.height)""",
+    """import json
+regulars = rows.group_by("card_id").len().filter(rows.group_by("card_id").len()["len"] > 1)
+print("cards", json.dumps(sorted(set(rows["card_id"]))[:50]))
+print("regulars", regulars.height)""",
+    """rows.write_csv("rows.csv")
+try:
+    campus.export_file("rows.csv", "the rows themselves")
+except campus.CampusError as refused:
+    print("refused", refused.reason)""",
+]
+
+
+def test_alice_follows_her_projects_cards_by_pseudonym_and_the_rows_stay_in(hub, browser, place):  # noqa: F811
+    """The sealed-rows project in the browser: her notebook reads rows of card usage under
+    gangnam-retail's rows grant, every card as the project's pseudonym; following a card
+    across visits works; handing the rows to the airlock is refused."""
+    context, page = signed_in_page(browser, hub, "alice", lands=re.compile(r"/user/alice/lab"),
+                                   seconds=LAB_SECONDS / 1000)
+    home = place / "homes" / f"{PREFIX}alice"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in SEALED_ROWS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(notebook, home / "sealed_rows.ipynb")
+    os.chown(home / "sealed_rows.ipynb", home.stat().st_uid, home.stat().st_gid)
+    said = "\n".join(run_template(page, hub, "sealed_rows", folder=""))
+    context.close()
+
+    assert re.search(r"^rows 5000$", said, re.M) and int(re.search(r"^regulars (\d+)$", said, re.M).group(1)) > 0
+    cards = json.loads(re.search(r"^cards (.*)$", said, re.M).group(1))
+    assert len(cards) == 50 and all(re.fullmatch(r"[0-9a-f]{32}", card) for card in cards)
+    raw = set(duckdb.sql(f"SELECT DISTINCT card_id FROM read_parquet('{place}/data/card_usage/**/*.parquet')")
+              .pl()["card_id"])
+    assert not raw & set(cards) and not any(card in said for card in list(raw)[:2000])
+    assert re.search(r"^refused .*card_id", said, re.M), said
