@@ -116,6 +116,9 @@ class Column(BaseModel):
     role: Role = Field(description="What the gateway lets a query do with the column.")
     description: str
     unit: str | None = None
+    header: str | None = Field(
+        None, description="The column's name in the files a steward loads (campus datasets add, append), where it "
+                          "is not the column's own: 가맹점명, Card No.")
     grain: Grain | None = Field(None, description="For time columns: how fine a value is.")
     bins: Bins | None = Field(None, description="For measures: the bins a key or filter may put it in.")
     contribution: Contribution | None = Field(
@@ -214,11 +217,15 @@ class Dataset(BaseModel):
         return Path(data_dir) / self.source
 
     def files(self, data_dir: Path) -> list[Path]:
-        """Every Parquet file of the dataset, sorted; an error if there are none."""
+        """Every Parquet file of the dataset, sorted: of its current version if it was loaded by
+        `campus datasets add`, else all under its folder; an error if there are none."""
+        from .ingest.versions import files_of
+
         where = self.location(data_dir)
         if isinstance(where, str):
             raise DataMissing(f"{self.name}: reading from {where} needs the S3 data location configured")
-        found = sorted(where.rglob("*.parquet")) if where.is_dir() else []
+        found = files_of(where) if where.is_dir() else []
+        found = sorted(where.rglob("*.parquet") if found is None else found)
         if not found:
             raise DataMissing(
                 f"{self.name}: no Parquet files in {where}; run `campus datasets build` to generate the demo data"

@@ -125,3 +125,10 @@ class BuildError(CampusError):
     """The demo data cannot be built as asked; the reason says what to change."""
 
     code = "build_failed"
+
+
+class LoadRefused(CampusError):
+    """A steward's file cannot be loaded as it is; the reason names the file, column and line, never a value."""
+
+    code = "load_refused"
+    http_status = 400

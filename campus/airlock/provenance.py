@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from campus.errors import CampusError
+from campus.ingest.versions import version_reading
 
 #: The demo data's build manifest (campus.synth.build writes it beside the datasets).
 BUILD_MANIFEST = "_build.json"
@@ -37,10 +38,15 @@ def policy_version(policy) -> dict:
 
 
 def data_version(campus, datasets: list[str]) -> dict[str, str]:
-    """Per dataset: the sha256 of its build-manifest entry, else the engine's version of its files."""
+    """Per dataset: the loaded version it was read at (`campus datasets versions`), else the sha256
+    of its build-manifest entry, else the engine's version of its files."""
     manifest = _manifest(Path(campus.settings.data))
     versions = {}
     for name in sorted(set(datasets)):
+        loaded = _loaded_version(campus, name)
+        if loaded is not None:
+            versions[name] = f"version {loaded.number} (sha256 {loaded.digest()})"
+            continue
         if name in manifest:
             entry = json.dumps(manifest[name], sort_keys=True, separators=(",", ":")).encode()
             versions[name] = "build:" + hashlib.sha256(entry).hexdigest()
@@ -51,6 +57,16 @@ def data_version(campus, datasets: list[str]) -> dict[str, str]:
         except (CampusError, KeyError, OSError) as e:
             versions[name] = f"unknown: {e}"
     return versions
+
+
+def _loaded_version(campus, name: str):
+    """The version of a dataset loaded by `campus datasets add` that the campus reads; None for others."""
+    try:
+        dataset = campus.catalog[name]
+        where = dataset.location(campus.settings.data)
+        return None if isinstance(where, str) else version_reading(where, campus.files(dataset))
+    except (CampusError, KeyError, OSError):
+        return None
 
 
 def _manifest(data_dir: Path) -> dict:

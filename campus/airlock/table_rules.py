@@ -36,6 +36,8 @@ import pyarrow as pa
 
 from extractguard.rules import Disclosure
 
+from ..identifiers import identifying
+
 Outcome = Literal["pass", "flag", "refuse"]
 Role = Literal["identifier", "count", "statistic", "measure", "key"]
 
@@ -196,16 +198,6 @@ def identifier_columns(output: Output, rules: OutputRules) -> Check:
     return Check("identifier columns", "pass", "no column is named like an identifier column of the catalog")
 
 
-#: Values that identify a person wherever they appear (full matches; a card number passes Luhn's check too).
-IDENTIFYING = (
-    ("e-mail addresses", r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"),
-    ("resident registration numbers", r"^\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])-?[1-8]\d{6}$"),
-    ("phone numbers", r"^(\+82[-. ]?|0)(1[016789]|2|[3-6][1-5]|70)[-. )]?\d{3,4}[-. ]?\d{4}$"
-                      r"|^\+[1-9]\d{0,2}[-. ]?\d{2,4}[-. ]?\d{3,4}[-. ]?\d{3,4}$"),
-    ("card numbers", r"^(\d[- ]?){12,18}\d$"),
-)
-
-
 def identifier_values(output: Output, rules: OutputRules) -> Check:
     """Text, or whole numbers of a key, shaped like e-mails, phone, card or resident registration
     numbers: refused when they are half a column's values or more, flagged when some are.
@@ -220,14 +212,9 @@ def identifier_values(output: Output, rules: OutputRules) -> Check:
         values = _as_text(output.frame[name], output.roles[name])
         if values is None or values.len() == 0:
             continue
-        for what, pattern in IDENTIFYING:
-            matching = values.filter(values.str.contains(pattern))
-            if what == "card numbers":
-                matching = matching.filter(pl.Series([_luhn(v) for v in matching], dtype=pl.Boolean))
-            if matching.len():
-                finding = (name, what, matching.len(), values.len())
-                (refused if 2 * matching.len() >= values.len() else flagged).append(finding)
-                break
+        for finding in identifying(values)[:1]:
+            (refused if 2 * finding.count >= values.len() else flagged).append(
+                (name, finding.what, finding.count, values.len()))
     if refused:
         return Check("identifying values", "refuse", _identifying(refused) + ": values that identify people never "
                      f"leave the campus; drop the {'column' if len(refused) == 1 else 'columns'}, or {EXPORT_INSTEAD}",
@@ -249,16 +236,6 @@ def _as_text(series: pl.Series, role: Role) -> pl.Series | None:
 def _identifying(found: list) -> str:
     return "; ".join(f"{matching:,} of {total:,} values of {name} look like {what}"
                      for name, what, matching, total in found)
-
-
-def _luhn(number: str) -> bool:
-    """Whether the digits pass the card numbers' check digit (Luhn).
-
-    >>> _luhn("4111 1111 1111 1111"), _luhn("4111 1111 1111 1112")
-    (True, False)
-    """
-    digits = [int(d) for d in number if d.isdigit()][::-1]
-    return sum(d if i % 2 == 0 else (2 * d - 9 if d > 4 else 2 * d) for i, d in enumerate(digits)) % 10 == 0
 
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"

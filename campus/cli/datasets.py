@@ -1,7 +1,9 @@
-"""`campus datasets`: what the campus holds, and the synthetic data to try it on."""
+"""`campus datasets`: what the campus holds, real files loaded into it, and the synthetic data to try it on."""
 
 from __future__ import annotations
 
+import getpass
+import os
 from pathlib import Path
 
 import typer
@@ -14,7 +16,7 @@ from ..catalog import Catalog, Dataset
 from ..settings import Settings
 
 app = typer.Typer(
-    help="The campus's datasets: list them, describe one, build the synthetic demo data.",
+    help="The campus's datasets: list them, describe one, load a steward's files, build the synthetic demo data.",
     no_args_is_help=True,
 )
 out = Console()
@@ -90,6 +92,152 @@ def _report(built) -> None:
         out.print(table)
     if built.not_generated:
         out.print(f"not generated (no synthetic recipe): {', '.join(built.not_generated)}", highlight=False)
+
+
+FILES = typer.Option(..., "--from", help="A CSV, CSV.gz or Parquet file; give --from once per file.")
+ENCODING = typer.Option(None, "--encoding", help="The CSV's text encoding, if not UTF-8 or CP949 (told apart by "
+                                                  "reading the file).")
+LOADER = typer.Option(None, "--by", help="Who loads, for the audit trail; the OS user if left out.")
+
+
+@app.command()
+def add(
+    name: str = typer.Argument(..., help="The dataset's name: lower_snake_case."),
+    files: list[Path] = FILES,
+    accept: bool = typer.Option(False, "--accept", help="Take the proposed catalog entry as it is, and load."),
+    steward: str | None = typer.Option(None, "--steward", help="The steward named in a proposed entry."),
+    encoding: str | None = ENCODING,
+    by: str | None = LOADER,
+) -> None:
+    """Load a dataset's first files. A dataset not in the catalog yet is profiled and its entry
+    proposed as a diff of the catalog: edit it in, or take it with --accept; then it loads."""
+    from ..ingest import profile as profiling
+    from ..ingest.source import open_source
+
+    settings, cat = Settings(), _catalog()
+    if name not in cat.datasets:
+        sources = [open_source(f, encoding) for f in files]
+        if not catalog.NAME.match(name):
+            raise typer.BadParameter(f"{name!r} is not lower_snake_case", param_hint="NAME")
+        found = profiling.profile(sources)
+        _show_profile(found)
+        entry = profiling.proposed_entry(name, found, sources, steward or by or getpass.getuser())
+        proposed = profiling.catalog_with(settings.catalog_path, entry)
+        typer.echo(profiling.diff(settings.catalog_path, proposed, settings.root))  # as it is: for git apply
+        if not accept:
+            out.print(f"Nothing is loaded yet. Edit this entry into {settings.catalog_path} (save the diff, edit it, "
+                      f"`git apply` it) and run this again, or run it with --accept to take it as proposed.",
+                      highlight=False)
+            return
+        _replace_text(settings.catalog_path, proposed)
+        _load(_catalog()[name], lambda: sources, "add", by)
+        return
+    _load(cat[name], lambda: [open_source(f, encoding) for f in files], "add", by)
+
+
+@app.command()
+def append(
+    name: str = typer.Argument(..., help="The dataset's name, as `campus datasets list` shows it."),
+    files: list[Path] = FILES,
+    encoding: str | None = ENCODING,
+    by: str | None = LOADER,
+) -> None:
+    """Load a new period's files into a dataset as its next version; the current version stays in force
+    until every row is checked and written."""
+    from ..ingest.source import open_source
+
+    _load(_dataset(_catalog(), name, "NAME"), lambda: [open_source(f, encoding) for f in files], "append", by)
+
+
+@app.command()
+def versions(name: str = typer.Argument(..., help="The dataset's name.")) -> None:
+    """Every version of a loaded dataset: when, by whom, from which files; the current one marked."""
+    from ..ingest.versions import Versions
+
+    dataset = _dataset(_catalog(), name, "NAME")
+    store = Versions(dataset.location(Settings().data))
+    if not store.exists():
+        out.print(f"{name} has no versions: it was not loaded with `campus datasets add`", highlight=False)
+        return
+    current = store.current()
+    table = Table("version", "action", "rows added", "loaded by", "at", "files", "")
+    for v in store.history():
+        sources = ", ".join(f"{s['name']} (sha256 {s['sha256'][:12]}…)" for s in v.sources)
+        table.add_row(str(v.number), v.action, f"{v.rows:,}", v.loaded_by, v.at, sources,
+                      "current" if current and v.number == current.number else "")
+    out.print(table)
+
+
+@app.command()
+def rollback(
+    name: str = typer.Argument(..., help="The dataset's name."),
+    version: int = typer.Argument(..., help="The version to return to, as `campus datasets versions` lists it."),
+    by: str | None = LOADER,
+) -> None:
+    """Make an earlier version current again (later versions are kept, and can be returned to)."""
+    from ..ingest.versions import Versions
+
+    dataset = _dataset(_catalog(), name, "NAME")
+    store = Versions(dataset.location(Settings().data))
+    with store.lock():
+        before = store.current()
+        chosen = store.rollback(version)
+    _audit().record(by or getpass.getuser(), "dataset_rollback", "done", dataset=name, version=chosen.number,
+                    previous=before.number if before else None)
+    out.print(f"{name} is at version {chosen.number} again ({chosen.rows:,} rows added by it, loaded {chosen.at}); "
+              "the data service reads it from its next start", highlight=False)
+
+
+def _load(dataset: Dataset, opened, action: str, by: str | None) -> None:
+    """Load the files `opened()` gives, showing progress; the outcome goes to the audit trail either way."""
+    from ..campus import pseudonym_secret
+    from ..errors import CampusError
+    from ..gateway.pseudonyms import intake_key
+    from ..ingest.load import load
+
+    settings, loader = Settings(), by or getpass.getuser()
+    columns = TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"), TimeElapsedColumn()
+    sources = []
+    try:
+        sources = opened()
+        with Progress(*columns, console=out, transient=True) as bar:
+            task = bar.add_task("reading", total=None)
+            version = load(dataset, sources, settings.data, intake_key(pseudonym_secret(settings.state_dir)),
+                           action=action, loaded_by=loader,
+                           progress=lambda rows, what: bar.update(task, completed=rows, description=what))
+    except CampusError as e:
+        files = [{"name": s.name, "sha256": s.sha256} for s in sources]
+        _audit().record(loader, f"dataset_{action}", "refused", dataset=dataset.name, files=files, reason=e.reason)
+        raise
+    _audit().record(loader, f"dataset_{action}", "done", dataset=dataset.name, version=version.number,
+                    rows=version.rows, files=version.sources)
+    out.print(f"{dataset.name} version {version.number}: {version.rows:,} rows from "
+              f"{', '.join(s.name for s in sources)}; the data service reads it from its next start", highlight=False)
+
+
+def _show_profile(found) -> None:
+    table = Table("column", "in the file", "type", "missing", "distinct", "unique", "identifying values")
+    for c in found.columns:
+        identifying = ", ".join(f"{n:,} {what}" for what, n in c.identifying.items())
+        if c.person_names:
+            identifying = ", ".join(filter(None, [identifying, f"{c.person_names:,} shaped like names"]))
+        table.add_row(c.name, c.header, c.type, f"{c.missing:,}", f"{c.distinct:,}", f"{c.uniqueness:.0%}",
+                      identifying or "-")
+    out.print(f"{found.rows:,} rows", highlight=False)
+    out.print(table)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.new")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _audit():
+    from ..audit import AuditLog
+
+    settings = Settings()
+    return AuditLog(settings.database, anchor=settings.state_dir)
 
 
 def _catalog() -> Catalog:

@@ -80,5 +80,23 @@ def parameters(secret: bytes, project: str) -> dict[str, str]:
     >>> hashlib.sha256(bytes.fromhex(p[OUTER]) + inner).hexdigest()[:DIGITS]
     '035542320a152969df0a513cd6bfee9c'
     """
-    key = project_key(secret, project).ljust(BLOCK, b"\0")
+    return pads(project_key(secret, project))
+
+
+def intake_key(secret: bytes) -> bytes:
+    """The key a steward's file's identifiers are replaced with on the way in (`campus.ingest`):
+    ``HMAC-SHA256(secret, "intake")``, the same for every file and dataset, so monthly files
+    (and datasets from one source) link; unlike any project's key.
+
+    >>> intake_key(bytes(32)) != project_key(bytes(32), "intake")
+    True
+    """
+    if len(secret) < 32:
+        raise ValueError("the pseudonym secret must be at least 256 bits")
+    return hmac.new(secret, b"intake", hashlib.sha256).digest()
+
+
+def pads(key: bytes) -> dict[str, str]:
+    """The bound parameters of an engine's HMAC under `key`: its inner and outer pads, in hexadecimal."""
+    key = key.ljust(BLOCK, b"\0")
     return {INNER: bytes(b ^ 0x36 for b in key).hex(), OUTER: bytes(b ^ 0x5C for b in key).hex()}

@@ -1,0 +1,107 @@
+"""Values that identify a person wherever they appear: one list, for what enters the campus
+(a steward's file, `campus.ingest`) and for what leaves it (the airlock's file checks).
+
+A finding names a column, what its values look like and how many do; never a value.
+
+>>> import polars as pl
+>>> found = identifying(pl.Series(["a@b.kr", "010-1234-5678", "4111 1111 1111 1111", "Seoul"]))
+>>> [(f.what, f.count) for f in found]
+[('e-mail addresses', 1), ('phone numbers', 1), ('card numbers', 1)]
+>>> person_names(pl.Series(["김민준", "이서연", "역삼동", "김밥천국", "Mapo-gu"]))
+2
+>>> named_like_a_person("customer_name"), named_like_a_person("성명"), named_like_a_person("store_name")
+(True, True, False)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+#: Full-value patterns; a card number must also pass Luhn's check digit.
+KINDS = (
+    ("e-mail addresses", r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"),
+    ("resident registration numbers", r"^\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])-?[1-8]\d{6}$"),
+    ("phone numbers", r"^(\+82[-. ]?|0)(1[016789]|2|[3-6][1-5]|70)[-. )]?\d{3,4}[-. ]?\d{4}$"
+                      r"|^\+[1-9]\d{0,2}[-. ]?\d{2,4}[-. ]?\d{3,4}[-. ]?\d{3,4}$"),
+    ("card numbers", r"^(\d[- ]?){12,18}\d$"),
+)
+CARD = "card numbers"
+
+#: The commonest Korean surnames (about nine people in ten), as a name's first syllable.
+SURNAMES = "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용"
+#: Last syllables that make a place, a shop or a thing, not a person: 역삼동, 강남구, 김밥.
+NOT_A_NAME_END = "동구시군읍면리로길역점밥탕"
+PERSON_NAME = rf"^[{SURNAMES}][가-힣]{{1,2}}$"
+#: Column names that hold people's names.
+PERSON_NAME_WORDS = frozenset({
+    "name", "names", "fullname", "firstname", "lastname", "surname", "givenname", "customername", "holdername",
+    "cardholdername", "ownername", "patientname", "username", "membername", "성명", "이름", "고객명", "성함",
+    "예금주", "대표자명", "소유자명", "환자명", "회원명"})
+NOT_PERSON_NAME_WORDS = ("store", "shop", "merchant", "company", "firm", "business", "brand", "area", "station",
+                         "district", "place", "street", "building", "product", "item", "file", "상호", "점포", "가맹점")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """How many of a column's values look like one kind of identifier."""
+
+    what: str
+    count: int
+
+
+def identifying(values: pl.Series) -> list[Finding]:
+    """The kinds of identifying values among `values` (text, or whole numbers as digits), with counts."""
+    text = _as_text(values)
+    if text is None or text.len() == 0:
+        return []
+    found = []
+    for what, pattern in KINDS:
+        matching = text.filter(text.str.contains(pattern))
+        if what == CARD and matching.len():
+            matching = matching.filter(luhn(matching))
+        if matching.len():
+            found.append(Finding(what, matching.len()))
+    return found
+
+
+def person_names(values: pl.Series) -> int:
+    """How many values are shaped like a Korean personal name: a common surname, then one or two
+    syllables, not ending like a place or a shop."""
+    text = _as_text(values)
+    if text is None or text.dtype != pl.String:
+        return 0
+    shaped = text.str.contains(PERSON_NAME) & ~text.str.contains(rf"[{NOT_A_NAME_END}]$")
+    return int(shaped.sum())
+
+
+def named_like_a_person(column: str) -> bool:
+    """Whether a column's name says it holds people's names (name, customer_name, 성명)."""
+    squashed = re.sub(r"[\s_\-.]+", "", column.lower())
+    if any(word in squashed for word in NOT_PERSON_NAME_WORDS):
+        return False
+    return squashed in PERSON_NAME_WORDS or squashed.endswith(("fullname", "holdername", "customername", "성명"))
+
+
+def luhn(numbers: pl.Series) -> pl.Series:
+    """Per value, whether its digits pass the card numbers' check digit (Luhn).
+
+    >>> luhn(pl.Series(["4111 1111 1111 1111", "4111 1111 1111 1112"])).to_list()
+    [True, False]
+    """
+    digits = numbers.str.replace_all(r"\D", "").str.reverse().str.split("").list.eval(pl.element().cast(pl.Int32))
+    doubled = pl.element() * 2 - pl.when(pl.element() > 4).then(9).otherwise(0)
+    weighted = digits.list.eval(pl.when(pl.int_range(pl.len()) % 2 == 1).then(doubled).otherwise(pl.element()))
+    return (weighted.list.sum() % 10 == 0).alias(numbers.name)
+
+
+def _as_text(values: pl.Series) -> pl.Series | None:
+    """The values to match, without nulls: text stripped, whole numbers as their digits; None for others."""
+    values = values.drop_nulls()
+    if values.dtype == pl.String:
+        return values.str.strip_chars()
+    if values.dtype.is_integer():
+        return values.cast(pl.String)
+    return None

@@ -1,0 +1,153 @@
+"""Text from a steward's file read into the catalog's types, as real files write them.
+
+Spaces around a value are dropped, and an empty value (or NA, N/A, NULL, -) is missing.
+Whole numbers may group thousands with commas (``1,234,567``), as Korean spreadsheets
+export them; a number with a fraction is not a whole number. Days are written year
+first, in any of the usual ways (``2025-01-05``, ``2025/1/5``, ``2025.01.05.``,
+``20250105``, ``2025년 1월 5일``); a day that does not exist (February 30) is refused, never
+rolled over. Days written month or day first (``01/05/2025``) are refused: which is which
+cannot be told. A moment is a day then a time (``2025-01-05 13:04`` or ``T13:04:05.25``).
+
+`read` gives the column in its type, or the index of the first value that is not one,
+so the error can name the line; never the value.
+
+>>> read(pa.array([" 1,234 ", "-5", "", None, "N/A"]), "BIGINT").values.to_pylist()
+[1234, -5, None, None, None]
+>>> read(pa.array(["12", "1,23", "7"]), "INTEGER").first_bad
+1
+>>> read(pa.array(["2025-01-05", "2025/1/6", "2025.01.07.", "20250108", "2025년 1월 9일"]), "DATE").values.to_pylist()[-1]
+datetime.date(2025, 1, 9)
+>>> read(pa.array(["2025-01-31", "2025-02-30"]), "DATE").first_bad
+1
+>>> read(pa.array(["2025-01-05 13:04", "2025/01/05T07:00:01.5", "2025-01-05"]), "TIMESTAMP").values.to_pylist()[1]
+datetime.datetime(2025, 1, 5, 7, 0, 1, 500000)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..synth.schema import ARROW_TYPES
+
+MISSING = ["", "NA", "N/A", "n/a", "NULL", "null", "None", "-", "NaN", "nan"]
+WHOLE = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)$"
+DECIMAL = r"^[+-]?((\d{1,3}(,\d{3})+|\d+)(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+DAY = r"(?P<y>\d{4})[-/.]\s*(?P<m>\d{1,2})[-/.]\s*(?P<d>\d{1,2})\.?"
+#: Other ways of writing a day, rewritten to the one above first: 20250105, 2025년 1월 5일.
+DAY_SPELLINGS = ((r"^(\d{4})(\d{2})(\d{2})(?:$|(?P<rest>[ T].*))", r"\1-\2-\3\4"),
+                 (r"^(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일", r"\1-\2-\3"))
+TIME = r"(?:[ T]\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<F>\.\d{1,6})?)?)?"
+TRUE, FALSE = ["true", "t", "yes", "y", "1"], ["false", "f", "no", "n", "0"]
+EXPECTED = {
+    "BOOLEAN": "true or false", "TINYINT": "a whole number from -128 to 127",
+    "SMALLINT": "a whole number from -32,768 to 32,767", "INTEGER": "a whole number (32 bits)",
+    "BIGINT": "a whole number of at most 18 digits", "DOUBLE": "a number", "VARCHAR": "text",
+    "DATE": "a day, year first (2025-01-05)", "TIMESTAMP": "a day and time, year first (2025-01-05 13:04:05)",
+}
+
+
+@dataclass(frozen=True)
+class Read:
+    """A column in its catalog type, or where the first value that is not one stands."""
+
+    values: pa.Array | None
+    first_bad: int | None = None
+
+
+def read(text: pa.Array, sql_type: str) -> Read:
+    """The text column `text` as `sql_type` (a catalog type)."""
+    trimmed = pc.utf8_trim_whitespace(text)
+    if sql_type == "VARCHAR":
+        return Read(pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed))
+    present = pc.and_kleene(pc.is_valid(trimmed), pc.invert(pc.is_in(trimmed, pa.array(MISSING))))
+    value = pc.if_else(present, trimmed, pa.scalar(None, pa.string()))
+    return READERS[sql_type](value, sql_type)
+
+
+def _whole(value: pa.Array, sql_type: str) -> Read:
+    bad = _first_not(value, pc.match_substring_regex(value, WHOLE))
+    if bad is not None:
+        return Read(None, bad)
+    digits = pc.replace_substring(value, ",", "")
+    significant = pc.utf8_ltrim(pc.utf8_ltrim(digits, "+-"), "0")
+    overflow = pc.greater(pc.utf8_length(significant), 18)  # beyond what 64 bits surely hold
+    wide = pc.cast(pc.if_else(overflow, "0", pc.utf8_ltrim(digits, "+")), pa.int64())
+    target = ARROW_TYPES[sql_type]
+    if not pa.types.is_int64(target):
+        lo, hi = {pa.int8(): (-128, 127), pa.int16(): (-32768, 32767), pa.int32(): (-2**31, 2**31 - 1)}[target]
+        overflow = pc.or_kleene(overflow, pc.or_(pc.less(wide, lo), pc.greater(wide, hi)))
+    bad = _first(overflow)
+    return Read(None, bad) if bad is not None else Read(pc.cast(wide, target))
+
+
+def _decimal(value: pa.Array, sql_type: str) -> Read:
+    bad = _first_not(value, pc.match_substring_regex(value, DECIMAL))
+    if bad is not None:
+        return Read(None, bad)
+    return Read(pc.cast(pc.replace_substring(value, ",", ""), pa.float64()))
+
+
+def _boolean(value: pa.Array, sql_type: str) -> Read:
+    lower = pc.utf8_lower(value)
+    is_true, is_false = pc.is_in(lower, pa.array(TRUE)), pc.is_in(lower, pa.array(FALSE))
+    bad = _first_not(value, pc.or_(is_true, is_false))
+    return Read(None, bad) if bad is not None else Read(pc.if_else(pc.is_null(value), None, is_true))
+
+
+def _day(value: pa.Array, sql_type: str) -> Read:
+    with_time = sql_type == "TIMESTAMP"
+    for spelling, rewritten in DAY_SPELLINGS:
+        value = pc.replace_substring_regex(value, spelling, rewritten)
+    parts = pc.extract_regex(value, f"^{DAY}{TIME if with_time else ''}$")
+    bad = _first_not(value, pc.is_valid(parts))
+    if bad is not None:
+        return Read(None, bad)
+    y, m, d = (pc.cast(pc.struct_field(parts, k), pa.int32()) for k in "ymd")
+    iso = pc.binary_join_element_wise(pc.cast(y, pa.string()), _two(m), _two(d), "-")
+    day = pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True)
+    real = pc.and_(pc.and_(pc.equal(pc.year(day), y), pc.equal(pc.month(day), m)), pc.equal(pc.day(day), d))
+    bad = _first_not(value, real)
+    if not with_time:
+        return Read(None, bad) if bad is not None else Read(pc.cast(day, pa.date32()))
+    hour, minute, second = (_number(parts, k) for k in "HMS")
+    fraction = pc.struct_field(parts, "F")
+    micros = pc.cast(pc.multiply(pc.cast(pc.if_else(pc.equal(fraction, ""), "0", pc.binary_join_element_wise(
+        "0", fraction, "")), pa.float64()), 1e6), pa.int64(), safe=False)
+    in_range = pc.and_(pc.and_(pc.less(hour, 24), pc.less(minute, 60)), pc.less(second, 60))
+    bad = _first_not(value, pc.and_kleene(real, in_range))
+    if bad is not None:
+        return Read(None, bad)
+    seconds = pc.add(pc.add(pc.multiply(hour, 3600), pc.multiply(minute, 60)), second)
+    total = pc.add(pc.multiply(pc.cast(day, pa.int64()), 1_000_000),
+                   pc.add(pc.multiply(seconds, 1_000_000), pc.cast(pc.round(micros), pa.int64())))
+    return Read(pc.cast(total, pa.timestamp("us")))
+
+
+def _number(parts: pa.Array, key: str) -> pa.Array:
+    text = pc.struct_field(parts, key)
+    return pc.cast(pc.if_else(pc.equal(text, ""), "0", text), pa.int64())
+
+
+def _two(number: pa.Array) -> pa.Array:
+    return pc.utf8_lpad(pc.cast(number, pa.string()), 2, "0")
+
+
+def _first_not(value: pa.Array, ok: pa.Array) -> int | None:
+    """The index of the first present value that is not `ok`, or None."""
+    return _first(pc.and_(pc.is_valid(value), pc.invert(pc.fill_null(ok, False))))
+
+
+def _first(flags: pa.Array) -> int | None:
+    """The index of the first true among `flags` (nulls are false), or None."""
+    flags = pc.fill_null(flags, False)
+    index = pc.index(flags, True).as_py()
+    return None if index < 0 else index
+
+
+READERS = {
+    "BOOLEAN": _boolean, "TINYINT": _whole, "SMALLINT": _whole, "INTEGER": _whole, "BIGINT": _whole,
+    "DOUBLE": _decimal, "DATE": _day, "TIMESTAMP": _day,
+}

@@ -1,0 +1,245 @@
+"""Load a steward's files into a dataset as a new version, or refuse them whole.
+
+Every file is held to the dataset's catalog entry: the same columns (named as the entry
+or its ``header`` says), each value of the column's type. Columns not declared
+identifiers are scanned for values that identify people (`campus.identifiers`): e-mail
+addresses, phone, card and resident registration numbers, personal names. Any such
+value refuses the load, naming the column and how many; declared identifiers are
+replaced by their keyed hash (`intake_key`, held by the data service) before a byte
+is written, so the raw values never reach the data location.
+
+The rows are written as new Parquet files, one per month of the dataset's first time
+column, and become a version only when `Versions.commit` renames the manifest: a load
+that is refused, fails or is killed leaves the previous version as it was.
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlglot import exp
+
+from ..catalog import Dataset
+from ..engines.duckdb import DuckDBEngine
+from ..errors import LoadRefused
+from ..gateway.pseudonyms import pads
+from ..identifiers import identifying, named_like_a_person, person_names
+from ..synth.build import WRITER
+from ..synth.schema import arrow_schema
+from .convert import EXPECTED, read
+from .source import Source, batches, header
+from .versions import Version, Versions, sync_folder
+
+Progress = Callable[[int, str], None]  # (rows read so far, what is being read)
+NOT_SCANNED = ("measure", "time", "identifier")  # numbers and moments are no names; identifiers are hashed
+
+
+@dataclass
+class Findings:
+    """Values that identify people, by column: counts only."""
+
+    kinds: dict[str, Counter] = field(default_factory=dict)  # column -> what -> count
+    names: Counter = field(default_factory=Counter)  # column -> values shaped like personal names
+    present: Counter = field(default_factory=Counter)  # column -> values present
+
+    def add(self, column: str, values: pl.Series, text: bool) -> None:
+        self.present[column] += values.len() - values.null_count()
+        for finding in identifying(values):
+            self.kinds.setdefault(column, Counter())[finding.what] += finding.count
+        if text:
+            self.names[column] += person_names(values)
+
+    def problems(self) -> list[str]:
+        found = [f"column {column}: " + ", ".join(f"{n:,} values look like {what}" for what, n in kinds.items())
+                 for column, kinds in self.kinds.items()]
+        found += [f"column {column}: {n:,} of {self.present[column]:,} values are shaped like personal names"
+                  for column, n in self.names.items() if n and 2 * n >= self.present[column]]
+        return found
+
+
+def load(dataset: Dataset, sources: list[Source], data_dir: Path, key: bytes, *, action: str,
+         loaded_by: str | None = None, progress: Progress | None = None) -> Version:
+    """Load `sources` into `dataset` as its next version (action ``add`` for the first, ``append`` after)."""
+    _loadable(dataset)
+    location = Path(dataset.location(data_dir))
+    versions = Versions(location)
+    with versions.lock():
+        current = versions.current()
+        if action == "add" and current is not None:
+            raise LoadRefused(f"{dataset.name} already has data (version {current.number}); add a new period "
+                              f"with `campus datasets append {dataset.name} --from FILE`")
+        if action == "append" and current is None:
+            raise LoadRefused(f"{dataset.name} has no data yet; load its first files with "
+                              f"`campus datasets add {dataset.name} --from FILE`")
+        versions.sweep()
+        number = versions.next_number()
+        writer = PartitionWriter(location, dataset, number)
+        try:
+            loaded = [_load_file(dataset, source, writer, key, progress) for source in sources]
+            new_files = writer.close()
+        except BaseException:
+            writer.discard()
+            raise
+        version = Version(
+            number=number, action=action, files=sorted([*(current.files if current else []), *new_files]),
+            rows=sum(s["rows"] for s in loaded), loaded_by=loaded_by or getpass.getuser(),
+            at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), sources=loaded)
+        versions.commit(version)
+    return version
+
+
+def _loadable(dataset: Dataset) -> None:
+    if str(dataset.source).startswith("s3://"):
+        raise LoadRefused(f"{dataset.name} lives on S3 ({dataset.source}); load into a local folder and upload it")
+    hashed = [name for name in dataset.roles("identifier") if dataset.columns[name].type != "VARCHAR"]
+    if hashed:
+        raise LoadRefused(f"identifier column {hashed[0]} of {dataset.name} is {dataset.columns[hashed[0]].type}; "
+                          "identifiers are stored as their keyed hash, text: give it type: VARCHAR in the catalog")
+
+
+def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter", key: bytes,
+               progress: Progress | None) -> dict:
+    """Check, hash and write one file's rows; what the version records of it."""
+    names = columns_in(dataset, header(source), source)
+    findings, rows = Findings(), 0
+    hasher = Hasher(dataset, key)
+    for batch in batches(source):
+        table = typed(dataset, names, batch, source, rows)
+        for column in (c for c, col in dataset.columns.items() if col.role not in NOT_SCANNED or
+                       (col.role == "measure" and col.type == "VARCHAR")):
+            findings.add(column, pl.from_arrow(table.column(column)), dataset.columns[column].type == "VARCHAR")
+        writer.write(hasher(table))
+        rows += batch.num_rows
+        if progress:
+            progress(rows, source.name)
+    problems = findings.problems()
+    if problems:
+        raise LoadRefused(f"{source.name} holds values that identify people: {'; '.join(problems)}. Declare such a "
+                          "column role: identifier in the catalog (its values are then stored as keyed hashes), or "
+                          "remove it from the file; nothing was loaded")
+    if rows == 0:
+        raise LoadRefused(f"{source.name} has a header but no rows: nothing to load; check the export that made it")
+    return {"name": source.name, "sha256": source.sha256, "rows": rows}
+
+
+def columns_in(dataset: Dataset, names: list[str], source: Source) -> dict[str, str]:
+    """For each catalog column, its name in the file; refused if the file has a column too few or too many."""
+    wanted = {column: spec.header or column for column, spec in dataset.columns.items()}
+    missing = [f"{column}" + (f" ({name!r} in the file)" if name != column else "")
+               for column, name in wanted.items() if name not in names]
+    extra = [name for name in names if name not in wanted.values()]
+    if missing:
+        raise LoadRefused(f"{source.name} has no column {', '.join(missing)}, which the catalog's entry for "
+                          f"{dataset.name} names; load a file with every column, or change the entry")
+    if extra:
+        raise LoadRefused(f"{source.name} has the column{'s' if len(extra) > 1 else ''} "
+                          f"{', '.join(repr(n) for n in extra)}, which the catalog's entry for {dataset.name} does "
+                          "not name; remove it from the file, or add it to the entry with its role")
+    people = [name for name in names if named_like_a_person(name) and
+              dataset.columns[_column_of(wanted, name)].role != "identifier"]
+    if people:
+        raise LoadRefused(f"{source.name}: column {people[0]!r} is named like people's names; declare it role: "
+                          "identifier in the catalog (stored as keyed hashes), or remove it from the file")
+    return wanted
+
+
+def _column_of(wanted: dict[str, str], name: str) -> str:
+    return next(column for column, header_name in wanted.items() if header_name == name)
+
+
+def typed(dataset: Dataset, names: dict[str, str], batch: pa.RecordBatch, source: Source, before: int) -> pa.Table:
+    """The batch's text in the catalog's types; refused at the first value that is not of its column's type."""
+    arrays = []
+    for column, spec in dataset.columns.items():
+        result = read(batch.column(names[column]), spec.type)
+        if result.first_bad is not None:
+            raise LoadRefused(f"{source.where(before + result.first_bad)}: column {column} should hold "
+                              f"{EXPECTED[spec.type]}, and this value does not; correct the file (or the column's "
+                              "type in the catalog) and load again; nothing was loaded")
+        arrays.append(result.values)
+    return pa.Table.from_arrays(arrays, schema=arrow_schema(dataset))
+
+
+class Hasher:
+    """Replaces each identifier by HMAC-SHA256 under the intake key, in DuckDB (the gateway's own SQL)."""
+
+    def __init__(self, dataset: Dataset, key: bytes):
+        self.identifiers = dataset.roles("identifier")
+        self.columns = list(dataset.columns)
+        self.parameters = pads(key)
+        self.db = duckdb.connect(config={"enable_external_access": False}) if self.identifiers else None
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        if not self.identifiers:
+            return table
+        select = [DuckDBEngine.pseudonym(exp.column(c)).as_(c) if c in self.identifiers else exp.column(c)
+                  for c in self.columns]
+        sql = exp.select(*select).from_("batch").sql("duckdb")
+        cursor = self.db.cursor()
+        try:
+            cursor.register("batch", table)
+            return cursor.sql(sql, params=self.parameters).to_arrow_table().cast(table.schema)
+        finally:
+            cursor.close()
+
+
+class PartitionWriter:
+    """New Parquet files of one version, one per month of the dataset's first time column."""
+
+    def __init__(self, location: Path, dataset: Dataset, number: int):
+        self.location, self.number = location, number
+        self.schema = arrow_schema(dataset)
+        times = dataset.roles("time")
+        self.by = times[0] if dataset.partitioned_by and times else None
+        self.options = {**WRITER, "use_dictionary": dataset.roles("dimension") + dataset.roles("quasi_identifier")}
+        self.writers: dict[str, pq.ParquetWriter] = {}
+
+    def write(self, table: pa.Table) -> None:
+        if self.by is None:
+            self._writer("all").write_table(table)
+            return
+        months = pc.strftime(table.column(self.by), format="%Y-%m").fill_null("unknown")
+        for month in pc.unique(months).to_pylist():
+            self._writer(f"month={month}").write_table(table.filter(pc.equal(months, month)))
+
+    def close(self) -> list[str]:
+        """Close and sync every file; their names, relative to the dataset's folder."""
+        names = []
+        for partition, writer in self.writers.items():
+            writer.close()
+            path = self._path(partition)
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+            sync_folder(path.parent)
+            names.append(path.relative_to(self.location).as_posix())
+        self.writers = {}
+        return names
+
+    def discard(self) -> None:
+        for partition, writer in self.writers.items():
+            try:
+                writer.close()
+            finally:
+                self._path(partition).unlink(missing_ok=True)
+        self.writers = {}
+
+    def _writer(self, partition: str) -> pq.ParquetWriter:
+        if partition not in self.writers:
+            path = self._path(partition)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.writers[partition] = pq.ParquetWriter(path, self.schema, **self.options)
+        return self.writers[partition]
+
+    def _path(self, partition: str) -> Path:
+        return self.location / partition / f"v{self.number}.parquet"

@@ -1,0 +1,309 @@
+"""A new file profiled, and the catalog entry proposed for it.
+
+The profile holds statistics only, never a value: per column its type (the narrowest
+catalog type every value reads as), missing values, distinct values, how unique they
+are, and which kinds of identifying values it holds. From it a role is proposed for each
+column, failing towards caution (a column that might identify someone is proposed an
+identifier), with the entity, the tier and, for a small set of values each shared by
+many entities, the public domain. The steward reads the proposal as a diff of the
+catalog and edits it; nothing is loaded until the entry is in the catalog.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import json
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..airlock.table_rules import COUNT_WORDS, MEASURE_WORDS, words_of
+from ..catalog import NAME
+from .. import catalog as catalog_module
+from ..errors import ConfigError, LoadRefused
+from ..identifiers import identifying, named_like_a_person, person_names
+from .convert import MISSING, read
+from .source import Source, batches, header
+
+CANDIDATES = ("DATE", "TIMESTAMP", "BIGINT", "DOUBLE", "BOOLEAN")  # the first every value reads as; else VARCHAR
+QUASI_WORDS = ("age", "gender", "sex", "birth", "born", "zip", "postal", "postcode", "home", "residence",
+               "nationality", "성별", "연령", "나이", "생년", "거주", "우편")
+ID_WORDS = ("id", "no", "number", "key", "번호", "아이디")
+ENTITY_WORDS = ("card", "customer", "person", "holder", "member", "patient", "user", "store", "shop", "merchant",
+                "firm", "company", "business", "household", "카드", "고객", "회원", "가맹점", "점포", "사업자")
+SMALL_DOMAIN = 30  # at most this many values are proposed as a public domain
+DOMAIN_ENTITIES = 10  # ... and only if every value is shared by at least this many entities (or rows)
+
+
+@dataclass
+class ColumnProfile:
+    """Statistics of one column of a file: no value of it."""
+
+    header: str
+    name: str
+    rows: int = 0
+    missing: int = 0
+    distinct: int = 0
+    types: list[str] = field(default_factory=lambda: list(CANDIDATES))
+    identifying: Counter = field(default_factory=Counter)
+    person_names: int = 0
+    first_of_month: bool = True
+    whole_hours: bool = True
+    fits_32_bits: bool = True
+
+    @property
+    def type(self) -> str:
+        return self.types[0] if self.types else "VARCHAR"
+
+    @property
+    def present(self) -> int:
+        return self.rows - self.missing
+
+    @property
+    def uniqueness(self) -> float:
+        return self.distinct / self.present if self.present else 0.0
+
+
+@dataclass
+class Profile:
+    """A file's columns, profiled; the domain of each small column fit to publish."""
+
+    rows: int
+    columns: list[ColumnProfile]
+    domains: dict[str, list] = field(default_factory=dict)
+
+
+def profile(sources: list[Source]) -> Profile:
+    """Read every file through (all must have the first one's columns) and profile its columns."""
+    names = header(sources[0])
+    for source in sources[1:]:
+        if header(source) != names:
+            raise LoadRefused(f"{source.name} has other columns than {sources[0].name}; profile files of one layout")
+    columns = [ColumnProfile(name, column_name(name, i)) for i, name in enumerate(names)]
+    with tempfile.TemporaryDirectory(prefix="campus-profile-") as spill:
+        db = duckdb.connect(config={"temp_directory": spill})
+        db.execute("CREATE TABLE t (" + ", ".join(f'"c{i}" VARCHAR' for i in range(len(names))) + ")")
+        for source in sources:
+            for batch in batches(source):
+                _observe(columns, batch)
+                renamed = pa.Table.from_batches([batch]).rename_columns([f"c{i}" for i in range(len(names))])
+                db.register("batch", renamed)
+                db.execute("INSERT INTO t SELECT * FROM batch")
+                db.unregister("batch")
+        rows = db.execute("SELECT count(*) FROM t").fetchone()[0]
+        if rows == 0:
+            raise LoadRefused(f"{sources[0].name} has a header but no rows: nothing to profile")
+        _count(db, columns)
+        result = Profile(rows, columns)
+        result.domains = _domains(db, result)
+    return result
+
+
+#: Korean headers as Seoul's files write them, and the names proposed for them.
+GLOSSARY = {
+    "카드번호": "card_no", "고객번호": "customer_no", "회원번호": "member_no", "가맹점번호": "merchant_no",
+    "가맹점명": "merchant_name", "가맹점": "merchant", "상호명": "store_name", "업종": "industry", "업종명": "industry",
+    "거래일시": "txn_time", "거래일자": "txn_date", "승인일시": "txn_time", "일자": "date", "날짜": "date",
+    "기준년월": "month", "기준일자": "date", "시간대": "hour", "시간": "hour", "금액": "amount", "이용금액": "amount",
+    "매출액": "sales_amount", "매출금액": "sales_amount", "매출건수": "sales_count", "건수": "count",
+    "연령대": "age_band", "연령": "age", "나이": "age", "성별": "gender", "자치구": "district", "행정동": "dong",
+    "주소": "address", "전화번호": "phone", "휴대폰번호": "mobile", "이메일": "email", "성명": "name",
+    "이름": "name", "주민등록번호": "resident_no", "측정소": "station", "측정일시": "measured_at",
+    "상권": "commercial_area", "상권명": "commercial_area", "거주지": "home_district",
+}
+
+
+def column_name(header_name: str, index: int) -> str:
+    """The catalog name proposed for a file's column: lower_snake_case (from the glossary for
+    Korean headers), else ``column_<n>``.
+
+    >>> column_name("Sales Amount (KRW)", 0), column_name("가맹점명", 3), column_name("비고", 1)
+    ('sales_amount_krw', 'merchant_name', 'column_2')
+    """
+    if header_name.strip() in GLOSSARY:
+        return GLOSSARY[header_name.strip()]
+    snake = re.sub(r"[^0-9a-z]+", "_", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", header_name).lower()).strip("_")
+    return snake if NAME.match(snake) else f"column_{index + 1}"
+
+
+def _observe(columns: list[ColumnProfile], batch: pa.RecordBatch) -> None:
+    """What one batch says of each column's type and identifying values."""
+    for column, text in zip(columns, batch.columns):
+        column.rows += len(text)
+        column.types = [t for t in column.types if read(text, t).first_bad is None]
+        values = read(text, "VARCHAR").values
+        for finding in identifying(pl.from_arrow(values)):
+            column.identifying[finding.what] += finding.count
+        column.person_names += person_names(pl.from_arrow(values))
+        _shape(column, text)
+
+
+def _shape(column: ColumnProfile, text: pa.Array) -> None:
+    """Whether the days are all firsts of a month, the moments whole hours, the numbers 32-bit."""
+    for kind in ("DATE", "TIMESTAMP", "BIGINT"):
+        if kind not in column.types:
+            continue
+        values = read(text, kind).values.drop_null()
+        if not len(values):
+            continue
+        if kind == "DATE":
+            column.first_of_month &= pc.all(pc.equal(pc.day(values), 1)).as_py()
+        elif kind == "TIMESTAMP":
+            column.whole_hours &= pc.all(pc.equal(pc.add(pc.minute(values), pc.second(values)), 0)).as_py()
+        else:
+            bounds = pc.min_max(values)
+            column.fits_32_bits &= -2**31 <= bounds["min"].as_py() and bounds["max"].as_py() < 2**31
+
+
+def _count(db, columns: list[ColumnProfile]) -> None:
+    missing = "', '".join(MISSING)
+    for i, column in enumerate(columns):
+        present = f"NULLIF(trim(c{i}), '')"
+        column.missing, column.distinct = db.execute(
+            f"SELECT count(*) FILTER (WHERE trim(coalesce(c{i}, '')) IN ('{missing}')), "
+            f"count(DISTINCT {present}) FROM t").fetchone()
+
+
+# --- the proposal ----------------------------------------------------------------------------------
+
+
+def role_of(column: ColumnProfile, rows: int) -> str:
+    """The role proposed for a column, most cautious first."""
+    words = words_of(column.name) + [column.header]
+    if (column.identifying or named_like_a_person(column.header)
+            or (column.present and 2 * column.person_names >= column.present)
+            or (_has(words, ID_WORDS) and column.distinct > SMALL_DOMAIN)
+            or (column.type == "VARCHAR" and rows >= 20 and column.uniqueness >= 0.5)):
+        return "identifier"
+    if column.type in ("DATE", "TIMESTAMP"):
+        return "time"
+    if _has(words, QUASI_WORDS):
+        return "quasi_identifier"
+    if column.type == "DOUBLE" or (column.type == "BIGINT" and (
+            _has(words, tuple(MEASURE_WORDS | COUNT_WORDS)) or column.distinct > 100)):
+        return "measure"
+    return "dimension"
+
+
+def _has(words: list[str], vocabulary: tuple[str, ...]) -> bool:
+    return any(w in vocabulary or any(v in w for v in vocabulary if len(v) > 3 or not v.isascii()) for w in words)
+
+
+def entity_of(columns: list[ColumnProfile], roles: dict[str, str]) -> str | None:
+    """The identifier naming the person or firm: named like one, else the least unique (an entity has
+    many rows; a transaction id is unique)."""
+    identifiers = [c for c in columns if roles[c.name] == "identifier"]
+    if not identifiers:
+        return None
+    named = [c for c in identifiers if _has(words_of(c.name) + [c.header], ENTITY_WORDS)]
+    return min(named or identifiers, key=lambda c: c.uniqueness).name
+
+
+def _domains(db, result: Profile) -> dict[str, list]:
+    """The values of each small dimension or quasi-identifier, if every one is shared by many entities."""
+    roles = {c.name: role_of(c, result.rows) for c in result.columns}
+    entity = entity_of(result.columns, roles)
+    who = f"c{[c.name for c in result.columns].index(entity)}" if entity else None
+    domains = {}
+    for i, column in enumerate(result.columns):
+        if roles[column.name] not in ("dimension", "quasi_identifier") or not 0 < column.distinct <= SMALL_DOMAIN:
+            continue
+        counts = db.execute(f"SELECT trim(c{i}), count(DISTINCT {who or '*'}) FROM t WHERE NULLIF(trim(c{i}), '') "
+                            f"IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
+        if all(n >= DOMAIN_ENTITIES for _, n in counts):
+            values = [v for v, _ in counts]
+            domains[column.name] = [int(v) for v in values] if column.type == "BIGINT" else values
+    return domains
+
+
+def proposed_entry(name: str, result: Profile, sources: list[Source], steward: str) -> str:
+    """The catalog entry for dataset `name`, as YAML lines to append under ``datasets:``."""
+    roles = {c.name: role_of(c, result.rows) for c in result.columns}
+    entity = entity_of(result.columns, roles)
+    quasi = any(r == "quasi_identifier" for r in roles.values())
+    tier = "open" if entity is None else ("sensitive" if quasi else "restricted")
+    times = [c for c in result.columns if roles[c.name] == "time"]
+    today = datetime.date.today().isoformat()
+    files = ", ".join(s.name for s in sources)
+    lines = [
+        f"  {name}:",
+        f"    title: {name.replace('_', ' ').capitalize()}",
+        "    description: >-",
+        f"      Loaded from {files} ({result.rows:,} rows, profiled {today}). Say what one row is.",
+        f"    steward: {_scalar(steward)}",
+        f"    tier: {tier}" + ("  # no identifier found: check that no row describes a person or firm"
+                             if tier == "open" else ""),
+        f"    source: {name}",
+    ]
+    if times:
+        lines.append("    partitioned_by: month")
+    lines.append(f"    entity: {entity or 'null'}")
+    lines.append("    columns:")
+    for column in result.columns:
+        lines.append(f"      {column.name}: {_column_yaml(column, roles[column.name], result)}  # {_statistics(column)}")
+    return "\n".join(lines) + "\n"
+
+
+def _column_yaml(column: ColumnProfile, role: str, result: Profile) -> str:
+    sql_type = "VARCHAR" if role == "identifier" else column.type
+    if sql_type == "BIGINT" and column.fits_32_bits:
+        sql_type = "INTEGER"
+    spec = {"type": sql_type, "role": role, "description": f"From the file's column {column.header}."}
+    if column.header != column.name:
+        spec["header"] = column.header
+    if role == "time":
+        spec["grain"] = ("month" if column.first_of_month else "day") if sql_type == "DATE" else (
+            "hour" if column.whole_hours else "second")
+    if column.name in result.domains:
+        spec["domain"] = result.domains[column.name]
+    return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in spec.items()) + "}"
+
+
+def _scalar(value) -> str:
+    """A value in YAML's flow style: plain words bare, other text quoted."""
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return value
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _statistics(column: ColumnProfile) -> str:
+    found = ", ".join(f"{n:,} look like {what}" for what, n in column.identifying.items())
+    if column.person_names:
+        found = ", ".join(filter(None, [found, f"{column.person_names:,} shaped like personal names"]))
+    return (f"{column.missing:,} missing, {column.distinct:,} distinct ({column.uniqueness:.0%} unique)"
+            + (f"; {found}" if found else ""))
+
+
+def catalog_with(catalog_path: Path, entry: str) -> str:
+    """The catalog's text with `entry` added at the end of its datasets; validated like the file itself."""
+    text = Path(catalog_path).read_text(encoding="utf-8")
+    new = text.rstrip("\n") + "\n\n" + entry
+    with tempfile.TemporaryDirectory() as folder:
+        proposed = Path(folder) / "catalog.yaml"
+        proposed.write_text(new, encoding="utf-8")
+        try:
+            catalog_module.load(proposed)
+        except ConfigError as e:
+            raise ConfigError(f"the proposed entry does not validate ({e.reason}); edit it by hand") from None
+    return new
+
+
+def diff(catalog_path: Path, new: str, root: Path) -> str:
+    """`new` as a unified diff of the catalog, for `git apply` after editing."""
+    old = Path(catalog_path).read_text(encoding="utf-8")
+    try:
+        shown = Path(catalog_path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        shown = Path(catalog_path).name
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        f"a/{shown}", f"b/{shown}"))

@@ -1,0 +1,246 @@
+"""A file a steward loads: what kind it is, how its text is encoded, and its rows in batches.
+
+CSV (plain or gzip) and Parquet are read; the kind is told by the file's first bytes and
+must agree with its name. CSV text is UTF-8 (a byte-order mark is dropped) or, failing
+that, CP949, as Korean spreadsheets save it; the whole file is checked before a row is
+read, so a file is never half read in the wrong encoding. Values come out as text, for
+`campus.ingest.convert` to read into the catalog's types; a Parquet file's columns are
+turned into text the same way, so both kinds are held to the same rules.
+
+Errors name the file and a line (CSV) or row (Parquet), never a value.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..errors import LoadRefused
+
+KINDS = {".csv": "CSV", ".csv.gz": "CSV", ".parquet": "Parquet"}
+ENCODINGS = ("utf-8", "cp949")
+BATCH_BYTES = 8 << 20  # CSV read at once: a batch of rows
+BATCH_ROWS = 1 << 18  # Parquet rows read at once
+CHUNK = 1 << 22
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to load, read once through to check it: its kind, encoding, size and sha256."""
+
+    path: Path
+    kind: str  # CSV or Parquet
+    compressed: bool
+    encoding: str | None  # CSV only
+    bytes: int
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def where(self, row: int) -> str:
+        """Where data row `row` (0-based) is, as the steward finds it: a CSV line, a Parquet row."""
+        if self.kind == "Parquet":
+            return f"{self.name} row {row + 1:,}"
+        return f"{self.name} line {line_of_row(self, row):,}"
+
+
+def open_source(path: Path, encoding: str | None = None) -> Source:
+    """Check `path` is a file of a kind the campus reads, in a readable encoding; refuse it otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise LoadRefused(f"{path}: no such file; give the path of a CSV, CSV.gz or Parquet file")
+    suffix = ".csv.gz" if path.name.lower().endswith(".csv.gz") else path.suffix.lower()
+    if suffix not in KINDS:
+        raise LoadRefused(f"{path.name}: the campus loads .csv, .csv.gz and .parquet files; save it as one of those")
+    size = path.stat().st_size
+    if size == 0:
+        raise LoadRefused(f"{path.name} is empty (0 bytes): nothing to load; check the export that made it")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    kind, compressed = KINDS[suffix], suffix == ".csv.gz"
+    _agrees_with_name(path, head, kind, compressed)
+    if kind == "Parquet":
+        return Source(path, kind, False, None, size, _sha256(path))
+    digest, found = _read_text_through(path, compressed, encoding)
+    return Source(path, kind, compressed, found, size, digest)
+
+
+def _agrees_with_name(path: Path, head: bytes, kind: str, compressed: bool) -> None:
+    is_parquet, is_gzip = head == b"PAR1", head[:2] == b"\x1f\x8b"
+    if kind == "Parquet" and not is_parquet:
+        raise LoadRefused(f"{path.name} is named .parquet but is not a Parquet file; rename it to what it is")
+    if kind == "CSV" and is_parquet:
+        raise LoadRefused(f"{path.name} is a Parquet file named like a CSV; rename it to .parquet")
+    if compressed != is_gzip:
+        raise LoadRefused(f"{path.name} is {'not ' if compressed else ''}gzip-compressed but named "
+                          f"{'.csv.gz' if compressed else '.csv'}; rename it to what it is")
+
+
+def _read_text_through(path: Path, compressed: bool, encoding: str | None) -> tuple[str, str]:
+    """The file's sha256 and text encoding, after reading it all: every byte must decode, and the
+    quotes must pair (a file cut off inside a quoted value does not)."""
+    candidates = [encoding] if encoding else list(ENCODINGS)
+    for candidate in candidates:
+        try:
+            codecs.lookup(candidate)
+        except LookupError:
+            raise LoadRefused(f"{candidate!r} is not an encoding Python knows; try utf-8 or cp949") from None
+    digest, decoders = hashlib.sha256(), {c: codecs.getincrementaldecoder(c)("strict") for c in candidates}
+    quotes, lines, bad_line = 0, 1, {}
+    with _opened(path, compressed) as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+            quotes += block.count(b'"')
+            for candidate, decoder in list(decoders.items()):
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as e:
+                    bad_line[candidate] = lines + block.count(b"\n", 0, e.start)
+                    del decoders[candidate]
+            lines += block.count(b"\n")
+    for candidate, decoder in list(decoders.items()):
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            bad_line[candidate] = lines
+            del decoders[candidate]
+    if not decoders:
+        tried = ", ".join(f"{c} (line {bad_line[c]:,})" for c in candidates)
+        raise LoadRefused(f"{path.name} cannot be read as text in {tried}; save it as UTF-8, or name its encoding "
+                          "with --encoding")
+    if quotes % 2:
+        raise LoadRefused(f"{path.name} has a quoted value that never closes (an odd number of \" marks): the file "
+                          "may be cut short, or quotes inside values are not doubled; export it again")
+    found = next(iter(decoders))
+    return digest.hexdigest(), "utf-8-sig" if found == "utf-8" else found
+
+
+def _opened(path: Path, compressed: bool):
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- rows ------------------------------------------------------------------------------------------
+
+
+def header(source: Source) -> list[str]:
+    """The file's column names, as written (spaces around them dropped)."""
+    if source.kind == "Parquet":
+        return list(pq.read_schema(source.path).names)
+    with _text(source) as text:
+        first = next(csv.reader(text), None)
+    if not first or not any(name.strip() for name in first):
+        raise LoadRefused(f"{source.name} has no header line; its first line must name the columns")
+    return [name.strip() for name in first]
+
+
+def batches(source: Source) -> Iterator[pa.RecordBatch]:
+    """The file's rows in batches, every column as text; blank lines are skipped."""
+    names = header(source)
+    if source.kind == "Parquet":
+        yield from _parquet_batches(source, names)
+        return
+    _unique(source, names)
+    yield from _csv_batches(source, names)
+
+
+def _csv_batches(source: Source, names: list[str]) -> Iterator[pa.RecordBatch]:
+    read = pacsv.ReadOptions(block_size=BATCH_BYTES, encoding=_arrow_encoding(source), column_names=names,
+                             skip_rows=1)
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                                   quoted_strings_can_be_null=False)
+    stream = pa.input_stream(source.path, compression="gzip" if source.compressed else None)
+    rows = 0
+    try:
+        reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+        for batch in reader:
+            rows += batch.num_rows
+            yield batch
+    except pa.ArrowInvalid:
+        raise LoadRefused(_parse_problem(source, len(names))) from None  # Arrow's message quotes the line
+    finally:
+        stream.close()
+
+
+def _parse_problem(source: Source, columns: int) -> str:
+    """What is wrong with a CSV Arrow could not parse, found again line by line (the error path only)."""
+    with _text(source) as text:
+        reader = csv.reader(text)
+        next(reader, None)
+        for fields in reader:
+            if fields and len(fields) != columns:
+                return (f"{source.name} line {reader.line_num:,} has {len(fields)} fields where the header names "
+                        f"{columns}: a missing or extra separator, or a value with a comma that is not quoted; "
+                        "fix that line and load again")
+    return f"{source.name} cannot be read as CSV; check it opens in a spreadsheet, export it again and load it"
+
+
+def _parquet_batches(source: Source, names: list[str]) -> Iterator[pa.RecordBatch]:
+    _unique(source, names)
+    try:
+        for batch in pq.ParquetFile(source.path).iter_batches(batch_size=BATCH_ROWS):
+            yield pa.record_batch([_as_text(column) for column in batch.columns], names=names)
+    except (pa.ArrowException, OSError):
+        raise LoadRefused(f"{source.name} is a damaged Parquet file; write it again and load it") from None
+
+
+def _as_text(column: pa.Array) -> pa.Array:
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_timestamp(column.type):
+        return pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+    return column.cast(pa.string())
+
+
+def _unique(source: Source, names: list[str]) -> None:
+    seen = [n for i, n in enumerate(names) if n in names[:i]]
+    if seen:
+        raise LoadRefused(f"{source.name} names the column {seen[0]!r} twice; give each column its own name")
+    if any(not n for n in names):
+        raise LoadRefused(f"{source.name} has a column without a name in its header; name it or remove it")
+
+
+def _arrow_encoding(source: Source) -> str:
+    return "utf8" if source.encoding in ("utf-8", "utf-8-sig") else source.encoding
+
+
+def _text(source: Source):
+    raw = gzip.open(source.path, "rb") if source.compressed else open(source.path, "rb")
+    return io.TextIOWrapper(raw, encoding=source.encoding or "utf-8-sig", newline="")
+
+
+def line_of_row(source: Source, row: int) -> int:
+    """The line on which data row `row` (0-based, blank lines skipped) starts: counted again through the
+    file with Python's CSV reader, which agrees with Arrow's on quoted line breaks (the error path only)."""
+    with _text(source) as text:
+        reader = csv.reader(text)
+        next(reader, None)
+        seen, before = -1, reader.line_num
+        for fields in reader:
+            if fields:
+                seen += 1
+                if seen == row:
+                    return before + 1
+            before = reader.line_num
+    return before
