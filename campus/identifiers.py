@@ -52,29 +52,35 @@ class Finding:
     count: int
 
 
-def identifying(values: pl.Series) -> list[Finding]:
-    """The kinds of identifying values among `values` (text, or whole numbers as digits), with counts."""
+def identifying(values: pl.Series, times: pl.Series | None = None) -> list[Finding]:
+    """The kinds of identifying values among `values` (text, or whole numbers as digits), with counts;
+    each value counted `times` over if given (a column's distinct values and how often each occurs)."""
     text = _as_text(values)
     if text is None or text.len() == 0:
         return []
     found = []
     for what, pattern in KINDS:
-        matching = text.filter(text.str.contains(pattern))
-        if what == CARD and matching.len():
-            matching = matching.filter(luhn(matching))
-        if matching.len():
-            found.append(Finding(what, matching.len()))
+        matching = text.str.contains(pattern).fill_null(False)
+        if what == CARD and matching.any():
+            matching = matching.scatter(matching.arg_true(), luhn(text.filter(matching)))
+        count = _count(matching, times)
+        if count:
+            found.append(Finding(what, count))
     return found
 
 
-def person_names(values: pl.Series) -> int:
+def person_names(values: pl.Series, times: pl.Series | None = None) -> int:
     """How many values are shaped like a Korean personal name: a common surname, then one or two
-    syllables, not ending like a place or a shop."""
+    syllables, not ending like a place or a shop (each counted `times` over, if given)."""
     text = _as_text(values)
     if text is None or text.dtype != pl.String:
         return 0
     shaped = text.str.contains(PERSON_NAME) & ~text.str.contains(rf"[{NOT_A_NAME_END}]$")
-    return int(shaped.sum())
+    return _count(shaped.fill_null(False), times)
+
+
+def _count(matching: pl.Series, times: pl.Series | None) -> int:
+    return int(matching.sum() if times is None else times.filter(matching).sum())
 
 
 def named_like_a_person(column: str) -> bool:
@@ -98,8 +104,7 @@ def luhn(numbers: pl.Series) -> pl.Series:
 
 
 def _as_text(values: pl.Series) -> pl.Series | None:
-    """The values to match, without nulls: text stripped, whole numbers as their digits; None for others."""
-    values = values.drop_nulls()
+    """The values to match (nulls never match): text stripped, whole numbers as their digits; None for others."""
     if values.dtype == pl.String:
         return values.str.strip_chars()
     if values.dtype.is_integer():

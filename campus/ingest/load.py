@@ -18,8 +18,10 @@ from __future__ import annotations
 import datetime
 import getpass
 import os
-from collections import Counter
+import threading
+from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,8 @@ from .versions import Version, Versions, sync_folder
 
 Progress = Callable[[int, str], None]  # (rows read so far, what is being read)
 NOT_SCANNED = ("measure", "time", "identifier")  # numbers and moments are no names; identifiers are hashed
+WORKERS = min(2, os.cpu_count() or 1)
+IN_FLIGHT = WORKERS + 1  # batches read ahead of the writer: memory grows with it
 
 
 @dataclass
@@ -54,11 +58,20 @@ class Findings:
     present: Counter = field(default_factory=Counter)  # column -> values present
 
     def add(self, column: str, values: pl.Series, text: bool) -> None:
+        """Scan a batch's `values` of `column`: each distinct value once, counted as often as it occurs."""
         self.present[column] += values.len() - values.null_count()
-        for finding in identifying(values):
+        counts = values.drop_nulls().value_counts(name="times")
+        distinct, times = counts[values.name], counts["times"]
+        for finding in identifying(distinct, times):
             self.kinds.setdefault(column, Counter())[finding.what] += finding.count
         if text:
-            self.names[column] += person_names(values)
+            self.names[column] += person_names(distinct, times)
+
+    def merge(self, other: "Findings") -> None:
+        for column, kinds in other.kinds.items():
+            self.kinds.setdefault(column, Counter()).update(kinds)
+        self.names.update(other.names)
+        self.present.update(other.present)
 
     def problems(self) -> list[str]:
         found = [f"column {column}: " + ", ".join(f"{n:,} values look like {what}" for what, n in kinds.items())
@@ -110,19 +123,40 @@ def _loadable(dataset: Dataset) -> None:
 
 def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter", key: bytes,
                progress: Progress | None) -> dict:
-    """Check, hash and write one file's rows; what the version records of it."""
+    """Check, hash and write one file's rows; what the version records of it.
+
+    Batches are checked and hashed `IN_FLIGHT` at a time by `WORKERS` threads (Arrow,
+    polars and DuckDB release the GIL) and written in the file's order.
+    """
     names = columns_in(dataset, header(source), source)
-    findings, rows = Findings(), 0
-    hasher = Hasher(dataset, key)
-    for batch in batches(source):
-        table = typed(dataset, names, batch, source, rows)
-        for column in (c for c, col in dataset.columns.items() if col.role not in NOT_SCANNED or
-                       (col.role == "measure" and col.type == "VARCHAR")):
-            findings.add(column, pl.from_arrow(table.column(column)), dataset.columns[column].type == "VARCHAR")
-        writer.write(hasher(table))
-        rows += batch.num_rows
+    scanned = [c for c, col in dataset.columns.items() if col.role not in NOT_SCANNED or
+               (col.role == "measure" and col.type == "VARCHAR")]
+    hasher, findings, rows = Hasher(dataset, key), Findings(), 0
+
+    def check(batch: pa.RecordBatch, before: int) -> tuple[pa.Table, Findings]:
+        table, found = typed(dataset, names, batch, source, before), Findings()
+        for column in scanned:
+            found.add(column, pl.from_arrow(table.column(column)), dataset.columns[column].type == "VARCHAR")
+        return hasher(table), found
+
+    def finish(future) -> None:
+        table, found = future.result()
+        findings.merge(found)
+        writer.write(table)
         if progress:
-            progress(rows, source.name)
+            progress(writer.rows, source.name)
+
+    pool, pending = ThreadPoolExecutor(WORKERS), deque()
+    try:
+        for batch in batches(source):
+            pending.append(pool.submit(check, batch, rows))
+            rows += batch.num_rows
+            if len(pending) >= IN_FLIGHT:
+                finish(pending.popleft())
+        while pending:
+            finish(pending.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     problems = findings.problems()
     if problems:
         raise LoadRefused(f"{source.name} holds values that identify people: {'; '.join(problems)}. Declare such a "
@@ -172,24 +206,29 @@ def typed(dataset: Dataset, names: dict[str, str], batch: pa.RecordBatch, source
 
 
 class Hasher:
-    """Replaces each identifier by HMAC-SHA256 under the intake key, in DuckDB (the gateway's own SQL)."""
+    """Replaces each identifier by HMAC-SHA256 under the intake key, in DuckDB (the gateway's own SQL),
+    computed once per distinct value of a batch."""
 
     def __init__(self, dataset: Dataset, key: bytes):
         self.identifiers = dataset.roles("identifier")
-        self.columns = list(dataset.columns)
         self.parameters = pads(key)
+        self.sql = exp.select(DuckDBEngine.pseudonym(exp.column("v")).as_("v")).from_("distinct_values").sql("duckdb")
         self.db = duckdb.connect(config={"enable_external_access": False}) if self.identifiers else None
+        self.lock = threading.Lock()
 
     def __call__(self, table: pa.Table) -> pa.Table:
-        if not self.identifiers:
-            return table
-        select = [DuckDBEngine.pseudonym(exp.column(c)).as_(c) if c in self.identifiers else exp.column(c)
-                  for c in self.columns]
-        sql = exp.select(*select).from_("batch").sql("duckdb")
-        cursor = self.db.cursor()
+        for name in self.identifiers:
+            encoded = pc.dictionary_encode(table.column(name).combine_chunks())
+            hashed = self._hashed(encoded.dictionary)
+            table = table.set_column(table.schema.get_field_index(name), name, pc.take(hashed, encoded.indices))
+        return table
+
+    def _hashed(self, values: pa.Array) -> pa.Array:
+        with self.lock:  # DuckDB makes cursors one at a time
+            cursor = self.db.cursor()
         try:
-            cursor.register("batch", table)
-            return cursor.sql(sql, params=self.parameters).to_arrow_table().cast(table.schema)
+            cursor.register("distinct_values", pa.table({"v": values}))
+            return cursor.sql(self.sql, params=self.parameters).to_arrow_table().column("v").combine_chunks()
         finally:
             cursor.close()
 
@@ -204,14 +243,24 @@ class PartitionWriter:
         self.by = times[0] if dataset.partitioned_by and times else None
         self.options = {**WRITER, "use_dictionary": dataset.roles("dimension") + dataset.roles("quasi_identifier")}
         self.writers: dict[str, pq.ParquetWriter] = {}
+        self.rows = 0
 
     def write(self, table: pa.Table) -> None:
+        self.rows += table.num_rows
         if self.by is None:
             self._writer("all").write_table(table)
             return
-        months = pc.strftime(table.column(self.by), format="%Y-%m").fill_null("unknown")
-        for month in pc.unique(months).to_pylist():
-            self._writer(f"month={month}").write_table(table.filter(pc.equal(months, month)))
+        moment = table.column(self.by)
+        months = pc.fill_null(pc.add(pc.multiply(pc.year(moment), 100), pc.month(moment)), 0)
+        if pc.min_max(months)["min"] != pc.min_max(months)["max"]:  # a file of several months: sort them apart
+            order = pc.sort_indices(months)
+            table, months = table.take(order), months.take(order)
+        runs = pc.run_end_encode(months.combine_chunks())
+        start = 0
+        for month, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
+            label = f"{month // 100}-{month % 100:02d}" if month else "unknown"
+            self._writer(f"month={label}").write_table(table.slice(start, end - start))
+            start = end
 
     def close(self) -> list[str]:
         """Close and sync every file; their names, relative to the dataset's folder."""
