@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from pathlib import Path
 
 from . import catalog as catalog_module
@@ -11,9 +14,12 @@ from .gateway.gateway import Gateway
 from .gateway.ledger import Ledger
 from .gateway.session import Session
 from .engines import Limits, open_engine
-from .errors import ConfigError
+from .errors import CampusError, ConfigError
+from .ingest.versions import Versions
 from .keys import kept_secret
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class Campus:
@@ -25,6 +31,7 @@ class Campus:
         self.settings = settings
         self.catalog = catalog_module.load(settings.catalog_path)
         self._files = {d.name: self._files_of(d) for d in self.catalog}
+        self._looked_at, self._refreshing = time.monotonic(), threading.Lock()
         self.policy = load_policy(settings)
         self.engines = {name: self._open_engine(name) for name in self.engine_names()}
         self.audit = AuditLog(settings.database, anchor=settings.state_dir)
@@ -72,7 +79,36 @@ class Campus:
         return self._files[dataset.name]
 
     def session(self, user: str, groups: list[str] | None = None, project: str | None = None) -> Session:
+        self.refresh()
         return self.gateway.session(user, groups, project)
+
+    def refresh(self) -> bool:
+        """Serve the current version of every loaded dataset: after `campus datasets append` or
+        `rollback`, the engine holding a dataset whose files changed is opened again over the new
+        files (looked at once per ``policy_reload_interval``). The old engine is left to finish the
+        queries it runs. A dataset new to the catalog is served from the next start. True if any changed."""
+        if time.monotonic() - self._looked_at < self.settings.policy_reload_interval:
+            return False
+        with self._refreshing:
+            self._looked_at = time.monotonic()
+            try:
+                files = {d.name: self._files_of(d) if self._loaded(d) else self._files[d.name] for d in self.catalog}
+            except (CampusError, OSError) as e:
+                log.warning("kept serving the datasets' versions in force: %s", getattr(e, "reason", e))
+                return False
+            changed = {self.holder(d) for d in self.catalog if files[d.name] != self._files[d.name]}
+            if not changed:
+                return False
+            self._files = files
+            for name in changed:  # replaced, not closed: a query running on the old one finishes there
+                self.engines[name] = self._open_engine(name)
+            log.info("serving new dataset versions on %s", ", ".join(sorted(changed)))
+            return True
+
+    def _loaded(self, dataset: Dataset) -> bool:
+        """Whether the dataset was loaded by `campus datasets add` (it has versions)."""
+        where = dataset.location(self.settings.data)
+        return not isinstance(where, str) and Versions(where).exists()
 
     def close(self) -> None:
         for engine in self.engines.values():

@@ -325,21 +325,60 @@ def test_a_load_killed_half_way_leaves_the_previous_version_whole(root, tmp_path
     assert stored(dataset).num_rows == 800
 
 
-def test_export_provenance_names_the_version_read(root, tmp_path):
-    from campus.airlock.provenance import data_version
+GRANTS = """\
+roles:
+  export_reviewers: {groups: [stewards]}
+  administrators: {groups: [admins]}
+grants:
+  - name: researchers-shop-cards
+    groups: [researchers]
+    dataset: shop_cards
+    mode: aggregates
+    columns: all
+    export: review
+    purpose: Researchers study spending at shops from checked aggregates.
+"""
+
+
+@pytest.fixture
+def served(root, tmp_path):
+    """shop_cards loaded and granted to researchers, the only dataset of a campus opened over it."""
     from campus.campus import Campus
 
-    added(root, "shop_cards", write_csv(tmp_path / "jan.csv", HEADER, rows(1)))
-    Settings().data.joinpath("shop_cards")  # the demo datasets are not needed: only shop_cards is kept
+    added(root, "shop_cards", write_csv(tmp_path / "jan.csv", HEADER, rows(1, n=3000, cards=400)))
     cat = root / "datasets" / "catalog.yaml"
     text = cat.read_text()
     cat.write_text("datasets:\n" + text[text.index("  shop_cards:"):])
-    opened = Campus(Settings())
-    try:
-        version = Versions(Path(Settings().data) / "shop_cards").current()
-        assert data_version(opened, ["shop_cards"]) == {"shop_cards": f"version 1 (sha256 {version.digest()})"}
-    finally:
-        opened.close()
+    (root / "policies" / "grants.yaml").write_text(GRANTS)
+    opened = Campus(Settings(policy_reload_interval=0))
+    yield opened
+    opened.close()
+
+
+COUNT = "SELECT industry, count(*) AS n FROM shop_cards GROUP BY industry ORDER BY industry"
+
+
+def test_a_loaded_dataset_is_queried_through_the_gateway_and_a_new_version_is_served_without_a_restart(
+        served, tmp_path):
+    alice = served.session("alice", ["researchers"])
+    january = alice.sql(COUNT).arrow().to_pydict()
+    assert january["industry"] == sorted(CATEGORIES) and 2500 < sum(january["n"]) < 3500  # rounded, checked
+    with pytest.raises(Exception, match="identifier"):
+        alice.sql("SELECT card_no, count(*) AS n FROM shop_cards GROUP BY card_no")
+    result = run("append", "shop_cards", "--from", str(write_csv(tmp_path / "feb.csv", HEADER,
+                                                                 rows(2, n=3000, cards=400))))
+    assert result.exit_code == 0, result.output
+    both = served.session("alice", ["researchers"]).sql(COUNT).arrow().to_pydict()
+    assert 5500 < sum(both["n"]) < 6500
+    assert run("rollback", "shop_cards", "1").exit_code == 0
+    assert served.session("alice", ["researchers"]).sql(COUNT).arrow().to_pydict() == january
+
+
+def test_export_provenance_names_the_version_read(served):
+    from campus.airlock.provenance import data_version
+
+    version = Versions(Path(Settings().data) / "shop_cards").current()
+    assert data_version(served, ["shop_cards"]) == {"shop_cards": f"version 1 (sha256 {version.digest()})"}
 
 
 # --- messy files -----------------------------------------------------------------------------------

@@ -122,15 +122,15 @@ def add(
         found = profiling.profile(sources)
         _show_profile(found)
         entry = profiling.proposed_entry(name, found, sources, steward or by or getpass.getuser())
-        proposed = profiling.catalog_with(settings.catalog_path, entry)
+        proposed, with_entry = profiling.catalog_with(settings.catalog_path, entry)
         typer.echo(profiling.diff(settings.catalog_path, proposed, settings.root))  # as it is: for git apply
         if not accept:
             out.print(f"Nothing is loaded yet. Edit this entry into {settings.catalog_path} (save the diff, edit it, "
                       f"`git apply` it) and run this again, or run it with --accept to take it as proposed.",
                       highlight=False)
             return
-        _replace_text(settings.catalog_path, proposed)
-        _load(_catalog()[name], lambda: sources, "add", by)
+        _load(with_entry[name], lambda: sources, "add", by)
+        _replace_text(settings.catalog_path, proposed)  # only now: a catalog entry without data stops the service
         return
     _load(cat[name], lambda: [open_source(f, encoding) for f in files], "add", by)
 
@@ -185,7 +185,7 @@ def rollback(
     _audit().record(by or getpass.getuser(), "dataset_rollback", "done", dataset=name, version=chosen.number,
                     previous=before.number if before else None)
     out.print(f"{name} is at version {chosen.number} again ({chosen.rows:,} rows added by it, loaded {chosen.at}); "
-              "the data service reads it from its next start", highlight=False)
+              "the data service serves it from its next query", highlight=False)
 
 
 def _load(dataset: Dataset, opened, action: str, by: str | None) -> None:
@@ -211,8 +211,10 @@ def _load(dataset: Dataset, opened, action: str, by: str | None) -> None:
         raise
     _audit().record(loader, f"dataset_{action}", "done", dataset=dataset.name, version=version.number,
                     rows=version.rows, files=version.sources)
+    served = ("the data service serves it from its next query" if action == "append" else
+              "the data service serves a dataset new to the catalog from its next start (campus up)")
     out.print(f"{dataset.name} version {version.number}: {version.rows:,} rows from "
-              f"{', '.join(s.name for s in sources)}; the data service reads it from its next start", highlight=False)
+              f"{', '.join(s.name for s in sources)}; {served}", highlight=False)
 
 
 def _show_profile(found) -> None:

@@ -284,18 +284,18 @@ def _statistics(column: ColumnProfile) -> str:
             + (f"; {found}" if found else ""))
 
 
-def catalog_with(catalog_path: Path, entry: str) -> str:
-    """The catalog's text with `entry` added at the end of its datasets; validated like the file itself."""
+def catalog_with(catalog_path: Path, entry: str) -> tuple[str, catalog_module.Catalog]:
+    """The catalog's text with `entry` added at the end of its datasets, and that catalog: validated
+    like the file itself."""
     text = Path(catalog_path).read_text(encoding="utf-8")
     new = text.rstrip("\n") + "\n\n" + entry
     with tempfile.TemporaryDirectory() as folder:
         proposed = Path(folder) / "catalog.yaml"
         proposed.write_text(new, encoding="utf-8")
         try:
-            catalog_module.load(proposed)
+            return new, catalog_module.load(proposed)
         except ConfigError as e:
             raise ConfigError(f"the proposed entry does not validate ({e.reason}); edit it by hand") from None
-    return new
 
 
 def diff(catalog_path: Path, new: str, root: Path) -> str:
