@@ -228,7 +228,8 @@ class Dataset(BaseModel):
         found = sorted(where.rglob("*.parquet") if found is None else found)
         if not found:
             raise DataMissing(
-                f"{self.name}: no Parquet files in {where}; run `campus datasets build` to generate the demo data"
+                f"{self.name}: no Parquet files in {where}; load its files with `campus datasets add {self.name} "
+                "--from FILE`, or run `campus datasets build` to generate the demo data"
             )
         return found
 

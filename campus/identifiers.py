@@ -16,7 +16,8 @@ A finding names a column, what its values look like and how many do; never a val
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -110,3 +111,44 @@ def _as_text(values: pl.Series) -> pl.Series | None:
     if values.dtype.is_integer():
         return values.cast(pl.String)
     return None
+
+
+@dataclass
+class Findings:
+    """Values that identify people, by column: counts only."""
+
+    kinds: dict[str, Counter] = field(default_factory=dict)  # column -> what -> count
+    names: Counter = field(default_factory=Counter)  # column -> values shaped like personal names
+    present: Counter = field(default_factory=Counter)  # column -> values present
+
+    def add(self, column: str, values: pl.Series, text: bool) -> None:
+        """Scan a batch's `values` of `column`: each distinct value once, counted as often as it occurs."""
+        self.present[column] += values.len() - values.null_count()
+        counts = values.drop_nulls().value_counts(name="times")
+        distinct, times = counts[values.name], counts["times"]
+        for finding in identifying(distinct, times):
+            self.kinds.setdefault(column, Counter())[finding.what] += finding.count
+        if text:
+            self.names[column] += person_names(distinct, times)
+
+    def merge(self, other: "Findings") -> None:
+        for column, kinds in other.kinds.items():
+            self.kinds.setdefault(column, Counter()).update(kinds)
+        self.names.update(other.names)
+        self.present.update(other.present)
+
+    def names_most(self, column: str) -> bool:
+        """Whether half the column's values or more are shaped like personal names."""
+        return bool(self.names[column]) and 2 * self.names[column] >= self.present[column]
+
+    def said(self, column: str) -> str:
+        """What the column's values look like, in counts: '' if nothing."""
+        found = [f"{n:,} values look like {what}" for what, n in self.kinds.get(column, {}).items()]
+        if self.names[column]:
+            found.append(f"{self.names[column]:,} of {self.present[column]:,} values are shaped like personal names")
+        return ", ".join(found)
+
+    def problems(self) -> list[str]:
+        """The columns that hold values identifying people, and what they hold."""
+        return [f"column {column}: {self.said(column)}" for column in sorted({*self.kinds, *self.names})
+                if column in self.kinds or self.names_most(column)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from contextlib import contextmanager
 import os
 from pathlib import Path
 
@@ -119,7 +120,8 @@ def add(
         sources = [open_source(f, encoding) for f in files]
         if not catalog.NAME.match(name):
             raise typer.BadParameter(f"{name!r} is not lower_snake_case", param_hint="NAME")
-        found = profiling.profile(sources)
+        with _rows_read() as show:
+            found = profiling.profile(sources, progress=show)
         _show_profile(found)
         entry = profiling.proposed_entry(name, found, sources, steward or by or getpass.getuser())
         proposed, with_entry = profiling.catalog_with(settings.catalog_path, entry)
@@ -196,15 +198,12 @@ def _load(dataset: Dataset, opened, action: str, by: str | None) -> None:
     from ..ingest.load import load
 
     settings, loader = Settings(), by or getpass.getuser()
-    columns = TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"), TimeElapsedColumn()
     sources = []
     try:
         sources = opened()
-        with Progress(*columns, console=out, transient=True) as bar:
-            task = bar.add_task("reading", total=None)
+        with _rows_read() as show:
             version = load(dataset, sources, settings.data, intake_key(pseudonym_secret(settings.state_dir)),
-                           action=action, loaded_by=loader,
-                           progress=lambda rows, what: bar.update(task, completed=rows, description=what))
+                           action=action, loaded_by=loader, progress=show)
     except CampusError as e:
         files = [{"name": s.name, "sha256": s.sha256} for s in sources]
         _audit().record(loader, f"dataset_{action}", "refused", dataset=dataset.name, files=files, reason=e.reason)
@@ -217,14 +216,20 @@ def _load(dataset: Dataset, opened, action: str, by: str | None) -> None:
               f"{', '.join(s.name for s in sources)}; {served}", highlight=False)
 
 
+@contextmanager
+def _rows_read():
+    """A `progress(rows, file)` showing the rows read so far and the time taken."""
+    columns = TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"), TimeElapsedColumn()
+    with Progress(*columns, console=out, transient=True) as bar:
+        task = bar.add_task("reading", total=None)
+        yield lambda rows, what: bar.update(task, completed=rows, description=what)
+
+
 def _show_profile(found) -> None:
     table = Table("column", "in the file", "type", "missing", "distinct", "unique", "identifying values")
     for c in found.columns:
-        identifying = ", ".join(f"{n:,} {what}" for what, n in c.identifying.items())
-        if c.person_names:
-            identifying = ", ".join(filter(None, [identifying, f"{c.person_names:,} shaped like names"]))
         table.add_row(c.name, c.header, c.type, f"{c.missing:,}", f"{c.distinct:,}", f"{c.uniqueness:.0%}",
-                      identifying or "-")
+                      found.findings.said(c.name) or "-")
     out.print(f"{found.rows:,} rows", highlight=False)
     out.print(table)
 

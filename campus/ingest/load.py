@@ -19,10 +19,9 @@ import datetime
 import getpass
 import os
 import threading
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -36,7 +35,7 @@ from ..catalog import Dataset
 from ..engines.duckdb import DuckDBEngine
 from ..errors import LoadRefused
 from ..gateway.pseudonyms import pads
-from ..identifiers import identifying, named_like_a_person, person_names
+from ..identifiers import Findings, named_like_a_person
 from ..synth.build import WRITER
 from ..synth.schema import arrow_schema
 from .convert import EXPECTED, read
@@ -47,38 +46,6 @@ Progress = Callable[[int, str], None]  # (rows read so far, what is being read)
 NOT_SCANNED = ("measure", "time", "identifier")  # numbers and moments are no names; identifiers are hashed
 WORKERS = min(2, os.cpu_count() or 1)
 IN_FLIGHT = WORKERS + 1  # batches read ahead of the writer: memory grows with it
-
-
-@dataclass
-class Findings:
-    """Values that identify people, by column: counts only."""
-
-    kinds: dict[str, Counter] = field(default_factory=dict)  # column -> what -> count
-    names: Counter = field(default_factory=Counter)  # column -> values shaped like personal names
-    present: Counter = field(default_factory=Counter)  # column -> values present
-
-    def add(self, column: str, values: pl.Series, text: bool) -> None:
-        """Scan a batch's `values` of `column`: each distinct value once, counted as often as it occurs."""
-        self.present[column] += values.len() - values.null_count()
-        counts = values.drop_nulls().value_counts(name="times")
-        distinct, times = counts[values.name], counts["times"]
-        for finding in identifying(distinct, times):
-            self.kinds.setdefault(column, Counter())[finding.what] += finding.count
-        if text:
-            self.names[column] += person_names(distinct, times)
-
-    def merge(self, other: "Findings") -> None:
-        for column, kinds in other.kinds.items():
-            self.kinds.setdefault(column, Counter()).update(kinds)
-        self.names.update(other.names)
-        self.present.update(other.present)
-
-    def problems(self) -> list[str]:
-        found = [f"column {column}: " + ", ".join(f"{n:,} values look like {what}" for what, n in kinds.items())
-                 for column, kinds in self.kinds.items()]
-        found += [f"column {column}: {n:,} of {self.present[column]:,} values are shaped like personal names"
-                  for column, n in self.names.items() if n and 2 * n >= self.present[column]]
-        return found
 
 
 def load(dataset: Dataset, sources: list[Source], data_dir: Path, key: bytes, *, action: str,

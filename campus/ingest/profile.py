@@ -16,7 +16,7 @@ import difflib
 import json
 import re
 import tempfile
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from ..airlock.table_rules import COUNT_WORDS, MEASURE_WORDS, words_of
 from ..catalog import NAME
 from .. import catalog as catalog_module
 from ..errors import ConfigError, LoadRefused
-from ..identifiers import identifying, named_like_a_person, person_names
+from ..identifiers import Findings, named_like_a_person
 from .convert import MISSING, read
 from .source import Source, batches, header
 
@@ -39,6 +39,7 @@ QUASI_WORDS = ("age", "gender", "sex", "birth", "born", "zip", "postal", "postco
 ID_WORDS = ("id", "no", "number", "key", "번호", "아이디")
 ENTITY_WORDS = ("card", "customer", "person", "holder", "member", "patient", "user", "store", "shop", "merchant",
                 "firm", "company", "business", "household", "카드", "고객", "회원", "가맹점", "점포", "사업자")
+MANY = 1000  # values of a column named after people or firms (merchant, customer) that make it name each one
 SMALL_DOMAIN = 30  # at most this many values are proposed as a public domain
 DOMAIN_ENTITIES = 10  # ... and only if every value is shared by at least this many entities (or rows)
 
@@ -53,8 +54,6 @@ class ColumnProfile:
     missing: int = 0
     distinct: int = 0
     types: list[str] = field(default_factory=lambda: list(CANDIDATES))
-    identifying: Counter = field(default_factory=Counter)
-    person_names: int = 0
     first_of_month: bool = True
     whole_hours: bool = True
     fits_32_bits: bool = True
@@ -78,31 +77,38 @@ class Profile:
 
     rows: int
     columns: list[ColumnProfile]
+    findings: Findings = field(default_factory=Findings)  # identifying values, by column name
     domains: dict[str, list] = field(default_factory=dict)
 
+    def roles(self) -> dict[str, str]:
+        return {c.name: role_of(c, self.rows, self.findings) for c in self.columns}
 
-def profile(sources: list[Source]) -> Profile:
-    """Read every file through (all must have the first one's columns) and profile its columns."""
+
+def profile(sources: list[Source], progress: Callable[[int, str], None] | None = None) -> Profile:
+    """Read every file through (all must have the first one's columns) and profile its columns;
+    `progress(rows read, file)` after each batch."""
     names = header(sources[0])
     for source in sources[1:]:
         if header(source) != names:
             raise LoadRefused(f"{source.name} has other columns than {sources[0].name}; profile files of one layout")
-    columns = [ColumnProfile(name, column_name(name, i)) for i, name in enumerate(names)]
+    columns, findings = [ColumnProfile(name, column_name(name, i)) for i, name in enumerate(names)], Findings()
     with tempfile.TemporaryDirectory(prefix="campus-profile-") as spill:
-        db = duckdb.connect(config={"temp_directory": spill})
+        db = duckdb.connect(config={"temp_directory": spill, "memory_limit": "1GB"})  # the rest spills
         db.execute("CREATE TABLE t (" + ", ".join(f'"c{i}" VARCHAR' for i in range(len(names))) + ")")
         for source in sources:
             for batch in batches(source):
-                _observe(columns, batch)
+                _observe(columns, batch, findings)
                 renamed = pa.Table.from_batches([batch]).rename_columns([f"c{i}" for i in range(len(names))])
                 db.register("batch", renamed)
                 db.execute("INSERT INTO t SELECT * FROM batch")
                 db.unregister("batch")
+                if progress:
+                    progress(columns[0].rows, source.name)
         rows = db.execute("SELECT count(*) FROM t").fetchone()[0]
         if rows == 0:
             raise LoadRefused(f"{sources[0].name} has a header but no rows: nothing to profile")
         _count(db, columns)
-        result = Profile(rows, columns)
+        result = Profile(rows, columns, findings)
         result.domains = _domains(db, result)
     return result
 
@@ -134,15 +140,12 @@ def column_name(header_name: str, index: int) -> str:
     return snake if NAME.match(snake) else f"column_{index + 1}"
 
 
-def _observe(columns: list[ColumnProfile], batch: pa.RecordBatch) -> None:
+def _observe(columns: list[ColumnProfile], batch: pa.RecordBatch, findings: Findings) -> None:
     """What one batch says of each column's type and identifying values."""
     for column, text in zip(columns, batch.columns):
         column.rows += len(text)
         column.types = [t for t in column.types if read(text, t).first_bad is None]
-        values = read(text, "VARCHAR").values
-        for finding in identifying(pl.from_arrow(values)):
-            column.identifying[finding.what] += finding.count
-        column.person_names += person_names(pl.from_arrow(values))
+        findings.add(column.name, pl.from_arrow(read(text, "VARCHAR").values), text=True)
         _shape(column, text)
 
 
@@ -175,12 +178,12 @@ def _count(db, columns: list[ColumnProfile]) -> None:
 # --- the proposal ----------------------------------------------------------------------------------
 
 
-def role_of(column: ColumnProfile, rows: int) -> str:
+def role_of(column: ColumnProfile, rows: int, findings: Findings) -> str:
     """The role proposed for a column, most cautious first."""
     words = words_of(column.name) + [column.header]
-    if (column.identifying or named_like_a_person(column.header)
-            or (column.present and 2 * column.person_names >= column.present)
+    if (column.name in findings.kinds or named_like_a_person(column.header) or findings.names_most(column.name)
             or (_has(words, ID_WORDS) and column.distinct > SMALL_DOMAIN)
+            or (_has(words, ENTITY_WORDS) and column.distinct > MANY)  # a firm's or a person's own code or name
             or (column.type == "VARCHAR" and rows >= 20 and column.uniqueness >= 0.5)):
         return "identifier"
     if column.type in ("DATE", "TIMESTAMP"):
@@ -209,7 +212,7 @@ def entity_of(columns: list[ColumnProfile], roles: dict[str, str]) -> str | None
 
 def _domains(db, result: Profile) -> dict[str, list]:
     """The values of each small dimension or quasi-identifier, if every one is shared by many entities."""
-    roles = {c.name: role_of(c, result.rows) for c in result.columns}
+    roles = result.roles()
     entity = entity_of(result.columns, roles)
     who = f"c{[c.name for c in result.columns].index(entity)}" if entity else None
     domains = {}
@@ -226,7 +229,7 @@ def _domains(db, result: Profile) -> dict[str, list]:
 
 def proposed_entry(name: str, result: Profile, sources: list[Source], steward: str) -> str:
     """The catalog entry for dataset `name`, as YAML lines to append under ``datasets:``."""
-    roles = {c.name: role_of(c, result.rows) for c in result.columns}
+    roles = result.roles()
     entity = entity_of(result.columns, roles)
     quasi = any(r == "quasi_identifier" for r in roles.values())
     tier = "open" if entity is None else ("sensitive" if quasi else "restricted")
@@ -248,7 +251,10 @@ def proposed_entry(name: str, result: Profile, sources: list[Source], steward: s
     lines.append(f"    entity: {entity or 'null'}")
     lines.append("    columns:")
     for column in result.columns:
-        lines.append(f"      {column.name}: {_column_yaml(column, roles[column.name], result)}  # {_statistics(column)}")
+        said = result.findings.said(column.name)
+        lines.append(f"      {column.name}: {_column_yaml(column, roles[column.name], result)}  # "
+                     f"{column.missing:,} missing, {column.distinct:,} distinct ({column.uniqueness:.0%} unique)"
+                     + (f"; {said}" if said else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -274,14 +280,6 @@ def _scalar(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_scalar(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
-
-
-def _statistics(column: ColumnProfile) -> str:
-    found = ", ".join(f"{n:,} look like {what}" for what, n in column.identifying.items())
-    if column.person_names:
-        found = ", ".join(filter(None, [found, f"{column.person_names:,} shaped like personal names"]))
-    return (f"{column.missing:,} missing, {column.distinct:,} distinct ({column.uniqueness:.0%} unique)"
-            + (f"; {found}" if found else ""))
 
 
 def catalog_with(catalog_path: Path, entry: str) -> tuple[str, catalog_module.Catalog]:
