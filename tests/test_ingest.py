@@ -376,6 +376,28 @@ def test_a_loaded_dataset_is_queried_through_the_gateway_and_a_new_version_is_se
     assert served.session("alice", ["researchers"]).sql(COUNT).arrow().to_pydict() == january
 
 
+@pytest.mark.spark
+def test_on_spark_a_loaded_dataset_answers_as_on_duckdb_and_its_new_version_is_served(served, tmp_path):
+    from campus.campus import Campus
+    from conftest import SPARK_TESTS
+
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("no Java: the Spark engine needs Java 17 (scripts/bootstrap installs it)")
+    on_duckdb = served.session("alice", ["researchers"]).sql(COUNT).arrow()
+    spark = Campus(Settings(policy_reload_interval=0, engine="spark", spark_master="local[2]", spark_conf=SPARK_TESTS,
+                            state_dir=Settings().state_dir))
+    try:
+        assert spark.session("alice", ["researchers"]).sql(COUNT).arrow().equals(on_duckdb)
+        assert run("append", "shop_cards", "--from", str(write_csv(tmp_path / "feb.csv", HEADER,
+                                                                   rows(2, n=3000, cards=400)))).exit_code == 0
+        both = spark.session("alice", ["researchers"]).sql(COUNT).arrow()
+        assert both.equals(served.session("alice", ["researchers"]).sql(COUNT).arrow())
+        assert sum(both["n"].to_pylist()) > 5500
+    finally:
+        spark.close()
+
+
 def test_export_provenance_names_the_version_read(served):
     from campus.airlock.provenance import data_version
 
