@@ -471,6 +471,18 @@ def test_broken_files_are_refused_with_what_to_do(cards, tmp_path, make, message
     assert Versions(Path(Settings().data) / "shop_cards").current().number == 1
 
 
+def test_a_folder_holding_other_parquet_is_never_loaded_into(root, tmp_path):
+    demo = Path(Settings().data) / "card_usage" / "month=2025-01" / "part-0.parquet"
+    demo.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"a": [1]}), demo)
+    dataset = catalog.load(root / "datasets" / "catalog.yaml")["card_usage"]
+    with pytest.raises(LoadRefused, match=re.escape("holds Parquet files not loaded by `campus datasets add` "
+                                                    "(month=2025-01/part-0.parquet, perhaps the demo data)")):
+        load(dataset, [open_source(write_csv(tmp_path / "x.csv", ["a"], [["1"]]))], Settings().data, b"k" * 32,
+             action="add")
+    assert demo.exists()
+
+
 def test_two_loads_at_once_the_second_is_refused(cards, tmp_path):
     with Versions(Path(Settings().data) / "shop_cards").lock():
         with pytest.raises(LoadRefused, match="another load is writing shop_cards now; wait for it to finish"):

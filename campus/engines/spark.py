@@ -413,11 +413,21 @@ class Cursor:
             a cancel (a broadcast's, on a thread of its own)."""
             if done.wait(max(self._deadline.remaining(), 0.0)):
                 return
-            while alive(self._session) and not done.wait(0.5):
-                context.cancelJobGroup(self._group)
+            while not done.wait(0.5):
+                if not cancel():
+                    return
             for _ in range(LEFTOVERS):
-                context.cancelJobGroup(self._group)
+                if not cancel():
+                    return
                 time.sleep(0.5)
+
+        def cancel() -> bool:
+            """Cancel the query's jobs; False once the session is stopped (nothing is left to cancel)."""
+            try:
+                context.cancelJobGroup(self._group)
+                return True
+            except Exception:  # py4j's error for a stopped context, or a JVM gone
+                return False
 
         alarm = threading.Thread(target=cancel_from_the_deadline_on, daemon=True)
         alarm.start()

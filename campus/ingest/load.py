@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import getpass
 import os
+import re
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -62,6 +63,7 @@ def load(dataset: Dataset, sources: list[Source], data_dir: Path, key: bytes, *,
         if action == "append" and current is None:
             raise LoadRefused(f"{dataset.name} has no data yet; load its first files with "
                               f"`campus datasets add {dataset.name} --from FILE`")
+        _only_ours(location, versions)
         versions.sweep()
         number = versions.next_number()
         writer = PartitionWriter(location, dataset, number)
@@ -77,6 +79,18 @@ def load(dataset: Dataset, sources: list[Source], data_dir: Path, key: bytes, *,
             at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), sources=loaded)
         versions.commit(version)
     return version
+
+
+def _only_ours(location: Path, versions: Versions) -> None:
+    """Refuse a folder holding Parquet a load did not write (the demo data, files put there by hand):
+    a version would hide them, and the sweep of a killed load's files would remove them."""
+    if versions.exists():
+        return
+    theirs = [p for p in location.rglob("*.parquet") if not re.fullmatch(r"v\d+\.parquet", p.name)]
+    if theirs:
+        raise LoadRefused(f"{location} already holds Parquet files not loaded by `campus datasets add` "
+                          f"({theirs[0].relative_to(location)}, perhaps the demo data); load under another dataset "
+                          "name (its `source` folder), or move those files away first")
 
 
 def _loadable(dataset: Dataset) -> None:
