@@ -440,6 +440,14 @@ def test_dates_in_several_formats_and_thousands_separators(cards, tmp_path):
     assert feb["amount"][0] == 1_234_000
 
 
+@pytest.mark.parametrize("name,separator", [("feb.csv", ";"), ("feb.tsv", "\t"), ("feb.csv", "|")])
+def test_semicolons_tabs_and_bars_separate_as_well_as_commas(cards, tmp_path, name, separator):
+    text = io.StringIO()
+    csv.writer(text, delimiter=separator).writerows([HEADER, *rows(2)])
+    (tmp_path / name).write_text(text.getvalue())
+    assert appended(cards, tmp_path / name) == 400
+
+
 def test_parquet_files_load_too(cards, tmp_path):
     body = rows(2)
     file = tmp_path / "feb.parquet"
@@ -462,6 +470,9 @@ def test_parquet_files_load_too(cards, tmp_path):
      "cannot be read as text in utf-8 (line 2), cp949 (line 1)"),  # the UTF-8 header is no CP949
     (lambda p: pq.write_table(pa.table({"a": [1]}), p), "is a Parquet file named like a CSV"),
     (lambda p: p.write_text("\n\n"), "has no header line"),
+    (lambda p: p.write_text(write_csv(p, HEADER, rows(2, n=2)).read_text() + f'C1,"{"x" * 200_000}",카페,'
+                            '2025-02-01 10:00,1000,20대,F\nC2,b,카페,2025-02-01 10:00,1000원,20대,F\n'),
+     "line 5: column amount should hold a whole number"),  # after a value longer than Python's CSV limit
 ])
 def test_broken_files_are_refused_with_what_to_do(cards, tmp_path, make, message):
     file = tmp_path / "feb.csv"
@@ -487,6 +498,18 @@ def test_two_loads_at_once_the_second_is_refused(cards, tmp_path):
     with Versions(Path(Settings().data) / "shop_cards").lock():
         with pytest.raises(LoadRefused, match="another load is writing shop_cards now; wait for it to finish"):
             appended(cards, write_csv(tmp_path / "feb.csv", HEADER, rows(2)))
+
+
+@pytest.mark.parametrize("name,make,message", [
+    ("feb.xlsx", lambda p: p.write_bytes(b"PK\x03\x04"), "the campus loads .csv, .csv.gz, .tsv and .parquet files"),
+    ("feb.parquet", lambda p: pq.write_table(pa.table({"카드번호": [[1, 2]]}), p),
+     "column '카드번호' holds lists, structures or bytes"),
+    ("feb.parquet", lambda p: p.write_bytes(b"PAR1 but no more"), "is a damaged Parquet file"),
+])
+def test_files_of_other_kinds_are_refused_with_what_to_do(cards, tmp_path, name, make, message):
+    make(tmp_path / name)
+    with pytest.raises(LoadRefused, match=re.escape(message)):
+        appended(cards, tmp_path / name)
 
 
 def test_a_refused_load_through_the_command_line_is_recorded(cards, tmp_path):

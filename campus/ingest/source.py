@@ -18,7 +18,7 @@ import gzip
 import hashlib
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 
 from ..errors import LoadRefused
 
-KINDS = {".csv": "CSV", ".csv.gz": "CSV", ".parquet": "Parquet"}
+KINDS = {".csv": "CSV", ".csv.gz": "CSV", ".tsv": "CSV", ".parquet": "Parquet"}
+SEPARATORS = (",", "\t", ";", "|")
 ENCODINGS = ("utf-8", "cp949")
 BATCH_BYTES = 8 << 20  # CSV read at once: a batch of rows
 BATCH_ROWS = 1 << 18  # Parquet rows read at once
@@ -45,6 +46,7 @@ class Source:
     encoding: str | None  # CSV only
     bytes: int
     sha256: str
+    delimiter: str = ","  # CSV only: told from the header line
 
     @property
     def name(self) -> str:
@@ -64,7 +66,8 @@ def open_source(path: Path, encoding: str | None = None) -> Source:
         raise LoadRefused(f"{path}: no such file; give the path of a CSV, CSV.gz or Parquet file")
     suffix = ".csv.gz" if path.name.lower().endswith(".csv.gz") else path.suffix.lower()
     if suffix not in KINDS:
-        raise LoadRefused(f"{path.name}: the campus loads .csv, .csv.gz and .parquet files; save it as one of those")
+        raise LoadRefused(f"{path.name}: the campus loads .csv, .csv.gz, .tsv and .parquet files; save it as one of "
+                          "those (from a spreadsheet: CSV UTF-8)")
     size = path.stat().st_size
     if size == 0:
         raise LoadRefused(f"{path.name} is empty (0 bytes): nothing to load; check the export that made it")
@@ -75,7 +78,17 @@ def open_source(path: Path, encoding: str | None = None) -> Source:
     if kind == "Parquet":
         return Source(path, kind, False, None, size, _sha256(path))
     digest, found = _read_text_through(path, compressed, encoding)
-    return Source(path, kind, compressed, found, size, digest)
+    source = Source(path, kind, compressed, found, size, digest)
+    return replace(source, delimiter=_delimiter(source))
+
+
+def _delimiter(source: Source) -> str:
+    """The separator the header line uses most: a comma, a tab, a semicolon or a bar."""
+    with _text(source) as text:
+        first = text.readline()
+    counts = {sep: first.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])  # a comma when none is there
+    return best if counts[best] else ","
 
 
 def _agrees_with_name(path: Path, head: bytes, kind: str, compressed: bool) -> None:
@@ -146,9 +159,9 @@ def _sha256(path: Path) -> str:
 def header(source: Source) -> list[str]:
     """The file's column names, as written (spaces around them dropped)."""
     if source.kind == "Parquet":
-        return list(pq.read_schema(source.path).names)
+        return [field.name for field in _flat(source)]
     with _text(source) as text:
-        first = next(csv.reader(text), None)
+        first = next(csv.reader(text, delimiter=source.delimiter), None)
     if not first or not any(name.strip() for name in first):
         raise LoadRefused(f"{source.name} has no header line; its first line must name the columns")
     return [name.strip() for name in first]
@@ -167,7 +180,7 @@ def batches(source: Source) -> Iterator[pa.RecordBatch]:
 def _csv_batches(source: Source, names: list[str]) -> Iterator[pa.RecordBatch]:
     read = pacsv.ReadOptions(block_size=BATCH_BYTES, encoding=_arrow_encoding(source), column_names=names,
                              skip_rows=1)
-    parse = pacsv.ParseOptions(newlines_in_values=True)
+    parse = pacsv.ParseOptions(newlines_in_values=True, delimiter=source.delimiter)
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
                                    quoted_strings_can_be_null=False)
     stream = pa.input_stream(source.path, compression="gzip" if source.compressed else None)
@@ -186,14 +199,19 @@ def _csv_batches(source: Source, names: list[str]) -> Iterator[pa.RecordBatch]:
 def _parse_problem(source: Source, columns: int) -> str:
     """What is wrong with a CSV Arrow could not parse, found again line by line (the error path only)."""
     with _text(source) as text:
-        reader = csv.reader(text)
-        next(reader, None)
-        for fields in reader:
-            if fields and len(fields) != columns:
-                return (f"{source.name} line {reader.line_num:,} has {len(fields)} fields where the header names "
-                        f"{columns}: a missing or extra separator, or a value with a comma that is not quoted; "
-                        "fix that line and load again")
-    return f"{source.name} cannot be read as CSV; check it opens in a spreadsheet, export it again and load it"
+        reader = csv.reader(text, delimiter=source.delimiter)
+        try:
+            next(reader, None)
+            for fields in reader:
+                if fields and len(fields) != columns:
+                    return (f"{source.name} line {reader.line_num:,} has {len(fields)} fields where the header names "
+                            f"{columns}: a missing or extra separator, or a value with a separator that is not "
+                            "quoted; fix that line and load again")
+        except csv.Error:
+            return (f"{source.name} line {reader.line_num + 1:,} cannot be read as CSV (a stray quote, or a value "
+                    f"over {BATCH_BYTES >> 20} MB); fix that line and load again")
+    return (f"{source.name} cannot be read as CSV (a line over {BATCH_BYTES >> 20} MB?); check it opens in a "
+            "spreadsheet, export it again and load it")
 
 
 def _parquet_batches(source: Source, names: list[str]) -> Iterator[pa.RecordBatch]:
@@ -203,6 +221,19 @@ def _parquet_batches(source: Source, names: list[str]) -> Iterator[pa.RecordBatc
             yield pa.record_batch([_as_text(column) for column in batch.columns], names=names)
     except (pa.ArrowException, OSError):
         raise LoadRefused(f"{source.name} is a damaged Parquet file; write it again and load it") from None
+
+
+def _flat(source: Source) -> pa.Schema:
+    """The Parquet file's schema, if it is readable and flat."""
+    try:
+        schema = pq.read_schema(source.path)
+    except (pa.ArrowException, OSError):
+        raise LoadRefused(f"{source.name} is a damaged Parquet file; write it again and load it") from None
+    nested = [f.name for f in schema if pa.types.is_nested(f.type) or pa.types.is_binary(f.type)]
+    if nested:
+        raise LoadRefused(f"{source.name}: column {nested[0]!r} holds lists, structures or bytes; the campus loads "
+                          "flat tables of text, numbers and moments: flatten it first")
+    return schema
 
 
 def _as_text(column: pa.Array) -> pa.Array:
@@ -226,6 +257,8 @@ def _arrow_encoding(source: Source) -> str:
 
 
 def _text(source: Source):
+    """The CSV's text, for Python's reader (the error path), which reads values as long as Arrow's."""
+    csv.field_size_limit(max(csv.field_size_limit(), BATCH_BYTES))
     raw = gzip.open(source.path, "rb") if source.compressed else open(source.path, "rb")
     return io.TextIOWrapper(raw, encoding=source.encoding or "utf-8-sig", newline="")
 
@@ -234,13 +267,17 @@ def line_of_row(source: Source, row: int) -> int:
     """The line on which data row `row` (0-based, blank lines skipped) starts: counted again through the
     file with Python's CSV reader, which agrees with Arrow's on quoted line breaks (the error path only)."""
     with _text(source) as text:
-        reader = csv.reader(text)
+        reader = csv.reader(text, delimiter=source.delimiter)
         next(reader, None)
         seen, before = -1, reader.line_num
-        for fields in reader:
-            if fields:
-                seen += 1
-                if seen == row:
-                    return before + 1
-            before = reader.line_num
+        try:
+            for fields in reader:
+                if fields:
+                    seen += 1
+                    if seen == row:
+                        return before + 1
+                before = reader.line_num
+        except csv.Error:  # Arrow read it, so Python's reader should: say where it stopped
+            raise LoadRefused(f"{source.name} line {reader.line_num + 1:,} cannot be read as CSV; fix that line "
+                              "and load again") from None
     return before
