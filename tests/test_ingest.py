@@ -268,6 +268,7 @@ def test_versions_list_loader_time_and_file_hash_and_the_audit_trail_records_the
     listing = run("versions", "shop_cards")
     assert listing.exit_code == 0
     assert "feb.csv (sha256 " + hashlib.sha256(feb.read_bytes()).hexdigest()[:12] in listing.output
+    assert "version 2 of 2 (loaded by sejin at" in run("describe", "shop_cards").output
     history = Versions(Path(Settings().data) / "shop_cards").history()
     assert [(v.number, v.action, v.rows) for v in history] == [(1, "add", 400), (2, "append", 400)]
     events = AuditLog(Settings().database, anchor=Settings().state_dir).events(limit=5)
@@ -470,6 +471,8 @@ def test_parquet_files_load_too(cards, tmp_path):
      "cannot be read as text in utf-8 (line 2), cp949 (line 1)"),  # the UTF-8 header is no CP949
     (lambda p: pq.write_table(pa.table({"a": [1]}), p), "is a Parquet file named like a CSV"),
     (lambda p: p.write_text("\n\n"), "has no header line"),
+    (lambda p: write_csv(p, HEADER[:6] + ["010-9876-5432"], rows(2)),
+     "the name of column 7 looks like one of the phone numbers"),
     (lambda p: p.write_text(write_csv(p, HEADER, rows(2, n=2)).read_text() + f'C1,"{"x" * 200_000}",카페,'
                             '2025-02-01 10:00,1000,20대,F\nC2,b,카페,2025-02-01 10:00,1000원,20대,F\n'),
      "line 5: column amount should hold a whole number"),  # after a value longer than Python's CSV limit

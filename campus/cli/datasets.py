@@ -48,11 +48,24 @@ def describe(name: str = typer.Argument(..., help="The dataset's name, as `campu
         f"source {dataset.source}" + (f", partitioned by {dataset.partitioned_by}" if dataset.partitioned_by else ""),
         highlight=False,
     )
+    _describe_version(dataset)
     table = Table("column", "type", "role", "unit", "description")
     for column_name, column in dataset.columns.items():
         role = f"{column.role} ({column.grain})" if column.grain else column.role
         table.add_row(column_name, column.type, role, column.unit or "", column.description)
     out.print(table)
+
+
+def _describe_version(dataset: Dataset) -> None:
+    from ..ingest.versions import Versions
+
+    where = dataset.location(Settings().data)
+    if isinstance(where, str) or not Versions(where).exists():
+        return
+    store = Versions(where)
+    current, history = store.current(), store.history()
+    out.print(f"version {current.number} of {len(history)} (loaded by {current.loaded_by} at {current.at}; "
+              f"`campus datasets versions {dataset.name}`)", highlight=False)
 
 
 @app.command()

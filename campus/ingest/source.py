@@ -21,12 +21,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import LoadRefused
+from ..identifiers import identifying
 
 KINDS = {".csv": "CSV", ".csv.gz": "CSV", ".tsv": "CSV", ".parquet": "Parquet"}
 SEPARATORS = (",", "\t", ";", "|")
@@ -157,14 +159,22 @@ def _sha256(path: Path) -> str:
 
 
 def header(source: Source) -> list[str]:
-    """The file's column names, as written (spaces around them dropped)."""
+    """The file's column names, as written (spaces around them dropped); refused if one is itself
+    an identifying value (a table pivoted by phone number or card), which no message may repeat."""
     if source.kind == "Parquet":
-        return [field.name for field in _flat(source)]
-    with _text(source) as text:
-        first = next(csv.reader(text, delimiter=source.delimiter), None)
-    if not first or not any(name.strip() for name in first):
-        raise LoadRefused(f"{source.name} has no header line; its first line must name the columns")
-    return [name.strip() for name in first]
+        names = [field.name for field in _flat(source)]
+    else:
+        with _text(source) as text:
+            first = next(csv.reader(text, delimiter=source.delimiter), None)
+        if not first or not any(name.strip() for name in first):
+            raise LoadRefused(f"{source.name} has no header line; its first line must name the columns")
+        names = [name.strip() for name in first]
+    for place, name in enumerate(names, 1):
+        for finding in identifying(pl.Series([name])):
+            raise LoadRefused(f"{source.name}: the name of column {place} looks like one of the {finding.what}; "
+                              "a file whose header holds people's details cannot be loaded: name the columns for "
+                              "what they hold")
+    return names
 
 
 def batches(source: Source) -> Iterator[pa.RecordBatch]:
