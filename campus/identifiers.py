@@ -36,6 +36,14 @@ SURNAMES = "김이박최정강조윤장임한오서신권황안송류전홍고�
 #: Last syllables that make a place, a shop or a thing, not a person: 역삼동, 강남구, 김밥.
 NOT_A_NAME_END = "동구시군읍면리로길역점밥탕"
 PERSON_NAME = rf"^[{SURNAMES}][가-힣]{{1,2}}$"
+#: The same surnames romanised, as passports and card companies write them.
+ROMAN_SURNAMES = ("Kim|Gim|Lee|Yi|Rhee|Park|Bak|Pak|Choi|Choe|Jung|Jeong|Chung|Kang|Cho|Jo|Yoon|Yun|Jang|Chang|Lim|Im|"
+                  "Han|Oh|Seo|Suh|Shin|Sin|Kwon|Gwon|Hwang|Ahn|An|Song|Yoo|Yu|Ryu|Jeon|Jun|Hong|Ko|Go|Moon|Mun|"
+                  "Yang|Son|Bae|Baek|Paik|Heo|Hur|Nam|Sim|Shim|Noh|Roh|Ha|Kwak|Sung|Seong|Cha|Joo|Ju|Woo|Koo|Min|"
+                  "Jin|Ji|Eom|Um|Chae|Won|Cheon|Bang|Gong|Hyun|Ham|Byun|Yeom|Yeo|Choo|Do|So|Seok|Sun|Seol|Ma|Gil|"
+                  "Yeon|Wi|Pyo|Myung|Ki|Ban|Wang|Geum|Ok|Yook|In|Maeng|Je|Mo|Tak|Kook|Eo|Eun|Pyun|Yong")
+ROMAN_GIVEN = r"[A-Z][a-z]+(?:[- ]?[A-Za-z][a-z]+)?"
+ROMAN_NAME = rf"^(?:(?:{ROMAN_SURNAMES}),? {ROMAN_GIVEN}|{ROMAN_GIVEN} (?:{ROMAN_SURNAMES}))$"
 #: Column names that hold people's names.
 PERSON_NAME_WORDS = frozenset({
     "name", "names", "fullname", "firstname", "lastname", "surname", "givenname", "customername", "holdername",
@@ -72,12 +80,17 @@ def identifying(values: pl.Series, times: pl.Series | None = None) -> list[Findi
 
 def person_names(values: pl.Series, times: pl.Series | None = None) -> int:
     """How many values are shaped like a Korean personal name: a common surname, then one or two
-    syllables, not ending like a place or a shop (each counted `times` over, if given)."""
+    syllables, not ending like a place or a shop; or romanised, the surname first or last (Kim Min-jun,
+    Minjun Kim). Each counted `times` over, if given.
+
+    >>> person_names(pl.Series(["Kim Min-jun", "Lee, Seoyeon", "Minjun Park", "Jung-gu", "Department stores"]))
+    3
+    """
     text = _as_text(values)
     if text is None or text.dtype != pl.String:
         return 0
-    shaped = text.str.contains(PERSON_NAME) & ~text.str.contains(rf"[{NOT_A_NAME_END}]$")
-    return _count(shaped.fill_null(False), times)
+    hangul = text.str.contains(PERSON_NAME) & ~text.str.contains(rf"[{NOT_A_NAME_END}]$")
+    return _count((hangul | text.str.contains(ROMAN_NAME)).fill_null(False), times)
 
 
 def _count(matching: pl.Series, times: pl.Series | None) -> int:

@@ -211,6 +211,10 @@ def test_a_column_of_personal_names_blocks_the_load_unless_declared_an_identifie
     undeclared.tier = "open"
     with pytest.raises(LoadRefused, match=r"column column_1: 50 of 50 values are shaped like personal names"):
         load(undeclared, [open_source(file)], tmp_path / "elsewhere", b"k" * 32, action="add")
+    romanised = write_csv(tmp_path / "romanised.csv", header, [[f"{['Kim', 'Lee', 'Park'][i % 3]} Min-jun",
+                                                               CATEGORIES[i % 4], "1000"] for i in range(40)])
+    with pytest.raises(LoadRefused, match=r"column column_1: 40 of 40 values are shaped like personal names"):
+        load(undeclared, [open_source(romanised)], tmp_path / "elsewhere", b"k" * 32, action="add")
 
 
 @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
