@@ -29,9 +29,10 @@ class Campus:
         from .policy import load_policy
 
         self.settings = settings
+        self._catalog_stamp = _stamp(settings.catalog_path)
         self.catalog = catalog_module.load(settings.catalog_path)
         self._files = {d.name: self._files_of(d) for d in self.catalog}
-        self._looked_at, self._refreshing = time.monotonic(), threading.Lock()
+        self._looked_at, self._refreshing, self._last_warning = time.monotonic(), threading.Lock(), None
         self.policy = load_policy(settings)
         self.engines = {name: self._open_engine(name) for name in self.engine_names()}
         self.audit = AuditLog(settings.database, anchor=settings.state_dir)
@@ -57,10 +58,14 @@ class Campus:
             return [dataset.source]
         return dataset.files(self.settings.data)
 
+    def _engine_files(self, name: str, catalog, files: dict) -> list:
+        """The files engine `name` reads: those of the datasets it holds in `catalog`."""
+        return [f for d in catalog if self.holder(d) == name for f in files[d.name]]
+
     def _open_engine(self, name: str):
         """Engine `name` over the files of the datasets it holds, and no others."""
         settings = self.settings
-        files = [f for d in self.catalog if self.holder(d) == name for f in self._files[d.name]]
+        files = self._engine_files(name, self.catalog, self._files)
         options = {"master": settings.spark_master, "conf": settings.spark_conf} if name == "spark" else {}
         return open_engine(name, files, Limits(seconds=settings.query_seconds, memory=settings.query_memory),
                            temp_dir=settings.state_dir / f"{name}-tmp", **options)
@@ -83,27 +88,45 @@ class Campus:
         return self.gateway.session(user, groups, project)
 
     def refresh(self) -> bool:
-        """Serve the current version of every loaded dataset: after `campus datasets append` or
-        `rollback`, the engine holding a dataset whose files changed is opened again over the new
-        files (looked at once per ``policy_reload_interval``). The old engine is left to finish the
-        queries it runs. A dataset new to the catalog is served from the next start. True if any changed."""
+        """Serve the catalog and every loaded dataset's version as they are now: after a steward's
+        edit of the catalog, `campus datasets add`, `append` or `rollback`, the engines whose files
+        changed are opened again over the new files (looked at once per ``policy_reload_interval``);
+        an old engine is left to finish the queries it runs. A catalog that does not load, or names
+        a dataset without data, leaves everything as it was (the log says why). True if anything changed."""
         if time.monotonic() - self._looked_at < self.settings.policy_reload_interval:
             return False
         with self._refreshing:
             self._looked_at = time.monotonic()
             try:
-                files = {d.name: self._files_of(d) if self._loaded(d) else self._files[d.name] for d in self.catalog}
+                catalog, stamp = self._catalog_now()
+                files = {d.name: self._files_of(d) if catalog is not self.catalog or self._loaded(d)
+                         else self._files[d.name] for d in catalog}
             except (CampusError, OSError) as e:
-                log.warning("kept serving the datasets' versions in force: %s", getattr(e, "reason", e))
+                self._warn(f"kept serving the catalog and the datasets' versions in force: "
+                           f"{getattr(e, 'reason', e)}")
                 return False
-            changed = {self.holder(d) for d in self.catalog if files[d.name] != self._files[d.name]}
-            if not changed:
-                return False
-            self._files = files
+            before = {name: self._engine_files(name, self.catalog, self._files) for name in self.engines}
+            self.catalog, self.gateway.catalog, self._files, self._catalog_stamp = catalog, catalog, files, stamp
+            changed = [name for name in self.engine_names() if name not in before
+                       or self._engine_files(name, catalog, files) != before[name]]
             for name in changed:  # replaced, not closed: a query running on the old one finishes there
                 self.engines[name] = self._open_engine(name)
-            log.info("serving new dataset versions on %s", ", ".join(sorted(changed)))
-            return True
+            if changed:
+                log.info("serving the catalog and dataset versions in force now on %s", ", ".join(changed))
+            return bool(changed)
+
+    def _catalog_now(self) -> tuple[catalog_module.Catalog, tuple]:
+        """The catalog in force: the one served unless its file changed since."""
+        stamp = _stamp(self.settings.catalog_path)
+        if stamp == self._catalog_stamp:
+            return self.catalog, stamp
+        return catalog_module.load(self.settings.catalog_path), stamp
+
+    def _warn(self, message: str) -> None:
+        """Log `message` once, not at every look."""
+        if message != self._last_warning:
+            log.warning("%s", message)
+        self._last_warning = message
 
     def _loaded(self, dataset: Dataset) -> bool:
         """Whether the dataset was loaded by `campus datasets add` (it has versions)."""
@@ -114,6 +137,15 @@ class Campus:
         for engine in self.engines.values():
             engine.close()
         self.audit.close()
+
+
+def _stamp(path: Path) -> tuple:
+    """A file's modification time and size: what changes when it is edited."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return (None, None)
+    return (st.st_mtime_ns, st.st_size)
 
 
 def noise_secret(state_dir: Path) -> int:

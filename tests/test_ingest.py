@@ -381,6 +381,22 @@ def test_a_loaded_dataset_is_queried_through_the_gateway_and_a_new_version_is_se
     assert served.session("alice", ["researchers"]).sql(COUNT).arrow().to_pydict() == january
 
 
+def test_a_dataset_new_to_the_catalog_is_served_without_a_restart_and_a_broken_catalog_changes_nothing(
+        served, root, tmp_path):
+    visits = [[f"S{i % 40:03d}", CATEGORIES[i % 4], f"2025-03-{1 + i % 28:02d}", str(i % 7)] for i in range(2000)]
+    added(root, "shop_visits", write_csv(tmp_path / "visits.csv", ["store_id", "업종", "일자", "visitors"], visits))
+    grants = root / "policies" / "grants.yaml"
+    grants.write_text(grants.read_text() + GRANTS[GRANTS.index("  - name"):].replace("shop_cards", "shop_visits")
+                      .replace("researchers-shop-cards", "researchers-shop-visits"))
+    visits_by_industry = "SELECT industry, count(*) AS n FROM shop_visits GROUP BY industry ORDER BY industry"
+    assert served.session("alice", ["researchers"]).sql(visits_by_industry).arrow()["industry"].to_pylist() == \
+        sorted(CATEGORIES)
+    catalog_file = root / "datasets" / "catalog.yaml"
+    catalog_file.write_text(catalog_file.read_text() + "\n  broken: [\n")
+    assert served.session("alice", ["researchers"]).sql(COUNT).arrow().num_rows == len(CATEGORIES)
+    assert "shop_visits" in served.catalog.datasets
+
+
 @pytest.mark.spark
 def test_on_spark_a_loaded_dataset_answers_as_on_duckdb_and_its_new_version_is_served(served, tmp_path):
     from campus.campus import Campus

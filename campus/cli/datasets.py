@@ -223,10 +223,9 @@ def _load(dataset: Dataset, opened, action: str, by: str | None) -> None:
         raise
     _audit().record(loader, f"dataset_{action}", "done", dataset=dataset.name, version=version.number,
                     rows=version.rows, files=version.sources)
-    served = ("the data service serves it from its next query" if action == "append" else
-              "the data service serves a dataset new to the catalog from its next start (campus up)")
     out.print(f"{dataset.name} version {version.number}: {version.rows:,} rows from "
-              f"{', '.join(s.name for s in sources)}; {served}", highlight=False)
+              f"{', '.join(s.name for s in sources)}; the data service serves it from its next query"
+              + ("" if action == "append" else ", to those a grant in policies/grants.yaml names"), highlight=False)
 
 
 @contextmanager
