@@ -29,11 +29,11 @@ class Campus:
         from .policy import load_policy
 
         self.settings = settings
-        self._catalog_stamp = _stamp(settings.catalog_path)
-        self.catalog = catalog_module.load(settings.catalog_path)
+        self.policy = load_policy(settings)
+        self._catalog_stamp = None
+        self.catalog, self._catalog_stamp = self._catalog_now()
         self._files = {d.name: self._files_of(d) for d in self.catalog}
         self._looked_at, self._refreshing, self._last_warning = time.monotonic(), threading.Lock(), None
-        self.policy = load_policy(settings)
         self.engines = {name: self._open_engine(name) for name in self.engine_names()}
         self.audit = AuditLog(settings.database, anchor=settings.state_dir)
         self.gateway = Gateway(self.catalog, self.policy, self.engines, self.audit,
@@ -88,11 +88,12 @@ class Campus:
         return self.gateway.session(user, groups, project)
 
     def refresh(self) -> bool:
-        """Serve the catalog and every loaded dataset's version as they are now: after a steward's
-        edit of the catalog, `campus datasets add`, `append` or `rollback`, the engines whose files
-        changed are opened again over the new files (looked at once per ``policy_reload_interval``);
-        an old engine is left to finish the queries it runs. A catalog that does not load, or names
-        a dataset without data, leaves everything as it was (the log says why). True if anything changed."""
+        """Serve the catalog in force and every loaded dataset's version as they are now: after a
+        steward's edit of the catalog (once the policy has loaded it), `campus datasets add`, `append`
+        or `rollback`, the engines whose files changed are opened again over the new files (looked at
+        once per ``policy_reload_interval``); an old engine is left to finish the queries it runs. A
+        catalog naming a dataset without data leaves everything as it was (the log says why). True if
+        anything changed."""
         if time.monotonic() - self._looked_at < self.settings.policy_reload_interval:
             return False
         with self._refreshing:
@@ -115,8 +116,13 @@ class Campus:
                 log.info("serving the catalog and dataset versions in force now on %s", ", ".join(changed))
             return bool(changed)
 
-    def _catalog_now(self) -> tuple[catalog_module.Catalog, tuple]:
-        """The catalog in force: the one served unless its file changed since."""
+    def _catalog_now(self) -> tuple[catalog_module.Catalog, tuple | None]:
+        """The catalog in force: the policy's, so that decisions and the gateway read one catalog;
+        the file's while no policy is loaded (every decision is then a deny)."""
+        self.policy.store.refresh()  # at its own interval
+        source = self.policy.store.source
+        if source is not None:
+            return source.catalog, None
         stamp = _stamp(self.settings.catalog_path)
         if stamp == self._catalog_stamp:
             return self.catalog, stamp
