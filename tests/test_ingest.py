@@ -617,6 +617,12 @@ def test_days_in_every_accepted_spelling_read_back(day, spelling):
     assert convert.read(pa.array([text]), "DATE").values.to_pylist() == [day]
 
 
+def test_every_fraction_of_a_second_reads_to_its_exact_microsecond():
+    fractions = [f"{i:06d}".rstrip("0") or "0" for i in range(1_000_000)]
+    moments = convert.read(pa.array([f"2025/01/05 10:00:00.{f}" for f in fractions]), "TIMESTAMP").values
+    assert [m.microsecond for m in moments.to_pylist()] == list(range(1_000_000))
+
+
 @hypothesis_settings(max_examples=60, deadline=None)
 @given(st.text(min_size=1, max_size=12).filter(lambda s: s.strip() not in convert.MISSING))
 def test_the_reason_for_a_refused_value_is_the_same_whatever_the_value(tmp_path_factory, value):

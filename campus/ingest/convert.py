@@ -128,15 +128,14 @@ def _day(value: pa.Array, sql_type: str) -> Read:
         return Read(None, bad) if bad is not None else Read(pc.cast(day, pa.date32()))
     hour, minute, second = (_number(parts, k) for k in "HMS")
     fraction = pc.struct_field(parts, "F")
-    micros = pc.cast(pc.multiply(pc.cast(pc.if_else(pc.equal(fraction, ""), "0", pc.binary_join_element_wise(
-        "0", fraction, "")), pa.float64()), 1e6), pa.int64(), safe=False)
+    micros = pc.cast(pc.utf8_rpad(pc.utf8_ltrim(fraction, "."), 6, "0"), pa.int64())  # .25 is 250000 µs, exactly
     in_range = pc.and_(pc.and_(pc.less(hour, 24), pc.less(minute, 60)), pc.less(second, 60))
     bad = _first_not(value, pc.and_kleene(real, in_range))
     if bad is not None:
         return Read(None, bad)
     seconds = pc.add(pc.add(pc.multiply(hour, 3600), pc.multiply(minute, 60)), second)
     total = pc.add(pc.multiply(pc.cast(day, pa.int64()), 1_000_000),
-                   pc.add(pc.multiply(seconds, 1_000_000), pc.cast(pc.round(micros), pa.int64())))
+                   pc.add(pc.multiply(seconds, 1_000_000), micros))
     return Read(pc.cast(total, pa.timestamp("us")))
 
 
