@@ -131,6 +131,11 @@ def event_hash(prev_hash: str, event: dict) -> str:
 class AuditLog:
     """Append-only, hash-chained events in the service database."""
 
+    @classmethod
+    def of(cls, settings) -> "AuditLog":
+        """The campus's trail: in its database, anchored in its state folder (`campus.settings.Settings`)."""
+        return cls(settings.database, anchor=settings.state_dir)
+
     def __init__(self, url: str, anchor: Path | None = None):
         """The trail in the database at `url`, anchored in the folder `anchor` if given."""
         self.anchor = Anchor(anchor, url) if anchor is not None else None

@@ -35,7 +35,7 @@ class Campus:
         self._files = {d.name: self._files_of(d) for d in self.catalog}
         self._looked_at, self._refreshing, self._last_warning = time.monotonic(), threading.Lock(), None
         self.engines = {name: self._open_engine(name) for name in self.engine_names()}
-        self.audit = AuditLog(settings.database, anchor=settings.state_dir)
+        self.audit = AuditLog.of(settings)
         self.gateway = Gateway(self.catalog, self.policy, self.engines, self.audit,
                                noise_secret(settings.state_dir), self.files, ledger=Ledger(self.audit.engine),
                                pseudonym_secret=pseudonym_secret(settings.state_dir), sealed=settings.sessions_sealed)

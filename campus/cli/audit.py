@@ -26,8 +26,7 @@ UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e
 
 
 def _log() -> AuditLog:
-    settings = Settings()
-    return AuditLog(settings.database, anchor=settings.state_dir)
+    return AuditLog.of(Settings())
 
 
 @app.command()

@@ -27,8 +27,7 @@ By = typer.Option(None, "--by", help="The steward deciding (default: the login n
 
 
 def _opened() -> tuple[Ledger, AuditLog]:
-    settings = Settings()
-    audit = AuditLog(settings.database, anchor=settings.state_dir)
+    audit = AuditLog.of(Settings())
     return Ledger(audit.engine), audit
 
 

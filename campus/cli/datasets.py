@@ -130,9 +130,9 @@ def add(
 
     settings, cat = Settings(), _catalog()
     if name not in cat.datasets:
-        sources = [open_source(f, encoding) for f in files]
         if not catalog.NAME.match(name):
             raise typer.BadParameter(f"{name!r} is not lower_snake_case", param_hint="NAME")
+        sources = [open_source(f, encoding) for f in files]
         with _rows_read() as show:
             found = profiling.profile(sources, progress=show)
         _show_profile(found)
@@ -255,8 +255,7 @@ def _replace_text(path: Path, text: str) -> None:
 def _audit():
     from ..audit import AuditLog
 
-    settings = Settings()
-    return AuditLog(settings.database, anchor=settings.state_dir)
+    return AuditLog.of(Settings())
 
 
 def _catalog() -> Catalog:

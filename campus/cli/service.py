@@ -124,8 +124,7 @@ def _stores():
     from ..audit import AuditLog
     from ..service.tokens import TokenStore
 
-    settings = Settings()
-    audit = AuditLog(settings.database, anchor=settings.state_dir)
+    audit = AuditLog.of(Settings())
     return TokenStore(audit.engine), audit
 
 

@@ -54,9 +54,7 @@ def project_key(secret: bytes, project: str) -> bytes:
     >>> len(project_key(bytes(32), "a")), project_key(bytes(32), "a") != project_key(bytes(32), "b")
     (32, True)
     """
-    if len(secret) < 32:
-        raise ValueError("the pseudonym secret must be at least 256 bits")
-    return hmac.new(secret, f"pseudonym:{project}".encode(), hashlib.sha256).digest()
+    return _derived(secret, f"pseudonym:{project}")
 
 
 def text(value: str | int) -> bytes:
@@ -91,9 +89,14 @@ def intake_key(secret: bytes) -> bytes:
     >>> intake_key(bytes(32)) != project_key(bytes(32), "intake")
     True
     """
+    return _derived(secret, "intake")
+
+
+def _derived(secret: bytes, label: str) -> bytes:
+    """A key derived from the pseudonym secret for one use: ``HMAC-SHA256(secret, label)``."""
     if len(secret) < 32:
         raise ValueError("the pseudonym secret must be at least 256 bits")
-    return hmac.new(secret, b"intake", hashlib.sha256).digest()
+    return hmac.new(secret, label.encode(), hashlib.sha256).digest()
 
 
 def pads(key: bytes) -> dict[str, str]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime
 import getpass
 import os
-import re
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -41,7 +40,7 @@ from ..synth.build import WRITER
 from ..synth.schema import arrow_schema
 from .convert import EXPECTED, read
 from .source import Source, batches, header
-from .versions import Version, Versions, sync_folder
+from .versions import FILE, Version, Versions, file_name, sync_folder
 
 Progress = Callable[[int, str], None]  # (rows read so far, what is being read)
 NOT_SCANNED = ("measure", "time", "identifier")  # numbers and moments are no names; identifiers are hashed
@@ -86,7 +85,7 @@ def _only_ours(location: Path, versions: Versions) -> None:
     a version would hide them, and the sweep of a killed load's files would remove them."""
     if versions.exists():
         return
-    theirs = [p for p in location.rglob("*.parquet") if not re.fullmatch(r"v\d+\.parquet", p.name)]
+    theirs = [p for p in location.rglob("*.parquet") if not FILE.fullmatch(p.name)]
     if theirs:
         raise LoadRefused(f"{location} already holds Parquet files not loaded by `campus datasets add` "
                           f"({theirs[0].relative_to(location)}, perhaps the demo data); load under another dataset "
@@ -233,7 +232,8 @@ class PartitionWriter:
             return
         moment = table.column(self.by)
         months = pc.fill_null(pc.add(pc.multiply(pc.year(moment), 100), pc.month(moment)), 0)
-        if pc.min_max(months)["min"] != pc.min_max(months)["max"]:  # a file of several months: sort them apart
+        bounds = pc.min_max(months)
+        if bounds["min"] != bounds["max"]:  # a file of several months: sort them apart
             order = pc.sort_indices(months)
             table, months = table.take(order), months.take(order)
         runs = pc.run_end_encode(months.combine_chunks())
@@ -272,4 +272,4 @@ class PartitionWriter:
         return self.writers[partition]
 
     def _path(self, partition: str) -> Path:
-        return self.location / partition / f"v{self.number}.parquet"
+        return self.location / partition / file_name(self.number)

@@ -144,17 +144,19 @@ def _observe(columns: list[ColumnProfile], batch: pa.RecordBatch, findings: Find
     """What one batch says of each column's type and identifying values."""
     for column, text in zip(columns, batch.columns):
         column.rows += len(text)
-        column.types = [t for t in column.types if read(text, t).first_bad is None]
+        reads = {t: read(text, t) for t in column.types}
+        column.types = [t for t in column.types if reads[t].first_bad is None]
         findings.add(column.name, pl.from_arrow(read(text, "VARCHAR").values), text=True)
-        _shape(column, text)
+        _shape(column, {t: reads[t].values for t in column.types})
 
 
-def _shape(column: ColumnProfile, text: pa.Array) -> None:
-    """Whether the days are all firsts of a month, the moments whole hours, the numbers 32-bit."""
+def _shape(column: ColumnProfile, typed: dict[str, pa.Array]) -> None:
+    """Whether the days are all firsts of a month, the moments whole hours, the numbers 32-bit
+    (`typed`: the batch's values in each type they all read as)."""
     for kind in ("DATE", "TIMESTAMP", "BIGINT"):
-        if kind not in column.types:
+        if kind not in typed:
             continue
-        values = read(text, kind).values.drop_null()
+        values = typed[kind].drop_null()
         if not len(values):
             continue
         if kind == "DATE":

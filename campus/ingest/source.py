@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from ..errors import LoadRefused
 from ..identifiers import identifying
+from ..synth.build import sha256_of
 
 KINDS = {".csv": "CSV", ".csv.gz": "CSV", ".tsv": "CSV", ".parquet": "Parquet"}
 SEPARATORS = (",", "\t", ";", "|")
@@ -78,7 +79,7 @@ def open_source(path: Path, encoding: str | None = None) -> Source:
     kind, compressed = KINDS[suffix], suffix == ".csv.gz"
     _agrees_with_name(path, head, kind, compressed)
     if kind == "Parquet":
-        return Source(path, kind, False, None, size, _sha256(path))
+        return Source(path, kind, False, None, size, sha256_of(path))
     digest, found = _read_text_through(path, compressed, encoding)
     source = Source(path, kind, compressed, found, size, digest)
     return replace(source, delimiter=_delimiter(source))
@@ -147,14 +148,6 @@ def _opened(path: Path, compressed: bool):
     return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --- rows ------------------------------------------------------------------------------------------
 
 
@@ -169,6 +162,7 @@ def header(source: Source) -> list[str]:
         if not first or not any(name.strip() for name in first):
             raise LoadRefused(f"{source.name} has no header line; its first line must name the columns")
         names = [name.strip() for name in first]
+    _unique(source, names)
     for place, name in enumerate(names, 1):
         for finding in identifying(pl.Series([name])):
             raise LoadRefused(f"{source.name}: the name of column {place} looks like one of the {finding.what}; "
@@ -180,11 +174,7 @@ def header(source: Source) -> list[str]:
 def batches(source: Source) -> Iterator[pa.RecordBatch]:
     """The file's rows in batches, every column as text; blank lines are skipped."""
     names = header(source)
-    if source.kind == "Parquet":
-        yield from _parquet_batches(source, names)
-        return
-    _unique(source, names)
-    yield from _csv_batches(source, names)
+    yield from (_parquet_batches if source.kind == "Parquet" else _csv_batches)(source, names)
 
 
 def _csv_batches(source: Source, names: list[str]) -> Iterator[pa.RecordBatch]:
@@ -194,12 +184,8 @@ def _csv_batches(source: Source, names: list[str]) -> Iterator[pa.RecordBatch]:
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
                                    quoted_strings_can_be_null=False)
     stream = pa.input_stream(source.path, compression="gzip" if source.compressed else None)
-    rows = 0
     try:
-        reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
-        for batch in reader:
-            rows += batch.num_rows
-            yield batch
+        yield from pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid:
         raise LoadRefused(_parse_problem(source, len(names))) from None  # Arrow's message quotes the line
     finally:
@@ -225,7 +211,6 @@ def _parse_problem(source: Source, columns: int) -> str:
 
 
 def _parquet_batches(source: Source, names: list[str]) -> Iterator[pa.RecordBatch]:
-    _unique(source, names)
     try:
         for batch in pq.ParquetFile(source.path).iter_batches(batch_size=BATCH_ROWS):
             yield pa.record_batch([_as_text(column) for column in batch.columns], names=names)
@@ -247,8 +232,6 @@ def _flat(source: Source) -> pa.Schema:
 
 
 def _as_text(column: pa.Array) -> pa.Array:
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return column.cast(pa.string())
     if pa.types.is_timestamp(column.type):
         return pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
     return column.cast(pa.string())
@@ -269,8 +252,8 @@ def _arrow_encoding(source: Source) -> str:
 def _text(source: Source):
     """The CSV's text, for Python's reader (the error path), which reads values as long as Arrow's."""
     csv.field_size_limit(max(csv.field_size_limit(), BATCH_BYTES))
-    raw = gzip.open(source.path, "rb") if source.compressed else open(source.path, "rb")
-    return io.TextIOWrapper(raw, encoding=source.encoding or "utf-8-sig", newline="")
+    return io.TextIOWrapper(_opened(source.path, source.compressed), encoding=source.encoding or "utf-8-sig",
+                            newline="")
 
 
 def line_of_row(source: Source, row: int) -> int:

@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -31,6 +32,12 @@ from ..errors import LoadRefused
 
 MANIFEST = "_versions.json"
 LOCK = ".versions.lock"
+FILE = re.compile(r"v\d+\.parquet")  # a load's files: file_name(number) in each partition's folder
+
+
+def file_name(number: int) -> str:
+    """The name of version `number`'s file in a partition's folder."""
+    return f"v{number}.parquet"
 
 
 @dataclass(frozen=True)

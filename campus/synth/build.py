@@ -220,7 +220,7 @@ def _build_dataset(dataset: Dataset, location: Path, seed: int, scale: float, ti
     pool = ThreadPoolExecutor(WORKERS)
     try:
         for name, rows in pool.map(write, MONTHS):
-            files[name] = {"rows": rows, "bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)}
+            files[name] = {"rows": rows, "bytes": (staging / name).stat().st_size, "sha256": sha256_of(staging / name)}
             tick(f"{dataset.name} {name.split('/')[0]}: {rows:,} rows")
         _swap_into_place(staging, location)
     finally:
@@ -250,7 +250,8 @@ def _swap_into_place(staging: Path, location: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's bytes, read a megabyte at a time."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(1 << 20):
