@@ -137,7 +137,7 @@ def statistics_sql(path: Path) -> str:
     from campus.gateway.analyse import analyse
     from campus.gateway.cells import split
     from campus.gateway.rewrite import Grant, source
-    from campus.gateway.rewrite import statistics_sql as gateway_statistics
+    from campus.gateway.statistics import statistics_sql as gateway_statistics
 
     catalog = Catalog.model_validate({"datasets": {"people": {
         "title": "People", "description": "The benchmark's people.", "steward": "bench", "tier": "sensitive",

@@ -6,12 +6,14 @@ The statistics table has one row per cell and these columns:
 * ``entities``: distinct protected entities (people, firms) in the cell;
 * ``rows``: records in the cell;
 * ``cellkey``: a 64-bit fingerprint of who is in the cell (drives the noise);
+* ``neutralised`` (optional): how many of the query's conditions affected too few
+  entities of the cell to be applied to it (for the audit, never the requester);
 * for each measured column ``c``: ``count__c`` (non-null values), ``sum__c``, ``top__c``
   (the largest per-entity contributions, in absolute value, largest first), ``min__c``
   and ``max__c`` (the smallest and largest per-entity contribution); for a summed
   column also ``noisy__c``, the sum with each entity's contribution times its noise
-  factor (`noise.factor`), and ``squares__c``, the sum of the squared contributions
-  (which sizes the released error bar).
+  factor (`noise.factor`), and ``squares__c``, the sum of the squared noisy
+  contributions (which sizes the released error bar).
 
 A measure may count only the rows of a *population* of the cell (``sum(CASE WHEN
 category = 'Golf' THEN amount END)``: population 1, the rows where the condition
@@ -55,6 +57,8 @@ class Cells:
     key_labels: dict[str, str] = field(default_factory=dict)
     dataset: str = ""
     measure_labels: dict[str, str] = field(default_factory=dict)  # measure name -> the output column showing it
+    signature: str = ""  # what defines the cells (filters, keys, conditions): with their values, what a cell shows
+    conditions: int = 0  # filter conditions and measures' conditions, each not applied where its effect is low
 
 
 class Stat:
@@ -65,6 +69,7 @@ class Stat:
     """
 
     ENTITIES, ROWS, CELLKEY = "entities", "rows", "cellkey"
+    NEUTRALISED = "neutralised"  # conditions of low effect not applied to the cell (for the audit only)
     PER_COLUMN = ("count", "sum", "top", "min", "max", "noisy", "squares")
 
     @staticmethod
@@ -98,7 +103,7 @@ class Stat:
     @classmethod
     def named(cls, name: str) -> bool:
         """Whether `name` is a statistic (else a key or another column)."""
-        return name in (cls.ENTITIES, cls.ROWS, cls.CELLKEY) or name.split("__", 1)[0] in cls.PER_COLUMN
+        return name in (cls.ENTITIES, cls.ROWS, cls.CELLKEY, cls.NEUTRALISED) or name.split("__", 1)[0] in cls.PER_COLUMN
 
 
 def statistic(name: str, population: int = 0) -> str:

@@ -175,7 +175,7 @@ def check(stats, cells, privacy: Privacy, entity: str = "entity", domain=None):
         "when its noisy count passes a threshold; report.errors gives each value's 95% error bar for the noise",
     ]
     report = Report(released.height, withheld_frame([]), notes, errors_frame(errors))
-    checked = Checked(table.to_arrow(), report, {}, np.zeros(0, dtype=np.uint64))
+    checked = Checked(table.to_arrow(), report, {})
     return checked, Spend(privacy.epsilon, privacy.delta)
 
 
@@ -187,10 +187,11 @@ def _measure(m, values: dict[str, np.ndarray], bars: dict[str, float]) -> tuple[
         stat = {"rows": Stat.ROWS, "entities": Stat.ENTITIES}.get(m.kind) or Stat.count(m.column)
         counts = np.maximum(np.round(values[stat]), 0).astype(np.int64)
         return counts, np.full(len(counts), bars[stat])
-    total = values[Stat.sum(m.column)]
+    total = np.round(values[Stat.sum(m.column)])
     if m.kind == "sum":
-        rounded = np.round(total)
-        return (rounded.astype(np.int64) if m.integral else rounded), np.full(len(total), bars[Stat.sum(m.column)])
-    count = np.maximum(values[Stat.count(m.column)], 1.0)
-    average = total / count
-    return average, (bars[Stat.sum(m.column)] + np.abs(average) * bars[Stat.count(m.column)]) / count
+        return (total.astype(np.int64) if m.integral else total), np.full(len(total), bars[Stat.sum(m.column)])
+    count = np.maximum(np.round(values[Stat.count(m.column)]), 0)  # the released sum over the released count
+    with np.errstate(divide="ignore", invalid="ignore"):
+        average = np.where(count > 0, total / count, np.nan)
+        error = (bars[Stat.sum(m.column)] + np.abs(average) * bars[Stat.count(m.column)]) / count
+    return average, np.where(count > 0, error, np.nan)

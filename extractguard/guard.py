@@ -29,7 +29,8 @@ rule decided for every cell. Its answer must never reach the requester.
 
 from __future__ import annotations
 
-import zlib
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,7 +86,7 @@ class Checked:
     table: pa.Table
     report: Report
     left_out: dict[str, int]
-    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # of the cells released
+    cells: list[str] = field(default_factory=list)  # what each released cell shows, as a digest (`showing`)
 
 
 def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, scoped=(), deadline=None) -> Assessment:
@@ -103,7 +104,9 @@ def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, s
              for r in CELL_RULES}
     failing = np.logical_or.reduce(list(small.values())) if small else np.zeros(frame.height, dtype=bool)
     margins = Margins(keys, entities) if cells.keys else None
-    small[SECONDARY.name] = secondary(failing, margins, deadline) if margins else np.zeros_like(failing)
+    magnitudes = [_total(frame, c) for c in sorted({m.column for m in cells.measures if m.magnitude})]
+    small[SECONDARY.name] = (secondary(failing, margins, deadline, [entities, *magnitudes], rules.p_ratio)
+                             if margins else np.zeros_like(failing))
     assessment = Assessment(frame, rules, small)
     left_out = ~assessment.released
     for measure in cells.measures:
@@ -114,10 +117,16 @@ def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, s
         primary = left_out.copy()
         for mask in failures.values():
             primary |= mask
-        extra = secondary(primary, margins, deadline) if margins and failures else np.zeros_like(primary)
+        extra = (secondary(primary, margins, deadline, [_total(frame, measure.column)], rules.p_ratio)
+                 if margins and failures else np.zeros_like(primary))
         failures[SECONDARY.name] = extra
         assessment.withheld[measure.name] = {rule: mask & ~left_out for rule, mask in failures.items()}
     return assessment
+
+
+def _total(frame: pl.DataFrame, column: str) -> np.ndarray:
+    """Each cell's total of `column`: the value secondary suppression protects."""
+    return frame[Stat.sum(column)].cast(pl.Float64).fill_null(0).to_numpy()
 
 
 def _covering(frame: pl.DataFrame, scoped: Scoped) -> np.ndarray:
@@ -128,12 +137,14 @@ def _covering(frame: pl.DataFrame, scoped: Scoped) -> np.ndarray:
 
 def check(
     stats: pa.Table, cells: Cells, rules: Disclosure, secret: int, entity: str = "entity", *,
-    scoped=(), domain: pa.Table | None = None, deadline=None,
+    scoped=(), domain: pa.Table | None = None, deadline=None, noise_bounds: tuple[float, float] | None = None,
 ) -> Checked:
     """Apply the disclosure rules to a statistics table; return what may be released.
 
     Each population of the cells is checked on its own (see ``cells``); a cell is shown
     when any population releases it, with no value for the populations that did not.
+    `noise_bounds` are the sums' noise bounds as the engine infused them (the widest of
+    the dataset's; by default the strictest of `rules` and `scoped`).
     """
     frame = pl.from_arrow(stats)
     if not isinstance(frame, pl.DataFrame):
@@ -142,10 +153,10 @@ def check(
         frame = frame.sort(cells.keys, nulls_last=False)
     populations = sorted({m.population for m in cells.measures}) or [0]
     released, columns, withheld_rows, left_out = np.zeros(frame.height, dtype=bool), {}, [], {}
-    bounds, errors, keys = infusion(rules, [s.disclosure for s in scoped]), [], []
+    bounds, errors = noise_bounds or infusion(rules, [s.disclosure for s in scoped]), []
     for population in populations:
         measures = [m for m in cells.measures if m.population == population]
-        part = Cells(cells.keys, measures, cells.key_labels, cells.dataset)
+        part = Cells(cells.keys, measures, cells.key_labels, cells.dataset, signature=cells.signature)
         statistics = of_population(frame, population)
         rows = _members(statistics, population)  # a population's cells are those where it has rows
         assessment = assess(statistics.filter(pl.Series(rows)), part, rules, scoped=scoped, deadline=deadline)
@@ -153,7 +164,6 @@ def check(
         shown = assessment.released
         released[where[shown]] = True
         cellkey = noise.as_unsigned(assessment.frame[Stat.CELLKEY].fill_null(0).to_numpy())
-        keys.append(cellkey[shown])
         for measure in measures:
             values, half_widths = _release(measure, assessment.frame, assessment.rules, cellkey, secret, bounds)
             hidden = np.logical_or.reduce(list(assessment.withheld[measure.name].values())) | ~shown
@@ -164,13 +174,31 @@ def check(
             left_out[rule] = left_out.get(rule, 0) + count
     table = pl.DataFrame([frame[k] for k in cells.keys] + [columns[m.name] for m in cells.measures])
     table = table.filter(pl.Series(released)) if table.width else table
+    digests = showing(table, cells)
     if not cells.keys:
         table = _single_row(table, cells)
     elif domain is not None:
         table = complete(table, domain, cells.keys)
-    notes = _notes(cells, released, entity, rules, scoped)
+    notes = _notes(cells, released, entity, rules, scoped, bounds)
     report = Report(int(released.sum()), withheld_frame(withheld_rows), notes, errors_frame(errors))
-    return Checked(table.to_arrow(), report, left_out, np.unique(np.concatenate(keys)))
+    return Checked(table.to_arrow(), report, left_out, digests)
+
+
+def showing(table: pl.DataFrame, cells: Cells) -> list[str]:
+    """What each released cell shows, as a digest of the aggregate's definition
+    (`Cells.signature`), its keys and its released values: the ledger charges a cell by
+    what the answer shows, never by who is in it, so a cell costs nothing again only when
+    it shows what was released before.
+
+    >>> t = pl.DataFrame({"k0": ["a", "b"], "m0": [15, 15]})
+    >>> a, b = showing(t, Cells(["k0"], [Measure("m0", "rows", "count(*)")], signature="q"))
+    >>> a != b, len(a)
+    (True, 64)
+    """
+    measures = [f"{m.kind}:{m.column}:{m.population}" for m in cells.measures]
+    head = [cells.dataset, cells.signature, measures]
+    return [hashlib.sha256(json.dumps([head, row], default=str, separators=(",", ":")).encode()).hexdigest()
+            for row in table.rows()]
 
 
 def error_bars(frame: pl.DataFrame, cells: Cells, measure: Measure, half_widths: np.ndarray,
@@ -238,28 +266,36 @@ def _top(column: pl.Series, n: int) -> np.ndarray:
 
 def _release(measure: Measure, frame: pl.DataFrame, rules: Disclosure, cellkey: np.ndarray, secret: int,
              bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """The values released for a measure and their 95% half-widths: randomly rounded
-    counts, noise-infused sums (``noisy__c``, computed by the engine), and their ratio."""
+    """The values released for a measure and their 95% half-widths, each a function of
+    protected values only: randomly rounded counts (one rounding per count of a cell,
+    `noise.released_count`), noise-infused sums (``noisy__c``, computed by the engine) to
+    the precision of their error bars, and averages as the released sum over the
+    released count."""
 
     def count(stat: str) -> np.ndarray:
-        u = noise.uniform(cellkey, secret, zlib.crc32(stat.encode()))
-        return noise.random_round(frame[stat].fill_null(0).to_numpy(), rules.rounding_base, u)
+        return noise.released_count(frame[stat].fill_null(0).to_numpy(), rules.rounding_base, cellkey, secret)
 
     rounding = np.maximum(np.asarray(rules.rounding_base, dtype=np.float64) - 1, 0) * np.ones(frame.height)
     if measure.kind in ("rows", "entities", "values"):
         stat = {"rows": Stat.ROWS, "entities": Stat.ENTITIES}.get(measure.kind) or Stat.count(measure.column)
         return count(stat), rounding
-    total = frame[Stat.noisy(measure.column)].cast(pl.Float64).fill_null(0).to_numpy()
-    squares = frame[Stat.squares(measure.column)].cast(pl.Float64).fill_null(0).to_numpy()
-    total_error = noise.sum_half_width(squares, *bounds)
+    total, total_error = released_sum(frame, measure, bounds)
     if measure.kind == "sum":
-        rounded = np.round(total)
-        return (rounded.astype(np.int64) if measure.integral else rounded), total_error
+        return (total.astype(np.int64) if measure.integral else total), total_error
     counted = count(Stat.count(measure.column)).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         average = np.where(counted > 0, total / counted, np.nan)
         error = noise.step_up(np.where(counted > 0, (total_error + np.abs(average) * rounding) / counted, 0.0))
     return average, np.where(counted > 0, error, np.nan)
+
+
+def released_sum(frame: pl.DataFrame, measure: Measure, bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """A measure's noisy sums as released, to the precision of their error bars, and the
+    error bars' half-widths (from the noisy contributions' squares)."""
+    total = frame[Stat.noisy(measure.column)].cast(pl.Float64).fill_null(0).to_numpy()
+    squares = frame[Stat.squares(measure.column)].cast(pl.Float64).fill_null(0).to_numpy()
+    half_width = noise.sum_half_width(squares, *bounds)
+    return noise.to_precision(total, noise.precision(half_width, measure.integral)), half_width
 
 
 def complete(table: pl.DataFrame, domain: pa.Table, keys: list[str]) -> pl.DataFrame:
@@ -308,7 +344,8 @@ def _words(rules: Disclosure, entity: str, i: int | None = None) -> dict:
     }
 
 
-def _notes(cells: Cells, released: np.ndarray, entity: str, base: Disclosure, scoped) -> list[str]:
+def _notes(cells: Cells, released: np.ndarray, entity: str, base: Disclosure, scoped,
+           bounds: tuple[float, float] = (0.10, 0.15)) -> list[str]:
     """What the requester should know. The notes depend on the query and its terms only,
     never on which cells exist: they read the same whether a small cell existed or not."""
     everywhere = [s.disclosure for s in scoped if s.column is None]
@@ -341,7 +378,14 @@ def _notes(cells: Cells, released: np.ndarray, entity: str, base: Disclosure, sc
         bases = sorted({base.rounding_base} | {s.disclosure.rounding_base for s in scoped})
         notes.append(f"counts are rounded to a multiple of {' or '.join(map(str, bases))}")
     if kinds & {"sum", "avg"}:
-        notes.append(f"sums and averages carry noise: each {entity}'s part is moved by a secret 10-15% of itself, the "
-                     "same in every cell, so the error of a sum shrinks as it has more contributors; "
-                     "report.errors gives each value's 95% error bar")
+        low, high = (round(b * 100) for b in bounds)
+        notes.append(f"sums carry noise: each {entity}'s part is moved by a secret {low}-{high}% of itself, the "
+                     "same in every cell and for every measure, so the error of a sum shrinks as it has more "
+                     "contributors; a sum is given to a hundredth of its error bar's leading digit, and an average is "
+                     "the sum shown over the count; report.errors gives each value's 95% error bar")
+    if cells.conditions:
+        least = max([base.min_entities] + [d.min_entities for d in [s.disclosure for s in scoped]])
+        notes.append(f"a condition (a filter's, or a measure's CASE, FILTER or IF) that changes a cell by fewer than "
+                     f"{least} {entity}s is not applied to that cell, so that nobody's presence shows: such a cell "
+                     "answers as the query without it")
     return notes

@@ -217,38 +217,84 @@ class Margins:
             self.groupings.append((group, np.lexsort((index, size, group)), np.bincount(group)))
 
 
-def secondary(withheld: np.ndarray, margins: Margins, deadline=None) -> np.ndarray:
-    """Cells to withhold as well, so a margin cannot re-derive a withheld cell.
+def secondary(withheld: np.ndarray, margins: Margins, deadline=None, values=(), protection=0.0) -> np.ndarray:
+    """Cells to withhold as well, so a margin cannot re-derive a withheld cell, nor bound
+    its value closer than the rules ask.
 
-    Along every key, within each group of cells that share the other keys, a group
-    with exactly one withheld cell has its smallest released cell withheld too; repeat
-    until nothing changes. The smallest is the one with the fewest entities, the first
-    in order among equals. Each pass is a count and a selection over all cells, so the
-    work grows with cells times passes, never with the square of the cells;
-    ``deadline()`` is called between passes (it raises to stop).
+    Along every key, within each group of cells that share the other keys (a margin):
+
+    * a group with exactly one withheld cell has its smallest released cell withheld too
+      (the fewest entities, the first in order among equals);
+    * by value, as tau-ARGUS's protection levels demand: for each of `values` (one
+      number per cell and measure, e.g. a cell's total), the other cells withheld in the
+      group must add up to at least `protection` (the p-ratio's share) of each primary's
+      value, the primaries being the cells `withheld` names. Where they fall short, the
+      released cell of the smallest value that covers the shortfall is withheld too (or
+      the largest, when none does, and again).
+
+    Repeat until nothing changes. Each pass is a count, a sum and a selection over all
+    cells, so the work grows with cells times passes, never with the square of the
+    cells; ``deadline()`` is called between passes (it raises to stop).
 
     >>> secondary(np.array([True, False, False]), Margins([np.array(["a", "b", "c"])], np.array([3, 40, 20])))
     array([False, False,  True])
+
+    By value: the primary's 1000 is not covered by 10, so the cell of 500 is withheld instead.
+
+    >>> m = Margins([np.array(["a", "b", "c"])], np.array([3, 40, 20]))
+    >>> secondary(np.array([True, False, False]), m, values=[np.array([1000.0, 500.0, 10.0])], protection=0.1)
+    array([False,  True, False])
     """
+    primary = withheld.copy()
     withheld = withheld.copy()
     added = np.zeros_like(withheld)
     if margins.cells < 2:
         return added
+    values = [np.abs(np.nan_to_num(np.asarray(v, dtype=np.float64))) for v in values]
+    share = np.broadcast_to(np.asarray(protection, dtype=np.float64), withheld.shape)
     changed = True
     while changed:
         changed = False
         for group, order, members in margins.groupings:
             if deadline is not None:
                 deadline()
+            picks = _short_by_value(withheld, primary, group, values, share, len(members))
             lonely = (np.bincount(group, weights=withheld, minlength=len(members)) == 1) & (members > 1)
-            if not lonely.any():
-                continue
-            candidates = order[~withheld[order] & lonely[group[order]]]  # by group, then size, then position
-            first = np.r_[True, group[candidates][1:] != group[candidates][:-1]]
-            picks = candidates[first]
-            withheld[picks] = added[picks] = True
-            changed = True
+            lonely[group[picks]] = False  # a group short by value is covered by its pick
+            if lonely.any():
+                candidates = order[~withheld[order] & lonely[group[order]]]  # by group, then size, then position
+                first = np.r_[True, group[candidates][1:] != group[candidates][:-1]]
+                picks = np.concatenate([picks, candidates[first]])
+            if len(picks):
+                withheld[picks] = added[picks] = True
+                changed = True
     return added
+
+
+def _short_by_value(withheld, primary, group, values, share, groups: int) -> np.ndarray:
+    """One released cell to withhold in each group whose withheld cells do not cover a
+    primary's protection (`secondary`), judged by the first of `values` that falls short."""
+    short = np.zeros(groups, dtype=bool)
+    picks = []
+    for value in values:
+        covered = np.bincount(group, weights=np.where(withheld, value, 0.0), minlength=groups)
+        need = np.zeros(groups)
+        np.maximum.at(need, group[primary], (1 + share[primary]) * value[primary])
+        deficit = need - covered
+        lacking = (deficit > 1e-9 * np.maximum(need, 1.0)) & ~short
+        candidates = np.flatnonzero(~withheld & lacking[group])
+        if not len(candidates):
+            continue
+        candidates = candidates[np.lexsort((candidates, value[candidates], group[candidates]))]
+        owner = group[candidates]
+        enough = value[candidates] >= deficit[owner]
+        largest = candidates[np.r_[owner[1:] != owner[:-1], True]]  # sorted by value within each group
+        covering, at = np.unique(owner[enough], return_index=True)  # the smallest that covers the shortfall
+        chosen = dict(zip(group[largest].tolist(), largest.tolist()))
+        chosen |= dict(zip(covering.tolist(), candidates[enough][at].tolist()))
+        short[list(chosen)] = True
+        picks.extend(chosen.values())
+    return np.asarray(sorted(picks), dtype=np.int64)
 
 
 def _group_ids(keys: list, n: int) -> np.ndarray:

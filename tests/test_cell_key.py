@@ -86,16 +86,16 @@ def test_a_cells_key_is_the_xor_of_its_cardholders_shares(cx, raw):
 def test_duckdb_draws_each_entitys_noise_factor_as_documented(entities, secret):
     """An entity's draw and factor (in millionths) are the documented functions, bit for bit,
     with the noise key bound as a parameter, never written into the SQL."""
-    from campus.gateway.rewrite import factor_ppm
+    from campus.gateway.statistics import factor_ppm
 
     key = noise.draw_key(secret)
-    draw = DuckDBEngine.draw(exp.column("entity"), "amount")
+    draw = DuckDBEngine.draw(exp.column("entity"), "card_usage")
     sql = f"SELECT {draw.sql('duckdb')}, {factor_ppm(draw.copy(), 0.1, 0.2).sql('duckdb')} FROM t ORDER BY i"
     assert key not in sql
     con = duckdb.connect()
     con.execute("CREATE TABLE t (i INTEGER, entity VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?, ?)", [(i, str(e)) for i, e in enumerate(entities)])
     got = con.execute(sql, {"noise_key": key}).fetchall()
-    expected = [noise.draw(key, "amount", str(e)) for e in entities]
+    expected = [noise.draw(key, "card_usage", str(e)) for e in entities]
     assert [d for d, _ in got] == expected
     assert [f for _, f in got] == [int(np.floor(noise.factor(d, 0.1, 0.2) * 1_000_000 + 0.5)) for d in expected]

@@ -86,9 +86,9 @@ class Engine(Protocol):
         """One entity's share of a cell key, bit-for-bit `extractguard.noise.share` (the
         cell's key is the XOR of the shares), so every engine gives a cell the same noise."""
 
-    def draw(self, entity: exp.Expression, column: str) -> exp.Expression:
-        """An entity's secret number in [0, 1) for `column`, bit-for-bit `extractguard.noise.draw`
-        with the noise key as the bound parameter ``noise_key``."""
+    def draw(self, entity: exp.Expression, dataset: str) -> exp.Expression:
+        """An entity's secret number in [0, 1) in `dataset` (one for all its measures there),
+        bit-for-bit `extractguard.noise.draw` with the noise key as the bound parameter ``noise_key``."""
 
     def pseudonym(self, value: exp.Expression) -> exp.Expression:
         """An identifier as its project's pseudonym, bit-for-bit `campus.gateway.pseudonyms.pseudonym`

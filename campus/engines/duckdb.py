@@ -92,10 +92,10 @@ class DuckDBEngine:
         return exp.func("md5_number_upper", text, copy=False)
 
     @staticmethod
-    def draw(entity: exp.Expression, column: str) -> exp.Expression:
-        """``CAST(md5_number_upper(concat_ws(':', $noise_key, column, entity)) >> 11 AS DOUBLE) / 2**53``."""
+    def draw(entity: exp.Expression, dataset: str) -> exp.Expression:
+        """``CAST(md5_number_upper(concat_ws(':', $noise_key, dataset, entity)) >> 11 AS DOUBLE) / 2**53``."""
         text = exp.Anonymous(this="concat_ws", expressions=[
-            exp.Literal.string(":"), exp.Placeholder(this="noise_key"), exp.Literal.string(column), entity])
+            exp.Literal.string(":"), exp.Placeholder(this="noise_key"), exp.Literal.string(dataset), entity])
         bits = exp.BitwiseRightShift(this=exp.func("md5_number_upper", text, copy=False), expression=exp.Literal.number(11))
         return exp.Div(this=exp.cast(bits, "DOUBLE", copy=False), expression=exp.Literal.number(1 << 53))
 

@@ -327,10 +327,10 @@ class SparkEngine:
         return _le64(exp.Anonymous(this="concat_ws", expressions=[exp.Literal.string(":"), entity, rows]))
 
     @staticmethod
-    def draw(entity: exp.Expression, column: str) -> exp.Expression:
+    def draw(entity: exp.Expression, dataset: str) -> exp.Expression:
         """`extractguard.noise.draw` in Spark, the noise key bound as ``:noise_key``."""
         text = exp.Anonymous(this="concat_ws", expressions=[
-            exp.Literal.string(":"), exp.Placeholder(this="noise_key"), exp.Literal.string(column), entity])
+            exp.Literal.string(":"), exp.Placeholder(this="noise_key"), exp.Literal.string(dataset), entity])
         bits = exp.Anonymous(this="shiftrightunsigned", expressions=[_le64(text), exp.Literal.number(11)])
         return exp.Div(this=exp.cast(bits, "DOUBLE"), expression=exp.Literal.number(1 << 53))
 

@@ -83,7 +83,15 @@ class ProtectedAggregate:
     @property
     def cells(self) -> Cells:
         return Cells(keys=[k.name for k in self.keys], measures=self.measures, key_labels=self.labels,
-                     dataset=self.dataset.name, measure_labels=self.outputs)
+                     dataset=self.dataset.name, measure_labels=self.outputs, signature=self.signature,
+                     conditions=len(self.filters) + len(self.conditions))
+
+    @property
+    def signature(self) -> str:
+        """What defines the cells, as the statistics compute them: keys, filters, conditions."""
+        parts = [[k.computed.sql(CAMPUS_SQL) for k in self.keys], sorted(f.sql(CAMPUS_SQL) for f in self.filters),
+                 [c.sql(CAMPUS_SQL) for c in self.conditions]]
+        return repr(parts)
 
 
 def split(use: DatasetUse, checked_name: str) -> ProtectedAggregate:

@@ -1,8 +1,10 @@
 """The disclosure ledger: every released cell, per user and per project, against budgets.
 
-A released cell is charged once per *scope* (a user, or a project), dataset and period:
-asking for the same cell again (the same people, however the query is phrased, in a
-query or an export) costs nothing. A budget (the policies' ``budgets:``) caps how many
+A released cell is charged once per *scope* (a user, or a project), dataset and period,
+by what the answer shows: the aggregate's definition, the cell's keys and its released
+values. Asking for the same cell again (in a query or an export) costs nothing; anything
+else costs, so a cost never depends on data the answer does not itself release (who is
+in a cell, whether a condition removed anyone). A budget (the policies' ``budgets:``) caps how many
 distinct cells a scope may have released in its period; a charge that would pass any
 budget is refused whole, in one transaction, so two queries at once cannot both spend
 the last of it (on PostgreSQL a cell two of them release at once may be charged twice:
@@ -12,7 +14,7 @@ The gateway charges *before* it answers. A crash between the two loses nothing t
 matters: the cells are charged, and asking again costs nothing.
 
 Cells are recorded by a fingerprint keyed with the noise secret (`fingerprint`), so the
-ledger itself tells nobody who is in a cell.
+ledger itself cannot be searched for a released value.
 """
 
 from __future__ import annotations
@@ -55,13 +57,19 @@ PERIODS = ("day", "week", "month")
 
 @dataclass(frozen=True)
 class Allowance:
-    """One scope a request is charged to, and its budget there (None: recorded, not capped)."""
+    """One scope a request is charged to, and its budgets there (None: recorded, not capped),
+    each budget in its own period: cells per `per`, ε per `epsilon_per`."""
 
     scope: str
     budget: str | None = None  # the budget's name in the policies
     cells: int | None = None
     per: str = "month"
     epsilon: float | None = None  # the ε budget of differential-privacy queries (basic composition)
+    epsilon_per: str | None = None  # the ε budget's period (by default the cells')
+
+    @property
+    def privacy_period(self) -> str:
+        return self.epsilon_per or self.per
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class Spent:
     renews: datetime.date
     epsilon_used: float = 0.0
     epsilon: float | None = None
+    epsilon_renews: datetime.date | None = None  # the ε budget's period ends (its own, maybe not the cells')
 
     @property
     def left(self) -> int | None:
@@ -86,8 +95,13 @@ class Spent:
             return f"{self.scope}: {self.used:,} cells of {self.dataset} released this period (no budget)"
         cells = (f"{self.used:,} of {self.cells:,} cells of {self.dataset} used (budget {self.budget}), "
                  f"{self.left:,} left" if self.cells is not None else f"{self.used:,} cells of {self.dataset}")
-        privacy = f", ε {self.epsilon_used:g} of {self.epsilon:g} spent" if self.epsilon is not None else ""
-        return f"{self.scope}: {cells}{privacy} until {self.renews.isoformat()}"
+        if self.epsilon is None:
+            return f"{self.scope}: {cells} until {self.renews.isoformat()}"
+        privacy = f"ε {self.epsilon_used:g} of {self.epsilon:g} spent"
+        renews = self.epsilon_renews or self.renews
+        if self.cells is None:
+            return f"{self.scope}: {cells}, {privacy} until {renews.isoformat()}"
+        return f"{self.scope}: {cells} until {self.renews.isoformat()}; {privacy} until {renews.isoformat()}"
 
 
 def allowances(budgets: list, user: str, groups: list[str], project: str | None) -> list[Allowance]:
@@ -103,7 +117,7 @@ def allowances(budgets: list, user: str, groups: list[str], project: str | None)
         if chosen is None:
             return Allowance(scope)
         return Allowance(scope, chosen.name, cells.cells if cells else None, chosen.per,
-                         epsilon.epsilon if epsilon else None)
+                         epsilon.epsilon if epsilon else None, epsilon.per if epsilon else None)
 
     mine = [b for b in budgets if b.each is not None and b.each.includes(user, groups)]
     scopes = [strictest(f"user:{user}", mine)]
@@ -112,13 +126,14 @@ def allowances(budgets: list, user: str, groups: list[str], project: str | None)
     return scopes
 
 
-def fingerprint(secret: int, dataset: str, cell_key: int) -> str:
-    """A cell's ledger entry: its key, keyed with the noise secret (nobody can test who is in it).
+def fingerprint(secret: int, dataset: str, shown: str) -> str:
+    """A cell's ledger entry: what it shows (`extractguard.guard.showing`), keyed with the noise
+    secret, so the ledger cannot be searched for a released value.
 
-    >>> len(fingerprint(7, "card_usage", 12345)), fingerprint(7, "a", 1) != fingerprint(8, "a", 1)
+    >>> len(fingerprint(7, "card_usage", "ab12")), fingerprint(7, "a", "1") != fingerprint(8, "a", "1")
     (32, True)
     """
-    message = f"{dataset}:{cell_key}".encode()
+    message = f"{dataset}:{shown}".encode()
     return hmac.new(secret.to_bytes(32, "big", signed=True), message, hashlib.sha256).hexdigest()[:32]
 
 
@@ -162,9 +177,10 @@ class Ledger:
                     period, renews = period_of(allowance.per, today)
                     new = _record(db, allowance.scope, dataset, period, cells)
                     used = _add(db, allowance, dataset, period, new, renews)
-                    private = _spend(db, allowance, dataset, period, epsilon, delta, renews)
+                    privacy_period, privacy_renews = period_of(allowance.privacy_period, today)
+                    private = _spend(db, allowance, dataset, privacy_period, privacy_renews, epsilon, delta)
                     spent.append(Spent(allowance.scope, dataset, allowance.budget, used, allowance.cells, renews,
-                                       private, allowance.epsilon))
+                                       private, allowance.epsilon, privacy_renews))
         return spent
 
     def used(self, scope: str, dataset: str, per: str = "month", today: datetime.date | None = None) -> int:
@@ -245,13 +261,15 @@ def _add(db: Connection, allowance: Allowance, dataset: str, period: str, new: i
     return _spent(db, allowance.scope, dataset, period) or 0
 
 
-def _spend(db: Connection, allowance: Allowance, dataset: str, period: str, epsilon: float, delta: float,
-           renews: datetime.date) -> float:
-    """Add a private release's ε and δ to the scope's spending if its ε budget allows
-    (basic composition: they add up); the ε spent after."""
+def _spend(db: Connection, allowance: Allowance, dataset: str, period: str, renews: datetime.date, epsilon: float,
+           delta: float) -> float:
+    """Add a private release's ε and δ to the scope's spending in the ε budget's own
+    `period` if that budget allows (basic composition: they add up); the ε spent after."""
     key = and_(budget_spent.c.scope == allowance.scope, budget_spent.c.dataset == dataset,
                budget_spent.c.period == period)
     if epsilon or delta:
+        db.execute(_insert_ignoring_duplicates(db, budget_spent),
+                   [{"scope": allowance.scope, "dataset": dataset, "period": period, "cells": 0}])
         fits = budget_spent.c.epsilon + epsilon <= allowance.epsilon + 1e-9 if allowance.epsilon is not None else True
         moved = db.execute(update(budget_spent).where(key, fits).values(
             epsilon=budget_spent.c.epsilon + epsilon, delta=budget_spent.c.delta + delta)).rowcount
@@ -259,7 +277,8 @@ def _spend(db: Connection, allowance: Allowance, dataset: str, period: str, epsi
             spent = db.execute(select(budget_spent.c.epsilon).where(key)).scalar() or 0.0
             raise OverBudget(
                 f"this query would spend ε {epsilon:g} of {dataset}; budget {allowance.budget} allows "
-                f"{allowance.scope} ε {allowance.epsilon:g} a {allowance.per} and {max(allowance.epsilon - spent, 0):g} "
+                f"{allowance.scope} ε {allowance.epsilon:g} a {allowance.privacy_period} and "
+                f"{max(allowance.epsilon - spent, 0):g} "
                 f"is left until {renews.isoformat()}. Ask fewer, broader questions, or ask a steward (`campus budget`)"
             )
     return db.execute(select(budget_spent.c.epsilon).where(key)).scalar() or 0.0

@@ -3,8 +3,8 @@
 A rows-mode reference reads ``(SELECT <granted columns, masked> FROM <the engine's scan>
 WHERE <row filter>)``, every identifier in it shown as its project's pseudonym
 (pseudonyms.py). A protected aggregate is replaced by its lifted SELECT over the
-checked cells, and the cells are computed by ``statistics_sql`` from the same masked
-source plus the entity column under a name no query can write.
+checked cells, and the cells are computed by ``statistics.statistics_sql`` from the same
+masked source plus the entity column under a name no query can write.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from ..errors import QueryRejected
 from ..synth.seoul import REGION_OF_DISTRICT
 from . import constant
 from extractguard import Disclosure
-from extractguard.rules import infusion
-from extractguard.cells import Stat, statistic
+from extractguard.cells import Stat
 
 from .cells import ENTITY, ProtectedAggregate
 from .dialect import CAMPUS_SQL
@@ -135,50 +134,6 @@ def as_subquery(select: exp.Select, alias: str) -> exp.Subquery:
     return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, max_cells: int,
-                   covered: list[exp.Expression] = (), engine=None, noise: tuple[float, float] | None = None) -> str:
-    """The query computing every cell with its safety statistics, in one DuckDB pass.
-
-    Rows are first summed per entity within each cell; the cell then counts entities,
-    adds their contributions and keeps the largest ``top_n`` of them; ``covered_i`` is
-    the i-th of `covered`, a condition on the cell's keys (see ``covering``). The cell key
-    and the largest contributions are written as the `engine` writes them. A
-    population of the cells (the rows where a measure's condition holds) gets the same
-    statistics, counting only its rows and its entities (``entities__p1``, ...). At most
-    ``max_cells + 1`` cells come back: one more than the limit says the aggregate is
-    too fine, without computing the rest. Each entity's noise factor for a summed column
-    (`extractguard.noise.factor` with the bounds `noise`) is drawn once per cell from the
-    noise key, a bound parameter (``$noise_key``), never a literal in the SQL.
-
-    Only the keys and filters come from the query (copied); every other node is built
-    here and used once, so no builder copies (``copy=False``) and the SQL is generated
-    from the tree itself.
-    """
-    engine, noise = engine or default_engine(), noise or infusion(Disclosure())
-    keys = [pinned(k.computed, aggregate.dataset, engine).as_(k.name, copy=False) for k in aggregate.keys]
-    per_entity, cell = [as_(exp.column(ENTITY, table=aggregate.alias), ENTITY)], []
-    for name in sorted({m.column for m in aggregate.measures if m.kind in ("sum", "avg")}):
-        per_entity.append(as_(engine.draw(exp.column(ENTITY, table=aggregate.alias), name), f"__draw__{name}"))
-    for population in sorted({m.population for m in aggregate.measures} | {0}):
-        condition = aggregate.conditions[population - 1] if population else None
-        measures = [m for m in aggregate.measures if m.population == population]
-        entity_part, cell_part = population_statistics(aggregate.alias, measures, condition, population, top_n, engine,
-                                                       noise)
-        per_entity += entity_part
-        cell += cell_part
-    cell += [as_(condition.copy(), f"covered_{i}") for i, condition in enumerate(covered)]
-    inner = exp.select(*keys, *per_entity, copy=False).from_(as_subquery(rows, aggregate.alias), copy=False)
-    for condition in aggregate.filters:
-        inner = inner.where(condition.copy(), copy=False)
-    inner = inner.group_by(*[exp.column(k.name) for k in aggregate.keys], exp.column(ENTITY), copy=False)
-    outer = exp.select(*[exp.column(k.name) for k in aggregate.keys], *cell, copy=False)
-    outer = outer.from_(as_subquery(inner, "__per_entity"), copy=False)
-    if aggregate.keys:
-        outer = outer.group_by(*[exp.column(k.name) for k in aggregate.keys], copy=False)
-        outer = outer.limit(max_cells + 1, copy=False)
-    return outer.sql(engine.dialect, copy=False)  # the tree's last use: the generator may change it
-
-
 def private_statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, bounds, max_cells: int,
                            engine=None) -> str:
     """The cells of an aggregate under differential privacy, each entity's contribution
@@ -242,73 +197,6 @@ def default_engine():
     from ..engines.duckdb import DuckDBEngine
 
     return DuckDBEngine
-
-
-def population_statistics(alias: str, measures, condition: exp.Expression | None, population: int, top_n: int,
-                          engine, noise: tuple[float, float]):
-    """The per-entity and per-cell statistics of one population (every row when `condition` is None)."""
-
-    def stat(name: str) -> str:
-        return statistic(name, population)
-
-    def only(node: exp.Expression, where: exp.Expression | None) -> exp.Expression:
-        return node if where is None else exp.Filter(this=node, expression=exp.Where(this=where))
-
-    rows = f"__{stat('rows')}"
-    present = None if condition is None else exp.GT(this=exp.column(rows), expression=exp.Literal.number(0))
-    per_entity = [as_(only(exp.Count(this=exp.Star()), condition and condition.copy()), rows)]
-    cell = [
-        as_(only(exp.Count(this=exp.Star()), present and present.copy()), stat(Stat.ENTITIES)),
-        as_(cast(exp.Sum(this=exp.column(rows)), "BIGINT"), stat(Stat.ROWS)),
-        as_(only(exp.func("bit_xor", engine.cell_key(exp.column(ENTITY), exp.column(rows)), copy=False),
-                 present and present.copy()), stat(Stat.CELLKEY)),
-    ]
-    counted = {m.column for m in measures if m.kind in ("values", "avg")}
-    summed = {m.column for m in measures if m.kind in ("sum", "avg")}
-    for name in sorted(counted | summed):
-        value = exp.column(name, table=alias)
-        if name in counted:
-            counted_values = f"__{stat(Stat.count(name))}"
-            per_entity.append(as_(only(exp.Count(this=value), condition and condition.copy()), counted_values))
-            cell.append(as_(cast(exp.Sum(this=exp.column(counted_values)), "BIGINT"), stat(Stat.count(name))))
-        if name in summed:
-            s = f"__{stat(Stat.sum(name))}"
-            per_entity.append(as_(only(exp.Sum(this=value.copy()), condition and condition.copy()), s))
-            contribution = cast(exp.column(s), "DOUBLE")
-            infused = exp.Mul(this=exp.cast(exp.column(s), exp.DataType.build("DECIMAL(38, 6)"), copy=False),
-                              expression=factor_ppm(exp.column(f"__draw__{name}"), *noise))
-            cell += [
-                as_(cast(exp.Sum(this=exp.column(s)), "DOUBLE"), stat(Stat.sum(name))),
-                as_(exp.Div(this=cast(exp.Sum(this=infused), "DOUBLE"), expression=exp.Literal.number(PPM)),
-                    stat(Stat.noisy(name))),
-                as_(exp.Sum(this=exp.Mul(this=contribution, expression=contribution.copy())), stat(Stat.squares(name))),
-                as_(engine.top(exp.Abs(this=exp.column(s)), top_n, present and present.copy()), stat(Stat.top(name))),
-                as_(only(exp.Min(this=exp.column(s)), present and present.copy()), stat(Stat.min(name))),
-                as_(only(exp.Max(this=exp.column(s)), present and present.copy()), stat(Stat.max(name))),
-            ]
-    return per_entity, cell
-
-
-PPM = 1_000_000  # factors are applied in whole millionths, so every engine adds exact decimals
-
-
-def factor_ppm(draw: exp.Expression, at_least: float, at_most: float) -> exp.Expression:
-    """An entity's noise factor in millionths, from its draw (`extractguard.noise.factor`):
-    ``floor(factor * 1e6 + 0.5)``, down when the draw is below 1/2, else up.
-
-    >>> factor_ppm(exp.column("d"), 0.1, 0.2).sql("duckdb")
-    'CAST(FLOOR(CASE WHEN d < 0.5 THEN 1 - (0.1 + 0.1 * (2 * d)) ELSE 1 + (0.1 + 0.1 * (2 * d - 1)) END * 1000000 + 0.5) AS BIGINT)'
-    """
-    width = at_most - at_least
-    down = exp.maybe_parse(f"1 - ({at_least!r} + {width!r} * (2 * d))")
-    up = exp.maybe_parse(f"1 + ({at_least!r} + {width!r} * (2 * d - 1))")
-    for side in (down, up):
-        for d in side.find_all(exp.Column):
-            d.replace(draw.copy())
-    chosen = exp.Case(ifs=[exp.If(this=exp.LT(this=draw, expression=exp.Literal.number(0.5)), true=down)],
-                      default=up)
-    return cast(exp.Floor(this=exp.Add(this=exp.Mul(this=chosen, expression=exp.Literal.number(PPM)),
-                                       expression=exp.Literal.number(0.5))), "BIGINT")
 
 
 def covering(aggregate: ProtectedAggregate, coverage: Coverage, grant: Grant) -> exp.Expression:

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 import extractguard
 from extractguard import Disclosure, Report, Scoped
 from extractguard import dp
+from extractguard.cells import Stat
 from extractguard.dp import Privacy
 from extractguard.noise import draw_key
 from extractguard.rules import infusion
@@ -36,17 +38,8 @@ from .cells import ProtectedAggregate, entity_word, split
 from .domain import domain_sql
 from .ledger import allowances, fingerprint, period_of
 from .result import Result
-from .rewrite import (
-    MASK_ORDER,
-    Coverage,
-    Grant,
-    as_subquery,
-    covering,
-    default_engine,
-    private_statistics_sql,
-    source,
-    statistics_sql,
-)
+from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, default_engine, private_statistics_sql, source
+from .statistics import statistics_sql
 from ..engines import Deadline
 from .dialect import CAMPUS_SQL
 
@@ -66,6 +59,7 @@ class Guarded:
     domain: str | None = None  # SQL over constants: every public key combination, when each key has one
     scoped: tuple[Scoped, ...] = ()  # stricter terms binding on the cells that hold rows they cover
     privacy: Privacy | None = None  # under differential privacy: its ε, δ and contribution bounds
+    noise: tuple[float, float] | None = None  # the sums' noise bounds: the widest the dataset's terms ask for
 
 
 @dataclass(frozen=True)
@@ -239,7 +233,7 @@ class Session:
         remembered = memory.rewrites.get(key)
         if remembered is None:
             engine = self.gateway.engine_for([u.dataset for u in plan.query.uses])
-            rewrite(plan, plan.query.fresh(self.gateway.catalog), files, engine)
+            rewrite(plan, plan.query.fresh(self.gateway.catalog), files, engine, self.gateway.policy.noise)
             plan.engine = engine.name
             memory.rewrites.put(key, Rewritten(tuple(plan.aggregates), plan.sql, plan.row_cap, plan.engine,
                                                plan.pseudonyms))
@@ -291,10 +285,13 @@ def rewrite_key(plan: Plan, files_of: Callable[[Dataset], list[Path]], generatio
     return generation, plan.query.sql, plan.action, uses
 
 
-def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]], engine=None) -> None:
+def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]], engine=None,
+            noise_of: Callable[[str], tuple[float, float]] | None = None) -> None:
     """Replace every dataset use of `query` (the plan's, or a fresh copy of it) by its masked
     source; split protected aggregates. The tree is rewritten in place and generated once
-    at the end (``plan.sql``), in the `engine`'s SQL."""
+    at the end (``plan.sql``), in the `engine`'s SQL. `noise_of` gives a dataset's noise
+    bounds (the widest any of its terms ask for: one width per entity, whatever binds);
+    without it, the strictest of the terms that bind this query."""
     engine = engine or default_engine()
     tree = query.tree
     for use, decision in zip(query.uses, [d.decision for d in plan.uses], strict=True):
@@ -316,9 +313,12 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]],
             else:
                 scoped, covered = bind(aggregate, grant)
                 top_n = max([disclosure.dominance_n, 2] + [s.disclosure.dominance_n for s in scoped])
-                noise = infusion(disclosure, [s.disclosure for s in scoped])
-                statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered, engine, noise)
-                plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, tuple(scoped)))
+                terms = [disclosure] + [s.disclosure for s in scoped]
+                noise = noise_of(use.dataset.name) if noise_of else infusion(disclosure, terms[1:])
+                threshold = max(t.min_entities for t in terms)  # conditions of lower effect are not applied
+                statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered, engine, noise, threshold)
+                plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, tuple(scoped),
+                                               noise=noise))
             if use.select is tree:
                 tree = aggregate.rest
             else:
@@ -382,11 +382,12 @@ def bind(aggregate: ProtectedAggregate, grant: Grant) -> tuple[list[Scoped], lis
 
 
 def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None,
-          domains=None) -> tuple[Report, dict[str, int], dict[str, set[int]], list]:
+          domains=None) -> tuple[Report, dict[str, int], dict[str, set[str]], list]:
     """Compute each protected aggregate's cells, apply the disclosure rules (or differential
     privacy), register the released cells; return the requester's report, for the audit
-    the cells left out, and for the ledger the keys of the cells released by dataset and
-    the (dataset, ε and δ spent) of aggregates under differential privacy."""
+    the cells left out (and ``low_effect``: the cells where a condition of low effect was
+    not applied), for the ledger what each released cell shows (`extractguard.guard.showing`)
+    by dataset, and the (dataset, ε and δ spent) of aggregates under differential privacy."""
     report, left_out, released, spent = Report(), {}, {}, []
     for guarded in plan.aggregates:
         aggregate = guarded.aggregate
@@ -404,10 +405,14 @@ def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None,
         else:
             checked = extractguard.check(
                 stats, aggregate.cells, guarded.disclosure, secret, entity_word(aggregate.dataset),
-                scoped=guarded.scoped, domain=domain, deadline=deadline,
+                scoped=guarded.scoped, domain=domain, deadline=deadline, noise_bounds=guarded.noise,
             )
+            if Stat.NEUTRALISED in stats.column_names:
+                low = int(pc.sum(pc.greater(stats[Stat.NEUTRALISED], 0)).as_py() or 0)
+                if low:
+                    left_out["low_effect"] = left_out.get("low_effect", 0) + low
         cursor.register(aggregate.checked_name, checked.table)
-        released.setdefault(aggregate.dataset.name, set()).update(int(k) for k in checked.keys)
+        released.setdefault(aggregate.dataset.name, set()).update(checked.cells)
         report = report.merge(checked.report)
         for rule, cells in checked.left_out.items():
             left_out[rule] = left_out.get(rule, 0) + cells

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from extractguard import Disclosure
+
 from ..settings import Settings
 from .decision import Decision, PolicyRequest, engine_failed
 from .engines import Engine, OpaEngine, RegoEngine
@@ -74,6 +76,21 @@ class Policy:
         """The disclosure budgets (`grants.Budget`) the policies set on `dataset`."""
         source = self.store.source
         return [b for b in source.budgets if b.dataset == dataset] if source else []
+
+    def noise(self, dataset: str) -> tuple[float, float]:
+        """The noise bounds of `dataset`'s sums: the widest that its catalog entry, any grant
+        on it or any terms on it ask for. An entity's noise factor is drawn once for the
+        dataset, so it is infused at one width whatever grant or terms bind a query: two
+        widths of one draw would give its value and sign away."""
+        source = self.store.source
+        asked = [Disclosure()]
+        if source is not None:
+            if dataset in source.catalog:
+                asked.append(source.catalog[dataset].disclosure)
+            asked += [g.disclosure for g in source.grants if g.dataset == dataset and g.disclosure]
+            asked += [t.disclosure for t in source.terms if t.dataset == dataset and t.disclosure]
+        at_least = max(d.noise_at_least for d in asked if d.noise_at_least is not None)
+        return at_least, max([at_least] + [d.noise_at_most for d in asked if d.noise_at_most is not None])
 
     def reload(self) -> bool:
         """Reload now, whatever the interval; True if a new policy is in force."""

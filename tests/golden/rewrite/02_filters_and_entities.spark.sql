@@ -30,69 +30,134 @@ SELECT
   ) AS cellkey,
   CAST(SUM(__count__amount) AS BIGINT) AS count__amount,
   CAST(SUM(__sum__amount) AS DOUBLE) AS sum__amount,
-  CAST(SUM(
-    CAST(__sum__amount AS DECIMAL(38, 6)) * CAST(FLOOR(
+  CAST(SUM(CAST(__sum__amount AS DECIMAL(38, 6)) * __factor) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__amount,
+  SUM(
+    CAST(CAST(CAST(__sum__amount AS DOUBLE) * CAST(__factor AS DOUBLE) AS DOUBLE) / CAST(1000000 AS DOUBLE) * CAST(CAST(__sum__amount AS DOUBLE) * CAST(__factor AS DOUBLE) AS DOUBLE) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+  ) AS squares__amount,
+  SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__amount)), FALSE), 1, 2) AS top__amount,
+  MIN(__sum__amount) AS min__amount,
+  MAX(__sum__amount) AS max__amount,
+  CAST(MAX(CASE WHEN __effect_0 BETWEEN 1 AND 9 THEN 1 ELSE 0 END) + MAX(CASE WHEN __effect_1 BETWEEN 1 AND 9 THEN 1 ELSE 0 END) AS BIGINT) AS neutralised
+FROM (
+  SELECT
+    *,
+    CAST(FLOOR(
       CASE
-        WHEN __draw__amount < 0.5
+        WHEN CAST(SHIFTRIGHTUNSIGNED(
+          CAST(CONV(
+            CONCAT(
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 15, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 13, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 11, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 9, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 7, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 5, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 3, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 1, 2)
+            ),
+            16,
+            -10
+          ) AS BIGINT),
+          11
+        ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) < 0.5
         THEN 1 - (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__amount
+            CAST(2 * CAST(SHIFTRIGHTUNSIGNED(
+              CAST(CONV(
+                CONCAT(
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 15, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 13, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 11, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 9, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 7, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 5, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 3, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 1, 2)
+                ),
+                16,
+                -10
+              ) AS BIGINT),
+              11
+            ) AS DOUBLE) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE)
           )
         )
         ELSE 1 + (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__amount - 1
+            CAST(2 * CAST(SHIFTRIGHTUNSIGNED(
+              CAST(CONV(
+                CONCAT(
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 15, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 13, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 11, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 9, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 7, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 5, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 3, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 1, 2)
+                ),
+                16,
+                -10
+              ) AS BIGINT),
+              11
+            ) AS DOUBLE) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) - 1
           )
         )
       END * 1000000 + 0.5
-    ) AS BIGINT)
-  ) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__amount,
-  SUM(CAST(__sum__amount AS DOUBLE) * CAST(__sum__amount AS DOUBLE)) AS squares__amount,
-  SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__amount)), FALSE), 1, 2) AS top__amount,
-  MIN(__sum__amount) AS min__amount,
-  MAX(__sum__amount) AS max__amount
-FROM (
-  SELECT
-    CAST(card_usage.category AS STRING) AS k0,
-    CAST(card_usage.age_band AS STRING) AS k1,
-    card_usage.__entity AS __entity,
-    CAST(SHIFTRIGHTUNSIGNED(
-      CAST(CONV(
-        CONCAT(
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 15, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 13, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 11, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 9, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 7, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 5, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 3, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 1, 2)
-        ),
-        16,
-        -10
-      ) AS BIGINT),
-      11
-    ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) AS __draw__amount,
-    COUNT(*) AS __rows,
-    COUNT(card_usage.amount) AS __count__amount,
-    SUM(card_usage.amount) AS __sum__amount
+    ) AS BIGINT) AS __factor
   FROM (
     SELECT
-      txn_date,
-      district,
-      category,
-      amount,
-      age_band,
-      card_id AS __entity
-    FROM global_temp.__files_906b30869e9b7739
-  ) AS card_usage
-  WHERE
-    card_usage.district IN ('Jongno-gu', 'Jung-gu')
-    AND card_usage.txn_date >= CAST('2025-03-01' AS DATE)
-  GROUP BY
-    k0,
-    k1,
-    __entity
+      k0,
+      k1,
+      __entity,
+      SUM(__rows) AS __rows,
+      SUM(__count__amount) AS __count__amount,
+      SUM(__sum__amount) AS __sum__amount,
+      MAX(__effect_0) AS __effect_0,
+      MAX(__effect_1) AS __effect_1
+    FROM (
+      SELECT
+        *,
+        CAST(SUM(CASE WHEN __fails_0 AND NOT __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0,
+        CAST(SUM(CASE WHEN NOT __fails_0 AND __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_1
+      FROM (
+        SELECT
+          CAST(card_usage.category AS STRING) AS k0,
+          CAST(card_usage.age_band AS STRING) AS k1,
+          card_usage.__entity AS __entity,
+          NOT COALESCE((
+            card_usage.district IN ('Jongno-gu', 'Jung-gu')
+          ), FALSE) AS __fails_0,
+          NOT COALESCE((
+            card_usage.txn_date >= CAST('2025-03-01' AS DATE)
+          ), FALSE) AS __fails_1,
+          COUNT(*) AS __rows,
+          COUNT(card_usage.amount) AS __count__amount,
+          SUM(card_usage.amount) AS __sum__amount
+        FROM (
+          SELECT
+            txn_date,
+            district,
+            category,
+            amount,
+            age_band,
+            card_id AS __entity
+          FROM global_temp.__files_906b30869e9b7739
+        ) AS card_usage
+        GROUP BY
+          k0,
+          k1,
+          __entity,
+          __fails_0,
+          __fails_1
+      ) AS __parts
+    ) AS __judged
+    WHERE
+      NOT __fails_0 AND __effect_0 >= 10 AND NOT __fails_1 AND __effect_1 >= 10
+    GROUP BY
+      k0,
+      k1,
+      __entity
+  ) AS __parts_of_entities
 ) AS __per_entity
 GROUP BY
   k0,

@@ -15,53 +15,86 @@ SELECT
   BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey,
   CAST(SUM(__count__amount) AS BIGINT) AS count__amount,
   CAST(SUM(__sum__amount) AS DOUBLE) AS sum__amount,
-  CAST(SUM(
-    CAST(__sum__amount AS DECIMAL(38, 6)) * CAST(FLOOR(
+  CAST(SUM(CAST(__sum__amount AS DECIMAL(38, 6)) * __factor) AS DOUBLE) / 1000000 AS noisy__amount,
+  SUM(
+    CAST(__sum__amount AS DOUBLE) * CAST(__factor AS DOUBLE) / 1000000 * CAST(__sum__amount AS DOUBLE) * CAST(__factor AS DOUBLE) / 1000000
+  ) AS squares__amount,
+  MAX(ABS(__sum__amount), 2) AS top__amount,
+  MIN(__sum__amount) AS min__amount,
+  MAX(__sum__amount) AS max__amount,
+  CAST(MAX(CASE WHEN __effect_0 BETWEEN 1 AND 9 THEN 1 ELSE 0 END) + MAX(CASE WHEN __effect_1 BETWEEN 1 AND 9 THEN 1 ELSE 0 END) AS BIGINT) AS neutralised
+FROM (
+  SELECT
+    *,
+    CAST(FLOOR(
       CASE
-        WHEN __draw__amount < 0.5
+        WHEN CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'card_usage', __entity)) >> 11 AS DOUBLE) / 9007199254740992 < 0.5
         THEN 1 - (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__amount
+            2 * CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'card_usage', __entity)) >> 11 AS DOUBLE) / 9007199254740992
           )
         )
         ELSE 1 + (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__amount - 1
+            2 * CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'card_usage', __entity)) >> 11 AS DOUBLE) / 9007199254740992 - 1
           )
         )
       END * 1000000 + 0.5
-    ) AS BIGINT)
-  ) AS DOUBLE) / 1000000 AS noisy__amount,
-  SUM(CAST(__sum__amount AS DOUBLE) * CAST(__sum__amount AS DOUBLE)) AS squares__amount,
-  MAX(ABS(__sum__amount), 2) AS top__amount,
-  MIN(__sum__amount) AS min__amount,
-  MAX(__sum__amount) AS max__amount
-FROM (
-  SELECT
-    card_usage.category AS k0,
-    card_usage.age_band AS k1,
-    card_usage.__entity AS __entity,
-    CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'amount', card_usage.__entity)) >> 11 AS DOUBLE) / 9007199254740992 AS __draw__amount,
-    COUNT(*) AS __rows,
-    COUNT(card_usage.amount) AS __count__amount,
-    SUM(card_usage.amount) AS __sum__amount
+    ) AS BIGINT) AS __factor
   FROM (
     SELECT
-      txn_date,
-      district,
-      category,
-      amount,
-      age_band,
-      card_id AS __entity
-    FROM READ_PARQUET(['/data/card_usage/month=2025-01/part-0.parquet'], hive_partitioning = FALSE)
-  ) AS card_usage
-  WHERE
-    card_usage.district IN ('Jongno-gu', 'Jung-gu')
-    AND card_usage.txn_date >= CAST('2025-03-01' AS DATE)
-  GROUP BY
-    k0,
-    k1,
-    __entity
+      k0,
+      k1,
+      __entity,
+      SUM(__rows) AS __rows,
+      SUM(__count__amount) AS __count__amount,
+      SUM(__sum__amount) AS __sum__amount,
+      MAX(__effect_0) AS __effect_0,
+      MAX(__effect_1) AS __effect_1
+    FROM (
+      SELECT
+        *,
+        CAST(SUM(CASE WHEN __fails_0 AND NOT __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0,
+        CAST(SUM(CASE WHEN NOT __fails_0 AND __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_1
+      FROM (
+        SELECT
+          card_usage.category AS k0,
+          card_usage.age_band AS k1,
+          card_usage.__entity AS __entity,
+          NOT COALESCE((
+            card_usage.district IN ('Jongno-gu', 'Jung-gu')
+          ), FALSE) AS __fails_0,
+          NOT COALESCE((
+            card_usage.txn_date >= CAST('2025-03-01' AS DATE)
+          ), FALSE) AS __fails_1,
+          COUNT(*) AS __rows,
+          COUNT(card_usage.amount) AS __count__amount,
+          SUM(card_usage.amount) AS __sum__amount
+        FROM (
+          SELECT
+            txn_date,
+            district,
+            category,
+            amount,
+            age_band,
+            card_id AS __entity
+          FROM READ_PARQUET(['/data/card_usage/month=2025-01/part-0.parquet'], hive_partitioning = FALSE)
+        ) AS card_usage
+        GROUP BY
+          k0,
+          k1,
+          __entity,
+          __fails_0,
+          __fails_1
+      ) AS __parts
+    ) AS __judged
+    WHERE
+      NOT __fails_0 AND __effect_0 >= 10 AND NOT __fails_1 AND __effect_1 >= 10
+    GROUP BY
+      k0,
+      k1,
+      __entity
+  ) AS __parts_of_entities
 ) AS __per_entity
 GROUP BY
   k0,

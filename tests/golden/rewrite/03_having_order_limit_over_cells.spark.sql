@@ -25,60 +25,97 @@ SELECT
     ) AS BIGINT)
   ) AS cellkey,
   CAST(SUM(__sum__amount) AS DOUBLE) AS sum__amount,
-  CAST(SUM(
-    CAST(__sum__amount AS DECIMAL(38, 6)) * CAST(FLOOR(
+  CAST(SUM(CAST(__sum__amount AS DECIMAL(38, 6)) * __factor) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__amount,
+  SUM(
+    CAST(CAST(CAST(__sum__amount AS DOUBLE) * CAST(__factor AS DOUBLE) AS DOUBLE) / CAST(1000000 AS DOUBLE) * CAST(CAST(__sum__amount AS DOUBLE) * CAST(__factor AS DOUBLE) AS DOUBLE) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+  ) AS squares__amount,
+  SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__amount)), FALSE), 1, 2) AS top__amount,
+  MIN(__sum__amount) AS min__amount,
+  MAX(__sum__amount) AS max__amount,
+  0 AS neutralised
+FROM (
+  SELECT
+    *,
+    CAST(FLOOR(
       CASE
-        WHEN __draw__amount < 0.5
+        WHEN CAST(SHIFTRIGHTUNSIGNED(
+          CAST(CONV(
+            CONCAT(
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 15, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 13, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 11, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 9, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 7, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 5, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 3, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 1, 2)
+            ),
+            16,
+            -10
+          ) AS BIGINT),
+          11
+        ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) < 0.5
         THEN 1 - (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__amount
+            CAST(2 * CAST(SHIFTRIGHTUNSIGNED(
+              CAST(CONV(
+                CONCAT(
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 15, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 13, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 11, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 9, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 7, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 5, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 3, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 1, 2)
+                ),
+                16,
+                -10
+              ) AS BIGINT),
+              11
+            ) AS DOUBLE) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE)
           )
         )
         ELSE 1 + (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__amount - 1
+            CAST(2 * CAST(SHIFTRIGHTUNSIGNED(
+              CAST(CONV(
+                CONCAT(
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 15, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 13, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 11, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 9, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 7, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 5, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 3, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'card_usage', __entity)), 1, 2)
+                ),
+                16,
+                -10
+              ) AS BIGINT),
+              11
+            ) AS DOUBLE) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) - 1
           )
         )
       END * 1000000 + 0.5
-    ) AS BIGINT)
-  ) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__amount,
-  SUM(CAST(__sum__amount AS DOUBLE) * CAST(__sum__amount AS DOUBLE)) AS squares__amount,
-  SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__amount)), FALSE), 1, 2) AS top__amount,
-  MIN(__sum__amount) AS min__amount,
-  MAX(__sum__amount) AS max__amount
-FROM (
-  SELECT
-    CAST(card_usage.district AS STRING) AS k0,
-    card_usage.__entity AS __entity,
-    CAST(SHIFTRIGHTUNSIGNED(
-      CAST(CONV(
-        CONCAT(
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 15, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 13, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 11, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 9, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 7, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 5, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 3, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'amount', card_usage.__entity)), 1, 2)
-        ),
-        16,
-        -10
-      ) AS BIGINT),
-      11
-    ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) AS __draw__amount,
-    COUNT(*) AS __rows,
-    SUM(card_usage.amount) AS __sum__amount
+    ) AS BIGINT) AS __factor
   FROM (
     SELECT
-      district,
-      amount,
-      card_id AS __entity
-    FROM global_temp.__files_906b30869e9b7739
-  ) AS card_usage
-  GROUP BY
-    k0,
-    __entity
+      CAST(card_usage.district AS STRING) AS k0,
+      card_usage.__entity AS __entity,
+      COUNT(*) AS __rows,
+      SUM(card_usage.amount) AS __sum__amount
+    FROM (
+      SELECT
+        district,
+        amount,
+        card_id AS __entity
+      FROM global_temp.__files_906b30869e9b7739
+    ) AS card_usage
+    GROUP BY
+      k0,
+      __entity
+  ) AS __parts_of_entities
 ) AS __per_entity
 GROUP BY
   k0

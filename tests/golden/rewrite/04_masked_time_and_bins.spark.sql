@@ -26,7 +26,8 @@ SELECT
       16,
       -10
     ) AS BIGINT)
-  ) AS cellkey
+  ) AS cellkey,
+  0 AS neutralised
 FROM (
   SELECT
     CAST(card_usage.home_district AS STRING) AS k0,

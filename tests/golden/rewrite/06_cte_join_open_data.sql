@@ -13,44 +13,49 @@ SELECT
   CAST(SUM(__rows) AS BIGINT) AS rows,
   BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey,
   CAST(SUM(__sum__amount) AS DOUBLE) AS sum__amount,
-  CAST(SUM(
-    CAST(__sum__amount AS DECIMAL(38, 6)) * CAST(FLOOR(
+  CAST(SUM(CAST(__sum__amount AS DECIMAL(38, 6)) * __factor) AS DOUBLE) / 1000000 AS noisy__amount,
+  SUM(
+    CAST(__sum__amount AS DOUBLE) * CAST(__factor AS DOUBLE) / 1000000 * CAST(__sum__amount AS DOUBLE) * CAST(__factor AS DOUBLE) / 1000000
+  ) AS squares__amount,
+  MAX(ABS(__sum__amount), 2) AS top__amount,
+  MIN(__sum__amount) AS min__amount,
+  MAX(__sum__amount) AS max__amount,
+  0 AS neutralised
+FROM (
+  SELECT
+    *,
+    CAST(FLOOR(
       CASE
-        WHEN __draw__amount < 0.5
+        WHEN CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'card_usage', __entity)) >> 11 AS DOUBLE) / 9007199254740992 < 0.5
         THEN 1 - (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__amount
+            2 * CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'card_usage', __entity)) >> 11 AS DOUBLE) / 9007199254740992
           )
         )
         ELSE 1 + (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__amount - 1
+            2 * CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'card_usage', __entity)) >> 11 AS DOUBLE) / 9007199254740992 - 1
           )
         )
       END * 1000000 + 0.5
-    ) AS BIGINT)
-  ) AS DOUBLE) / 1000000 AS noisy__amount,
-  SUM(CAST(__sum__amount AS DOUBLE) * CAST(__sum__amount AS DOUBLE)) AS squares__amount,
-  MAX(ABS(__sum__amount), 2) AS top__amount,
-  MIN(__sum__amount) AS min__amount,
-  MAX(__sum__amount) AS max__amount
-FROM (
-  SELECT
-    card_usage.district AS k0,
-    card_usage.__entity AS __entity,
-    CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'amount', card_usage.__entity)) >> 11 AS DOUBLE) / 9007199254740992 AS __draw__amount,
-    COUNT(*) AS __rows,
-    SUM(card_usage.amount) AS __sum__amount
+    ) AS BIGINT) AS __factor
   FROM (
     SELECT
-      district,
-      amount,
-      card_id AS __entity
-    FROM READ_PARQUET(['/data/card_usage/month=2025-01/part-0.parquet'], hive_partitioning = FALSE)
-  ) AS card_usage
-  GROUP BY
-    k0,
-    __entity
+      card_usage.district AS k0,
+      card_usage.__entity AS __entity,
+      COUNT(*) AS __rows,
+      SUM(card_usage.amount) AS __sum__amount
+    FROM (
+      SELECT
+        district,
+        amount,
+        card_id AS __entity
+      FROM READ_PARQUET(['/data/card_usage/month=2025-01/part-0.parquet'], hive_partitioning = FALSE)
+    ) AS card_usage
+    GROUP BY
+      k0,
+      __entity
+  ) AS __parts_of_entities
 ) AS __per_entity
 GROUP BY
   k0

@@ -24,7 +24,8 @@ SELECT
       16,
       -10
     ) AS BIGINT)
-  ) AS cellkey
+  ) AS cellkey,
+  0 AS neutralised
 FROM (
   SELECT
     card_usage.__entity AS __entity,
@@ -56,7 +57,8 @@ SELECT
       16,
       -10
     ) AS BIGINT)
-  ) AS cellkey
+  ) AS cellkey,
+  0 AS neutralised
 FROM (
   SELECT
     sales_by_location.__entity AS __entity,

@@ -9,7 +9,8 @@ SELECT 'sales', count(*) FROM sales_by_location
 SELECT
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
-  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey
+  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey,
+  0 AS neutralised
 FROM (
   SELECT
     card_usage.__entity AS __entity,
@@ -26,7 +27,8 @@ FROM (
 SELECT
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
-  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey
+  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey,
+  0 AS neutralised
 FROM (
   SELECT
     sales_by_location.__entity AS __entity,

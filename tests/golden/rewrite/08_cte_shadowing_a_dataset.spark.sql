@@ -24,7 +24,8 @@ SELECT
       16,
       -10
     ) AS BIGINT)
-  ) AS cellkey
+  ) AS cellkey,
+  0 AS neutralised
 FROM (
   SELECT
     CAST(card_usage.district AS STRING) AS k0,

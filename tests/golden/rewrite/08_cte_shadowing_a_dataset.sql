@@ -9,7 +9,8 @@ SELECT
   k0,
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
-  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey
+  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey,
+  0 AS neutralised
 FROM (
   SELECT
     card_usage.district AS k0,

@@ -26,62 +26,99 @@ SELECT
     ) AS BIGINT)
   ) AS cellkey,
   CAST(SUM(__sum__sales_amount) AS DOUBLE) AS sum__sales_amount,
-  CAST(SUM(
-    CAST(__sum__sales_amount AS DECIMAL(38, 6)) * CAST(FLOOR(
+  CAST(SUM(CAST(__sum__sales_amount AS DECIMAL(38, 6)) * __factor) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__sales_amount,
+  SUM(
+    CAST(CAST(CAST(__sum__sales_amount AS DOUBLE) * CAST(__factor AS DOUBLE) AS DOUBLE) / CAST(1000000 AS DOUBLE) * CAST(CAST(__sum__sales_amount AS DOUBLE) * CAST(__factor AS DOUBLE) AS DOUBLE) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+  ) AS squares__sales_amount,
+  SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__sales_amount)), FALSE), 1, 2) AS top__sales_amount,
+  MIN(__sum__sales_amount) AS min__sales_amount,
+  MAX(__sum__sales_amount) AS max__sales_amount,
+  0 AS neutralised
+FROM (
+  SELECT
+    *,
+    CAST(FLOOR(
       CASE
-        WHEN __draw__sales_amount < 0.5
+        WHEN CAST(SHIFTRIGHTUNSIGNED(
+          CAST(CONV(
+            CONCAT(
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 15, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 13, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 11, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 9, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 7, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 5, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 3, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 1, 2)
+            ),
+            16,
+            -10
+          ) AS BIGINT),
+          11
+        ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) < 0.5
         THEN 1 - (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__sales_amount
+            CAST(2 * CAST(SHIFTRIGHTUNSIGNED(
+              CAST(CONV(
+                CONCAT(
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 15, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 13, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 11, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 9, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 7, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 5, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 3, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 1, 2)
+                ),
+                16,
+                -10
+              ) AS BIGINT),
+              11
+            ) AS DOUBLE) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE)
           )
         )
         ELSE 1 + (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__sales_amount - 1
+            CAST(2 * CAST(SHIFTRIGHTUNSIGNED(
+              CAST(CONV(
+                CONCAT(
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 15, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 13, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 11, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 9, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 7, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 5, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 3, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 1, 2)
+                ),
+                16,
+                -10
+              ) AS BIGINT),
+              11
+            ) AS DOUBLE) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) - 1
           )
         )
       END * 1000000 + 0.5
-    ) AS BIGINT)
-  ) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__sales_amount,
-  SUM(CAST(__sum__sales_amount AS DOUBLE) * CAST(__sum__sales_amount AS DOUBLE)) AS squares__sales_amount,
-  SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__sales_amount)), FALSE), 1, 2) AS top__sales_amount,
-  MIN(__sum__sales_amount) AS min__sales_amount,
-  MAX(__sum__sales_amount) AS max__sales_amount
-FROM (
-  SELECT
-    CAST(sales_by_location.industry AS STRING) AS k0,
-    sales_by_location.__entity AS __entity,
-    CAST(SHIFTRIGHTUNSIGNED(
-      CAST(CONV(
-        CONCAT(
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 15, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 13, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 11, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 9, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 7, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 5, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 3, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 1, 2)
-        ),
-        16,
-        -10
-      ) AS BIGINT),
-      11
-    ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) AS __draw__sales_amount,
-    COUNT(*) AS __rows,
-    SUM(sales_by_location.sales_amount) AS __sum__sales_amount
+    ) AS BIGINT) AS __factor
   FROM (
     SELECT
-      industry,
-      sales_amount,
-      store_id AS __entity
-    FROM global_temp.__files_9dd3323338b34830
-    WHERE
-      district IN ('Gangnam-gu')
-  ) AS sales_by_location
-  GROUP BY
-    k0,
-    __entity
+      CAST(sales_by_location.industry AS STRING) AS k0,
+      sales_by_location.__entity AS __entity,
+      COUNT(*) AS __rows,
+      SUM(sales_by_location.sales_amount) AS __sum__sales_amount
+    FROM (
+      SELECT
+        industry,
+        sales_amount,
+        store_id AS __entity
+      FROM global_temp.__files_9dd3323338b34830
+      WHERE
+        district IN ('Gangnam-gu')
+    ) AS sales_by_location
+    GROUP BY
+      k0,
+      __entity
+  ) AS __parts_of_entities
 ) AS __per_entity
 GROUP BY
   k0

@@ -11,49 +11,54 @@ SELECT
   CAST(SUM(__rows) AS BIGINT) AS rows,
   BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey,
   CAST(SUM(__sum__sales_amount) AS DOUBLE) AS sum__sales_amount,
-  CAST(SUM(
-    CAST(__sum__sales_amount AS DECIMAL(38, 6)) * CAST(FLOOR(
+  CAST(SUM(CAST(__sum__sales_amount AS DECIMAL(38, 6)) * __factor) AS DOUBLE) / 1000000 AS noisy__sales_amount,
+  SUM(
+    CAST(__sum__sales_amount AS DOUBLE) * CAST(__factor AS DOUBLE) / 1000000 * CAST(__sum__sales_amount AS DOUBLE) * CAST(__factor AS DOUBLE) / 1000000
+  ) AS squares__sales_amount,
+  MAX(ABS(__sum__sales_amount), 2) AS top__sales_amount,
+  MIN(__sum__sales_amount) AS min__sales_amount,
+  MAX(__sum__sales_amount) AS max__sales_amount,
+  0 AS neutralised
+FROM (
+  SELECT
+    *,
+    CAST(FLOOR(
       CASE
-        WHEN __draw__sales_amount < 0.5
+        WHEN CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'sales_by_location', __entity)) >> 11 AS DOUBLE) / 9007199254740992 < 0.5
         THEN 1 - (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__sales_amount
+            2 * CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'sales_by_location', __entity)) >> 11 AS DOUBLE) / 9007199254740992
           )
         )
         ELSE 1 + (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__sales_amount - 1
+            2 * CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'sales_by_location', __entity)) >> 11 AS DOUBLE) / 9007199254740992 - 1
           )
         )
       END * 1000000 + 0.5
-    ) AS BIGINT)
-  ) AS DOUBLE) / 1000000 AS noisy__sales_amount,
-  SUM(CAST(__sum__sales_amount AS DOUBLE) * CAST(__sum__sales_amount AS DOUBLE)) AS squares__sales_amount,
-  MAX(ABS(__sum__sales_amount), 2) AS top__sales_amount,
-  MIN(__sum__sales_amount) AS min__sales_amount,
-  MAX(__sum__sales_amount) AS max__sales_amount
-FROM (
-  SELECT
-    sales_by_location.industry AS k0,
-    sales_by_location.__entity AS __entity,
-    CAST(MD5_NUMBER_UPPER(CONCAT_WS(':', $noise_key, 'sales_amount', sales_by_location.__entity)) >> 11 AS DOUBLE) / 9007199254740992 AS __draw__sales_amount,
-    COUNT(*) AS __rows,
-    SUM(sales_by_location.sales_amount) AS __sum__sales_amount
+    ) AS BIGINT) AS __factor
   FROM (
     SELECT
-      industry,
-      sales_amount,
-      store_id AS __entity
-    FROM READ_PARQUET(
-      ['/data/sales_by_location/month=2025-01/part-0.parquet'],
-      hive_partitioning = FALSE
-    )
-    WHERE
-      district IN ('Gangnam-gu')
-  ) AS sales_by_location
-  GROUP BY
-    k0,
-    __entity
+      sales_by_location.industry AS k0,
+      sales_by_location.__entity AS __entity,
+      COUNT(*) AS __rows,
+      SUM(sales_by_location.sales_amount) AS __sum__sales_amount
+    FROM (
+      SELECT
+        industry,
+        sales_amount,
+        store_id AS __entity
+      FROM READ_PARQUET(
+        ['/data/sales_by_location/month=2025-01/part-0.parquet'],
+        hive_partitioning = FALSE
+      )
+      WHERE
+        district IN ('Gangnam-gu')
+    ) AS sales_by_location
+    GROUP BY
+      k0,
+      __entity
+  ) AS __parts_of_entities
 ) AS __per_entity
 GROUP BY
   k0

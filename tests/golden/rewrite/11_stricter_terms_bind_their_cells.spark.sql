@@ -26,67 +26,126 @@ SELECT
     ) AS BIGINT)
   ) AS cellkey,
   CAST(SUM(__sum__sales_amount) AS DOUBLE) AS sum__sales_amount,
-  CAST(SUM(
-    CAST(__sum__sales_amount AS DECIMAL(38, 6)) * CAST(FLOOR(
+  CAST(SUM(CAST(__sum__sales_amount AS DECIMAL(38, 6)) * __factor) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__sales_amount,
+  SUM(
+    CAST(CAST(CAST(__sum__sales_amount AS DOUBLE) * CAST(__factor AS DOUBLE) AS DOUBLE) / CAST(1000000 AS DOUBLE) * CAST(CAST(__sum__sales_amount AS DOUBLE) * CAST(__factor AS DOUBLE) AS DOUBLE) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+  ) AS squares__sales_amount,
+  SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__sales_amount)), FALSE), 1, 2) AS top__sales_amount,
+  MIN(__sum__sales_amount) AS min__sales_amount,
+  MAX(__sum__sales_amount) AS max__sales_amount,
+  CAST(MAX(CASE WHEN __effect_0 BETWEEN 1 AND 19 THEN 1 ELSE 0 END) AS BIGINT) AS neutralised,
+  k0 IN ('Gangnam-gu') AS covered_0
+FROM (
+  SELECT
+    *,
+    CAST(FLOOR(
       CASE
-        WHEN __draw__sales_amount < 0.5
+        WHEN CAST(SHIFTRIGHTUNSIGNED(
+          CAST(CONV(
+            CONCAT(
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 15, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 13, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 11, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 9, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 7, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 5, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 3, 2),
+              SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 1, 2)
+            ),
+            16,
+            -10
+          ) AS BIGINT),
+          11
+        ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) < 0.5
         THEN 1 - (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__sales_amount
+            CAST(2 * CAST(SHIFTRIGHTUNSIGNED(
+              CAST(CONV(
+                CONCAT(
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 15, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 13, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 11, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 9, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 7, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 5, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 3, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 1, 2)
+                ),
+                16,
+                -10
+              ) AS BIGINT),
+              11
+            ) AS DOUBLE) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE)
           )
         )
         ELSE 1 + (
           0.1 + 0.04999999999999999 * (
-            2 * __draw__sales_amount - 1
+            CAST(2 * CAST(SHIFTRIGHTUNSIGNED(
+              CAST(CONV(
+                CONCAT(
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 15, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 13, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 11, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 9, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 7, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 5, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 3, 2),
+                  SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_by_location', __entity)), 1, 2)
+                ),
+                16,
+                -10
+              ) AS BIGINT),
+              11
+            ) AS DOUBLE) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) - 1
           )
         )
       END * 1000000 + 0.5
-    ) AS BIGINT)
-  ) AS DOUBLE) / CAST(1000000 AS DOUBLE) AS noisy__sales_amount,
-  SUM(CAST(__sum__sales_amount AS DOUBLE) * CAST(__sum__sales_amount AS DOUBLE)) AS squares__sales_amount,
-  SLICE(SORT_ARRAY(COLLECT_LIST(ABS(__sum__sales_amount)), FALSE), 1, 2) AS top__sales_amount,
-  MIN(__sum__sales_amount) AS min__sales_amount,
-  MAX(__sum__sales_amount) AS max__sales_amount,
-  k0 IN ('Gangnam-gu') AS covered_0
-FROM (
-  SELECT
-    CAST(sales_by_location.district AS STRING) AS k0,
-    CAST(sales_by_location.industry AS STRING) AS k1,
-    sales_by_location.__entity AS __entity,
-    CAST(SHIFTRIGHTUNSIGNED(
-      CAST(CONV(
-        CONCAT(
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 15, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 13, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 11, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 9, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 7, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 5, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 3, 2),
-          SUBSTRING(MD5(CONCAT_WS(':', :noise_key, 'sales_amount', sales_by_location.__entity)), 1, 2)
-        ),
-        16,
-        -10
-      ) AS BIGINT),
-      11
-    ) AS DOUBLE) / CAST(9007199254740992 AS DOUBLE) AS __draw__sales_amount,
-    COUNT(*) AS __rows,
-    SUM(sales_by_location.sales_amount) AS __sum__sales_amount
+    ) AS BIGINT) AS __factor
   FROM (
     SELECT
-      month,
-      district,
-      industry,
-      sales_amount,
-      store_id AS __entity
-    FROM global_temp.__files_9dd3323338b34830
-  ) AS sales_by_location
-  WHERE
-    sales_by_location.month = CAST('2025-03-01' AS DATE)
-  GROUP BY
-    k0,
-    k1,
-    __entity
+      k0,
+      k1,
+      __entity,
+      SUM(__rows) AS __rows,
+      SUM(__sum__sales_amount) AS __sum__sales_amount,
+      MAX(__effect_0) AS __effect_0
+    FROM (
+      SELECT
+        *,
+        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0
+      FROM (
+        SELECT
+          CAST(sales_by_location.district AS STRING) AS k0,
+          CAST(sales_by_location.industry AS STRING) AS k1,
+          sales_by_location.__entity AS __entity,
+          NOT COALESCE((
+            sales_by_location.month = CAST('2025-03-01' AS DATE)
+          ), FALSE) AS __fails_0,
+          COUNT(*) AS __rows,
+          SUM(sales_by_location.sales_amount) AS __sum__sales_amount
+        FROM (
+          SELECT
+            month,
+            district,
+            industry,
+            sales_amount,
+            store_id AS __entity
+          FROM global_temp.__files_9dd3323338b34830
+        ) AS sales_by_location
+        GROUP BY
+          k0,
+          k1,
+          __entity,
+          __fails_0
+      ) AS __parts
+    ) AS __judged
+    WHERE
+      NOT __fails_0 AND __effect_0 >= 20
+    GROUP BY
+      k0,
+      k1,
+      __entity
+  ) AS __parts_of_entities
 ) AS __per_entity
 GROUP BY
   k0,

@@ -10,34 +10,72 @@ SELECT
   k1,
   COUNT(*) AS entities,
   CAST(SUM(__rows) AS BIGINT) AS rows,
-  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey
+  BIT_XOR(MD5_NUMBER_UPPER(CONCAT_WS(':', __entity, __rows))) AS cellkey,
+  CAST(MAX(CASE WHEN __effect_0 BETWEEN 1 AND 9 THEN 1 ELSE 0 END) + MAX(CASE WHEN __effect_1 BETWEEN 1 AND 9 THEN 1 ELSE 0 END) + MAX(CASE WHEN __effect_2 BETWEEN 1 AND 9 THEN 1 ELSE 0 END) AS BIGINT) AS neutralised
 FROM (
   SELECT
-    DAYNAME(card_usage.txn_date) AS k0,
-    STRFTIME(card_usage.txn_date, '%Y-%m') AS k1,
-    card_usage.__entity AS __entity,
-    COUNT(*) AS __rows
+    k0,
+    k1,
+    __entity,
+    SUM(__rows) AS __rows,
+    MAX(__effect_0) AS __effect_0,
+    MAX(__effect_1) AS __effect_1,
+    MAX(__effect_2) AS __effect_2
   FROM (
     SELECT
-      txn_date,
-      district,
-      category,
-      amount,
-      card_id AS __entity
-    FROM READ_PARQUET(['/data/card_usage/month=2025-01/part-0.parquet'], hive_partitioning = FALSE)
-  ) AS card_usage
+      *,
+      CAST(SUM(CASE WHEN __fails_0 AND NOT __fails_1 AND NOT __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0,
+      CAST(SUM(CASE WHEN NOT __fails_0 AND __fails_1 AND NOT __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_1,
+      CAST(SUM(CASE WHEN NOT __fails_0 AND NOT __fails_1 AND __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_2
+    FROM (
+      SELECT
+        DAYNAME(card_usage.txn_date) AS k0,
+        STRFTIME(card_usage.txn_date, '%Y-%m') AS k1,
+        card_usage.__entity AS __entity,
+        NOT COALESCE(
+          (
+            CASE
+              WHEN card_usage.amount < 0
+              THEN 0
+              WHEN card_usage.amount >= 1000000
+              THEN 1000000
+              ELSE card_usage.amount
+            END >= 100000
+          ),
+          FALSE
+        ) AS __fails_0,
+        NOT COALESCE((
+          card_usage.category <> 'Golf'
+        ), FALSE) AS __fails_1,
+        NOT COALESCE((
+          UPPER(card_usage.district) IN ('JUNG-GU', 'MAPO-GU')
+        ), FALSE) AS __fails_2,
+        COUNT(*) AS __rows
+      FROM (
+        SELECT
+          txn_date,
+          district,
+          category,
+          amount,
+          card_id AS __entity
+        FROM READ_PARQUET(['/data/card_usage/month=2025-01/part-0.parquet'], hive_partitioning = FALSE)
+      ) AS card_usage
+      GROUP BY
+        k0,
+        k1,
+        __entity,
+        __fails_0,
+        __fails_1,
+        __fails_2
+    ) AS __parts
+  ) AS __judged
   WHERE
-    (
-      CASE
-        WHEN card_usage.amount < 0
-        THEN 0
-        WHEN card_usage.amount >= 1000000
-        THEN 1000000
-        ELSE card_usage.amount
-      END >= 100000
-      AND card_usage.category <> 'Golf'
-    )
-    AND UPPER(card_usage.district) IN ('JUNG-GU', 'MAPO-GU')
+    NOT __fails_0
+    AND __effect_0 >= 10
+    AND NOT __fails_1
+    AND __effect_1 >= 10
+    AND NOT __fails_2
+    AND __effect_2 >= 10
   GROUP BY
     k0,
     k1,
