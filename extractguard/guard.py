@@ -105,7 +105,7 @@ def assess(stats: pa.Table | pl.DataFrame, cells: Cells, rules: Disclosure, *, s
     failing = np.logical_or.reduce(list(small.values())) if small else np.zeros(frame.height, dtype=bool)
     margins = Margins(keys, entities) if cells.keys else None
     magnitudes = [_total(frame, c) for c in sorted({m.column for m in cells.measures if m.magnitude})]
-    small[SECONDARY.name] = (secondary(failing, margins, deadline, [entities, *magnitudes], rules.p_ratio)
+    small[SECONDARY.name] = (secondary(failing, margins, deadline, magnitudes, rules.p_ratio)
                              if margins else np.zeros_like(failing))
     assessment = Assessment(frame, rules, small)
     left_out = ~assessment.released

@@ -97,3 +97,28 @@ def test_two_charges_at_once_cannot_both_spend_the_last_of_a_budget(ledger):
         t.join()
     assert sorted(outcomes) == ["charged", "refused"]
     assert ledger.used("user:alice", "card_usage", today=TODAY) == 9
+
+
+def test_each_budget_keeps_its_own_period(ledger):
+    """A monthly ε budget beside a daily cells budget: the cells renew each day, the ε only
+    with the month (it was kept per day, so a month's ε could be spent every day)."""
+    from types import SimpleNamespace
+
+    from campus.gateway.ledger import allowances
+
+    who = SimpleNamespace(includes=lambda user, groups: True)
+    budgets = [SimpleNamespace(name="daily-cells", cells=5, epsilon=None, per="day", each=who, project=None),
+               SimpleNamespace(name="monthly-epsilon", cells=None, epsilon=2.0, per="month", each=who, project=None)]
+    (mine,) = allowances(budgets, "alice", ["researchers"], None)
+    assert (mine.per, mine.privacy_period) == ("day", "month")
+    (spent,) = ledger.charge("card_usage", cells(1, 2, 3), [mine], TODAY, epsilon=1.5)
+    assert (spent.used, spent.epsilon_used, spent.epsilon_renews) == (3, 1.5, datetime.date(2027, 1, 1))
+    assert "until 2026-12-08" in str(spent) and "ε 1.5 of 2 spent until 2027-01-01" in str(spent)
+    tomorrow = TODAY + datetime.timedelta(days=1)
+    (spent,) = ledger.charge("card_usage", cells(1, 2, 3, 4, 5), [mine], tomorrow)
+    assert (spent.used, spent.epsilon_used) == (5, 1.5), "a new day's cells, the month's ε"
+    with pytest.raises(OverBudget) as refused:
+        ledger.charge("card_usage", [], [mine], tomorrow, epsilon=1.0)
+    assert "ε 2 a month" in refused.value.reason and "0.5 is left until 2027-01-01" in refused.value.reason
+    (spent,) = ledger.charge("card_usage", [], [mine], datetime.date(2027, 1, 2), epsilon=1.0)
+    assert spent.epsilon_used == 1.0, "the ε renews with the month"

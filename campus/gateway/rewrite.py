@@ -200,13 +200,14 @@ def default_engine():
 
 
 def covering(aggregate: ProtectedAggregate, coverage: Coverage, grant: Grant) -> exp.Expression:
-    """Whether a cell may hold rows that stricter terms cover, from its keys and the query alone.
+    """Whether a cell may hold rows that stricter terms cover, from its keys and the grant alone.
 
     Never from the data: which cells hold covered rows must not depend on who is in
     them, or a cell's threshold would tell. A covered column that is a key (as it is,
-    unmasked) decides by the key's value; one that the filters or the grant's row filter
-    keep away from the covered values rules the terms out; otherwise every cell may hold
-    covered rows, and the terms bind it.
+    unmasked) decides by the key's value; a grant's row filter keeping none of the
+    covered values rules the terms out; otherwise every cell may hold covered rows, and
+    the terms bind it. The query's filters never rule terms out: a filter of low effect
+    is not applied to a cell (statistics.py), so the cell may hold the rows it names.
     """
     tests = []
     for column, values in sorted(coverage.rows.items()):
@@ -215,23 +216,9 @@ def covering(aggregate: ProtectedAggregate, coverage: Coverage, grant: Grant) ->
         key = next((k for k in aggregate.keys if isinstance(k.computed, exp.Column) and k.computed.name == column), None)
         if key is not None:
             tests.append(exp.column(key.name).isin(*[literal(v) for v in values]))
-        elif excluded(aggregate, grant, column, values):
+        elif column in grant.row_filter and not set(grant.row_filter[column]) & set(values):
             return exp.false()
     return exp.and_(*tests) if tests else exp.true()
-
-
-def excluded(aggregate: ProtectedAggregate, grant: Grant, column: str, values: list) -> bool:
-    """Whether the filters on `column` alone, or the grant's row filter, keep none of `values`."""
-    if column in grant.row_filter and not set(grant.row_filter[column]) & set(values):
-        return True
-    table = exp.Values(expressions=[exp.Tuple(expressions=[literal(v)]) for v in values],
-                       alias=exp.TableAlias(this=exp.to_identifier(aggregate.alias), columns=[exp.to_identifier(column)]))
-    for condition in aggregate.filters:
-        if {c.name for c in condition.find_all(exp.Column)} == {column}:
-            kept = exp.select(exp.Count(this=exp.Star())).from_(table.copy()).where(condition.copy())
-            if constant.value(kept) == 0:
-                return True
-    return False
 
 
 def as_(node: exp.Expression, name: str) -> exp.Expression:

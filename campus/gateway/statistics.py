@@ -142,7 +142,8 @@ def low_effect_filters(aggregate: ProtectedAggregate, rows: exp.Select, plan: Pa
                         for j in range(plan.filters)]) for i in range(plan.filters)]
     effects = [as_(per_cell_count(condition, aggregate), effect(str(i))) for i, condition in enumerate(alone)]
     judged = exp.select(exp.Star(), *effects, copy=False).from_(as_subquery(first, "__parts"), copy=False)
-    applied = [exp.Not(this=exp.and_(exp.column(fails(i)), at_least(exp.column(effect(str(i))), threshold)))
+    applied = [exp.Not(this=exp.Paren(this=exp.and_(exp.column(fails(i)), at_least(exp.column(effect(str(i))),
+                                                                                  threshold))))
                for i in range(plan.filters)]
     summed = [as_(exp.Sum(this=exp.column(name)), name) for name, _, _, _ in plan.all()]
     effects_kept = [as_(exp.Max(this=exp.column(effect(str(i)))), effect(str(i))) for i in range(plan.filters)]
@@ -166,8 +167,7 @@ def per_cell_count(condition: exp.Expression, aggregate: ProtectedAggregate) -> 
     """The number of rows of the cell where `condition` holds, beside each row (a window
     over the cell's keys); over rows of one cell and entity each, a count of entities."""
     ones = exp.Case(ifs=[exp.If(this=condition, true=exp.Literal.number(1))], default=exp.Literal.number(0))
-    partition = keys_of(aggregate) or [exp.Literal.number(1)]
-    return cast(exp.Window(this=exp.Sum(this=ones), partition_by=partition), "BIGINT")
+    return cast(exp.Window(this=exp.Sum(this=ones), partition_by=keys_of(aggregate) or None, over="OVER"), "BIGINT")
 
 
 def at_least(value: exp.Expression, threshold: int) -> exp.Expression:

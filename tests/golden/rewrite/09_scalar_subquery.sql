@@ -46,7 +46,7 @@ FROM (
     FROM (
       SELECT
         *,
-        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER (PARTITION BY 1) AS BIGINT) AS __effect_0
+        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER () AS BIGINT) AS __effect_0
       FROM (
         SELECT
           c.__entity AS __entity,
@@ -68,7 +68,9 @@ FROM (
       ) AS __parts
     ) AS __judged
     WHERE
-      NOT __fails_0 AND __effect_0 >= 10
+      NOT (
+        __fails_0 AND __effect_0 >= 10
+      )
     GROUP BY
       __entity
   ) AS __parts_of_entities

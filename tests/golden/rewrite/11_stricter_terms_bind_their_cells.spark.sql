@@ -140,7 +140,9 @@ FROM (
       ) AS __parts
     ) AS __judged
     WHERE
-      NOT __fails_0 AND __effect_0 >= 20
+      NOT (
+        __fails_0 AND __effect_0 >= 20
+      )
     GROUP BY
       k0,
       k1,

@@ -70,12 +70,15 @@ FROM (
     ) AS __parts
   ) AS __judged
   WHERE
-    NOT __fails_0
-    AND __effect_0 >= 10
-    AND NOT __fails_1
-    AND __effect_1 >= 10
-    AND NOT __fails_2
-    AND __effect_2 >= 10
+    NOT (
+      __fails_0 AND __effect_0 >= 10
+    )
+    AND NOT (
+      __fails_1 AND __effect_1 >= 10
+    )
+    AND NOT (
+      __fails_2 AND __effect_2 >= 10
+    )
   GROUP BY
     k0,
     k1,
