@@ -124,7 +124,7 @@ def truth_sql(dataset, keys, filters, entity, measure) -> str:
     """Per cell: distinct entities, rows, the sum, the largest per-entity sums, over the
     rows the gateway answers for: those passing every filter condition that affects the
     threshold's number of entities of the cell or more (a condition affects an entity
-    with a row failing it alone). Written apart from the gateway's SQL, with DISTINCT
+    with a row failing it alone), in cells where some row passes them all. Written apart from the gateway's SQL, with DISTINCT
     counts and a join where the gateway uses windows."""
     raw_keys = [f"{k[1]} AS k{i}" for i, k in enumerate(keys)]
     names = [f"k{i}" for i in range(len(keys))]
@@ -137,8 +137,10 @@ def truth_sql(dataset, keys, filters, entity, measure) -> str:
         by = f" GROUP BY {', '.join(names)}" if names else ""
         on = " AND ".join(f"p.{n} IS NOT DISTINCT FROM e.{n}" for n in names) or "true"
         applied = " AND ".join(f"NOT (x{j} AND e{j} >= {THRESHOLD[dataset]})" for j in range(len(filters)))
+        passing = " AND ".join(f"NOT x{j}" for j in range(len(filters)))
+        effects += f", count(*) FILTER (WHERE {passing}) AS passing"
         parts = (f"SELECT p.* FROM ({parts}) p JOIN (SELECT {', '.join(names + [effects])} FROM ({parts}){by}) e "
-                 f"ON {on} WHERE {applied}")
+                 f"ON {on} WHERE {applied} AND e.passing > 0")
     inner = f"SELECT {', '.join(names + [entity, 'sum(r) AS r', 'sum(s) AS s'])} FROM ({parts}) GROUP BY ALL"
     outer_keys = ", ".join(names)
     select = ", ".join(names + ["count(*) AS entities", "sum(r) AS raw_rows", "CAST(sum(s) AS DOUBLE) AS raw_total",

@@ -37,6 +37,7 @@ from .rewrite import as_, as_subquery, cast, default_engine, pinned
 
 PPM = 1_000_000  # factors are applied in whole millionths, so every engine adds exact decimals
 FACTOR = "__factor"
+PASSING = "__passing"  # a cell's rows (of one entity and failures each) that pass every filter condition
 
 
 def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, max_cells: int,
@@ -118,7 +119,9 @@ def effect(name: str) -> str:
 def low_effect_filters(aggregate: ProtectedAggregate, rows: exp.Select, plan: Parts, engine,
                        threshold: int) -> exp.Select:
     """Steps 1 and 2 for the filters: the parts per cell and entity, computed over the rows
-    that pass every filter condition of at least `threshold` entities' effect in the cell.
+    that pass every filter condition of at least `threshold` entities' effect in the cell,
+    in the cells where some row passes them all (a cell the filters exclude whole is no
+    cell of the query, however little each condition excludes alone).
 
     Without filters, the parts are summed per cell and entity at once. With them, each row
     also says which conditions it fails (``__fails_i``); a condition's effect in a cell is
@@ -141,10 +144,13 @@ def low_effect_filters(aggregate: ProtectedAggregate, rows: exp.Select, plan: Pa
     alone = [exp.and_(*[exp.column(fails(j)) if j == i else exp.Not(this=exp.column(fails(j)))
                         for j in range(plan.filters)]) for i in range(plan.filters)]
     effects = [as_(per_cell_count(condition, aggregate), effect(str(i))) for i, condition in enumerate(alone)]
+    passing = exp.and_(*[exp.Not(this=exp.column(fails(i))) for i in range(plan.filters)])
+    effects.append(as_(per_cell_count(passing, aggregate), PASSING))
     judged = exp.select(exp.Star(), *effects, copy=False).from_(as_subquery(first, "__parts"), copy=False)
     applied = [exp.Not(this=exp.Paren(this=exp.and_(exp.column(fails(i)), at_least(exp.column(effect(str(i))),
                                                                                   threshold))))
                for i in range(plan.filters)]
+    applied.append(at_least(exp.column(PASSING), 1))
     summed = [as_(exp.Sum(this=exp.column(name)), name) for name, _, _, _ in plan.all()]
     effects_kept = [as_(exp.Max(this=exp.column(effect(str(i)))), effect(str(i))) for i in range(plan.filters)]
     second = exp.select(*keys_of(aggregate), exp.column(ENTITY), *summed, *effects_kept, copy=False)

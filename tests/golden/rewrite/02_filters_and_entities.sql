@@ -55,7 +55,8 @@ FROM (
       SELECT
         *,
         CAST(SUM(CASE WHEN __fails_0 AND NOT __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0,
-        CAST(SUM(CASE WHEN NOT __fails_0 AND __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_1
+        CAST(SUM(CASE WHEN NOT __fails_0 AND __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_1,
+        CAST(SUM(CASE WHEN NOT __fails_0 AND NOT __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __passing
       FROM (
         SELECT
           card_usage.category AS k0,
@@ -95,6 +96,7 @@ FROM (
       AND NOT (
         __fails_1 AND __effect_1 >= 10
       )
+      AND __passing >= 1
     GROUP BY
       k0,
       k1,

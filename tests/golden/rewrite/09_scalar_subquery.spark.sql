@@ -109,7 +109,8 @@ FROM (
     FROM (
       SELECT
         *,
-        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER () AS BIGINT) AS __effect_0
+        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER () AS BIGINT) AS __effect_0,
+        CAST(SUM(CASE WHEN NOT __fails_0 THEN 1 ELSE 0 END) OVER () AS BIGINT) AS __passing
       FROM (
         SELECT
           c.__entity AS __entity,
@@ -133,7 +134,7 @@ FROM (
     WHERE
       NOT (
         __fails_0 AND __effect_0 >= 10
-      )
+      ) AND __passing >= 1
     GROUP BY
       __entity
   ) AS __parts_of_entities

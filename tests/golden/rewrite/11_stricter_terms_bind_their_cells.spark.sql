@@ -112,7 +112,8 @@ FROM (
     FROM (
       SELECT
         *,
-        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0
+        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0,
+        CAST(SUM(CASE WHEN NOT __fails_0 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __passing
       FROM (
         SELECT
           CAST(sales_by_location.district AS STRING) AS k0,
@@ -142,7 +143,7 @@ FROM (
     WHERE
       NOT (
         __fails_0 AND __effect_0 >= 20
-      )
+      ) AND __passing >= 1
     GROUP BY
       k0,
       k1,

@@ -41,7 +41,8 @@ FROM (
       *,
       CAST(SUM(CASE WHEN __fails_0 AND NOT __fails_1 AND NOT __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0,
       CAST(SUM(CASE WHEN NOT __fails_0 AND __fails_1 AND NOT __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_1,
-      CAST(SUM(CASE WHEN NOT __fails_0 AND NOT __fails_1 AND __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_2
+      CAST(SUM(CASE WHEN NOT __fails_0 AND NOT __fails_1 AND __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_2,
+      CAST(SUM(CASE WHEN NOT __fails_0 AND NOT __fails_1 AND NOT __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __passing
     FROM (
       SELECT
         CAST(DATE_FORMAT(card_usage.txn_date, 'EEEE') AS STRING) AS k0,
@@ -94,6 +95,7 @@ FROM (
     AND NOT (
       __fails_2 AND __effect_2 >= 10
     )
+    AND __passing >= 1
   GROUP BY
     k0,
     k1,
