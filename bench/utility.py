@@ -285,7 +285,15 @@ def run_query(cx, session, raw, name: str, sql: str, protected: dict) -> dict | 
     measures = [c for c in released.columns if kind(c)]
     keys = [c for c in released.columns if not kind(c)]
     return dict(name=name, dataset=dataset, result=result, released=released, truth=truth,
-                keys=keys, measures=measures, seconds=seconds, epsilon=epsilon_spent(cx) - spent_before)
+                keys=keys, measures=measures, seconds=seconds, epsilon=epsilon_spent(cx) - spent_before,
+                neutralised=neutralised_cells(cx))
+
+
+def neutralised_cells(cx) -> int:
+    """Cells of the last query where a condition of low effect was not applied (the audit's count)."""
+    (event,) = cx.audit.events(limit=1)
+    detail = json.loads(event["detail"]) if isinstance(event["detail"], str) else event["detail"]
+    return int((detail.get("left_out") or {}).get("low_effect", 0))
 
 
 def epsilon_spent(cx) -> float:
@@ -307,8 +315,9 @@ def report_query(q: dict, pooled: dict) -> tuple[int, int, int] | None:
     """Print one query's lines; add its errors to `pooled` (kind -> list of frames)."""
     joined = cells(q["truth"], q["released"], q["keys"], q["measures"])
     spent = f"; ε {q['epsilon']:g} spent" if q["epsilon"] else ""
+    low = f"; a condition of low effect not applied in {q['neutralised']} cells" if q["neutralised"] else ""
     print(f"\n{q['name']}  [{q['dataset']}; keys: {', '.join(q['keys'])}; "
-          f"{q['released'].height} rows released in {q['seconds']:.2f} s{spent}]")
+          f"{q['released'].height} rows released in {q['seconds']:.2f} s{spent}{low}]")
     for m in q["measures"]:
         e = errors_of(joined, m)
         pooled.setdefault(kind(m), []).append(e)
@@ -420,14 +429,18 @@ def measure(protection: str, data: Path, settings: Settings) -> dict:
     print(f"{len(WORKLOAD)} queries as alice (researchers)")
 
     header()
-    pooled, bars, answered, epsilons = {}, [], [], []
+    pooled, bars, answered, epsilons, low = {}, [], [], [], [0, 0]
     for name, sql in WORKLOAD:
         q = run_query(cx, alice, raw, name, sql, protected)
         if q is not None:
             bars.append(report_query(q, pooled))
             answered.append(name)
             epsilons.append(q["epsilon"])
+            low = [low[0] + q["neutralised"], low[1] + q["result"].report.cells]
     figures = overall(pooled, bars)
+    if protection == "sdc":
+        print(f"conditions of low effect: not applied in {low[0]:,} cells (shown or not), against {low[1]:,} cells "
+              f"released ({pct(low[0] / low[1] if low[1] else None)})")
     if protection == "dp":
         each = sorted(set(epsilons))
         print(f"ε: each answered query spent ε {', '.join(f'{e:g}' for e in each)} (grant: ε {EPSILON:g} a query); "

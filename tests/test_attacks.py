@@ -550,6 +550,16 @@ def test_measures_that_add_up_still_add_up_after_noise(alice, raw):
         assert split <= (unit["weekday_amount"] + unit["weekend_amount"] + unit["sales_amount"]) / 2
         banded = abs(sum(row[b] for b in bands) - row["sales_amount"])
         assert banded <= (sum(unit[b] for b in bands) + unit["sales_amount"]) / 2
+    # a cardholder's spending split by a pivot: mornings and the rest of the day add up to the day
+    r = alice.sql("SELECT district, sum(amount) AS day, sum(CASE WHEN hour < 12 THEN amount END) AS morning, "
+                  "sum(CASE WHEN hour >= 12 THEN amount END) AS later FROM card_usage GROUP BY 1")
+    split = r.pl().drop_nulls()
+    assert split.height >= 20
+    bars = {m: errors_of(r, m) for m in ("day", "morning", "later")}
+    for row in split.iter_rows(named=True):
+        units = [noise.precision(np.array([bars[m][(row["district"],)]]), integral=True)[0]
+                 for m in ("day", "morning", "later")]
+        assert abs(row["morning"] + row["later"] - row["day"]) <= sum(units) / 2
 
 
 def region_counts(raw, where: str) -> dict:

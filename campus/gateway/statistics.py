@@ -183,14 +183,17 @@ def at_least(value: exp.Expression, threshold: int) -> exp.Expression:
 def low_effect_populations(aggregate: ProtectedAggregate, per_entity: exp.Select, plan: Parts,
                            threshold: int) -> exp.Select:
     """Step 2 for the populations: where a population's condition affects fewer than
-    `threshold` entities of a cell (entities with a row of the cell outside it), the
-    population is the whole cell, so its parts are the cell's own."""
+    `threshold` entities of a cell (entities with a row of the cell outside it), and some
+    row of the cell meets it, the population is the whole cell, so its parts are the
+    cell's own: the same cells as the query filtered by the condition."""
     conditioned = [p for p in plan.populations if p]
     if not conditioned:
         return per_entity
     outside = {p: exp.GT(this=exp.column(part("rows", 0)), expression=exp.column(part("rows", p)))
                for p in conditioned}
     effects = [as_(per_cell_count(outside[p], aggregate), effect(f"p{p}")) for p in conditioned]
+    effects += [as_(per_cell_count(exp.GT(this=exp.column(part("rows", p)), expression=exp.Literal.number(0)),
+                                   aggregate), members(p)) for p in conditioned]
     judged = exp.select(exp.Star(), *effects, copy=False).from_(as_subquery(per_entity, "__populations"), copy=False)
     chosen = [exp.column(ENTITY), *[exp.column(effect(str(i))) for i in range(plan.filters)],
               *[exp.column(effect(f"p{p}")) for p in conditioned]]
@@ -199,10 +202,16 @@ def low_effect_populations(aggregate: ProtectedAggregate, per_entity: exp.Select
             chosen.append(exp.column(name))
             continue
         whole = part("rows", 0) if kind == "rows" else part(Stat.count(column) if kind == "count" else Stat.sum(column), 0)
-        low = exp.LT(this=exp.column(effect(f"p{p}")), expression=exp.Literal.number(threshold))
+        low = exp.and_(exp.LT(this=exp.column(effect(f"p{p}")), expression=exp.Literal.number(threshold)),
+                       at_least(exp.column(members(p)), 1))
         chosen.append(as_(exp.Case(ifs=[exp.If(this=low, true=exp.column(whole))], default=exp.column(name)), name))
     return exp.select(*keys_of(aggregate), *chosen, copy=False).from_(as_subquery(judged, "__judged_populations"),
                                                                       copy=False)
+
+
+def members(population: int) -> str:
+    """A cell's entities with rows in the population (beside each entity)."""
+    return f"__members_p{population}"
 
 
 def with_factor(aggregate: ProtectedAggregate, per_entity: exp.Select, plan: Parts, engine,
