@@ -10,6 +10,10 @@ Prints, for typical analyst queries on card_usage, the median time of
 * (b) the raw unprotected aggregate (goal <= 2.5; exact distinct-entity counts cost
   more than a plain GROUP BY, and are never approximated).
 
+The filtered queries' hand-written SQL applies the filter first; the gateway also counts
+what each condition alone removes from each cell (campus/gateway/statistics.py), so it
+reads every row the other conditions keep: their ratio is the cost of that statistic.
+
 The guarded query is the same text every run, so after the first its analysis and
 rewrite come from the gateway's memory (campus/gateway/cache.py): a few milliseconds
 at most, against seconds of DuckDB at SF10. bench/service.py times cold and warm apart.
