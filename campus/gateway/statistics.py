@@ -150,7 +150,7 @@ def low_effect_filters(aggregate: ProtectedAggregate, rows: exp.Select, plan: Pa
     applied = [exp.Not(this=exp.Paren(this=exp.and_(exp.column(fails(i)), at_least(exp.column(effect(str(i))),
                                                                                   threshold))))
                for i in range(plan.filters)]
-    applied.append(at_least(exp.column(PASSING), 1))
+    applied.append(at_least(exp.column(PASSING), threshold))
     summed = [as_(exp.Sum(this=exp.column(name)), name) for name, _, _, _ in plan.all()]
     effects_kept = [as_(exp.Max(this=exp.column(effect(str(i)))), effect(str(i))) for i in range(plan.filters)]
     second = exp.select(*keys_of(aggregate), exp.column(ENTITY), *summed, *effects_kept, copy=False)
@@ -203,7 +203,7 @@ def low_effect_populations(aggregate: ProtectedAggregate, per_entity: exp.Select
             continue
         whole = part("rows", 0) if kind == "rows" else part(Stat.count(column) if kind == "count" else Stat.sum(column), 0)
         low = exp.and_(exp.LT(this=exp.column(effect(f"p{p}")), expression=exp.Literal.number(threshold)),
-                       at_least(exp.column(members(p)), 1))
+                       at_least(exp.column(members(p)), threshold))
         chosen.append(as_(exp.Case(ifs=[exp.If(this=low, true=exp.column(whole))], default=exp.column(name)), name))
     return exp.select(*keys_of(aggregate), *chosen, copy=False).from_(as_subquery(judged, "__judged_populations"),
                                                                       copy=False)

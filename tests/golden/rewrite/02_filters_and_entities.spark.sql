@@ -159,7 +159,7 @@ FROM (
       AND NOT (
         __fails_1 AND __effect_1 >= 10
       )
-      AND __passing >= 1
+      AND __passing >= 10
     GROUP BY
       k0,
       k1,

@@ -71,7 +71,7 @@ FROM (
     WHERE
       NOT (
         __fails_0 AND __effect_0 >= 10
-      ) AND __passing >= 1
+      ) AND __passing >= 10
     GROUP BY
       __entity
   ) AS __parts_of_entities

@@ -143,7 +143,7 @@ FROM (
     WHERE
       NOT (
         __fails_0 AND __effect_0 >= 20
-      ) AND __passing >= 1
+      ) AND __passing >= 20
     GROUP BY
       k0,
       k1,

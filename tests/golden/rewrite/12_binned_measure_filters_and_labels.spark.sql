@@ -95,7 +95,7 @@ FROM (
     AND NOT (
       __fails_2 AND __effect_2 >= 10
     )
-    AND __passing >= 1
+    AND __passing >= 10
   GROUP BY
     k0,
     k1,
