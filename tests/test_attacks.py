@@ -680,3 +680,20 @@ def test_an_entity_is_never_released_under_two_noise_widths(demo_data, raw, tmp_
             ratios.append((upto.pl()["t"][0] - before.pl()["t"][0]) / value)
         assert len(ratios) == 2 and abs(ratios[0] - ratios[1]) < 0.01, "the same factor, however the terms bind"
         assert 0.69 <= ratios[0] <= 0.81 or 1.19 <= ratios[0] <= 1.31, f"{ratios[0]:.3f} is a 20-30% factor"
+
+
+@pytest.mark.parametrize("keys", ["district, category", "dong, category", "category, age_band"])
+def test_a_condition_that_removes_no_one_changes_no_table(alice, keys):
+    """A filter that keeps every row (`hour >= 0`, `amount >= 0`, a district's region that is
+    every region) answers the very table the query without it answers: the same cells, values,
+    error bars, withheld values and secondary suppression. A small cell stays a small cell in
+    its margins: were it dropped from a filtered table, the margin asked apart (with the same
+    filter) minus the shown cells would give it."""
+    plain = alice.sql(f"SELECT {keys}, count(*) AS n, sum(amount) AS total FROM card_usage GROUP BY ALL ORDER BY ALL")
+    assert plain.pl()["total"].null_count() > 0, "the table has withheld values, so secondary suppression is at work"
+    for everything in ("hour >= 0", "amount >= 0", "hour >= 0 AND amount >= 0"):
+        filtered = alice.sql(f"SELECT {keys}, count(*) AS n, sum(amount) AS total FROM card_usage "
+                             f"WHERE {everything} GROUP BY ALL ORDER BY ALL")
+        assert filtered.pl().equals(plain.pl()), f"WHERE {everything} changed the table"
+        assert filtered.report.errors.equals(plain.report.errors)
+        assert filtered.report.withheld.equals(plain.report.withheld)

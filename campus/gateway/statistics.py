@@ -37,7 +37,7 @@ from .rewrite import as_, as_subquery, cast, default_engine, pinned
 
 PPM = 1_000_000  # factors are applied in whole millionths, so every engine adds exact decimals
 FACTOR = "__factor"
-PASSING = "__passing"  # a cell's rows (of one entity and failures each) that pass every filter condition
+PASSING = "__passing"  # a cell's entities with a row that passes every filter condition
 
 
 def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, max_cells: int,
@@ -90,10 +90,9 @@ class Parts:
 
     def of(self, population: int) -> list[tuple[str, str, str | None]]:
         """(part name, kind, column) of a population: ``rows``, ``count`` or ``sum``."""
-        parts = [(part("rows", population), "rows", None)]
-        parts += [(part(Stat.count(c), population), "count", c) for c in self.counted[population]]
-        parts += [(part(Stat.sum(c), population), "sum", c) for c in self.summed[population]]
-        return parts
+        parts = [("rows", None)] + [("count", c) for c in self.counted[population]]
+        parts += [("sum", c) for c in self.summed[population]]
+        return [(part_of(kind, column, population), kind, column) for kind, column in parts]
 
     def all(self) -> list[tuple[str, str, str | None, int]]:
         return [(name, kind, column, p) for p in self.populations for name, kind, column in self.of(p)]
@@ -102,6 +101,12 @@ class Parts:
 def part(name: str, population: int) -> str:
     """A per-entity part's column: ``__rows``, ``__sum__amount__p1``."""
     return f"__{statistic(name, population)}"
+
+
+def part_of(kind: str, column: str | None, population: int) -> str:
+    """The part of a kind (``rows``, ``count``, ``sum``) of a column in a population."""
+    name = {"rows": lambda: "rows", "count": lambda: Stat.count(column), "sum": lambda: Stat.sum(column)}[kind]()
+    return part(name, population)
 
 
 def keys_of(aggregate: ProtectedAggregate) -> list[exp.Column]:
@@ -119,9 +124,12 @@ def effect(name: str) -> str:
 def low_effect_filters(aggregate: ProtectedAggregate, rows: exp.Select, plan: Parts, engine,
                        threshold: int) -> exp.Select:
     """Steps 1 and 2 for the filters: the parts per cell and entity, computed over the rows
-    that pass every filter condition of at least `threshold` entities' effect in the cell,
-    in the cells where some row passes them all (a cell the filters exclude whole is no
-    cell of the query, however little each condition excludes alone).
+    that pass every filter condition of at least `threshold` entities' effect in the cell.
+    A cell where fewer than `threshold` entities pass every condition is computed over
+    those only, as if no condition were of low effect: it is a small cell, left out and
+    protected in its margins as one, never the wider cell of its rows failing conditions
+    (which would show it whenever a single row passed them all, and every cell the
+    conditions exclude whole).
 
     Without filters, the parts are summed per cell and entity at once. With them, each row
     also says which conditions it fails (``__fails_i``); a condition's effect in a cell is
@@ -147,10 +155,9 @@ def low_effect_filters(aggregate: ProtectedAggregate, rows: exp.Select, plan: Pa
     passing = exp.and_(*[exp.Not(this=exp.column(fails(i))) for i in range(plan.filters)])
     effects.append(as_(per_cell_count(passing, aggregate), PASSING))
     judged = exp.select(exp.Star(), *effects, copy=False).from_(as_subquery(first, "__parts"), copy=False)
-    applied = [exp.Not(this=exp.Paren(this=exp.and_(exp.column(fails(i)), at_least(exp.column(effect(str(i))),
-                                                                                  threshold))))
-               for i in range(plan.filters)]
-    applied.append(at_least(exp.column(PASSING), threshold))
+    few = exp.LT(this=exp.column(PASSING), expression=exp.Literal.number(threshold))
+    applied = [exp.Not(this=exp.Paren(this=exp.and_(exp.column(fails(i)), exp.Paren(this=exp.or_(
+        at_least(exp.column(effect(str(i))), threshold), few.copy()))))) for i in range(plan.filters)]
     summed = [as_(exp.Sum(this=exp.column(name)), name) for name, _, _, _ in plan.all()]
     effects_kept = [as_(exp.Max(this=exp.column(effect(str(i)))), effect(str(i))) for i in range(plan.filters)]
     second = exp.select(*keys_of(aggregate), exp.column(ENTITY), *summed, *effects_kept, copy=False)
@@ -182,10 +189,10 @@ def at_least(value: exp.Expression, threshold: int) -> exp.Expression:
 
 def low_effect_populations(aggregate: ProtectedAggregate, per_entity: exp.Select, plan: Parts,
                            threshold: int) -> exp.Select:
-    """Step 2 for the populations: where a population's condition affects fewer than
-    `threshold` entities of a cell (entities with a row of the cell outside it), and some
-    row of the cell meets it, the population is the whole cell, so its parts are the
-    cell's own: the same cells as the query filtered by the condition."""
+    """Step 2 for the populations, as for a filter (the same cells as the query filtered by
+    the condition): where the condition affects fewer than `threshold` entities of a cell
+    (entities with a row of the cell outside it) and at least `threshold` entities meet
+    it, the population is the whole cell, so its parts are the cell's own."""
     conditioned = [p for p in plan.populations if p]
     if not conditioned:
         return per_entity
@@ -201,10 +208,10 @@ def low_effect_populations(aggregate: ProtectedAggregate, per_entity: exp.Select
         if not p:
             chosen.append(exp.column(name))
             continue
-        whole = part("rows", 0) if kind == "rows" else part(Stat.count(column) if kind == "count" else Stat.sum(column), 0)
         low = exp.and_(exp.LT(this=exp.column(effect(f"p{p}")), expression=exp.Literal.number(threshold)),
                        at_least(exp.column(members(p)), threshold))
-        chosen.append(as_(exp.Case(ifs=[exp.If(this=low, true=exp.column(whole))], default=exp.column(name)), name))
+        whole = exp.column(part_of(kind, column, 0))
+        chosen.append(as_(exp.Case(ifs=[exp.If(this=low, true=whole)], default=exp.column(name)), name))
     return exp.select(*keys_of(aggregate), *chosen, copy=False).from_(as_subquery(judged, "__judged_populations"),
                                                                       copy=False)
 

@@ -154,12 +154,15 @@ FROM (
     ) AS __judged
     WHERE
       NOT (
-        __fails_0 AND __effect_0 >= 10
+        __fails_0 AND (
+          __effect_0 >= 10 OR __passing < 10
+        )
       )
       AND NOT (
-        __fails_1 AND __effect_1 >= 10
+        __fails_1 AND (
+          __effect_1 >= 10 OR __passing < 10
+        )
       )
-      AND __passing >= 10
     GROUP BY
       k0,
       k1,

@@ -70,8 +70,10 @@ FROM (
     ) AS __judged
     WHERE
       NOT (
-        __fails_0 AND __effect_0 >= 10
-      ) AND __passing >= 10
+        __fails_0 AND (
+          __effect_0 >= 10 OR __passing < 10
+        )
+      )
     GROUP BY
       __entity
   ) AS __parts_of_entities

@@ -82,8 +82,10 @@ FROM (
     ) AS __judged
     WHERE
       NOT (
-        __fails_0 AND __effect_0 >= 20
-      ) AND __passing >= 20
+        __fails_0 AND (
+          __effect_0 >= 20 OR __passing < 20
+        )
+      )
     GROUP BY
       k0,
       k1,
