@@ -79,9 +79,13 @@ class Assessment:
         return {rule: int(mask.sum()) for rule, mask in self.left_out.items() if mask.any()}
 
 
+LOW_EFFECT = "low_effect"  # left_out's count of cells where a condition of low effect was not applied
+
+
 @dataclass
 class Checked:
-    """The guard's answer: the released table, the requester's report, the audit's counts."""
+    """The guard's answer: the released table, the requester's report, the audit's counts
+    (cells left out by each rule, and ``low_effect`` cells answered without a condition)."""
 
     table: pa.Table
     report: Report
@@ -175,6 +179,8 @@ def check(
     table = pl.DataFrame([frame[k] for k in cells.keys] + [columns[m.name] for m in cells.measures])
     table = table.filter(pl.Series(released)) if table.width else table
     digests = showing(table, cells)
+    if Stat.NEUTRALISED in frame.columns and (low := int((frame[Stat.NEUTRALISED].fill_null(0) > 0).sum())):
+        left_out[LOW_EFFECT] = low  # for the audit, like the rest of left_out
     if not cells.keys:
         table = _single_row(table, cells)
     elif domain is not None:

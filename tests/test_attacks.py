@@ -481,12 +481,12 @@ def test_every_released_number_is_a_function_of_released_numbers(alice):
     assert cells.height >= 20
     assert np.allclose(cells["mean"], cells["total"] / cells["n"], rtol=1e-12, atol=0)
     assert np.allclose(cells["ratio"], cells["total"] / cells["n"], rtol=1e-12, atol=0)
-    bars = errors_of(r, "total")
-    for dong, total_ in zip(cells["dong"], cells["total"]):
+    bars, mean_bars = errors_of(r, "total"), errors_of(r, "mean")
+    for dong, n, total_, mean in cells.select("dong", "n", "total", "mean").iter_rows():
         unit = noise.precision(np.array([bars[(dong,)]]), integral=True)[0]
         assert unit >= 1 and total_ % unit == 0, f"{dong}: {total_} carries digits below {unit}"
-        averages = errors_of(r, "mean")[(dong,)]
-        assert averages > 0
+        # an average's error bar from the sum's, the count's rounding and the released values
+        assert mean_bars[(dong,)] == noise.step_up(np.array([(bars[(dong,)] + abs(mean) * 4) / n]))[0]
 
 
 def test_a_persons_value_and_noise_do_not_factor_out_of_a_difference(alice, raw):
@@ -595,6 +595,8 @@ def test_a_condition_removing_a_few_people_has_no_effect_on_value_noise_report_o
             r = session.sql(f"{sql} AND home_district <> '{region}'")
             cost = campus_on.gateway.ledger.used(f"user:{session.user}", "card_usage") - before
             assert r.pl().rows() == plain.pl().rows() and r.report.errors.rows() == plain.report.errors.rows()
+            (event,) = campus_on.audit.events(limit=1)  # the stewards' record says which it was
+            assert event["detail"]["left_out"].get("low_effect", 0) == (1 if kinds[region] == "low" else 0)
             answers.add((tuple(r.pl().rows()), tuple(r.report.errors.rows()), tuple(r.report.notes), cost))
         assert len(answers) == 1, "zero-effect and low-effect conditions look the same, their cost included"
         for kind in set(kinds.values()):

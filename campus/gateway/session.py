@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 
 import extractguard
 from extractguard import Disclosure, Report, Scoped
 from extractguard import dp
-from extractguard.cells import Stat
 from extractguard.dp import Privacy
 from extractguard.noise import draw_key
 from extractguard.rules import infusion
@@ -385,8 +383,8 @@ def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None,
           domains=None) -> tuple[Report, dict[str, int], dict[str, set[str]], list]:
     """Compute each protected aggregate's cells, apply the disclosure rules (or differential
     privacy), register the released cells; return the requester's report, for the audit
-    the cells left out (and ``low_effect``: the cells where a condition of low effect was
-    not applied), for the ledger what each released cell shows (`extractguard.guard.showing`)
+    the cells left out by rule (and the cells where a condition of low effect was not
+    applied, `extractguard.guard.check`), for the ledger what each released cell shows (`extractguard.guard.showing`)
     by dataset, and the (dataset, ε and δ spent) of aggregates under differential privacy."""
     report, left_out, released, spent = Report(), {}, {}, []
     for guarded in plan.aggregates:
@@ -407,10 +405,6 @@ def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None,
                 stats, aggregate.cells, guarded.disclosure, secret, entity_word(aggregate.dataset),
                 scoped=guarded.scoped, domain=domain, deadline=deadline, noise_bounds=guarded.noise,
             )
-            if Stat.NEUTRALISED in stats.column_names:
-                low = int(pc.sum(pc.greater(stats[Stat.NEUTRALISED], 0)).as_py() or 0)
-                if low:
-                    left_out["low_effect"] = left_out.get("low_effect", 0) + low
         cursor.register(aggregate.checked_name, checked.table)
         released.setdefault(aggregate.dataset.name, set()).update(checked.cells)
         report = report.merge(checked.report)
