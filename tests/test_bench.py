@@ -1,0 +1,43 @@
+"""The benchmarks of the gateway's cost and of utility run, at their smallest size, so they
+cannot rot unseen: each on the shipped configuration, over demo data it builds itself."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("bench") / "sf0.01"
+
+
+def bench(script: str, *arguments: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *arguments], capture_output=True,
+                          text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_gateway_benchmark_prints_each_querys_ratios(data):
+    out = bench("gateway.py", "--scale", "0.01", "--repeat", "1", "--data", str(data))
+    number = r"\s+(\d+\.\d+)"
+    for query in ("spending by district and month", "spending by category in one district",
+                  "spending by age band, night, not golf"):
+        line = re.search(re.escape(query) + number * 5, out)
+        assert line, f"no figures for {query}:\n{out}"
+        guarded, hand, _, ratio, _ = map(float, line.groups())
+        assert ratio == pytest.approx(guarded / hand, rel=0.2)  # the times are printed to the millisecond
+
+
+def test_the_utility_benchmark_prints_its_goal_and_the_conditions_of_low_effect(data):
+    out = bench("utility.py", "--protection", "sdc", "--scale", "0.01", "--data", str(data))
+    assert "GATEWAY FAILURE" not in out
+    assert re.search(r"goal: median relative error <= 1\.00% on sums of cells with >= 100 entities: [\d.]+%", out)
+    assert re.search(r"conditions of low effect: not applied in [\d,]+ cells \(shown or not\), against [\d,]+ cells", out)
