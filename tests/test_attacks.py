@@ -701,11 +701,11 @@ def test_a_condition_that_removes_no_one_changes_no_table(alice, keys):
         assert filtered.report.withheld.equals(plain.report.withheld)
 
 
-@pytest.mark.xfail(strict=True, reason="the threshold's edge: a cell where exactly the threshold's entities meet every "
-                   "condition is shown; one condition more that removes one of them leaves fewer than the threshold "
-                   "meeting them all, and such a cell is computed as asked (a small cell, left out), so 'one' shows "
-                   "against 'no one'. A noisy threshold for that count (as Diffix uses) would blur the edge; not built")
 def test_at_the_thresholds_edge_a_condition_removing_one_person_changes_nothing(alice, raw):
+    """A cell of exactly ten cardholders, and a condition removing the one of them from some
+    region: shown against left out would tell that one person of the region is in it. The
+    decision to apply a condition reads only what adding one of low effect leaves alone (the
+    effects, never how many pass every condition), so the edge tells nothing."""
     edge = raw.sql(
         f"SELECT dong, category, {region_of('home_district')} AS region, count(DISTINCT card_id) AS cards FROM card_usage "
         "WHERE (dong, category) IN (SELECT (dong, category) FROM card_usage GROUP BY ALL "

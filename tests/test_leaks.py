@@ -112,15 +112,27 @@ def test_fine_keys_with_declared_bins_give_no_records(ask, raw):
 # --- 2. a known person looked up by their quasi-identifiers --------------------------
 
 
-def test_a_known_person_cannot_be_looked_up(ask, loners):
+def test_a_known_person_cannot_be_looked_up(ask, loners, raw):
+    """A loner's quasi-identifiers as filters, their amount's band as the key. A condition that
+    changes a band by fewer than ten cardholders is not applied to it, so a band answers for
+    ten cardholders or more (most for all of the band's rows, the loner's band as any other),
+    never for the loner alone."""
+    from test_properties import AMOUNT, REGION, truth_sql
+
+    raw.execute(f"CREATE OR REPLACE VIEW masked_card_usage AS SELECT * REPLACE ({REGION} AS home_district) "
+                "FROM card_usage")
+    band = ("floor(amount / 10000) * 10000", f"floor(({AMOUNT}) / 10000) * 10000", False)
     for v in loners[:6]:
-        sql = (
-            f"SELECT floor(amount / 10000) * 10000 AS band, count(*) AS n, sum(amount) AS spent FROM card_usage "
-            f"WHERE dong = '{v['dong']}' AND month(txn_date) = {v['month']} AND category = '{v['category']}' "
-            f"AND age_band = '{v['age_band']}' AND gender = '{v['gender']}' AND hour = {v['hour']} GROUP BY 1"
-        )
+        filters = [f"dong = '{v['dong']}'", f"month(txn_date) = {v['month']}", f"category = '{v['category']}'",
+                   f"age_band = '{v['age_band']}'", f"gender = '{v['gender']}'", f"hour = {v['hour']}"]
+        sql = (f"SELECT {band[0]} AS band, count(*) AS n, sum(amount) AS spent FROM card_usage "
+               f"WHERE {' AND '.join(filters)} GROUP BY 1")
         shown, report = ask(sql)
-        assert shown.height == 0, "the person's cell is not shown, nor any row beside it"
+        truth = pl.from_arrow(raw.sql(truth_sql("card_usage", [band], filters, "card_id", "amount")).to_arrow_table())
+        answered = shown.join(truth.rename({"k0": "band"}), on="band", how="left")
+        assert (answered["entities"].fill_null(0) >= 10).all(), "every band shown answers for ten cardholders or more"
+        large = truth.filter(pl.col("entities") >= 10).height
+        assert shown.height >= 0.5 * large > 0, "the loner's band is shown as any other, never alone"
         assert str(v["amount"]) not in repr(report)
 
 

@@ -21,7 +21,10 @@ One pass over the dataset's masked rows, in four steps (each a sub-select):
 
 A condition is judged given all the query's other conditions, and a cell is computed over
 the rows that pass every condition applied to it, so a row failing only conditions of
-low effect counts, however many it fails.
+low effect counts, however many it fails: each decision reads only what stays the same
+when a condition of low effect is added, so no edge of the threshold tells one person
+from none. A condition on a column the cells are keyed by selects cells (it holds for all
+of a cell's rows or none) and is always applied.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ from .rewrite import as_, as_subquery, cast, default_engine, pinned
 
 PPM = 1_000_000  # factors are applied in whole millionths, so every engine adds exact decimals
 FACTOR = "__factor"
-PASSING = "__passing"  # a cell's entities with a row that passes every filter condition
 
 
 def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, max_cells: int,
@@ -86,7 +88,11 @@ class Parts:
                                   and m.kind in ("sum", "avg")}) for p in self.populations}
         self.counted[0] = sorted(set().union(*self.counted.values()))
         self.summed[0] = sorted(set().union(*self.summed.values()))
-        self.filters = len(aggregate.filters)
+        keyed = {k.computed.name for k in aggregate.keys if isinstance(k.computed, exp.Column)}
+        self.selectors = [f for f in aggregate.filters if selects(f, keyed)]
+        self.judged = [f for f in aggregate.filters if not selects(f, keyed)]
+        self.filters = len(self.judged)
+        self.widened = [p for p in self.populations if p and not selects(self.conditions[p - 1], keyed)]
 
     def of(self, population: int) -> list[tuple[str, str, str | None]]:
         """(part name, kind, column) of a population: ``rows``, ``count`` or ``sum``."""
@@ -96,6 +102,16 @@ class Parts:
 
     def all(self) -> list[tuple[str, str, str | None, int]]:
         return [(name, kind, column, p) for p in self.populations for name, kind, column in self.of(p)]
+
+
+def selects(condition: exp.Expression, keyed: set[str]) -> bool:
+    """Whether `condition` tests a column the cells are keyed by, as it is: then it holds for
+    all of a cell's rows or none, so it selects cells and never narrows one.
+
+    >>> selects(exp.condition("district = 'Jung-gu'"), {"district"}), selects(exp.condition("hour < 6"), {"district"})
+    (True, False)
+    """
+    return {c.name for c in condition.find_all(exp.Column)} <= keyed
 
 
 def part(name: str, population: int) -> str:
@@ -125,11 +141,8 @@ def low_effect_filters(aggregate: ProtectedAggregate, rows: exp.Select, plan: Pa
                        threshold: int) -> exp.Select:
     """Steps 1 and 2 for the filters: the parts per cell and entity, computed over the rows
     that pass every filter condition of at least `threshold` entities' effect in the cell.
-    A cell where fewer than `threshold` entities pass every condition is computed over
-    those only, as if no condition were of low effect: it is a small cell, left out and
-    protected in its margins as one, never the wider cell of its rows failing conditions
-    (which would show it whenever a single row passed them all, and every cell the
-    conditions exclude whole).
+    A condition on a column the cells are keyed by (`selects`) selects cells and is always
+    applied, before anything else.
 
     Without filters, the parts are summed per cell and entity at once. With them, each row
     also says which conditions it fails (``__fails_i``); a condition's effect in a cell is
@@ -141,23 +154,23 @@ def low_effect_filters(aggregate: ProtectedAggregate, rows: exp.Select, plan: Pa
     measured = [as_(row_part(kind, column, plan.conditions[p - 1] if p else None, aggregate.alias), name)
                 for name, kind, column, p in plan.all()]
     failing = [as_(exp.Not(this=exp.Coalesce(this=exp.Paren(this=f.copy()), expressions=[exp.false()])), fails(i))
-               for i, f in enumerate(aggregate.filters)]
+               for i, f in enumerate(plan.judged)]
     entity = as_(exp.column(ENTITY, table=aggregate.alias), ENTITY)
     grouped = [*keys_of(aggregate), exp.column(ENTITY), *[exp.column(fails(i)) for i in range(plan.filters)]]
     first = exp.select(*keys, entity, *failing, *measured, copy=False).from_(as_subquery(rows, aggregate.alias),
                                                                             copy=False)
+    for selector in plan.selectors:
+        first = first.where(selector.copy(), copy=False)
     first = first.group_by(*grouped, copy=False)
     if not plan.filters:
         return first
     alone = [exp.and_(*[exp.column(fails(j)) if j == i else exp.Not(this=exp.column(fails(j)))
                         for j in range(plan.filters)]) for i in range(plan.filters)]
     effects = [as_(per_cell_count(condition, aggregate), effect(str(i))) for i, condition in enumerate(alone)]
-    passing = exp.and_(*[exp.Not(this=exp.column(fails(i))) for i in range(plan.filters)])
-    effects.append(as_(per_cell_count(passing, aggregate), PASSING))
     judged = exp.select(exp.Star(), *effects, copy=False).from_(as_subquery(first, "__parts"), copy=False)
-    few = exp.LT(this=exp.column(PASSING), expression=exp.Literal.number(threshold))
-    applied = [exp.Not(this=exp.Paren(this=exp.and_(exp.column(fails(i)), exp.Paren(this=exp.or_(
-        at_least(exp.column(effect(str(i))), threshold), few.copy()))))) for i in range(plan.filters)]
+    applied = [exp.Not(this=exp.Paren(this=exp.and_(exp.column(fails(i)), at_least(exp.column(effect(str(i))),
+                                                                                  threshold))))
+               for i in range(plan.filters)]
     summed = [as_(exp.Sum(this=exp.column(name)), name) for name, _, _, _ in plan.all()]
     effects_kept = [as_(exp.Max(this=exp.column(effect(str(i)))), effect(str(i))) for i in range(plan.filters)]
     second = exp.select(*keys_of(aggregate), exp.column(ENTITY), *summed, *effects_kept, copy=False)
@@ -191,34 +204,26 @@ def low_effect_populations(aggregate: ProtectedAggregate, per_entity: exp.Select
                            threshold: int) -> exp.Select:
     """Step 2 for the populations, as for a filter (the same cells as the query filtered by
     the condition): where the condition affects fewer than `threshold` entities of a cell
-    (entities with a row of the cell outside it) and at least `threshold` entities meet
-    it, the population is the whole cell, so its parts are the cell's own."""
-    conditioned = [p for p in plan.populations if p]
+    (entities with a row of the cell outside it), the population is the whole cell, so its
+    parts are the cell's own. A condition that selects cells (`selects`) is always applied."""
+    conditioned = plan.widened
     if not conditioned:
         return per_entity
     outside = {p: exp.GT(this=exp.column(part("rows", 0)), expression=exp.column(part("rows", p)))
                for p in conditioned}
     effects = [as_(per_cell_count(outside[p], aggregate), effect(f"p{p}")) for p in conditioned]
-    effects += [as_(per_cell_count(exp.GT(this=exp.column(part("rows", p)), expression=exp.Literal.number(0)),
-                                   aggregate), members(p)) for p in conditioned]
     judged = exp.select(exp.Star(), *effects, copy=False).from_(as_subquery(per_entity, "__populations"), copy=False)
     chosen = [exp.column(ENTITY), *[exp.column(effect(str(i))) for i in range(plan.filters)],
               *[exp.column(effect(f"p{p}")) for p in conditioned]]
     for name, kind, column, p in plan.all():
-        if not p:
+        if p not in conditioned:
             chosen.append(exp.column(name))
             continue
-        low = exp.and_(exp.LT(this=exp.column(effect(f"p{p}")), expression=exp.Literal.number(threshold)),
-                       at_least(exp.column(members(p)), threshold))
+        low = exp.LT(this=exp.column(effect(f"p{p}")), expression=exp.Literal.number(threshold))
         whole = exp.column(part_of(kind, column, 0))
         chosen.append(as_(exp.Case(ifs=[exp.If(this=low, true=whole)], default=exp.column(name)), name))
     return exp.select(*keys_of(aggregate), *chosen, copy=False).from_(as_subquery(judged, "__judged_populations"),
                                                                       copy=False)
-
-
-def members(population: int) -> str:
-    """A cell's entities with rows in the population (beside each entity)."""
-    return f"__members_p{population}"
 
 
 def with_factor(aggregate: ProtectedAggregate, per_entity: exp.Select, plan: Parts, engine,
@@ -285,7 +290,7 @@ def noisy_double(s: str) -> exp.Expression:
 def neutralised(plan: Parts, threshold: int) -> exp.Expression:
     """How many conditions affected at least one and fewer than `threshold` entities of the
     cell, so were not applied to it: for the audit and the benchmarks, never the requester."""
-    names = [effect(str(i)) for i in range(plan.filters)] + [effect(f"p{p}") for p in plan.populations if p]
+    names = [effect(str(i)) for i in range(plan.filters)] + [effect(f"p{p}") for p in plan.widened]
     if not names:
         return exp.Literal.number(0)
     counted = [exp.Max(this=exp.Case(ifs=[exp.If(this=exp.Between(

@@ -55,8 +55,7 @@ FROM (
       SELECT
         *,
         CAST(SUM(CASE WHEN __fails_0 AND NOT __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0,
-        CAST(SUM(CASE WHEN NOT __fails_0 AND __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_1,
-        CAST(SUM(CASE WHEN NOT __fails_0 AND NOT __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __passing
+        CAST(SUM(CASE WHEN NOT __fails_0 AND __fails_1 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_1
       FROM (
         SELECT
           card_usage.category AS k0,
@@ -91,14 +90,10 @@ FROM (
     ) AS __judged
     WHERE
       NOT (
-        __fails_0 AND (
-          __effect_0 >= 10 OR __passing < 10
-        )
+        __fails_0 AND __effect_0 >= 10
       )
       AND NOT (
-        __fails_1 AND (
-          __effect_1 >= 10 OR __passing < 10
-        )
+        __fails_1 AND __effect_1 >= 10
       )
     GROUP BY
       k0,

@@ -109,8 +109,7 @@ FROM (
     FROM (
       SELECT
         *,
-        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER () AS BIGINT) AS __effect_0,
-        CAST(SUM(CASE WHEN NOT __fails_0 THEN 1 ELSE 0 END) OVER () AS BIGINT) AS __passing
+        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER () AS BIGINT) AS __effect_0
       FROM (
         SELECT
           c.__entity AS __entity,
@@ -133,9 +132,7 @@ FROM (
     ) AS __judged
     WHERE
       NOT (
-        __fails_0 AND (
-          __effect_0 >= 10 OR __passing < 10
-        )
+        __fails_0 AND __effect_0 >= 10
       )
     GROUP BY
       __entity

@@ -49,8 +49,7 @@ FROM (
     FROM (
       SELECT
         *,
-        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0,
-        CAST(SUM(CASE WHEN NOT __fails_0 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __passing
+        CAST(SUM(CASE WHEN __fails_0 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0
       FROM (
         SELECT
           sales_by_location.district AS k0,
@@ -82,9 +81,7 @@ FROM (
     ) AS __judged
     WHERE
       NOT (
-        __fails_0 AND (
-          __effect_0 >= 20 OR __passing < 20
-        )
+        __fails_0 AND __effect_0 >= 20
       )
     GROUP BY
       k0,

@@ -41,8 +41,7 @@ FROM (
       *,
       CAST(SUM(CASE WHEN __fails_0 AND NOT __fails_1 AND NOT __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_0,
       CAST(SUM(CASE WHEN NOT __fails_0 AND __fails_1 AND NOT __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_1,
-      CAST(SUM(CASE WHEN NOT __fails_0 AND NOT __fails_1 AND __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_2,
-      CAST(SUM(CASE WHEN NOT __fails_0 AND NOT __fails_1 AND NOT __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __passing
+      CAST(SUM(CASE WHEN NOT __fails_0 AND NOT __fails_1 AND __fails_2 THEN 1 ELSE 0 END) OVER (PARTITION BY k0, k1) AS BIGINT) AS __effect_2
     FROM (
       SELECT
         CAST(DATE_FORMAT(card_usage.txn_date, 'EEEE') AS STRING) AS k0,
@@ -87,19 +86,13 @@ FROM (
   ) AS __judged
   WHERE
     NOT (
-      __fails_0 AND (
-        __effect_0 >= 10 OR __passing < 10
-      )
+      __fails_0 AND __effect_0 >= 10
     )
     AND NOT (
-      __fails_1 AND (
-        __effect_1 >= 10 OR __passing < 10
-      )
+      __fails_1 AND __effect_1 >= 10
     )
     AND NOT (
-      __fails_2 AND (
-        __effect_2 >= 10 OR __passing < 10
-      )
+      __fails_2 AND __effect_2 >= 10
     )
   GROUP BY
     k0,
