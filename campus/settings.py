@@ -141,6 +141,14 @@ class AirlockSettings(BaseSettings):
     bytes_per_day: int = Field(
         200 * 1024 * 1024, gt=0, description="Bytes of tables and files one user may submit for export in 24 hours."
     )
+    pages_url: str | None = Field(
+        None, description="Where people open the airlock's pages (e.g. https://campus.example/services/data/airlock); "
+                          "e-mails and refusals link to a request under it. The hub sets it from its bind URL.")
+    smtp_host: str | None = Field(
+        None, description="The mail server that tells requesters and reviewers when a request moves; no e-mail "
+                          "when unset (the pages still show what changed).")
+    smtp_port: int = Field(25, gt=0, lt=65536, description="The mail server's port.")
+    smtp_from: str = Field("campus-airlock@localhost", description="The sender of the airlock's e-mails.")
 
 
 # --------------------------------------------------------------------------- the hub

@@ -7,6 +7,7 @@ store directory; requests are made through the real gateway as the demo users.
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -100,14 +101,19 @@ def session(cx, user: CampusUser, project: str | None = None):
     return cx.session(user.name, list(user.groups), project)
 
 
-def export(airlock, cx, audit, sql=BY_GENDER, user=ALICE, name="by-gender", project=None) -> ExportRequest:
-    return airlock.export(session(cx, user, project), sql, name, "for the report", audit=audit)
+def export(airlock, cx, audit, sql=BY_GENDER, user=ALICE, name=None, project=None) -> ExportRequest:
+    """A new export request (named anew each time: the airlock refuses the same one twice while it stands)."""
+    return airlock.export(session(cx, user, project), sql, name or f"by-gender-{next(NEW)}", "for the report",
+                          audit=audit)
 
 
 PNG = b"\x89PNG\r\n\x1a\n a figure"
+NEW = itertools.count(1)
 
 
-def figure(airlock, audit, user=ALICE, content=PNG) -> ExportRequest:
+def figure(airlock, audit, user=ALICE, content=None) -> ExportRequest:
+    """A new figure's export request (new content unless `content` is given)."""
+    content = PNG + f" {next(NEW)}".encode() if content is None else content
     return airlock.export_file(user, "figure.png", content, "figure 2", audit=audit)
 
 
@@ -168,8 +174,8 @@ def _returned(airlock, cx, audit):
 MOVES = {
     # (from, to): how to make it happen, as people would
     (Status.SUBMITTED, Status.NEEDS_REVIEW): _needs_review,
-    (Status.SUBMITTED, Status.AUTO_APPROVED): lambda a, cx, au: export(a, cx, au, AIR_BY_STATION, name="air"),
-    (Status.AUTO_APPROVED, Status.RELEASED): lambda a, cx, au: export(a, cx, au, AIR_BY_STATION, name="air"),
+    (Status.SUBMITTED, Status.AUTO_APPROVED): lambda a, cx, au: export(a, cx, au, AIR_BY_STATION),
+    (Status.AUTO_APPROVED, Status.RELEASED): lambda a, cx, au: export(a, cx, au, AIR_BY_STATION),
     (Status.SUBMITTED, Status.BLOCKED): lambda a, cx, au: export(
         a, cx, au, "SELECT district AS card_id, count(*) AS n FROM card_usage GROUP BY 1", name="renamed"),
     (Status.NEEDS_REVIEW, Status.APPROVED): _approved,

@@ -32,7 +32,16 @@ the rest loads on first use, so importing an error does not pay for SQLAlchemy.
 
 from importlib import import_module
 
-from .errors import AirlockError, Conflict, ContentChanged, InvalidExport, NotPermitted, RequestNotFound, WrongState
+from .errors import (
+    AirlockError,
+    Conflict,
+    ContentChanged,
+    DuplicateExport,
+    InvalidExport,
+    NotPermitted,
+    RequestNotFound,
+    WrongState,
+)
 
 _LAZY = {
     "Airlock": ".airlock", "Download": ".airlock",
@@ -42,8 +51,8 @@ _LAZY = {
     "ExportStore": ".store", "SqlExportStore": ".store",
 }
 
-__all__ = ["AirlockError", "Conflict", "ContentChanged", "InvalidExport", "NotPermitted", "RequestNotFound",
-           "WrongState", *_LAZY]
+__all__ = ["AirlockError", "Conflict", "ContentChanged", "DuplicateExport", "InvalidExport", "NotPermitted",
+           "RequestNotFound", "WrongState", *_LAZY]
 
 
 def __getattr__(name: str):

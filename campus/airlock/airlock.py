@@ -15,6 +15,7 @@ requester downloads.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -30,7 +31,7 @@ from campus.audit import AuditLog
 from campus.errors import CampusError
 from campus.settings import AirlockSettings
 
-from . import checks, permissions, policies
+from . import checks, notify, permissions, policies
 from .errors import InvalidExport, QuotaExceeded, StaleReview
 from .provenance import data_version, policy_version
 from .request import (
@@ -105,7 +106,8 @@ class Airlock:
         name = _clean_name(name)
         self._guarded(requester, "export_submitted", None, audit,
                       lambda: permissions.check_user_in_project(requester, session.project, self.policy))
-        self._guarded(requester, "export_submitted", None, audit, lambda: self._check_quota(requester))
+        self._guarded(requester, "export_submitted", None, audit, lambda: (
+            self._check_not_duplicate(requester, name=name, sql=sql), self._check_quota(requester)))
         checked = _CheckedTable.of(self.campus, session, sql)
         self._guarded(requester, "export_submitted", None, audit,
                       lambda: self._check_quota(requester, len(checked.parquet)))
@@ -133,6 +135,7 @@ class Airlock:
         self._check_file_size(filename, content)
         self._guarded(requester, "export_submitted", None, audit, lambda: (
             permissions.check_user_in_project(requester, project, self.policy),
+            self._check_not_duplicate(requester, name=name, content_sha256=hashlib.sha256(content).hexdigest()),
             self._check_quota(requester, len(content))))
         report = self._guarded(requester, "export_submitted", None, audit,
                                lambda: self._check_file(requester, project, filename, content))
@@ -205,12 +208,14 @@ class Airlock:
 
     def review(
         self, request_id: int, user: User, decision: Decision, comment: str = "", *, audit: AuditLog,
-        seen: Seen | None = None,
+        seen: Seen | None = None, release: bool = False,
     ) -> ExportRequest:
         """Approve, reject or return a request that needs review (policies.after_review).
 
         `seen` is what the reviewer looked at (the content's sha256 and the round): a
-        decision given for other content, or an earlier round, is refused as stale.
+        decision given for other content, or an earlier round, is refused as stale. With
+        `release`, the approval that completes the approvals also releases it (one step
+        for the last reviewer; `release` checks the same rules).
         """
         request = self._find(request_id, user, "export_reviewed", audit)
         self._guarded(user, "export_reviewed", request, audit, lambda: (
@@ -225,7 +230,8 @@ class Airlock:
                          comment=review.comment, content_sha256=request.content_sha256)
             return saved
         note = review.comment or f"approved by {', '.join([*request.approvals, user.name])}"
-        return self._move(request, to, user.name, note, audit, review=review)
+        moved = self._move(request, to, user.name, note, audit, review=review, tell=not release)
+        return self.release(request_id, user, audit=audit) if release and to is Status.APPROVED else moved
 
     def release(self, request_id: int, user: User, *, audit: AuditLog) -> ExportRequest:
         """Release an approved request: from now on its requester can download it."""
@@ -310,6 +316,11 @@ class Airlock:
                 f"{user.name}'s export requests of the last 24 hours hold {size + adding:,} bytes with this one, over "
                 f"the {self.settings.bytes_per_day:,} a day allows; export smaller tables, or wait")
 
+    def _check_not_duplicate(self, user: User, **export) -> None:
+        """`policies.check_not_duplicate` against `user`'s own requests."""
+        policies.check_not_duplicate(self.store.find(requester=user.name), pages_url=self.settings.pages_url,
+                                     **export)
+
     def _check_file_size(self, filename: str, content: bytes) -> None:
         if not content:
             raise InvalidExport(f"{filename} is empty: there is nothing to export")
@@ -345,8 +356,9 @@ class Airlock:
         return self._move(request, Status.RELEASED, AIRLOCK, "released automatically", audit, released_at=_now())
 
     def _move(self, request: ExportRequest, to: Status, actor: str, note: str, audit: AuditLog, *,
-              review: Review | None = None, **changes) -> ExportRequest:
-        """One move of `states.TRANSITIONS`: saved with its timeline step, then audited."""
+              review: Review | None = None, tell: bool = True, **changes) -> ExportRequest:
+        """One move of `states.TRANSITIONS`: saved with its timeline step, audited, then the people it
+        concerns are told (`notify`; not with `tell=False`, for a move the next one follows at once)."""
         policies.check_transition(request, to)
         action = TRANSITIONS[(request.status, to)][1]
         moved = replace(request, status=to, status_reason=note, **changes)
@@ -355,6 +367,8 @@ class Airlock:
         audit.record(actor, action, str(to), project=request.project, request=request.id,
                      **{"from": str(request.status), "to": str(to)}, note=note, round=saved.round,
                      content_sha256=saved.content_sha256)
+        if tell:
+            notify.tell(saved, self.policy, self.settings)
         return saved
 
     def _find(self, request_id: int, user: User, action: str, audit: AuditLog) -> ExportRequest:

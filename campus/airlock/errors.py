@@ -63,6 +63,17 @@ class QuotaExceeded(AirlockError):
     http_status = 429
 
 
+class DuplicateExport(AirlockError):
+    """The same requester already asked for this export, and that request is in progress or released."""
+
+    code = "duplicate_export"
+    http_status = 409
+
+    def __init__(self, reason: str, existing: int | None = None):
+        super().__init__(reason)
+        self.existing = existing
+
+
 class StaleReview(AirlockError):
     """A decision given for content or a round the request no longer holds."""
 

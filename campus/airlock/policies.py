@@ -21,6 +21,9 @@ The rules:
   rule ``auto``, nothing withheld        auto_approved, then released by the airlock
   =====================================  ===============================================
 
+* a request the same requester already made is refused while that one stands (in
+  progress or released; `check_not_duplicate`): the same query (its text normalised) under
+  the same name, or a file with the same content;
 * a **review** (`after_review`): one rejection rejects and one return returns (the safe
   direction needs one voice); approval needs ``reviewers_required`` different reviewers
   in the same round. A rejection or a return says why: the requester reads it.
@@ -31,7 +34,10 @@ Each ``check_…`` raises `WrongState` (or `InvalidExport`) with the reason; eac
 
 from __future__ import annotations
 
-from .errors import InvalidExport, WrongState, question
+import sqlglot
+from sqlglot.errors import SqlglotError
+
+from .errors import DuplicateExport, InvalidExport, WrongState, question
 from .request import Decision, ExportRequest
 from .states import TRANSITIONS, Status
 
@@ -77,6 +83,47 @@ def check_review(decision: str, comment: str) -> None:
         raise InvalidExport(f"a review decides approve, reject or return, not {decision!r}")
     if decision != "approve" and not comment.strip():
         raise InvalidExport(f"say why you {decision} it: the requester reads your comment")
+
+
+#: a request in one of these still stands: the same export again is refused
+STANDING = frozenset({Status.SUBMITTED, Status.NEEDS_REVIEW, Status.AUTO_APPROVED, Status.APPROVED,
+                      Status.RETURNED, Status.RELEASED})
+
+
+def check_not_duplicate(earlier: list[ExportRequest], *, name: str, sql: str | None = None,
+                        content_sha256: str | None = None, pages_url: str | None = None) -> None:
+    """Refuse a table export (`name`, `sql`) or file export (`content_sha256`) that one of
+    `earlier` (the same requester's) already is, while that one stands; the refusal names it."""
+    query = normal_sql(sql) if sql is not None else None
+    for first in earlier:
+        same = (first.kind == "table" and first.name == name and normal_sql(first.sql or "") == query
+                if sql is not None else first.kind == "file" and first.content_sha256 == content_sha256)
+        if same and first.status in STANDING:
+            where = f" ({pages_url.rstrip('/')}/{first.id})" if pages_url else ""
+            raise DuplicateExport(
+                f"you already asked for this export: export request {first.id}{where}, {first.name}, is "
+                f"{str(first.status).replace('_', ' ')}. {_instead(first)}", existing=first.id)
+
+
+def _instead(first: ExportRequest) -> str:
+    if first.status is Status.RELEASED:
+        return "It is released: download it from its page, or campus.exports()."
+    if first.status is Status.RETURNED:
+        return f"Resubmit it instead (campus.resubmit({first.id}, ...)), or withdraw it first."
+    return "Wait for its review (campus.exports() shows where it stands); to ask for something else, change the query."
+
+
+def normal_sql(sql: str) -> str:
+    """`sql` as one text whatever its spacing, keyword case, comments or final semicolon.
+
+    >>> normal_sql("select  district,\n count(*) FROM card_usage -- all\n GROUP BY 1;")
+    'SELECT district, COUNT(*) FROM card_usage GROUP BY 1'
+    """
+    try:
+        return ";".join(e.sql(dialect="duckdb", normalize=True, comments=False)
+                        for e in sqlglot.parse(sql, read="duckdb") if e is not None)
+    except SqlglotError:
+        return " ".join(sql.split()).rstrip(";").strip()
 
 
 def auto_check(request: ExportRequest) -> tuple[Status, str]:

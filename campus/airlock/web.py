@@ -19,7 +19,7 @@ JSON API (errors are ``{"code": ..., "reason": ...}`` with a matching HTTP statu
     GET  /api/exports?view=mine|queue|decided    (reviewers default to the queue)
     GET  /api/exports/{id}                 the request, its report, reviews and timeline
     GET  /api/exports/{id}/history         earlier releases by its requester or project (reviewers)
-    POST /api/exports/{id}/review          {decision: approve|reject|return, comment}
+    POST /api/exports/{id}/review          {decision: approve|reject|return, comment, release}
     POST /api/exports/{id}/release
     POST /api/exports/{id}/resubmit        {description, sql}   (a returned request, its requester)
     POST /api/exports/{id}/resubmit/file   multipart: file, description (a returned file, checked again)
@@ -28,11 +28,14 @@ JSON API (errors are ``{"code": ..., "reason": ...}`` with a matching HTTP statu
 
 Pages (server-rendered, no JavaScript)::
 
-    GET  /airlock                          the queue (reviewers) and your own requests
-    GET  /airlock/{id}                     one request: table or file, reports, query, history, decision forms
+    GET  /airlock                          the queue (reviewers) and your own requests, what changed since you
+                                           last looked at the top
+    GET  /airlock/{id}                     one request: the next step and its decision form at the top, then the
+                                           table or file, reports, query, history
     GET  /airlock/{id}/download            the released content, its requester only (a browser's link)
-    POST /airlock/{id}/review              form: decision, comment, csrf
-    POST /airlock/{id}/release             form: csrf
+    POST /airlock/{id}/review              form: decision, comment, csrf (the approval that completes the
+                                           approvals releases it too: one step for the last reviewer)
+    POST /airlock/{id}/release             form: csrf (a request approved without releasing, through the API)
 
 **Cross-site requests.** Every POST is refused when the browser says it comes from
 another site: an ``Origin`` header whose host is not this request's ``Host``, or
@@ -49,7 +52,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
@@ -108,6 +111,7 @@ class ReviewBody(BaseModel):
     comment: Words = ""
     content_sha256: str | None = Field(None, description="The content you reviewed; an approval must name it.")
     round: int | None = Field(None, description="The round you reviewed; an approval must name it.")
+    release: bool = Field(False, description="Release it too, if your approval completes the approvals.")
 
 
 class ResubmitBody(BaseModel):
@@ -136,7 +140,7 @@ def router(
     audit = audit or airlock.campus.audit
     secret = csrf_secret or secrets.token_bytes(32)
     api = APIRouter(route_class=_ApiRoute, tags=["exports"])
-    pages = APIRouter(route_class=_PageRoute, tags=["export review"], include_in_schema=False)
+    pages = APIRouter(route_class=PageRoute, tags=["export review"], include_in_schema=False)
     same_site = [Depends(same_origin)]
     # the signed-in user, as a type FastAPI resolves (so this module has no `from __future__ import annotations`)
     Who = Annotated[Any, Depends(current_user)]  # noqa: N806
@@ -178,8 +182,8 @@ def router(
     @api.post("/api/exports/{request_id}/review", dependencies=same_site)
     def review_export(request_id: RequestId, body: ReviewBody, user: Who):
         seen = _seen(body.content_sha256, body.round, body.decision)
-        return as_json(airlock.review(request_id, user, body.decision, body.comment, audit=audit, seen=seen),
-                       airlock, user)
+        return as_json(airlock.review(request_id, user, body.decision, body.comment, audit=audit, seen=seen,
+                                      release=body.release), airlock, user)
 
     @api.post("/api/exports/{request_id}/release", dependencies=same_site)
     def release_export(request_id: RequestId, user: Who):
@@ -210,10 +214,15 @@ def router(
     @pages.get("/airlock", name="airlock_queue")
     def queue_page(request: Request, user: Viewer):
         reviewer = permissions.is_reviewer(user, airlock.policy)
-        return _page(request, "queue.html", user, title="Export requests", reviewer=reviewer,
-                     queue=airlock.queue(user) if reviewer else [], decided=airlock.decided(user) if reviewer else [],
-                     mine=airlock.mine(user), required=airlock.settings.reviewers_required,
-                     budgets=_standing(airlock) if reviewer else [])
+        queue, mine = airlock.queue(user) if reviewer else [], airlock.mine(user)
+        since = _last_seen(request)
+        response = _page(request, "queue.html", user, title="Export requests", reviewer=reviewer, queue=queue,
+                         decided=airlock.decided(user) if reviewer else [], mine=mine,
+                         required=airlock.settings.reviewers_required, budgets=_standing(airlock) if reviewer else [],
+                         changes=changed_since(since, user, mine, queue), since=since)
+        response.set_cookie(SEEN_COOKIE, _now().isoformat(), max_age=365 * 86400, path=_base(request) + "/",
+                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        return response
 
     @pages.get("/airlock/{request_id}", name="airlock_request")
     def request_page(request: Request, request_id: RequestId, user: Viewer):
@@ -242,7 +251,8 @@ def router(
         _check_token(secret, user, csrf)
         try:
             seen = Seen(content_sha256, round)  # the page's form always names what it showed
-            airlock.review(request_id, user, decision, comment, audit=audit, seen=seen)  # type: ignore[arg-type]
+            airlock.review(request_id, user, decision, comment, audit=audit, seen=seen,  # type: ignore[arg-type]
+                           release=True)
         except CampusError as e:
             return _request_page(request, airlock, user, request_id, _token(secret, user), error=e, comment=comment,
                                  audit=audit)
@@ -328,7 +338,7 @@ class _ApiRoute(_RefusalRoute):
                             headers=getattr(error, "headers", None))
 
 
-class _PageRoute(_RefusalRoute):
+class PageRoute(_RefusalRoute):
     """Refusals on pages render the error page; one that names a ``location`` (sign in) goes there."""
 
     def refuse(self, request: Request, error: CampusError) -> Response:
@@ -400,6 +410,33 @@ def _request_page(request: Request, airlock: Airlock, user: User, request_id: Re
         required=airlock.settings.reviewers_required, csrf=token, error=error, comment=comment,
         statuses=STATUSES,
     )
+
+
+SEEN_COOKIE = "campus-airlock-seen"  # when this browser last opened the list of requests
+
+
+def changed_since(since: datetime | None, user: User, mine: list[ExportRequest],
+                  queue: list[ExportRequest]) -> list[dict]:
+    """What moved since `since` (None: nothing to compare with): `user`'s requests that someone
+    else moved, and requests that came to the queue; newest first."""
+    if since is None:
+        return []
+    moves = [(r, t) for r in mine for t in r.timeline if t.at > since and t.actor != user.name]
+    moves += [(r, t) for r in queue for t in r.timeline
+              if t.at > since and t.to_status is Status.NEEDS_REVIEW and r.requester != user.name]
+    moves.sort(key=lambda move: move[1].at, reverse=True)
+    return [{"request": r, "step": t} for r, t in moves]
+
+
+def _last_seen(request: Request) -> datetime | None:
+    try:
+        return datetime.fromisoformat(request.cookies.get(SEEN_COOKIE, ""))
+    except ValueError:
+        return None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def _page(request: Request, template: str, user: User, *, status_code: int = 200, **context) -> HTMLResponse:

@@ -19,7 +19,7 @@ from ..campus import Campus, noise_secret, pseudonym_secret
 from ..db import connect, ensure_schema
 from ..errors import ConfigError
 from ..keys import kept_secret
-from ..settings import Settings
+from ..settings import SandboxSettings, Settings
 from .auth import Authenticator, HubAuthenticator, TokenAuthenticator
 from .tokens import TokenStore
 
@@ -89,7 +89,7 @@ def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = No
     from campus.airlock import Airlock
     from campus.airlock.web import router as airlock_router
 
-    from . import browser
+    from . import browser, home
     from .app import authenticated, create_app
     from .sessions import SessionStore
 
@@ -97,8 +97,11 @@ def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = No
     airlock.finish_pending(audit=cx.audit)
     hub_oauth = authenticator.hub if isinstance(authenticator, HubAuthenticator) else None
     key = signing_key(cx.settings.state_dir)
+    templates = sorted(p.name for p in SandboxSettings().templates_dir.glob("*.ipynb"))
     routers = [airlock_router(airlock, authenticated, page_user=browser.signed_in, csrf_secret=key),
-               browser.router(hub_oauth)]
+               browser.router(hub_oauth),
+               home.router(airlock, browser.signed_in, templates=templates,
+                           hub_url=os.environ.get("JUPYTERHUB_BASE_URL", "/") if hub_oauth else None)]
     app = create_app(cx, authenticator, prefix=prefix, routers=routers, sessions_only=hub_oauth is not None)
     app.state.sessions = SessionStore(cx.audit.engine)
     app.state.signing_key = key
