@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campus import Denied, QueryRejected
 from campus.audit import AuditLog
@@ -25,6 +27,7 @@ from campus.airlock import (
     CampusUser,
     Conflict,
     ContentChanged,
+    DuplicateExport,
     ExportRequest,
     InvalidExport,
     NotPermitted,
@@ -453,6 +456,60 @@ def test_who_may(on_sqlite, requester, actor, action, status, outcome):
     assert airlock.store.get(request.id).status is status, "a refusal changes nothing"
 
 
+# --- the same export twice --------------------------------------------------------------------
+
+REFORMATTED = "select gender,\n       COUNT(*) as n\n  from card_usage  -- by gender\n group by 1;"
+
+
+def test_the_same_export_twice_is_refused_while_the_first_stands(airlock, cx, audit):
+    first = export(airlock, cx, audit, BY_GENDER, name="twice")
+    with pytest.raises(DuplicateExport, match=f"export request {first.id}, twice, is needs review") as refused:
+        export(airlock, cx, audit, REFORMATTED, name="twice")  # the same query, however it is written
+    assert refused.value.existing == first.id and "Wait for its review" in refused.value.reason
+    assert events_for(audit, None)[-1]["detail"]["code"] == "duplicate_export", "the refusal is audited"
+    # | what differs from the first                 | taken? |
+    assert export(airlock, cx, audit, BY_GENDER, name="twice-again").name == "twice-again"  # the name      | yes
+    assert export(airlock, cx, audit, BY_GENDER + " ORDER BY 1", name="twice").sql.endswith("1")  # query | yes
+    assert export(airlock, cx, audit, BY_GENDER, user=BOB, name="twice").requester == "bob"  # requester  | yes
+
+    airlock.review(first.id, SEJIN, "return", "a finer grain, please", audit=audit)
+    with pytest.raises(DuplicateExport, match=rf"Resubmit it instead \(campus.resubmit\({first.id}"):
+        export(airlock, cx, audit, BY_GENDER, name="twice")
+    airlock.withdraw(first.id, ALICE, audit=audit)
+    assert export(airlock, cx, audit, BY_GENDER, name="twice").status is Status.NEEDS_REVIEW, (
+        "a withdrawn (or rejected, or blocked) request no longer stands: the same export may be asked again")
+
+
+def test_a_released_export_is_not_asked_for_again(airlock, cx, audit):
+    released = export(airlock, cx, audit, AIR_BY_STATION, name="stations")
+    assert released.status is Status.RELEASED
+    with pytest.raises(DuplicateExport, match="It is released: download it"):
+        export(airlock, cx, audit, AIR_BY_STATION, name="stations")
+
+
+def test_the_same_file_twice_is_refused_whatever_its_name(airlock, audit):
+    first = figure(airlock, audit, content=PNG + b" the map")
+    with pytest.raises(DuplicateExport, match=f"export request {first.id}"):
+        airlock.export_file(ALICE, "map-final.png", PNG + b" the map", "again", name="map", audit=audit)
+    assert figure(airlock, audit, user=BOB, content=PNG + b" the map").requester == "bob"
+
+
+KEYWORDS = ["select", "as", "from", "group", "by", "order", "where"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(gaps=st.lists(st.sampled_from([" ", "  ", "\n", "\t", "\n   "]), min_size=12, max_size=12),
+       upper=st.lists(st.booleans(), min_size=12, max_size=12), semicolon=st.booleans())
+def test_a_query_is_the_same_however_it_is_spaced_or_cased(gaps, upper, semicolon):
+    words = ["select", "district,", "count(*)", "as", "n", "from", "card_usage", "where", "amount", "> 10",
+             "group", "by 1"]
+    written = "".join(gap + (w.upper() if up and w in KEYWORDS else w) for gap, w, up in zip(gaps, words, upper))
+    written += ";" if semicolon else ""
+    assert policies.normal_sql(written) == policies.normal_sql(" ".join(words))
+    assert policies.normal_sql(written.replace("> 10", "> 11")) != policies.normal_sql(" ".join(words)), (
+        "a different literal is a different query")
+
+
 def test_a_rejection_or_return_says_why(airlock, audit):
     request = figure(airlock, audit)
     for decision in ("reject", "return"):
@@ -501,6 +558,21 @@ def test_two_reviewer_mode_needs_two_different_reviewers(two_reviewers, cx, audi
     assert two_reviewers.release(request.id, SEJIN, audit=audit).status is Status.RELEASED
     reviewed = [(e["actor"], e["outcome"]) for e in events_for(audit, request.id) if e["action"] == "export_reviewed"]
     assert reviewed == [("sejin", "approve"), ("sejin", "refused"), ("jiwoo", "approved")]
+
+
+def test_the_last_reviewers_approval_can_release_at_once(airlock, two_reviewers, cx, audit):
+    one = export(airlock, cx, audit)
+    with pytest.raises(NotPermitted, match="cannot review it"):
+        airlock.review(one.id, ALICE, "approve", audit=audit, release=True)  # still nobody reviews their own
+    released = airlock.review(one.id, SEJIN, "approve", audit=audit, release=True)
+    assert released.status is Status.RELEASED and [t.to_status for t in released.timeline][-2:] == [
+        Status.APPROVED, Status.RELEASED]
+    assert [e["action"] for e in events_for(audit, one.id)][-2:] == ["export_reviewed", "export_released"]
+
+    two = export(two_reviewers, cx, audit)
+    first = two_reviewers.review(two.id, SEJIN, "approve", audit=audit, release=True)
+    assert first.status is Status.NEEDS_REVIEW, "one approval of two releases nothing"
+    assert two_reviewers.review(two.id, JIWOO, "approve", audit=audit, release=True).status is Status.RELEASED
 
 
 def test_in_two_reviewer_mode_one_rejection_is_enough(two_reviewers, cx, audit):

@@ -365,3 +365,30 @@ def test_a_returned_file_is_resubmitted_with_a_new_file_and_checked_again(client
     answer = again.json()
     assert (answer["round"], answer["status"], answer["description"]) == (2, "needs_review", "rounded")
     assert answer["content_sha256"] != request["content_sha256"] and answer["report"]["outcome"] == "pass"
+
+
+# --- what changed since the last look; the same export twice ---------------------------------
+
+
+def test_the_list_says_what_changed_since_the_requester_last_looked(client):
+    client.cookies.clear()  # a browser that has not looked before
+    request = submit(client, name="watched")
+    first = client.get("/airlock", headers=signed(ALICE))
+    assert first.status_code == 200 and 'id="changes"' not in first.text, "a first look has nothing to compare with"
+    assert "campus-airlock-seen" in first.cookies
+    returned = client.post(f"/api/exports/{request['id']}/review", json={"decision": "return", "comment": "finer"},
+                           headers=signed(SEJIN))
+    assert returned.status_code == 200
+    again = client.get("/airlock", headers=signed(ALICE)).text
+    changes = again[again.index('id="changes"'):again.index("</section>", again.index('id="changes"'))]
+    assert f"export request {request['id']}, watched" in changes and "<strong>returned</strong>" in changes
+    assert "sejin" in changes and "finer" in changes
+    assert 'id="changes"' not in client.get("/airlock", headers=signed(ALICE)).text, "seen once, it is not news"
+    client.cookies.clear()
+
+
+def test_the_same_export_twice_is_refused_with_the_first_named(client):
+    first = submit(client, name="once")
+    again = client.post("/api/exports", json={"sql": BY_GENDER.lower() + ";", "name": "once"}, headers=signed(ALICE))
+    assert again.status_code == 409 and again.json()["code"] == "duplicate_export"
+    assert f"export request {first['id']}" in again.json()["reason"]

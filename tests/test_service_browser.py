@@ -96,10 +96,46 @@ def test_no_page_loads_anything_from_another_site(service, sejin_token):
         assert client.get("api/docs").status_code == 404, "no Swagger UI from a CDN; the spec is at api/openapi.json"
         assert client.get("api/openapi.json").status_code == 200
         sign_in(client, sejin_token)
-        for path in ("airlock", "sign-in", "sign-out"):
+        for path in ("", "guide", "airlock", "sign-in", "sign-out"):
             page = client.get(path)
             assert "default-src 'none'" in page.headers["content-security-policy"]
             assert not re.search(r'(src|href)="(https?:)?//', page.text), f"{path} links another site"
+
+
+# --- the campus's front page and guide ----------------------------------------------------------
+
+
+def test_the_front_page_says_what_the_campus_is_and_links_everything_a_steward_needs(service, sejin_token):
+    with plain_browser(service) as client:
+        assert client.get("").status_code == 303, "the front page asks a browser to sign in, like the airlock's"
+        sign_in(client, sejin_token)
+        page = client.get("")
+        assert page.status_code == 200 and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        links = set(re.findall(r'href="([^"]+)"', page.text))
+        assert {"/guide", "/airlock", "/budget"} <= links
+        assert "The review queue" in page.text and "sensitive data" in page.text
+        assert "card_usage.ipynb" in page.text and "request_an_export.ipynb" in page.text
+        assert 'action="/sign-out"' in page.text, "every page can sign out"
+        guide = client.get("guide")
+        assert guide.status_code == 200 and "<h1>The campus SQL guide</h1>" in guide.text
+        assert "<table>" in guide.text, "the guide's tables are tables"
+
+
+def test_a_researcher_sees_their_own_requests_not_a_queue(service):
+    with plain_browser(service) as client:
+        sign_in(client, service.token("bob"))
+        page = client.get("")
+        assert page.status_code == 200 and "Your export requests" in page.text
+        assert "The review queue" not in page.text
+
+
+def test_every_page_of_the_airlock_can_sign_out(service, sejin_token):
+    with plain_browser(service) as client:
+        sign_in(client, sejin_token)
+        for path in ("", "guide", "airlock"):
+            assert '<form method="post" action="/sign-out"><button class="sign-out">' in client.get(path).text, path
+        assert client.post("sign-out").status_code == 200
+        assert client.get("").status_code == 303, "signed out: the front page asks to sign in again"
 
 
 # --- in a real browser: a page on another site cannot sign the victim in -----------------------

@@ -71,7 +71,7 @@ from campus.text import Sql, Words
 
 from . import permissions, policies
 from .airlock import Airlock, Seen
-from .request import ExportRequest, User
+from .request import AIRLOCK, ExportRequest, User
 from .states import STATUSES, Status
 
 #: Files a reviewer's browser may show inline; anything else is described, not rendered.
@@ -417,11 +417,12 @@ SEEN_COOKIE = "campus-airlock-seen"  # when this browser last opened the list of
 
 def changed_since(since: datetime | None, user: User, mine: list[ExportRequest],
                   queue: list[ExportRequest]) -> list[dict]:
-    """What moved since `since` (None: nothing to compare with): `user`'s requests that someone
-    else moved, and requests that came to the queue; newest first."""
+    """What moved since `since` (None: nothing to compare with): `user`'s requests that a reviewer
+    moved (the airlock's own moves answer the request itself), and requests that came to the
+    queue; newest first."""
     if since is None:
         return []
-    moves = [(r, t) for r in mine for t in r.timeline if t.at > since and t.actor != user.name]
+    moves = [(r, t) for r in mine for t in r.timeline if t.at > since and t.actor not in (user.name, AIRLOCK)]
     moves += [(r, t) for r in queue for t in r.timeline
               if t.at > since and t.to_status is Status.NEEDS_REVIEW and r.requester != user.name]
     moves.sort(key=lambda move: move[1].at, reverse=True)
@@ -430,9 +431,10 @@ def changed_since(since: datetime | None, user: User, mine: list[ExportRequest],
 
 def _last_seen(request: Request) -> datetime | None:
     try:
-        return datetime.fromisoformat(request.cookies.get(SEEN_COOKIE, ""))
+        at = datetime.fromisoformat(request.cookies.get(SEEN_COOKIE, ""))
     except ValueError:
         return None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 def _now() -> datetime:

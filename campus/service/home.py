@@ -11,8 +11,6 @@ They are pages like the airlock's (`campus.airlock.web`): the same sign-in (a br
 same look; they have no forms but the header's sign-out.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +42,7 @@ def router(airlock, page_user: Callable[..., Any], *, hub_url: str | None = None
     """The front page and the guide. `hub_url` is the hub's base URL (None: no hub, so no links
     into notebooks); `templates` are the notebook templates' file names in a new home's templates/."""
     pages = APIRouter(route_class=PageRoute, include_in_schema=False)
+    # the signed-in user, as a type FastAPI resolves (so this module has no `from __future__ import annotations`)
     Viewer = Annotated[Any, Depends(page_user)]  # noqa: N806
 
     @pages.get("/", name="campus_home")
