@@ -43,6 +43,7 @@ data_groups = set(campus_groups)  # the groups whose members may use the data se
 state = hub.state
 state.mkdir(parents=True, exist_ok=True, mode=0o700)
 BIN = Path(sys.executable).parent
+HERE = Path(__file__).resolve().parent
 
 # --------------------------------------------------------------------------- where things live
 
@@ -51,6 +52,9 @@ c.JupyterHub.hub_bind_url = hub.internal_url
 c.JupyterHub.db_url = hub.db_url or f"sqlite:///{state / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
+# hub/templates: the home page links the campus's pages; the admin page has no "Add Users"
+# (people are provisioned in hub/users.yaml with `campus users add`).
+c.JupyterHub.template_paths = [str(HERE / "templates")]
 
 # The proxy: node configurable-http-proxy, installed by scripts/node-proxy.
 if not hub.proxy_command.exists():
@@ -176,6 +180,8 @@ if hub.data_service:
     # Rows of people go to sealed sessions only; only the sandboxed spawner seals them, and
     # the hub says so both ways (a stray CAMPUS_SESSIONS_SEALED cannot claim it).
     passed["CAMPUS_SESSIONS_SEALED"] = "true" if hub.spawner == "sandbox" else "false"
+    # The airlock's e-mails link its pages as people reach them.
+    passed.setdefault("CAMPUS_AIRLOCK_PAGES_URL", hub.bind_url.rstrip("/") + f"/services/{DATA_SERVICE}/airlock")
     service = {
         "name": DATA_SERVICE,
         "url": hub.data_url,
@@ -232,6 +238,8 @@ if hub.spawner == "sandbox" and os.geteuid() != 0:
 c.JupyterHub.spawner_class = SPAWNERS.get(hub.spawner, hub.spawner)
 c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
+# JupyterLab's "Campus" menu (hub/singleuser/labsettings/overrides.json): the campus's pages, in a new tab.
+c.Spawner.args = [f"--LabApp.app_settings_dir={HERE / 'singleuser' / 'labsettings'}"]
 # The server's token may use the data service (if its user may) and nothing else.
 c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
                                  f"access:services!service={DATA_SERVICE}"]

@@ -5,6 +5,11 @@ makes two export requests with a token the hub issued; sejin, a steward, signs i
 hub with her campus password, opens the review pages (the service signs her in through
 the hub's OAuth), approves and releases one request and rejects the other; alice signs
 in and downloads the released table, and cannot download the rejected one.
+
+A steward's day starts at the hub's home page: its link leads to the campus's front page,
+from there to the guide and the review queue, where the next step and its decision sit
+above the table; the requester's list says what changed; the hub's admin page offers no
+"Add Users".
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ BY_DISTRICT = (
     "SELECT district, category, count(*) AS n, sum(amount) AS total FROM card_usage GROUP BY ALL ORDER BY 1, 2"
 )
 BY_DONG = "SELECT dong, count(*) AS n FROM card_usage GROUP BY 1"
-PASSWORDS = {"alice": "alice-long-passphrase", "sejin": "sejin-long-passphrase"}
+PASSWORDS = {"alice": "alice-long-passphrase", "sejin": "sejin-long-passphrase", "admin": "admin-long-passphrase"}
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +115,7 @@ def test_a_steward_reviews_in_the_browser_and_the_requester_downloads_only_what_
     page.locator("td.withheld").first.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.fill("#comment", "Small cells are withheld; fine to release.")
-    page.click("button.approve")
-    page.wait_for_selector("button.release")
-    page.click("button.release")
+    page.click("button.approve")  # the one reviewer's approval releases it: "Approve and release to alice"
     page.wait_for_selector(".status.released")
 
     page.goto(f"{airlock}/{bad['id']}")
@@ -153,3 +156,76 @@ def test_a_steward_reviews_in_the_browser_and_the_requester_downloads_only_what_
         assert cx.audit.verify().ok
     finally:
         cx.close()
+
+
+# --- a steward's way around ---------------------------------------------------------------------
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=f"/tmp/stewards-{name}.png", full_page=True)
+
+
+def test_a_steward_goes_from_the_hub_to_the_queue_and_approves_and_releases_in_one_place(hub, browser):
+    alice_token = mint(hub, "alice", ["access:services!service=data"]).json()["token"]
+    request = export(hub, alice_token, BY_DISTRICT, "spending-for-the-council")
+    campus_root = hub.url + "services/data/"
+
+    alice, alices_page = signed_in_page(browser, hub, "alice")
+    alices_page.goto(campus_root + "airlock")  # alice looks at her requests before the decision
+    alices_page.wait_for_url(campus_root + "airlock")
+    assert alices_page.locator("#changes").count() == 0
+
+    context, page = signed_in_page(browser, hub, "sejin")
+    link = page.locator("#campus-link")
+    assert link.is_visible(), "the hub's home page links the campus"
+    shot(page, "hub-home")
+    link.click()
+    page.wait_for_url(campus_root)  # signed in to the service through the hub, and back
+    shot(page, "home")
+    assert page.locator("h1").inner_text() == "Big Data Campus"
+    for text, lands in [("The SQL guide", "guide"), ("Disclosure budgets", "budget"), ("The review queue", "airlock")]:
+        assert page.locator(f"#links a:has-text('{text}')").get_attribute("href") == f"/services/data/{lands}"
+    page.click("#links a:has-text('The SQL guide')")
+    page.wait_for_url(campus_root + "guide")
+    assert "The campus SQL guide" in page.locator("h1").first.inner_text()
+    page.click("header a:has-text('Campus')")
+    page.click("#links a:has-text('The review queue')")
+    page.wait_for_url(campus_root + "airlock")
+    page.click(f"a[href$='/airlock/{request['id']}'] >> nth=0")
+    page.wait_for_url(f"{campus_root}airlock/{request['id']}")
+
+    next_step = page.locator("#next-step")
+    assert next_step.locator("h2").inner_text() == "Next step: your decision"
+    approve = next_step.locator("button.approve")
+    assert approve.inner_text() == "Approve and release to alice"
+    table_top = page.locator("table").first.bounding_box()["y"]
+    assert next_step.bounding_box()["y"] < table_top, "the decision sits above the table"
+    assert approve.bounding_box()["y"] < page.viewport_size["height"], "and is on the first screen"
+    assert page.locator("button.release").count() == 0, "no separate release step for the last reviewer"
+    shot(page, "review")
+    page.fill("#comment", "District totals: fine to release.")
+    approve.click()
+    page.wait_for_selector(".status.released")
+    assert "Final: the requester can download it" in page.locator("#next-step").inner_text()
+    shot(page, "released")
+    page.click("header button.sign-out")
+    page.wait_for_selector("text=You are signed out of the export requests.")
+    context.close()
+
+    alices_page.goto(campus_root + "airlock")
+    changes = alices_page.locator("#changes")
+    assert changes.is_visible() and "released" in changes.inner_text() and "sejin" in changes.inner_text()
+    shot(alices_page, "changes")
+    alice.close()
+
+
+def test_the_hub_admin_page_sends_admins_to_the_provisioning_file(hub, browser):
+    context, page = signed_in_page(browser, hub, "admin")
+    page.goto(hub.url + "hub/admin")
+    page.wait_for_selector("text=Edit User >> nth=0", timeout=30_000)  # the admin app has rendered its table
+    note = page.locator("#campus-add-users")
+    assert note.is_visible() and "campus users add" in note.inner_text()
+    assert page.locator(".add-users-button").count() == 1, "the hub's button is there (so hiding it is tested)"
+    assert not page.locator(".add-users-button").is_visible(), "and hidden"
+    shot(page, "admin")
+    context.close()
