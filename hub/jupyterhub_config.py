@@ -248,3 +248,5 @@ if hub.data_service:
     c.Spawner.environment = {"CAMPUS_SERVICE_URL": hub.data_url.rstrip("/") + f"/services/{DATA_SERVICE}/"}
 if hub.spawner == "simple":
     c.SimpleLocalProcessSpawner.home_dir_template = str(state / "homes" / "{username}")
+    # Tests only: its servers run as the hub's own user, root in CI (no isolation either way).
+    c.Spawner.args.append("--allow-root")

@@ -15,6 +15,7 @@ above the table; the requester's list says what changed; the hub's admin page of
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -36,7 +37,8 @@ BY_DISTRICT = (
     "SELECT district, category, count(*) AS n, sum(amount) AS total FROM card_usage GROUP BY ALL ORDER BY 1, 2"
 )
 BY_DONG = "SELECT dong, count(*) AS n FROM card_usage GROUP BY 1"
-PASSWORDS = {"alice": "alice-long-passphrase", "sejin": "sejin-long-passphrase", "admin": "admin-long-passphrase"}
+PASSWORDS = {"alice": "alice-long-passphrase", "sejin": "sejin-long-passphrase", "admin": "admin-long-passphrase",
+             "bob": "bob-long-passphrase"}
 
 
 @pytest.fixture(scope="module")
@@ -228,4 +230,19 @@ def test_the_hub_admin_page_sends_admins_to_the_provisioning_file(hub, browser):
     assert page.locator(".add-users-button").count() == 1, "the hub's button is there (so hiding it is tested)"
     assert not page.locator(".add-users-button").is_visible(), "and hidden"
     shot(page, "admin")
+    context.close()
+
+
+def test_jupyterlab_has_a_campus_menu_of_the_campus_pages(hub, browser):
+    context, page = signed_in_page(browser, hub, "bob", lands=re.compile(r"/user/bob/lab"), seconds=180)
+    page.locator("#jp-MainMenu >> text=Campus").click(timeout=120_000)
+    items = page.locator(".lm-Menu-itemLabel")
+    labels = [items.nth(i).inner_text() for i in range(items.count())]
+    assert labels[:4] == ["Campus home", "The SQL guide", "Export requests", "Disclosure budgets"], labels
+    shot(page, "lab-menu")
+    with context.expect_page() as opened:
+        page.locator(".lm-Menu-itemLabel:text-is('Campus home')").click()
+    campus_tab = opened.value
+    campus_tab.wait_for_url(hub.url + "services/data/", timeout=60_000)  # a new tab, signed in through the hub
+    assert campus_tab.locator("h1").inner_text() == "Big Data Campus"
     context.close()
