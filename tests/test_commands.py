@@ -225,3 +225,12 @@ def test_the_readmes_name_only_real_commands():
         words = phrase.split()
         if words[0] in groups:
             assert phrase in known or phrase in groups or words[0] in known, f"the README names `campus {phrase}`, which does not exist"
+
+
+def test_the_readmes_commands_run_as_written():
+    """A command line in a README's shell block says `.venv/bin/campus`: a bare `campus` is
+    not on a newcomer's PATH (the virtualenv is not activated)."""
+    for readme in (PROJECT_ROOT / "README.md", PROJECT_ROOT / "hub" / "README.md"):
+        for block in re.findall(r"```(?:sh|bash|console)\n(.*?)```", readme.read_text(), re.S):
+            bare = [line for line in block.splitlines() if re.match(r"\s*(sudo\s+)?campus\s", line)]
+            assert not bare, f"{readme.name}: write .venv/bin/campus in {bare}"
