@@ -239,6 +239,7 @@ async def explain(request: Request, identity: User, question: ExplainRequest) ->
 
 
 def dataset_named(cx: Campus, name: str) -> Dataset:
+    cx.refresh()  # a dataset loaded and granted a moment ago is described at once
     if name not in cx.catalog.datasets:
         raise NotFound(f"there is no dataset {name!r}; campus.datasets() (GET api/datasets) lists those you may use")
     return cx.catalog[name]
@@ -251,6 +252,7 @@ def access(cx: Campus, identity: Identity, dataset: Dataset, project: str | None
 
 
 def usable_datasets(cx: Campus, identity: Identity, project: str | None) -> list[dict]:
+    cx.refresh()  # a dataset loaded and granted a moment ago is listed at once
     found = []
     for dataset in cx.catalog:
         decision = access(cx, identity, dataset, project)
