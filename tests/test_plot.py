@@ -26,10 +26,14 @@ from campus.airlock.table_rules import OutputRules
 from campus.client import CannotPlot, Client
 from campus.gateway.result import Result
 from extractguard import Report
+from test_airlock_browser import browser  # noqa: F401 (a fixture: Chromium)
+
+pytest_plugins = ["service_fixtures"]
 
 matplotlib.use("Agg")  # no display here; in a notebook the kernel's inline backend shows the figure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SCREENSHOT = Path("/tmp/figures-review-page.png")
 BY_CATEGORY = ("SELECT category, count(DISTINCT card_id) AS cards, sum(amount) AS spending FROM card_usage "
                "WHERE district = 'Jongno-gu' GROUP BY 1 ORDER BY 1")
 BY_MONTH = ("SELECT district, date_trunc('month', txn_date) AS month, sum(amount) AS spending FROM card_usage "
@@ -162,6 +166,41 @@ def test_plotnine_draws_a_result_too(by_category):
     figure = (ggplot(table.to_pandas(), aes("category", "spending")) + geom_col()
               + geom_errorbar(aes(ymin="low", ymax="high"))).draw()
     assert png_of(figure).startswith(PNG_MAGIC)
+
+
+def png_width(content: bytes) -> int:
+    return int.from_bytes(content[16:20], "big")  # the IHDR chunk's width, right after the signature
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_reviewer_sees_the_figure_from_a_notebook_on_the_review_page(service, browser, tmp_path):  # noqa: F811
+    """A result from the data service (as in a notebook), drawn, saved and sent; sejin, a steward,
+    signs in with her token in Chromium and the review page shows the PNG itself."""
+    alice = Client(service.url, service.token("alice"))
+    try:
+        result = alice.sql(BY_CATEGORY)
+        fig = campus.plot(result, x="category", y="spending", title="Card spending in Jongno-gu by category")
+        assert [b.get_height() for b in bars_of(fig.axes[0])] == result.pl()["spending"].drop_nulls().to_list()
+        path = tmp_path / "spending_by_category.png"
+        fig.savefig(path)
+        request = alice.export_file(path, "Figure 1: card spending in Jongno-gu by category")
+    finally:
+        alice.close()
+    assert request.status == "needs_review"
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{service.url}sign-in?next=/airlock/{request.id}")
+    page.fill("input[name=token]", service.token("sejin"))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/airlock/{request.id}")
+    image = page.locator("img.preview")
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("document.querySelector('img.preview').complete")
+    assert image.evaluate("img => img.naturalWidth") == png_width(path.read_bytes()) > 0
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    context.close()
 
 
 # --- for every result ----------------------------------------------------------------------------------

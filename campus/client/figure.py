@@ -168,8 +168,11 @@ def draw_bars(ax, series: list[Series], x: str, y: str) -> None:
 
 def label(fig, ax, x: str, y: str, by: str | None, title: str | None) -> None:
     """Axes named by their columns, a title, and a legend for `by`."""
+    from matplotlib.ticker import EngFormatter
+
     ax.set_xlabel(x)
     ax.set_ylabel(y)
+    ax.yaxis.set_major_formatter(EngFormatter(sep=""))  # 160M, 1.2k: read at a glance, no "1e8" corner
     ax.set_title(title or f"{y} by {x}" + (f" and {by}" if by else ""))
     if by is not None:
         ax.legend(title=by, fontsize=NOTE_SIZE)
