@@ -87,6 +87,7 @@ def executed(data_service, alice_token, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     (home / "templates").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPUS_", "JUPYTERHUB_"))}
+    env.pop("MPLBACKEND", None)  # the kernel's own: inline, as in a campus notebook (Agg would show no figure)
     env |= {"CAMPUS_SERVICE_URL": data_service.url, "CAMPUS_API_TOKEN": alice_token, "HOME": str(home)}
     done: dict[str, tuple[nbformat.NotebookNode, dict]] = {}
 
