@@ -102,6 +102,17 @@ def test_a_line_follows_dates_with_a_gap_where_a_value_was_withheld(by_month):
     assert not [c for c in ax.containers if isinstance(c, BarContainer)], "dates are drawn as a line"
 
 
+def test_bars_by_a_second_key_stand_side_by_side(by_month):
+    fig = campus.plot(by_month, x="district", y="spending", by="month", kind="bar")
+    ax, table = fig.axes[0], by_month.pl()
+    groups = [c for c in ax.containers if isinstance(c, BarContainer)]
+    months = table["month"].unique(maintain_order=True)
+    assert len(groups) == months.len() and sum(len(g) for g in groups) == table["spending"].drop_nulls().len()
+    assert texts(fig).count("withheld") == table["spending"].null_count() > 0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [m.date().isoformat() for m in months]
+    assert [t.get_text() for t in ax.get_xticklabels()] == table["district"].unique(maintain_order=True).to_list()
+
+
 def test_the_defaults_are_the_first_key_and_the_first_numeric_column(by_category):
     ax = campus.plot(by_category).axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("category", "cards")

@@ -16,6 +16,7 @@ the cell's value); it is the same for a result from the data service and from
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
 
 import polars as pl
 
@@ -40,6 +41,11 @@ class Series:
     label: object
     rows: pl.DataFrame
 
+    @property
+    def name(self) -> str | None:
+        """Its name in the legend (none without `by`)."""
+        return None if self.label is None else shown_as(self.label)
+
 
 def plot(result: Result, x: str | None = None, y: str | None = None, by: str | None = None,
          kind: str | None = None, title: str | None = None):
@@ -59,7 +65,7 @@ def plot(result: Result, x: str | None = None, y: str | None = None, by: str | N
     series = split(table.sort(x) if kind == "line" else table, by)
     fig, ax = new_figure()
     (draw_lines if kind == "line" else draw_bars)(ax, series, x, y)
-    label(fig, ax, x, y, by, title)
+    label(ax, x, y, by, title)
     fig.supxlabel(note(table[y].null_count(), f"±{y}" in table.columns), fontsize=NOTE_SIZE, color="0.3")
     return fig
 
@@ -133,6 +139,18 @@ def new_figure():
     return fig, ax
 
 
+def shown_as(value) -> str:
+    """A key's value as a label: a date without its midnight, anything else as it prints.
+
+    >>> from datetime import datetime
+    >>> shown_as(datetime(2025, 3, 1)), shown_as(datetime(2025, 3, 1, 14, 30)), shown_as("Jung-gu")
+    ('2025-03-01', '2025-03-01 14:30:00', 'Jung-gu')
+    """
+    if isinstance(value, datetime) and value.time() == time(0):
+        return value.date().isoformat()
+    return str(value)
+
+
 def values(rows: pl.DataFrame, column: str):
     """A column as floats for matplotlib, a null (withheld, or no error bar) as NaN."""
     return rows[column].cast(pl.Float64).fill_null(float("nan")).to_numpy()
@@ -147,26 +165,26 @@ def draw_lines(ax, series: list[Series], x: str, y: str) -> None:
     """A line per series; a withheld value is a gap in it."""
     for one in series:
         ax.errorbar(one.rows[x].to_numpy(), values(one.rows, y), yerr=half_widths(one.rows, y), fmt="-o",
-                    markersize=3, capsize=2, label=None if one.label is None else str(one.label))
+                    markersize=3, capsize=2, label=one.name)
 
 
 def draw_bars(ax, series: list[Series], x: str, y: str) -> None:
     """Bars side by side per value of `x`; a withheld value's place is empty and marked."""
-    categories = list(dict.fromkeys(str(v) for one in series for v in one.rows[x].to_list()))
+    categories = list(dict.fromkeys(shown_as(v) for one in series for v in one.rows[x].to_list()))
     width = 0.8 / len(series)
     for i, one in enumerate(series):
-        shown = one.rows.filter(pl.col(y).is_not_null())
-        at = [categories.index(str(v)) - 0.4 + width * (i + 0.5) for v in shown[x].to_list()]
-        ax.bar(at, values(shown, y), width, yerr=half_widths(shown, y), capsize=2,
-               label=None if one.label is None else str(one.label))
-        for v in one.rows.filter(pl.col(y).is_null())[x].to_list():
-            ax.text(categories.index(str(v)) - 0.4 + width * (i + 0.5), 0, "withheld", rotation=90, ha="center",
-                    va="bottom", fontsize=NOTE_SIZE, color="0.4")
+        def places(rows: pl.DataFrame) -> list[float]:  # the series' bars, side by side within each key
+            return [categories.index(shown_as(v)) - 0.4 + width * (i + 0.5) for v in rows[x].to_list()]
+
+        shown, withheld = one.rows.filter(pl.col(y).is_not_null()), one.rows.filter(pl.col(y).is_null())
+        ax.bar(places(shown), values(shown, y), width, yerr=half_widths(shown, y), capsize=2, label=one.name)
+        for place in places(withheld):
+            ax.text(place, 0, "withheld", rotation=90, ha="center", va="bottom", fontsize=NOTE_SIZE, color="0.4")
     slanted = len(categories) > 6 or max(map(len, categories), default=0) > 10
     ax.set_xticks(range(len(categories)), categories, rotation=45 if slanted else 0, ha="right" if slanted else "center")
 
 
-def label(fig, ax, x: str, y: str, by: str | None, title: str | None) -> None:
+def label(ax, x: str, y: str, by: str | None, title: str | None) -> None:
     """Axes named by their columns, a title, and a legend for `by`."""
     from matplotlib.ticker import EngFormatter
 
