@@ -13,6 +13,7 @@
     campus.exports()                          # your export requests and where they stand
     campus.resubmit(7, path="figure.png")     # a returned request, with a new file (or sql=...)
     campus.withdraw(7)                        # or give it up
+    campus.plot(r, x="district", y="total").savefig("figure.png")     # its released values, error bars
 
 Inside a campus notebook the token is the kernel's ``JUPYTERHUB_API_TOKEN`` and the
 service's address is ``CAMPUS_SERVICE_URL``, both set by the hub; elsewhere set ``CAMPUS_SERVICE_URL`` and
@@ -23,9 +24,11 @@ a second shows its elapsed time; ``%load_ext campus`` adds the ``%%sql`` cell ma
 
 Modules: `http` (`Client`: the service over HTTP), `progress` (the elapsed time while a
 query runs), `notebook` (``campus.sql(...)`` and its siblings, ``%%sql``, refusals shown
-plainly in a notebook). Their public names are here.
+plainly in a notebook), `figure` (``campus.plot``: a result's released values as a
+figure). Their public names are here.
 """
 
+from .figure import CannotPlot, plot
 from .http import Client, Description, Export, ServiceUnreachable, api_token, service_url
 from .notebook import (
     budget,
@@ -47,7 +50,7 @@ from .notebook import (
 from .progress import waiting
 
 __all__ = [
-    "Client", "Description", "Export", "ServiceUnreachable", "api_token", "budget", "datasets", "default", "describe",
-    "explain", "export", "export_file", "exports", "guide", "load_ipython_extension", "magic_arguments",
-    "resubmit", "service_url", "sql", "sql_magic", "waiting", "withdraw",
+    "CannotPlot", "Client", "Description", "Export", "ServiceUnreachable", "api_token", "budget", "datasets",
+    "default", "describe", "explain", "export", "export_file", "exports", "guide", "load_ipython_extension", "magic_arguments",
+    "plot", "resubmit", "service_url", "sql", "sql_magic", "waiting", "withdraw",
 ]
