@@ -51,8 +51,36 @@ def domain_sql(aggregate: ProtectedAggregate, grant: Grant, max_cells: int, engi
     return select.limit(max_cells + 1, copy=False).sql(engine.dialect)
 
 
-def key_domain(key: Key, aggregate: ProtectedAggregate, grant: Grant, engine) -> exp.Select | None:
-    """The distinct values of one key over its column's public values, or None."""
+def key_values_sql(aggregate: ProtectedAggregate, grant: Grant, engine=None) -> tuple[str | None, ...]:
+    """Per key, a query over constants counting the values the key can take whatever the
+    data holds, or None where it has no public domain: its column's public values and null,
+    through the masks and the row filter, narrowed only by the filters that select cells (a
+    condition on a plain key column, always applied: statistics.selects); in the `engine`'s SQL.
+
+    >>> from campus.catalog import load
+    >>> from campus.settings import Settings
+    >>> from campus.gateway.analyse import analyse
+    >>> from campus.gateway.cells import split
+    >>> q = analyse("SELECT gender, dong, count(*) AS n FROM card_usage GROUP BY ALL", load(Settings().catalog_path))
+    >>> counts = key_values_sql(split(q.uses[0], "c"), Grant("aggregates", ["gender", "dong"]))
+    >>> print(counts[0]); counts[1]
+    SELECT COUNT(*) AS n FROM (SELECT DISTINCT card_usage.gender AS k0 FROM (SELECT gender FROM (SELECT gender FROM (VALUES ('F'), ('M')) AS __domain(gender) UNION ALL SELECT CAST(NULL AS TEXT) AS gender) AS __values) AS card_usage) AS __k0
+    """
+    engine = engine or default_engine()
+    counts = []
+    for key in aggregate.keys:
+        values = key_domain(key, aggregate, grant, engine, nulls=True)
+        counts.append(None if values is None else exp.select(exp.Count(this=exp.Star()).as_("n"), copy=False).from_(
+            exp.Subquery(this=values, alias=exp.TableAlias(this=exp.to_identifier(f"__{key.name}"))), copy=False
+        ).sql(engine.dialect))
+    return tuple(counts)
+
+
+def key_domain(key: Key, aggregate: ProtectedAggregate, grant: Grant, engine, *,
+               nulls: bool = False) -> exp.Select | None:
+    """The distinct values of one key over its column's public values, or None. With
+    `nulls`, what the key can take in any data: null among the values, and only the filters
+    that select cells applied."""
     names = {c.name for c in key.computed.find_all(exp.Column)}
     if len(names) != 1:
         return None
@@ -60,16 +88,20 @@ def key_domain(key: Key, aggregate: ProtectedAggregate, grant: Grant, engine) ->
     column = aggregate.dataset.columns[name]
     if column.domain is None or name not in grant.columns or any(name in c.masks for c in grant.covered):
         return None
-    values = exp.select(masked(name, aggregate.dataset, grant.masks.get(name)), copy=False).from_(
-        raw_values(name, column, engine), copy=False
-    )
+    raw = raw_values(name, column, engine)
+    if nulls:
+        union = exp.union(exp.select(name, copy=False).from_(raw, copy=False),
+                          exp.select(exp.cast(exp.null(), column.type).as_(name), copy=False), distinct=False)
+        raw = exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("__values")))
+    values = exp.select(masked(name, aggregate.dataset, grant.masks.get(name)), copy=False).from_(raw, copy=False)
     if name in grant.row_filter:
         values = values.where(exp.column(name).isin(*[literal(v) for v in grant.row_filter[name]]), copy=False)
     select = exp.select(key.computed.copy().as_(key.name), copy=False).from_(
         exp.Subquery(this=values, alias=exp.TableAlias(this=exp.to_identifier(aggregate.alias))), copy=False
     ).distinct(copy=False)
+    keyed = {k.computed.name for k in aggregate.keys if isinstance(k.computed, exp.Column)}
     for condition in aggregate.filters:
-        if {c.name for c in condition.find_all(exp.Column)} <= {name}:
+        if {c.name for c in condition.find_all(exp.Column)} <= ({name} & keyed if nulls else {name}):
             select = select.where(condition.copy(), copy=False)
     return select
 
