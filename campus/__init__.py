@@ -21,6 +21,7 @@ _LAZY = {
     "sql": ".client",
     "datasets": ".client",
     "budget": ".client",
+    "cost": ".client",
     "describe": ".client",
     "explain": ".client",
     "export": ".client",

@@ -1,4 +1,4 @@
-"""What a query may cost, and what it did cost, in cells of a disclosure budget.
+"""What a query may cost, what it did cost, and where your budgets stand.
 
 A query is charged for every cell its protected aggregates release (ledger.py), whether
 the answer shows that cell as a row or was only computed from it: a correlation over an
@@ -12,11 +12,15 @@ tells nothing of the rows, so two datasets with one catalog and different rows c
 same. A key without a public domain (dong, a binned amount) bounds nothing, and its
 aggregate may charge up to the cell limit. Cells released to you before cost nothing
 again, so a query may charge less than its bound, never more.
+
+`Budgets` lists the budgets that apply to you (yours and your project's), one row each.
 """
 
 from __future__ import annotations
 
 from math import prod
+
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -139,3 +143,60 @@ def computed_from(dataset: str, released: int, inside: list[str], rows: int) -> 
     return (f"{dataset}: charged for the {cells(released)} the answer was computed from ({what} inside the query), "
             f"though it shows {rows:,} row{'' if rows == 1 else 's'}: every cell an aggregate releases counts, "
             "shown or not")
+
+
+class BudgetLine(BaseModel):
+    """One budget that applies to you, and where you stand against it this period."""
+
+    dataset: str
+    scope: str = Field(description="Whose: user:<name> or project:<name>.")
+    budget: str = Field(description="The budget's name in the policies.")
+    counts: Literal["cells", "epsilon"] = Field(description="What it caps: distinct cells released, or the ε of "
+                                                            "differential-privacy queries.")
+    limit: int | float = Field(description="How many a period.")
+    spent: int | float = Field(description="How many spent this period.")
+    left: int | float
+    per: Literal["day", "week", "month"]
+    renews: str = Field(description="The day the next period starts (ISO).")
+
+
+class Budgets(BaseModel):
+    """The budgets that apply to you, one row each; none when nothing caps you."""
+
+    rows: list[BudgetLine]
+
+    @property
+    def message(self) -> str:
+        if not self.rows:
+            return ("no disclosure budget applies to you: the cells released to you are recorded, not capped "
+                    "(campus.explain(dataset) names the grant; stewards set budgets in policies/grants.yaml)")
+        return "; ".join(f"{r.scope}: {_amount(r.spent)} of {_amount(r.limit)} {_unit(r)} of {r.dataset} spent "
+                         f"(budget {r.budget}), {_amount(r.left)} left until {r.renews}" for r in self.rows)
+
+    def pl(self):
+        """The rows as a polars table (the limits as whole numbers when every budget counts cells)."""
+        import polars as pl
+
+        number = pl.Int64 if all(r.counts == "cells" for r in self.rows) else pl.Float64
+        schema = {"dataset": pl.String, "scope": pl.String, "budget": pl.String, "counts": pl.String,
+                  "limit": number, "spent": number, "left": number, "per": pl.String, "renews": pl.String}
+        return pl.DataFrame([r.model_dump() for r in self.rows], schema=schema)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return str(self.pl()) if self.rows else self.message
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return self.pl()._repr_html_() if self.rows else f"<p>{escape(self.message)}</p>"
+
+
+def _amount(value: int | float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _unit(line: BudgetLine) -> str:
+    return "cells" if line.counts == "cells" else "ε"

@@ -32,7 +32,7 @@ from . import pseudonyms
 from .analyse import DatasetUse, Query, analyse
 from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
-from .cost import AggregateBound, Cost, KeyBound, computed_from
+from .cost import AggregateBound, Budgets, Cost, KeyBound, computed_from
 from .domain import domain_sql, key_values_sql
 from .ledger import Standing, allowances, fingerprint
 from .result import Result
@@ -184,11 +184,11 @@ class Session:
         """The project named, if the requester is one of its members: only they spend, or see, its budget."""
         return self.project if self.project and self.gateway.policy.member_of(self.user, self.project) else None
 
-    def budget(self) -> list[dict]:
-        """The budgets that apply to the requester, one row each (`ledger.Standing.as_row`):
-        their own and their project's, what each counts, its limit a period, spent, left,
-        and when it renews. A scope no budget caps has no row: its cells are recorded, not capped."""
-        return [s.as_row() for s in self.standing()]
+    def budget(self) -> Budgets:
+        """The budgets that apply to the requester, one row each (`ledger.Standing`): their
+        own and their project's, what each counts, its limit a period, spent, left, and when
+        it renews. A scope no budget caps has no row: its cells are recorded, not capped."""
+        return Budgets(rows=[s.as_row() for s in self.standing()])
 
     def standing(self) -> list[Standing]:
         """Where the requester stands against every budget that applies to them, per dataset."""
