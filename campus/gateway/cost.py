@@ -6,11 +6,11 @@ inner GROUP BY of 9,125 cells is one number, and 9,125 cells.
 
 `Cost` bounds that charge *before* the query runs, from its shape alone: for each key,
 the values its column's public domain allows (the catalog's, through the grant's masks
-and row filter and the filters that select cells, and null); their product; and the cell
-limit, past which the query is refused rather than charged. Never the data: the estimate
-tells nothing of the rows, so two datasets with one catalog and different rows cost the
-same. A key without a public domain (dong, a binned amount) bounds nothing, and its
-aggregate may charge up to the cell limit. Cells released to you before cost nothing
+and row filter and the filters that select cells), or a binned measure's bins, and null;
+their product; and the cell limit, past which the query is refused rather than charged.
+Never the data: the estimate tells nothing of the rows, so two datasets with one catalog
+and different rows cost the same. A key without a public domain or bins (dong) bounds
+nothing, and its aggregate may charge up to the cell limit. Cells released to you before cost nothing
 again, so a query may charge less than its bound, never more.
 
 `Budgets` lists the budgets that apply to you (yours and your project's), one row each.
@@ -27,11 +27,12 @@ from pydantic import BaseModel, Field
 
 class KeyBound(BaseModel):
     key: str = Field(description="The key as the query names it.")
-    values: int | None = Field(description="The values it can take (public ones and null); null: no public domain.")
+    values: int | None = Field(description="The values it can take (public ones or a measure's bins, and null); "
+                                           "null: no public domain or bins.")
 
     def words(self) -> str:
         if self.values is None:
-            return f"{self.key} (no public domain)"
+            return f"{self.key} (no public domain or bins)"
         return f"{self.key} ({self.values:,} values, null among them)"
 
 
