@@ -22,6 +22,7 @@ _LAZY = {
     "sql": ".client",
     "datasets": ".client",
     "budget": ".client",
+    "cost": ".client",
     "describe": ".client",
     "explain": ".client",
     "export": ".client",

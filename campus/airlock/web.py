@@ -136,7 +136,7 @@ def router(
     audit = audit or airlock.campus.audit
     secret = csrf_secret or secrets.token_bytes(32)
     api = APIRouter(route_class=_ApiRoute, tags=["exports"])
-    pages = APIRouter(route_class=_PageRoute, tags=["export review"], include_in_schema=False)
+    pages = APIRouter(route_class=PageRoute, tags=["export review"], include_in_schema=False)
     same_site = [Depends(same_origin)]
     # the signed-in user, as a type FastAPI resolves (so this module has no `from __future__ import annotations`)
     Who = Annotated[Any, Depends(current_user)]  # noqa: N806
@@ -328,7 +328,7 @@ class _ApiRoute(_RefusalRoute):
                             headers=getattr(error, "headers", None))
 
 
-class _PageRoute(_RefusalRoute):
+class PageRoute(_RefusalRoute):
     """Refusals on pages render the error page; one that names a ``location`` (sign in) goes there."""
 
     def refuse(self, request: Request, error: CampusError) -> Response:

@@ -8,6 +8,8 @@
     campus.datasets()                         # what you may use
     campus.describe("card_usage")             # its columns, with their roles
     campus.explain("card_usage", ["card_id"]) # may I? and why not
+    campus.cost(sql)                          # the most cells it can charge, before running it
+    campus.budget()                           # the budgets that apply to you, and what is left
     campus.export(sql, "spend_by_district", "for the retail report")   # ask to take a table out
     campus.export_file("figure.png", "map of spending")                 # or a file from the workspace
     campus.exports()                          # your export requests and where they stand
@@ -32,6 +34,7 @@ from .figure import CannotPlot, plot
 from .http import Client, Description, Export, ServiceUnreachable, api_token, service_url
 from .notebook import (
     budget,
+    cost,
     datasets,
     default,
     describe,
@@ -50,7 +53,7 @@ from .notebook import (
 from .progress import waiting
 
 __all__ = [
-    "CannotPlot", "Client", "Description", "Export", "ServiceUnreachable", "api_token", "budget", "datasets",
-    "default", "describe", "explain", "export", "export_file", "exports", "guide", "load_ipython_extension", "magic_arguments",
-    "plot", "resubmit", "service_url", "sql", "sql_magic", "waiting", "withdraw",
+    "CannotPlot", "Client", "Description", "Export", "ServiceUnreachable", "api_token", "budget", "cost", "datasets",
+    "default", "describe", "explain", "export", "export_file", "exports", "guide", "load_ipython_extension",
+    "magic_arguments", "plot", "resubmit", "service_url", "sql", "sql_magic", "waiting", "withdraw",
 ]

@@ -51,6 +51,8 @@ from .models import (
     ArrowResult,
     BudgetLine,
     ColumnInfo,
+    Cost,
+    CostRequest,
     DatasetDescription,
     DatasetSummary,
     Error,
@@ -218,9 +220,18 @@ async def sql(request: Request, identity: User, query: SqlRequest) -> Response:
 
 @router.get("/budget", response_model=list[BudgetLine], responses=ERRORS)
 async def budget(request: Request, identity: User, project: str | None = PROJECT_QUERY) -> list[dict]:
-    """Your disclosure budgets: per dataset and scope (you, your project), cells used this period and left."""
+    """The disclosure budgets that apply to you (yours, your project's), one each: what it counts, its limit a
+    period, spent, left, and when it renews. Empty when none caps you."""
     session = campus_of(request).session(identity.user, identity.groups, project)
-    return await in_pool(request, session.budget)
+    return [line.model_dump() for line in (await in_pool(request, session.budget)).rows]
+
+
+@router.post("/cost", response_model=Cost, responses={400: {"model": Error}, **ERRORS})
+async def cost(request: Request, identity: User, query: CostRequest) -> dict:
+    """The most cells a query can charge, from its shape alone (its keys' public values and the cell limit, never
+    the data), with what is left of your budgets; refused as running it would be."""
+    session = campus_of(request).session(identity.user, identity.groups, query.project)
+    return (await request.app.state.queries.run(identity.user, partial(session.cost, query.sql))).model_dump()
 
 
 @router.post("/explain", response_model=Decision, responses=ERRORS)

@@ -89,7 +89,7 @@ def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = No
     from campus.airlock import Airlock
     from campus.airlock.web import router as airlock_router
 
-    from . import browser
+    from . import browser, budget_page
     from .app import authenticated, create_app
     from .sessions import SessionStore
 
@@ -98,7 +98,7 @@ def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = No
     hub_oauth = authenticator.hub if isinstance(authenticator, HubAuthenticator) else None
     key = signing_key(cx.settings.state_dir)
     routers = [airlock_router(airlock, authenticated, page_user=browser.signed_in, csrf_secret=key),
-               browser.router(hub_oauth)]
+               browser.router(hub_oauth), budget_page.router()]
     app = create_app(cx, authenticator, prefix=prefix, routers=routers, sessions_only=hub_oauth is not None)
     app.state.sessions = SessionStore(cx.audit.engine)
     app.state.signing_key = key
