@@ -1,7 +1,8 @@
 """Big Data Campus: policy-checked analysis of sensitive city data.
 
 In a notebook, ``campus.sql(...)``, ``campus.datasets()``, ``campus.describe(name)`` and
-``campus.explain(...)`` go through the data service (`campus.client`); ``campus.open()``
+``campus.explain(...)`` go through the data service (`campus.client`), and ``campus.plot(result, ...)``
+draws any result's released values; ``campus.open()``
 opens the campus in-process (the service itself, tests, benchmarks).
 
 Only the errors are imported eagerly: the rest loads on first use, so ``import campus``
@@ -21,6 +22,7 @@ _LAZY = {
     "sql": ".client",
     "datasets": ".client",
     "budget": ".client",
+    "cost": ".client",
     "describe": ".client",
     "explain": ".client",
     "export": ".client",
@@ -29,6 +31,7 @@ _LAZY = {
     "resubmit": ".client",
     "withdraw": ".client",
     "guide": ".client",
+    "plot": ".client",
     "load_ipython_extension": ".client",
 }
 

@@ -160,8 +160,20 @@ class AuditLog:
             self.anchor.write(event["id"], digest)
         return event["id"]
 
-    def events(self, limit: int | None = None) -> list[dict]:
+    def events(self, limit: int | None = None, *, actor: str | None = None, action: str | None = None,
+               since: datetime | None = None, until: datetime | None = None) -> list[dict]:
+        """The newest events first: `limit` of them, by `actor`, of `action` (``*`` matches any
+        text: ``export_*``), recorded from `since` and before `until`."""
         query = select(events).order_by(events.c.id.desc())
+        if actor is not None:
+            query = query.where(events.c.actor == actor)
+        if action is not None:
+            pattern = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+            query = query.where(events.c.action.like(pattern, escape="\\"))
+        if since is not None:
+            query = query.where(events.c.at >= since)
+        if until is not None:
+            query = query.where(events.c.at < until)
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as db:

@@ -36,9 +36,23 @@ class Campus:
         self._looked_at, self._refreshing, self._last_warning = time.monotonic(), threading.Lock(), None
         self.engines = {name: self._open_engine(name) for name in self.engine_names()}
         self.audit = AuditLog.of(settings)
+        self._record_policy(self.policy.store.source)
+        self.policy.store.on_load.append(self._record_policy)
         self.gateway = Gateway(self.catalog, self.policy, self.engines, self.audit,
                                noise_secret(settings.state_dir), self.files, ledger=Ledger(self.audit.engine),
                                pseudonym_secret=pseudonym_secret(settings.state_dir), sealed=settings.sessions_sealed)
+
+    def _record_policy(self, source) -> None:
+        """Record in the audit trail a policy in force whose files differ from the last one recorded
+        (the stewards' grant edits, the admins' users.yaml and catalog changes)."""
+        if source is None:
+            return
+        before = self.audit.events(limit=1, action="policy_in_force")
+        held = before[0]["detail"].get("files", {}) if before else {}
+        changed = sorted(name for name in source.digests.keys() | held.keys()
+                         if source.digests.get(name) != held.get(name))
+        if changed:
+            self.audit.record("campus", "policy_in_force", "loaded", changed=changed, files=source.digests)
 
     def engine_names(self) -> list[str]:
         """The campus's own engine, then every other engine a dataset names."""

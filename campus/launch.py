@@ -30,7 +30,7 @@ import httpx
 from .errors import CampusError
 from .hub.passwords import Passwords
 from .provisioning import load as load_users
-from .settings import PROJECT_ROOT, HubSettings, Settings
+from .settings import PROJECT_ROOT, HubSettings, SandboxSettings, Settings
 
 CONFIG = PROJECT_ROOT / "hub" / "jupyterhub_config.py"
 START_SECONDS = 120
@@ -178,6 +178,19 @@ def down(say: Callable[[str], None] = print) -> list[int]:
     record_of(hub).unlink(missing_ok=True)
     say(f"The campus is stopped ({len(stopped)} processes).")
     return stopped
+
+
+def purge(say: Callable[[str], None] = print) -> list[str]:
+    """Remove this campus's researchers' accounts, homes, images, cgroups and namespaces (after `down`)."""
+    from .hub.purge import purge as remove_leftovers
+
+    sandbox = SandboxSettings()
+    removed = remove_leftovers(sandbox.prefix, sandbox.homes_dir)
+    say(f"Removed {len(removed)} researcher account(s) of campus {sandbox.instance_name} with their homes, disk "
+        f"images, cgroups and namespaces{': ' + ', '.join(removed) if removed else ''}.")
+    say(f"The campus's records (audit trail, data, passwords) stay in {Settings().state_dir}; remove that folder "
+        "to start afresh.")
+    return removed
 
 
 def stop(running: Running) -> list[int]:

@@ -22,6 +22,7 @@ OIDC and the sandbox settings (a test checks it does).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -293,8 +294,13 @@ class SandboxSettings(BaseSettings):
     homes_dir: Path = Field(Path("/home"), description="Where the researchers' private homes are: "
                                                         "<homes_dir>/<account>. Hidden from every server but "
                                                         "the owner's.")
-    account_prefix: str = Field("campus-", description="Unix account of campus user NAME: <prefix>NAME "
-                                                       "(made with useradd --system if missing).")
+    instance: str | None = Field(None, pattern=r"^[a-z][a-z0-9]{0,11}$", description="This campus's name on the "
+                                 "machine: its researchers' Unix accounts, homes, disk images, cgroups and network "
+                                 "namespaces carry it, so that two campuses on one machine never share one "
+                                 "[default: derived from CAMPUS_STATE_DIR].")
+    account_prefix: str | None = Field(None, description="Unix account of campus user NAME: <prefix>NAME (made "
+                                                         "with useradd --system if missing) [default: "
+                                                         "campus-<instance>-].")
     templates_dir: Path = Field(PROJECT_ROOT / "notebooks" / "templates",
                                 description="Notebook templates copied into a new home's templates/ folder.")
     max_processes: int = Field(512, ge=32, description="Processes and threads one session may run at once, by "
@@ -309,3 +315,20 @@ class SandboxSettings(BaseSettings):
                                                                  "ext4 image of that size mounted over it.")
     tmp_size: ByteSize = Field(ByteSize(2**30), description="Size of the session's private /tmp and /dev/shm "
                                                             "(memory, counted in its memory limit).")
+
+    @property
+    def instance_name(self) -> str:
+        """CAMPUS_SANDBOX_INSTANCE, else a name that only this campus's state folder gives.
+
+        >>> SandboxSettings(instance="north").instance_name
+        'north'
+        """
+        if self.instance:
+            return self.instance
+        return "c" + hashlib.sha256(str(Settings().state_dir.resolve()).encode()).hexdigest()[:5]
+
+    @property
+    def prefix(self) -> str:
+        """What every Unix account of this campus's researchers starts with."""
+        return self.account_prefix if self.account_prefix is not None else f"campus-{self.instance_name}-"
+

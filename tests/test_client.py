@@ -52,10 +52,10 @@ def test_error_bars_and_the_budget_cross_http_as_they_are(notebook):
     shown = r.with_errors()
     assert shown.columns == ["district", "month", "total", "±total"] and shown["±total"].null_count() == 0
     assert "±total" in repr(r) and "95% error bars" in repr(r.report)
-    budget = campus.budget()
+    budget = campus.budget().pl()
     mine = budget.filter((pl.col("dataset") == "card_usage") & (pl.col("scope") == "user:alice"))
-    assert mine.height == 1 and mine["used"][0] >= 12 and mine["cells"][0] == 100_000
-    assert mine["left"][0] == 100_000 - mine["used"][0]
+    assert mine.height == 1 and mine["spent"][0] >= 12 and mine["limit"][0] == 100_000
+    assert mine["left"][0] == 100_000 - mine["spent"][0] and budget.null_count().sum_horizontal()[0] == 0
 
 
 def test_datasets_describe_and_explain(notebook):

@@ -162,10 +162,15 @@ def hub(tmp_path_factory):
 @pytest.fixture(scope="module")
 def campus(hub):
     """`campus ...` run in-process against the hub (as an admin would, with its settings)."""
-    _mount()
-    runner = CliRunner()
     env = {k: v for k, v in hub.env.items() if k.startswith("CAMPUS_HUB_")} | {"CAMPUS_HUB_TOKEN": hub.token,
                                                                                "COLUMNS": "400"}
+    return command_line(env)
+
+
+def command_line(env: dict[str, str]):
+    """A function running `campus ARGS...` in-process with `env`; it fails on a non-zero exit unless not `ok`."""
+    _mount()
+    runner = CliRunner()
 
     def run(*args: str, ok: bool = True, input: str | None = None):
         result = runner.invoke(cli_app, list(args), env=env, input=input, catch_exceptions=True)

@@ -6,6 +6,7 @@ on SQLite and once on PostgreSQL, with tokens issued by the real token store.
 
 from __future__ import annotations
 
+import itertools
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 import campus
 from campus.cli import _mount, app as cli
+from campus.gateway.cost import Cost
 from campus.service import create_app, wire
 from campus.service.auth import TokenAuthenticator
 
@@ -57,6 +59,9 @@ MATRIX = [
     (("POST", "sql", {"sql": GANGNAM_SALES, "project": "gangnam-retail"}), (200, 403, 403, 403, 401, 401, 401)),
     (("POST", "sql", {"sql": "SELECT card_id, amount FROM card_usage"}), (403, 403, 403, 403, 401, 401, 401)),
     (("POST", "explain", {"dataset": "card_usage", "columns": ["district"]}), (200, 200, 200, 200, 401, 401, 401)),
+    (("POST", "cost", {"sql": CARD_TOTALS}),                          (200, 200, 403, 403, 401, 401, 401)),
+    (("POST", "cost", {"sql": GANGNAM_SALES, "project": "gangnam-retail"}), (200, 403, 403, 403, 401, 401, 401)),
+    (("POST", "cost", {"sql": "SELECT card_id, amount FROM card_usage"}), (403, 403, 403, 403, 401, 401, 401)),
     # the export airlock: {submitted} is alice's request awaiting review, {returned} one a steward
     # returned to her, {approved} one approved, {released} one released; each made afresh per caller
     (("GET", "exports", None),                                        (200, 200, 200, 200, 401, 401, 401)),
@@ -74,6 +79,9 @@ MATRIX = [
 ]
 
 
+NEW = itertools.count(1)
+
+
 @pytest.fixture(scope="module")
 def callers(service, tokens):
     clients = {caller: service.client(tokens[caller]) for caller in CALLERS}
@@ -83,8 +91,9 @@ def callers(service, tokens):
 
 
 def export_request(callers, stage: str) -> int:
-    """A new export request by alice, taken to `stage` (submitted, returned, approved, released) by sejin."""
-    made = callers["alice"].post("exports", json={"sql": CARD_TOTALS, "name": "totals"})
+    """A new export request by alice, taken to `stage` (submitted, returned, approved, released) by sejin
+    (named anew each time: the same export twice is refused while the first stands)."""
+    made = callers["alice"].post("exports", json={"sql": CARD_TOTALS, "name": f"totals-{next(NEW)}"})
     assert made.status_code == 201, made.text
     request_id = made.json()["id"]
     if stage == "returned":
@@ -154,6 +163,7 @@ def test_describe_shows_roles_types_and_units(service, tokens):
 
 
 def test_a_result_over_http_is_the_result_in_process(service, tokens):
+    service.campus.session("alice", ["researchers"]).sql(CARD_TOTALS)  # charged now: both below are charged 0
     in_process = service.campus.session("alice", ["researchers"]).sql(CARD_TOTALS)
     with service.client(tokens["alice"]) as http:
         arrow = http.post("sql", json={"sql": CARD_TOTALS})
@@ -167,6 +177,21 @@ def test_a_result_over_http_is_the_result_in_process(service, tokens):
     assert [c["name"] for c in document["columns"]] == ["district", "n", "total"]
     assert document["rows"] == [list(r.values()) for r in in_process.table.to_pylist()]
     assert document["report"]["cells"] == in_process.report.cells and document["decisions"][0]["dataset"] == "card_usage"
+
+
+def test_a_cost_over_http_is_the_cost_in_process_and_refused_as_the_query_is(service, tokens):
+    in_process = service.campus.session("bob", ["researchers"]).cost(CARD_TOTALS)
+    with service.client(tokens["bob"]) as http:
+        answered = http.post("cost", json={"sql": CARD_TOTALS})
+        refused = http.post("cost", json={"sql": "SELECT card_id, amount FROM card_usage"})
+        ran = http.post("sql", json={"sql": "SELECT card_id, amount FROM card_usage"})
+        budgets = http.get("budget").json()
+    assert answered.status_code == 200 and Cost.model_validate(answered.json()) == in_process
+    assert answered.json()["cells"] == 26 and "of your" in answered.json()["sentence"]
+    assert refused.status_code == ran.status_code == 403 and refused.json() == ran.json()
+    assert budgets and all(None not in line.values() for line in budgets), "a budget line has no nulls"
+    assert {(b["scope"], b["budget"], b["counts"]) for b in budgets} == {
+        ("user:bob", "researchers-card-usage-monthly", "cells")}
 
 
 def test_withheld_values_come_with_their_reasons(service, tokens):

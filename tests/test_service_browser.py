@@ -208,3 +208,41 @@ def test_what_one_worker_hands_out_another_accepts(demo_data, tmp_path, serve):
     finally:
         for cx in workers:
             cx.close()
+
+
+# --- the budget page -------------------------------------------------------------------------
+
+
+def test_the_budget_page_lists_the_signed_in_users_budgets_and_limits(service):
+    with plain_browser(service) as client:
+        asked = client.get("budget")
+        assert asked.status_code == 303 and asked.headers["location"] == "/sign-in?next=%2Fbudget"
+        sign_in(client, service.token("alice"))
+        page = client.get("budget")
+    assert page.status_code == 200 and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    text = re.sub(r"\s+", " ", page.text)
+    assert "signed in as alice" in text
+    assert "<td>user:alice</td><td>researchers-card-usage-monthly</td><td>cells</td>" in text
+    assert "<td>project:gangnam-retail</td><td>gangnam-retail-sales-monthly</td>" in text, "her project's too"
+    assert "None" not in text, "no empty cell in a budget's row"
+    for limit in ("memory", "CPU cores", "processes", "home", "time limit of one query"):
+        assert f"<dt>{limit}</dt>" in text
+    with plain_browser(service) as client:
+        sign_in(client, service.token("sejin"))
+        steward = re.sub(r"\s+", " ", client.get("budget").text)
+    assert "No disclosure budget applies to you" in steward and "gangnam-retail" not in steward
+
+
+def test_the_budget_page_in_a_browser(service, browser):
+    """Chromium signs in with the token form and reads the page: a table of budgets, the limits."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(service.url + "budget")
+    page.fill("input[name=token]", service.token("bob"))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/budget")
+    assert page.locator("h1").inner_text() == "Your budgets and limits"
+    rows = page.locator("table.budgets tr").all_inner_texts()
+    assert len(rows) == 2 and "researchers-card-usage-monthly" in rows[1] and "project:" not in rows[1]
+    assert "GiB" in page.locator("dl.session").inner_text()
+    context.close()

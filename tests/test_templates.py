@@ -8,6 +8,7 @@ the last cell a probe cell reads the kernel's variables, and the tests check wha
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -47,7 +48,9 @@ PROBES = {
         "seasons": len(seasons), "capped": len(everything), "notes": everything.notes}""",
     EXPORT_TEMPLATE: """{
         "id": request.id, "sql": sql, "status": request.status, "page": request.page,
-        "listed": campus.exports()["id"].to_list()}""",
+        "listed": campus.exports()["id"].to_list(), "figure_id": figure_request.id,
+        "figure_status": figure_request.status, "figure_withheld": by_district.pl()["spending"].null_count(),
+        "bars": len(figure.axes[0].patches), "released": by_district.pl()["spending"].drop_nulls().len()}""",
 }
 
 
@@ -84,6 +87,7 @@ def executed(data_service, alice_token, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     (home / "templates").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPUS_", "JUPYTERHUB_"))}
+    env.pop("MPLBACKEND", None)  # the kernel's own: inline, as in a campus notebook (Agg would show no figure)
     env |= {"CAMPUS_SERVICE_URL": data_service.url, "CAMPUS_API_TOKEN": alice_token, "HOME": str(home)}
     done: dict[str, tuple[nbformat.NotebookNode, dict]] = {}
 
@@ -186,3 +190,19 @@ def test_the_export_template_opens_a_request_for_alice(executed, data_service, a
     assert request["sql"] == probed["sql"] and request["report"]["cells"] > 0
     assert probed["id"] in mine and probed["id"] in probed["listed"]
     assert probed["page"] == f"{data_service.url}airlock/{probed['id']}"
+
+
+def test_the_export_template_draws_a_figure_and_sends_it_to_a_reviewer(executed, data_service, alice_token):
+    nb, probed = executed(EXPORT_TEMPLATE)
+    plotted = next(cell for cell in nb.cells if cell.cell_type == "code" and "campus.plot(" in cell.source)
+    images = [o for o in plotted.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 1, "the notebook shows the figure once"
+    assert base64.b64decode(images[0]["data"]["image/png"]).startswith(b"\x89PNG")
+    assert probed["bars"] == probed["released"] > 0  # one bar per released value
+    with data_service.client(alice_token) as api:
+        request = api.get(f"exports/{probed['figure_id']}").json()
+        download = api.get(f"exports/{probed['figure_id']}/download")
+    assert request["kind"] == "file" and request["filename"] == "spending_by_district.png"
+    assert request["report"]["kind"] == "PNG" and request["content_bytes"] > 10_000
+    assert request["status"] == probed["figure_status"] == "needs_review"  # a figure always waits for a reviewer
+    assert download.status_code != 200, "not released: the figure stays in the campus"

@@ -5,6 +5,8 @@ Each group of commands lives in its own module and is mounted here.
 
 from __future__ import annotations
 
+import getpass
+import os
 import sys
 
 import typer
@@ -18,6 +20,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
+
+
+def actor() -> str:
+    """Who runs this command: the login name (under sudo, the one who called it)."""
+    return os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def audited(action: str, outcome: str = "done", *, by: str | None = None, **detail) -> None:
+    """Record an admin's or steward's change in the audit trail (campus.audit)."""
+    from ..audit import AuditLog
+    from ..settings import Settings
+
+    log = AuditLog.of(Settings())
+    try:
+        log.record(by or actor(), action, outcome, **detail)
+    finally:
+        log.close()
 
 
 def _mount() -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from ..audit import AuditLog
@@ -22,6 +22,8 @@ app = typer.Typer(help="The audit trail of every query and decision.", no_args_i
 out = Console()
 
 # C0 and C1 controls (bar tab and newline) and the marks that reorder text (bidi overrides).
+AGE = re.compile(r"(\d+)\s*([mhdw])")
+AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -39,15 +41,57 @@ def verify() -> None:
 
 
 @app.command()
-def show(last: int = typer.Option(20, help="How many of the latest events.")) -> None:
-    """The latest events: who asked what, and what was decided."""
-    table = Table("id", "at", "actor", "action", "outcome", "detail")
-    for event in reversed(_log().events(limit=last)):
-        detail = event["detail"] if isinstance(event["detail"], dict) else {"detail": event["detail"]}
-        summary = detail.get("sql") or json.dumps(detail, ensure_ascii=False)[:80]
-        table.add_row(*(literal(v) for v in (event["id"], str(event["at"])[:19], event["actor"], event["action"],
-                                             event["outcome"], summary)))
-    out.print(table)
+def show(
+    last: int = typer.Option(20, help="How many of the latest events (0: all that match)."),
+    user: str = typer.Option(None, "--user", help="Only what this user (or admin, or steward) did."),
+    kind: str = typer.Option(None, "--kind", help="Only events of this kind: query, export_submitted, "
+                                                  "user_added ... (* matches any text: export_*, user_*)."),
+    since: str = typer.Option(None, "--since", help="From this time: 2026-12-01, 2026-12-01T09:00, or 30m, 2h, 7d ago."),
+    until: str = typer.Option(None, "--until", help="Before this time (same forms as --since)."),
+) -> None:
+    """The latest events, oldest first: who asked or changed what, and what was decided.
+    Each event's SQL (or other detail) is printed whole beneath it."""
+    found = _log().events(limit=last or None, actor=user, action=kind, since=_when(since, "--since"),
+                          until=_when(until, "--until"))
+    for event in reversed(found):
+        out.print(_heading(event))
+        out.print(Text("    ") + literal(_detail(event).replace("\n", "\n    ")), soft_wrap=True)
+    if not found:
+        out.print("no event matches: widen --since/--until, or drop --user/--kind")
+
+
+def _heading(event: dict) -> Text:
+    at = event["at"] if event["at"].tzinfo else event["at"].replace(tzinfo=timezone.utc)
+    project = f" [{event['project']}]" if event.get("project") else ""
+    line = Text(f"#{event['id']}  {at.astimezone():%Y-%m-%d %H:%M:%S}  ", style="bold")
+    return line + literal(f"{event['actor']}{project}  {event['action']}  {event['outcome']}")
+
+
+def _detail(event: dict) -> str:
+    """The event's SQL whole if it has one (with the rest after it), else its detail as JSON."""
+    detail = event["detail"] if isinstance(event["detail"], dict) else {"detail": event["detail"]}
+    sql, rest = detail.get("sql"), {k: v for k, v in detail.items() if k != "sql"}
+    tail = json.dumps(rest, ensure_ascii=False, default=str) if rest else ""
+    return f"{sql}\n{tail}" if sql and tail else (sql or tail)
+
+
+def _when(text: str | None, option: str) -> datetime | None:
+    """A point in time from `text`: an ISO date or time (local), or an age like 30m, 2h, 7d.
+
+    >>> _when("2026-12-01T09:00Z", "--since").isoformat()
+    '2026-12-01T09:00:00+00:00'
+    """
+    if text is None:
+        return None
+    age = AGE.fullmatch(text.strip())
+    if age:
+        return datetime.now(timezone.utc) - timedelta(**{AGE_UNITS[age[2]]: int(age[1])})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a time: write 2026-12-01, 2026-12-01T09:00, or an age like "
+                                 "30m, 2h, 7d", param_hint=option) from None
+    return (moment if moment.tzinfo else moment.astimezone()).astimezone(timezone.utc)
 
 
 def literal(value) -> Text:

@@ -30,11 +30,21 @@ def up(
 
     launch.private_folders(Settings(), HubSettings())  # before the demo data is written into one of them
     build(scale=scale, seed=42, out_dir=None, only=None)
-    launch.up(say=lambda line: out.print(line, highlight=False, markup=False))
+    launch.up(say=_say)
 
 
-def down() -> None:
+def down(
+    purge: bool = typer.Option(False, "--purge", help="Also remove what the campus made on this machine: its "
+                                                      "researchers' Unix accounts, homes (with their files), disk "
+                                                      "images, cgroups and network namespaces."),
+) -> None:
     """Stop the campus that `campus up` started (the hub, its proxy, services and notebook servers)."""
     from .. import launch
 
-    launch.down(say=lambda line: out.print(line, highlight=False, markup=False))
+    launch.down(say=_say)
+    if purge:
+        launch.purge(say=_say)
+
+
+def _say(line: str) -> None:
+    out.print(line, highlight=False, markup=False)

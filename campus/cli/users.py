@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import CampusError, ConfigError
+from . import audited
 from ..hub import project_group
 from ..hub.api import HubAdmin, plan
 from ..hub.passwords import Passwords
@@ -87,8 +88,7 @@ def _grant_problems(path: Path, model) -> list[str]:
         return []
     from ..catalog import load as load_catalog
 
-    _, _, problems = files._load_grant_files(paths, load_catalog(paths.catalog), model)
-    return problems
+    return files.read_grant_files(paths, load_catalog(paths.catalog), model).problems
 
 
 def _apply(users: UsersFile, *, remove_users: tuple[str, ...] = (), remove_groups: tuple[str, ...] = (),
@@ -156,6 +156,7 @@ def add_user(
     users = _open()
     new = users.add_user(name, _names(groups), full_name=full_name, email=email)
     _save(users)
+    audited("user_added" if new else "user_changed", user=name, groups=users.model.groups_of(name))
     out.print(f"{'added' if new else 'updated'} {name}: groups {', '.join(users.model.groups_of(name)) or '(none)'}")
     _apply(users, file_only=file_only)
     if not users.model.groups_of(name):
@@ -178,6 +179,7 @@ def set_password(
     else:
         password = typer.prompt(f"new password for {name}", hide_input=True, confirmation_prompt=True)
         _passwords().set(name, password)
+    audited("password_set", user=name, generated=generate)
     if generate:
         out.print(password, markup=False)
         err.print(f"the password of {name} is set; it is shown only this once: give it to them in person")
@@ -191,6 +193,7 @@ def remove_user(name: str = typer.Argument(..., help="The user to remove."), fil
     users = _open()
     projects = users.remove_user(name)
     _save(users)
+    audited("user_removed", user=name, projects=projects)
     left = f" and from projects {', '.join(projects)}" if projects else ""
     out.print(f"removed {name}{left}")
     _apply(users, remove_users=(name,), file_only=file_only)
@@ -241,8 +244,70 @@ def sync(
             out.print(("would " if dry_run else "") + f"remove the password of {name}")
     for step in steps:
         out.print(("would " if dry_run else "") + str(step))
+    if steps and not dry_run:
+        audited("users_synced", changes=[str(step) for step in steps])
     out.print(f"the hub {'would need' if dry_run else 'needed'} {len(steps)} change(s) to match {users.path}"
               if steps else f"the hub matches {users.path}")
+
+
+@users_app.command("limits")
+def session_limits(
+    name: str = typer.Argument(None, help="Show this user's limits [default: everyone's]."),
+    group: str = typer.Option(None, "--group", help="Set the limits of this group's members."),
+    project: str = typer.Option(None, "--project", help="Set the limits of this project's members."),
+    memory: str = typer.Option(None, "--memory", help="Memory of a session, e.g. 8G ('default': the hub's)."),
+    cpus: str = typer.Option(None, "--cpus", help="CPU cores of a session, e.g. 1.5 ('default': the hub's)."),
+    processes: str = typer.Option(None, "--processes", help="Processes of a session ('default': the hub's)."),
+    home: str = typer.Option(None, "--home", help="Size of a home, e.g. 20G ('default': the hub's)."),
+) -> None:
+    """What each user's sessions may use; with --group or --project, set those members' limits.
+
+    A user gets, per resource, the largest their groups and running projects give, else
+    the hub's default (CAMPUS_SANDBOX_*). A change applies from their next server start."""
+    users = _open()
+    if group or project:
+        given = {"memory": memory, "cpus": _number(cpus, float, "--cpus"),
+                 "processes": _number(processes, int, "--processes"), "home": home}
+        users.set_limits(group=group, project=project, **given)
+        _save(users)
+        audited("limits_set", group=group, project=project,
+                limits={k: v for k, v in given.items() if v is not None})
+        err.print("set; it applies from each member's next server start (campus users limits shows the result)")
+    elif any(v is not None for v in (memory, cpus, processes, home)):
+        raise typer.BadParameter("say whose limits to set: --group GROUP or --project PROJECT")
+    table = Table("user", "memory", "cpus", "processes", "home")
+    for user, limits in _limits(users.model, [name] if name else list(users.model.users)):
+        table.add_row(user, _size(limits.memory), f"{limits.cpus:g}", str(limits.processes), _size(limits.home))
+    out.print(table)
+
+
+def _limits(model, names: list[str]):
+    """(user, their `SessionLimits`) for each of `names`."""
+    from ..hub.limits import SessionLimits, limits_of
+    from ..settings import SandboxSettings
+
+    sandbox = SandboxSettings()
+    defaults = SessionLimits(memory=int(sandbox.memory), cpus=sandbox.cpus, processes=sandbox.max_processes,
+                             home=int(sandbox.home_size))
+    for name in names:
+        if name not in model.users:
+            raise ConfigError(f"{name} is not a user in users.yaml: campus users list shows who is")
+        yield name, limits_of(name, model, defaults)
+
+
+def _size(n: int) -> str:
+    from ..hub.kernel import size
+    return size(n)
+
+
+def _number(text: str | None, kind: type, option: str):
+    """`text` as a number of `kind`; None and "default" pass through."""
+    if text is None or text == "default":
+        return text
+    try:
+        return kind(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a number", param_hint=option) from None
 
 
 # --------------------------------------------------------------------------- groups
@@ -259,6 +324,7 @@ def add_group(
     new = group not in users.groups()
     users.add_to_group(group, _names(members))
     _save(users)
+    audited("group_joined", group=group, users=_names(members))
     out.print(f"group {group}: {', '.join(users.model.members_of(group))}")
     _apply(users, file_only=file_only)
     if new:
@@ -278,6 +344,7 @@ def remove_group(
     users = _open()
     removed = users.remove_from_group(group, _names(members) or None)
     _save(users)
+    audited("group_left", group=group, users=removed)
     gone = group not in users.groups()
     out.print(f"took {', '.join(removed)} out of {group}" + ("; the group is gone" if gone else ""))
     _apply(users, remove_groups=(group,) if gone else (), file_only=file_only)
@@ -321,6 +388,7 @@ def add_project(
     users = _open()
     users.add_project(name, _names(members), _date(expires, "--expires"), description)
     _save(users)
+    audited("project_added", project=name, members=_names(members), expires=expires)
     out.print(f"project {name}: {', '.join(users.model.projects[name].members)} until {expires}")
     _apply(users, file_only=file_only)
 
@@ -331,6 +399,7 @@ def remove_project(name: str = typer.Argument(..., help="The project."), file_on
     users = _open()
     users.remove_project(name)
     _save(users)
+    audited("project_removed", project=name)
     out.print(f"removed project {name}")
     _apply(users, remove_groups=(project_group(name),), file_only=file_only)
 
@@ -360,6 +429,7 @@ def project_members(
     if add or remove:
         users.change_members(name, _names(add), _names(remove))
         _save(users)
+        audited("project_members", project=name, added=_names(add), removed=_names(remove))
         _apply(users, file_only=file_only)
     else:
         users.require_project(name)
@@ -378,6 +448,7 @@ def expire_project(
     last = _date(on, "--on") if on else datetime.date.today() - datetime.timedelta(days=1)
     users.set_expiry(name, last)
     _save(users)
+    audited("project_expiry", project=name, expires=last.isoformat())
     ended = last < datetime.date.today()
     out.print(f"project {name} {'ended' if ended else 'runs until'} {last.isoformat()}"
               + (": its grants no longer apply" if ended else ""))

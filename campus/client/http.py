@@ -20,7 +20,8 @@ from ..errors import CampusError
 from ..gateway.result import Result
 from ..service import wire
 from ..service.errors import from_body
-from ..service.models import ExplainRequest, SqlRequest
+from ..gateway.cost import Budgets, Cost
+from ..service.models import CostRequest, ExplainRequest, SqlRequest
 from .progress import waiting
 
 SERVICE = "data"
@@ -160,12 +161,16 @@ class Client:
                   "grant": pl.String, "columns": pl.List(pl.String)}
         return pl.DataFrame([{k: row.get(k) for k in schema} for row in rows], schema=schema)
 
-    def budget(self, project: str | None = None) -> pl.DataFrame:
-        """Your disclosure budgets: per dataset and scope, cells used this period, left, and when it renews."""
-        schema = {"dataset": pl.String, "scope": pl.String, "budget": pl.String, "per": pl.String,
-                  "cells": pl.Int64, "used": pl.Int64, "left": pl.Int64, "renews": pl.String}
-        rows = self._get("budget", project).json()
-        return pl.DataFrame([{k: row.get(k) for k in schema} for row in rows], schema=schema)
+    def budget(self, project: str | None = None) -> Budgets:
+        """The disclosure budgets that apply to you, one row each: spent this period, limit, left, and when it
+        renews (``.pl()`` as a table); none, with a message saying so, when nothing caps you."""
+        return Budgets(rows=self._get("budget", project).json())
+
+    def cost(self, text: str, project: str | None = None) -> Cost:
+        """The most cells `text` can charge, from its shape alone, against what is left of your budgets; a query
+        the policy refuses is refused as `sql` would refuse it."""
+        body = CostRequest.model_construct(sql=text, project=project).model_dump()
+        return Cost.model_validate(self._call(lambda: self._post("cost", body)).json())
 
     def describe(self, name: str, project: str | None = None) -> Description:
         """One dataset: its columns (those you may use) with type, role, unit and description."""

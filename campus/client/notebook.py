@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from ..errors import CampusError
+from ..gateway.cost import Budgets, Cost
 from ..gateway.result import Result
 from .http import Client, Description, Export, api_token, service_url
 from .progress import running_shell
@@ -51,9 +52,14 @@ def datasets(project: str | None = None) -> pl.DataFrame:
     return default().datasets(project)
 
 
-def budget(project: str | None = None) -> pl.DataFrame:
-    """Your disclosure budgets (see `Client.budget`)."""
+def budget(project: str | None = None) -> Budgets:
+    """The disclosure budgets that apply to you (see `Client.budget`)."""
     return default().budget(project)
+
+
+def cost(text: str, project: str | None = None) -> Cost:
+    """The most cells a query can charge, before you run it (see `Client.cost`)."""
+    return default().cost(text, project)
 
 
 def describe(name: str, project: str | None = None) -> Description:

@@ -66,6 +66,7 @@ class Allowance:
     per: str = "month"
     epsilon: float | None = None  # the ε budget of differential-privacy queries (basic composition)
     epsilon_per: str | None = None  # the ε budget's period (by default the cells')
+    epsilon_budget: str | None = None  # the ε budget's name in the policies (by default `budget`)
 
     @property
     def privacy_period(self) -> str:
@@ -85,23 +86,54 @@ class Spent:
     epsilon_used: float = 0.0
     epsilon: float | None = None
     epsilon_renews: datetime.date | None = None  # the ε budget's period ends (its own, maybe not the cells')
+    charged: int = 0  # cells new to the scope in this charge (the rest were released to it before)
 
     @property
     def left(self) -> int | None:
         return None if self.cells is None else max(self.cells - self.used, 0)
 
     def __str__(self) -> str:
+        """What the charge cost the scope, where its budgets stand, and when they renew.
+
+        >>> print(Spent("user:alice", "card_usage", "monthly", 60, 100, datetime.date(2027, 1, 1), charged=25))
+        user:alice: charged 25 cells of budget monthly on card_usage (60 of 100 used, 40 left until 2027-01-01)
+        """
+        charged = f"charged {self.charged:,} cell" + ("" if self.charged == 1 else "s")
         if self.cells is None and self.epsilon is None:
-            return f"{self.scope}: {self.used:,} cells of {self.dataset} released this period (no budget)"
-        cells = (f"{self.used:,} of {self.cells:,} cells of {self.dataset} used (budget {self.budget}), "
-                 f"{self.left:,} left" if self.cells is not None else f"{self.used:,} cells of {self.dataset}")
+            return f"{self.scope}: {charged} of {self.dataset} ({self.used:,} released this period, no budget)"
+        cells = (f"{charged} of budget {self.budget} on {self.dataset} ({self.used:,} of "
+                 f"{self.cells:,} used, {self.left:,} left until {self.renews.isoformat()})" if self.cells is not None
+                 else f"{charged} of {self.dataset} (no cells budget)")
         if self.epsilon is None:
-            return f"{self.scope}: {cells} until {self.renews.isoformat()}"
-        privacy = f"ε {self.epsilon_used:g} of {self.epsilon:g} spent"
+            return f"{self.scope}: {cells}"
         renews = self.epsilon_renews or self.renews
-        if self.cells is None:
-            return f"{self.scope}: {cells}, {privacy} until {renews.isoformat()}"
-        return f"{self.scope}: {cells} until {self.renews.isoformat()}; {privacy} until {renews.isoformat()}"
+        return (f"{self.scope}: {cells}; ε {self.epsilon_used:g} of {self.epsilon:g} spent until "
+                f"{renews.isoformat()}")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One budget in force on a scope, and where the scope stands against it this period:
+    what it counts (``cells``, or the ``epsilon`` of differential-privacy queries), its
+    limit a period, how much is spent, and the day the next period starts."""
+
+    dataset: str
+    scope: str
+    budget: str
+    counts: str
+    limit: int | float
+    spent: int | float
+    per: str
+    renews: datetime.date
+
+    @property
+    def left(self) -> int | float:
+        return max(self.limit - self.spent, 0)
+
+    def as_row(self) -> dict:
+        return {"dataset": self.dataset, "scope": self.scope, "budget": self.budget, "counts": self.counts,
+                "limit": self.limit, "spent": self.spent, "left": self.left, "per": self.per,
+                "renews": self.renews.isoformat()}
 
 
 def allowances(budgets: list, user: str, groups: list[str], project: str | None) -> list[Allowance]:
@@ -117,7 +149,8 @@ def allowances(budgets: list, user: str, groups: list[str], project: str | None)
         if chosen is None:
             return Allowance(scope)
         return Allowance(scope, chosen.name, cells.cells if cells else None, chosen.per,
-                         epsilon.epsilon if epsilon else None, epsilon.per if epsilon else None)
+                         epsilon.epsilon if epsilon else None, epsilon.per if epsilon else None,
+                         epsilon.name if epsilon else None)
 
     mine = [b for b in budgets if b.each is not None and b.each.includes(user, groups)]
     scopes = [strictest(f"user:{user}", mine)]
@@ -180,7 +213,7 @@ class Ledger:
                     privacy_period, privacy_renews = period_of(allowance.privacy_period, today)
                     private = _spend(db, allowance, dataset, privacy_period, privacy_renews, epsilon, delta)
                     spent.append(Spent(allowance.scope, dataset, allowance.budget, used, allowance.cells, renews,
-                                       private, allowance.epsilon, privacy_renews))
+                                       private, allowance.epsilon, privacy_renews, new))
         return spent
 
     def used(self, scope: str, dataset: str, per: str = "month", today: datetime.date | None = None) -> int:
@@ -188,6 +221,24 @@ class Ledger:
         period, _ = period_of(per, today or datetime.date.today())
         with self.engine.connect() as db:
             return _spent(db, scope, dataset, period) or 0
+
+    def standing_of(self, dataset: str, allowance: Allowance, today: datetime.date | None = None) -> list[Standing]:
+        """Where `allowance`'s scope stands on `dataset` against each budget it has there (its
+        cells budget, its ε budget): none when nothing caps the scope."""
+        today, found = today or datetime.date.today(), []
+        with self.engine.connect() as db:
+            if allowance.cells is not None:
+                period, renews = period_of(allowance.per, today)
+                found.append(Standing(dataset, allowance.scope, allowance.budget, "cells", allowance.cells,
+                                      _spent(db, allowance.scope, dataset, period) or 0, allowance.per, renews))
+            if allowance.epsilon is not None:
+                period, renews = period_of(allowance.privacy_period, today)
+                spent = db.execute(select(budget_spent.c.epsilon).where(
+                    budget_spent.c.scope == allowance.scope, budget_spent.c.dataset == dataset,
+                    budget_spent.c.period == period)).scalar() or 0.0
+                found.append(Standing(dataset, allowance.scope, allowance.epsilon_budget or allowance.budget,
+                                      "epsilon", allowance.epsilon, spent, allowance.privacy_period, renews))
+        return found
 
     def reset(self, scope: str, dataset: str, per: str = "month", today: datetime.date | None = None) -> int:
         """Forget what `scope` spent on `dataset` this period (a steward's decision); the cells released."""
@@ -276,7 +327,8 @@ def _spend(db: Connection, allowance: Allowance, dataset: str, period: str, rene
         if not moved:
             spent = db.execute(select(budget_spent.c.epsilon).where(key)).scalar() or 0.0
             raise OverBudget(
-                f"this query would spend ε {epsilon:g} of {dataset}; budget {allowance.budget} allows "
+                f"this query would spend ε {epsilon:g} of {dataset}; budget "
+                f"{allowance.epsilon_budget or allowance.budget} allows "
                 f"{allowance.scope} ε {allowance.epsilon:g} a {allowance.privacy_period} and "
                 f"{max(allowance.epsilon - spent, 0):g} "
                 f"is left until {renews.isoformat()}. Ask fewer, broader questions, or ask a steward (`campus budget`)"

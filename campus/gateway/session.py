@@ -8,7 +8,6 @@ policy, the guard and the audit run for every query.
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,8 +32,9 @@ from . import pseudonyms
 from .analyse import DatasetUse, Query, analyse
 from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
-from .domain import domain_sql
-from .ledger import allowances, fingerprint, period_of
+from .cost import AggregateBound, Budgets, Cost, KeyBound, computed_from
+from .domain import domain_sql, key_values_sql
+from .ledger import Standing, allowances, fingerprint
 from .result import Result
 from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, default_engine, private_statistics_sql, source
 from .statistics import statistics_sql
@@ -58,6 +58,8 @@ class Guarded:
     scoped: tuple[Scoped, ...] = ()  # stricter terms binding on the cells that hold rows they cover
     privacy: Privacy | None = None  # under differential privacy: its ε, δ and contribution bounds
     noise: tuple[float, float] | None = None  # the sums' noise bounds: the widest the dataset's terms ask for
+    key_values: tuple[str | None, ...] = ()  # SQL over constants per key: the values it can take (None: unbounded)
+    inside: bool = False  # the aggregate feeds the rest of the query: the answer is computed from its cells
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ class Session:
                                                             self.memory.domains)
                 spent = self.charge(released, private)  # before the answer: refused whole if it passes a budget
                 result = execute(plan, cursor, report, keys)
-            result.notes += [str(s) for s in spent if s.cells is not None or s.epsilon is not None]
+            result.notes += charge_notes(plan, spent, released, len(result))
             return result
         except CampusError as e:
             self.record(text, plan, e.code, time.monotonic() - started, reason=e.reason, action=action)
@@ -182,20 +184,44 @@ class Session:
         """The project named, if the requester is one of its members: only they spend, or see, its budget."""
         return self.project if self.project and self.gateway.policy.member_of(self.user, self.project) else None
 
-    def budget(self) -> list[dict]:
-        """Where the requester stands, per dataset and scope: cells used this period, of how
-        many (none: no budget), and when the period renews."""
-        ledger, rows = self.gateway.ledger, []
-        for dataset in self.gateway.catalog:
-            for scope in allowances(self.gateway.policy.budgets(dataset.name), self.user, self.groups,
-                                    self.member_project):
-                used = ledger.used(scope.scope, dataset.name, scope.per) if ledger else 0
-                if scope.cells is not None or used:
-                    rows.append({"dataset": dataset.name, "scope": scope.scope, "budget": scope.budget, "per": scope.per,
-                                 "cells": scope.cells, "used": used,
-                                 "left": None if scope.cells is None else max(scope.cells - used, 0),
-                                 "renews": period_of(scope.per, datetime.date.today())[1].isoformat()})
-        return rows
+    def budget(self) -> Budgets:
+        """The budgets that apply to the requester, one row each (`ledger.Standing`): their
+        own and their project's, what each counts, its limit a period, spent, left, and when
+        it renews. A scope no budget caps has no row: its cells are recorded, not capped."""
+        return Budgets(rows=[s.as_row() for s in self.standing()])
+
+    def standing(self) -> list[Standing]:
+        """Where the requester stands against every budget that applies to them, per dataset."""
+        ledger = self.gateway.ledger
+        if ledger is None:
+            return []  # nothing is charged, so no budget applies
+        return [standing for dataset in self.gateway.catalog
+                for scope in allowances(self.gateway.policy.budgets(dataset.name), self.user, self.groups,
+                                        self.member_project)
+                for standing in ledger.standing_of(dataset.name, scope)]
+
+    def cost(self, text: str, *, action: str = "query") -> Cost:
+        """The most cells `text` can charge, from its shape alone (cost.py): analysed, decided
+        and rewritten as `sql` would (so a query the policy refuses is refused the same way),
+        each key's values counted over constants; no row of any dataset is read."""
+        started, plan = time.monotonic(), None
+        try:
+            plan = self.decide(self.analyse(text), action)
+            self.rewrite(plan)
+            self.pseudonym_keys(plan)
+            with self.gateway.engines[plan.engine].cursor(Deadline(self.gateway.engine.limits.seconds)) as cursor:
+                bounds = [bound(guarded, cursor, self.memory.domains) for guarded in plan.aggregates]
+            cost = Cost.of(bounds, self.standing())
+        except CampusError as e:
+            self.record(text, plan, e.code, time.monotonic() - started, reason=e.reason, action="cost")
+            raise
+        except Exception as e:  # fail closed
+            raise GatewayFailure(
+                "the campus could not estimate this query's cost; tell the campus admins (audit event "
+                f"{self.record(text, plan, 'gateway_failure', time.monotonic() - started, reason=repr(e))})"
+            ) from None
+        self.record(text, plan, "allowed", time.monotonic() - started, action="cost", cost=cost.cells)
+        return cost
 
     def analyse(self, text: str) -> Query:
         """The query's analysis: remembered per text (and catalog), or made now. A remembered
@@ -256,7 +282,7 @@ class Session:
         return pseudonyms.parameters(self.gateway.pseudonym_secret, self.project)
 
     def record(self, text: str, plan: Plan | None, outcome: str, seconds: float, *, reason: str = "", result=None,
-               action: str = "query", left_out: dict | None = None):
+               action: str = "query", left_out: dict | None = None, **more):
         """Audit one query. The steward's record says how many cells each rule left out;
         the requester's report never does."""
         detail = {
@@ -265,7 +291,7 @@ class Session:
             "decisions": plan.decisions if plan else [],
             "datasets": sorted({u.dataset.name for u in plan.query.uses}) if plan else [],
             "engine": plan.engine if plan else None,
-        }
+        } | more
         if result is not None:
             detail |= {"rows": len(result), "cells": result.report.cells, "suppressed": result.report.suppressed,
                        "left_out": left_out or {}}
@@ -281,6 +307,29 @@ def rewrite_key(plan: Plan, files_of: Callable[[Dataset], list[Path]], generatio
         for d in plan.uses
     )
     return generation, plan.query.sql, plan.action, uses
+
+
+def bound(guarded: Guarded, cursor, remembered=None) -> AggregateBound:
+    """The most cells one protected aggregate can release: its keys' values counted over
+    constants (`domain.key_values_sql`, remembered by their SQL), never its rows."""
+    aggregate = guarded.aggregate
+    keys = [KeyBound(key=aggregate.labels.get(k.name, k.name),
+                     values=None if sql is None else public_keys(sql, cursor, remembered).column(0)[0].as_py())
+            for k, sql in zip(aggregate.keys, guarded.key_values, strict=True)]
+    return AggregateBound.of(aggregate.dataset.name, keys, guarded.max_cells)
+
+
+def charge_notes(plan: Plan, spent: list, released: dict[str, set[str]], rows: int) -> list[str]:
+    """What the query was charged, to each budget that caps the requester, and, where the
+    answer was computed from cells it does not show, that those cells were charged."""
+    capped = [s for s in spent if s.cells is not None or s.epsilon is not None]
+    notes = [str(s) for s in capped]
+    for dataset in sorted({s.dataset for s in capped}):
+        inside = [", ".join(g.aggregate.labels.get(k.name, k.name) for k in g.aggregate.keys)
+                  for g in plan.aggregates if g.inside and g.aggregate.dataset.name == dataset]
+        if inside:
+            notes.append(computed_from(dataset, len(released.get(dataset, ())), inside, rows))
+    return notes
 
 
 def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]], engine=None,
@@ -303,11 +352,14 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]],
             rows = source(use.dataset, grant, engine.scan(files), reads=use.columns, entity=True, engine=engine)
             max_cells = min([decision.disclosure.max_cells] + [b.disclosure.max_cells for b in decision.stricter()])
             domain = domain_sql(aggregate, grant, max_cells, engine)
+            shape = {"key_values": key_values_sql(aggregate, grant, engine),
+                     "inside": use.select is not query.tree and not isinstance(use.select.parent, exp.SetOperation)}
             if decision.protection == "dp":
                 bounds = private_bounds(use.dataset, aggregate, decision.privacy)
                 privacy = Privacy(decision.epsilon, decision.delta, bounds)
                 statistics = private_statistics_sql(aggregate, rows, privacy.bounds, max_cells, engine)
-                plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, (), privacy))
+                plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, (), privacy,
+                                               **shape))
             else:
                 scoped, covered = bind(aggregate, grant)
                 top_n = max([disclosure.dominance_n, 2] + [s.disclosure.dominance_n for s in scoped])
@@ -316,7 +368,7 @@ def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]],
                 threshold = max(t.min_entities for t in terms)  # conditions of lower effect are not applied
                 statistics = statistics_sql(aggregate, rows, top_n, max_cells, covered, engine, noise, threshold)
                 plan.aggregates.append(Guarded(aggregate, statistics, disclosure, max_cells, domain, tuple(scoped),
-                                               noise=noise))
+                                               noise=noise, **shape))
             if use.select is tree:
                 tree = aggregate.rest
             else:

@@ -105,7 +105,7 @@ class SandboxSpawner(LocalProcessSpawner):
 
     @default("account_prefix")
     def _default_account_prefix(self):
-        return SandboxSettings().account_prefix
+        return SandboxSettings().prefix
 
     @default("templates_dir")
     def _default_templates_dir(self):

@@ -222,6 +222,29 @@ class UsersFile:
     def set_expiry(self, name: str, expires: datetime.date) -> None:
         self.require_project(name)["expires"] = expires
 
+    # limits
+    def set_limits(self, *, group: str | None = None, project: str | None = None, **given) -> None:
+        """Set what the sessions of a group's or a project's members may use (`Limits`' fields;
+        None leaves one as it is, "default" takes it back to the hub's default)."""
+        if (group is None) == (project is None):
+            raise ConfigError("name either a group (--group) or a project (--project) to set limits for")
+        if group is not None:
+            if group not in self.groups():
+                raise ConfigError(f"no user is in group {group!r}: campus groups add {group} -m USER first")
+            holder, key = self._section("limits"), group
+        else:
+            holder, key = self.require_project(project), "limits"
+        entry = holder.get(key) or CommentedMap()
+        for name, value in given.items():
+            if value == "default":
+                entry.pop(name, None)
+            elif value is not None:
+                entry[name] = value
+        if entry:
+            holder[key] = entry
+        else:
+            holder.pop(key, None)
+
     # writing
     def model_now(self) -> Provisioning:
         """The document as it is now in memory, validated."""

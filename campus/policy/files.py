@@ -9,9 +9,9 @@ compiles. Any problem raises one `ConfigError` listing every ``file:line: field`
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-from dataclasses import dataclass, field
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar, get_args
 
@@ -60,6 +60,16 @@ class PolicyPaths:
         """Every file whose change changes a decision."""
         return [*self.grant_files(), *self.rego_files(), self.users, self.catalog]
 
+    def digests(self) -> dict[str, str]:
+        """Each watched file (by its path under the campus's folder) and a digest of its content."""
+        found = {}
+        for path in self.watched():
+            try:
+                found[os.path.relpath(path, self.policies.parent)] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            except OSError:
+                found[os.path.relpath(path, self.policies.parent)] = "missing"
+        return found
+
     def module_name(self, path: Path) -> str:
         """A module's name for the engines: its path under ``policies/``."""
         return path.relative_to(self.policies).as_posix()
@@ -80,6 +90,7 @@ class PolicySource:
     modules: dict[str, str] = field(repr=False)
     terms: list[Terms] = field(default_factory=list)
     budgets: list[Budget] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict, repr=False)  # `PolicyPaths.digests` as they were read
 
     @property
     def data(self) -> dict:
@@ -98,38 +109,50 @@ class PolicySource:
 
 def load(paths: PolicyPaths) -> PolicySource:
     """Read and validate the whole policy; one `ConfigError` lists every problem."""
+    digests = paths.digests()
     catalog = _load(paths.catalog, Catalog)
     users = _load(paths.users, Provisioning)
-    grants, terms, budgets, roles, problems = _load_grant_files(paths, catalog, users)
+    found = read_grant_files(paths, catalog, users)
     modules = {paths.module_name(p): p.read_text(encoding="utf-8") for p in paths.rego_files()}
     if not modules:
-        problems.append(f"{paths.policies / 'campus'}: no Rego modules; the policy cannot decide without them")
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return PolicySource(paths, catalog, users, grants, roles or Roles(), modules, terms, budgets)
+        found.problems.append(f"{paths.policies / 'campus'}: no Rego modules; the policy cannot decide without them")
+    if found.problems:
+        raise ConfigError("\n".join(found.problems))
+    return PolicySource(paths, catalog, users, found.grants, found.roles or Roles(), modules, found.terms,
+                        found.budgets, digests)
 
 
-def _load_grant_files(paths: PolicyPaths, catalog: Catalog, users: Provisioning):
-    grants: list[Grant] = []
-    terms: list[Terms] = []
-    budgets: list[Budget] = []
-    roles, roles_file, problems = None, None, []
+@dataclass
+class GrantFiles:
+    """What ``policies/*.yaml`` hold together, and every problem found reading them."""
+
+    grants: list[Grant] = field(default_factory=list)
+    terms: list[Terms] = field(default_factory=list)
+    budgets: list[Budget] = field(default_factory=list)
+    roles: Roles | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def read_grant_files(paths: PolicyPaths, catalog: Catalog, users: Provisioning) -> GrantFiles:
+    """Every grant file, checked against `catalog` and the projects of `users`."""
+    found, roles_file = GrantFiles(), None
     context = {"catalog": catalog, "projects": list(users.projects), "names": {}}
     for path in paths.grant_files():
         context["file"] = str(path)
         try:
             policy = _load(path, PolicyFile, context=context)
         except ConfigError as e:
-            problems.append(e.reason)
+            found.problems.append(e.reason)
             continue
-        grants += policy.grants
-        terms += policy.terms
-        budgets += policy.budgets
+        found.grants += policy.grants
+        found.terms += policy.terms
+        found.budgets += policy.budgets
         if policy.roles is not None:
-            if roles is not None:
-                problems.append(f"{path}:1: roles: roles are already given in {roles_file}; keep them in one file")
-            roles, roles_file = policy.roles, path
-    return grants, terms, budgets, roles, problems
+            if found.roles is not None:
+                found.problems.append(f"{path}:1: roles: roles are already given in {roles_file}; "
+                                      "keep them in one file")
+            found.roles, roles_file = policy.roles, path
+    return found
 
 
 def _load(path: Path, model: type[M], context: dict | None = None) -> M:

@@ -18,6 +18,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import CampusError
@@ -45,6 +46,7 @@ class PolicyStore:
         self._stamp: tuple | None = None
         self._looked_at = float("-inf")
         self._lock = threading.Lock()
+        self.on_load: list[Callable[[PolicySource], None]] = []  # told of each policy that comes into force
         self.refresh(force=True)
 
     def decide(self, input: dict) -> Decision:
@@ -90,6 +92,11 @@ class PolicyStore:
             self.source, self.last_error, self.loaded_at = source, None, time.time()
             self._decisions = {}
             log.info("policy loaded: %d grants, %d modules", len(source.grants), len(source.modules))
+            for listener in self.on_load:
+                try:
+                    listener(source)
+                except Exception:  # a listener's failure must not take the new policy away
+                    log.exception("a listener of policy loads failed")
             return True
         kept = "keeping the last good policy" if self.source else "no policy is loaded; every request is denied"
         log.warning("policy reload failed (%s): %s", kept, self.last_error)

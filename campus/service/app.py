@@ -51,6 +51,8 @@ from .models import (
     ArrowResult,
     BudgetLine,
     ColumnInfo,
+    Cost,
+    CostRequest,
     DatasetDescription,
     DatasetSummary,
     Error,
@@ -218,9 +220,18 @@ async def sql(request: Request, identity: User, query: SqlRequest) -> Response:
 
 @router.get("/budget", response_model=list[BudgetLine], responses=ERRORS)
 async def budget(request: Request, identity: User, project: str | None = PROJECT_QUERY) -> list[dict]:
-    """Your disclosure budgets: per dataset and scope (you, your project), cells used this period and left."""
+    """The disclosure budgets that apply to you (yours, your project's), one each: what it counts, its limit a
+    period, spent, left, and when it renews. Empty when none caps you."""
     session = campus_of(request).session(identity.user, identity.groups, project)
-    return await in_pool(request, session.budget)
+    return [line.model_dump() for line in (await in_pool(request, session.budget)).rows]
+
+
+@router.post("/cost", response_model=Cost, responses={400: {"model": Error}, **ERRORS})
+async def cost(request: Request, identity: User, query: CostRequest) -> dict:
+    """The most cells a query can charge, from its shape alone (its keys' public values and the cell limit, never
+    the data), with what is left of your budgets; refused as running it would be."""
+    session = campus_of(request).session(identity.user, identity.groups, query.project)
+    return (await request.app.state.queries.run(identity.user, partial(session.cost, query.sql))).model_dump()
 
 
 @router.post("/explain", response_model=Decision, responses=ERRORS)
@@ -239,6 +250,7 @@ async def explain(request: Request, identity: User, question: ExplainRequest) ->
 
 
 def dataset_named(cx: Campus, name: str) -> Dataset:
+    cx.refresh()  # a dataset loaded and granted a moment ago is described at once
     if name not in cx.catalog.datasets:
         raise NotFound(f"there is no dataset {name!r}; campus.datasets() (GET api/datasets) lists those you may use")
     return cx.catalog[name]
@@ -251,6 +263,7 @@ def access(cx: Campus, identity: Identity, dataset: Dataset, project: str | None
 
 
 def usable_datasets(cx: Campus, identity: Identity, project: str | None) -> list[dict]:
+    cx.refresh()  # a dataset loaded and granted a moment ago is listed at once
     found = []
     for dataset in cx.catalog:
         decision = access(cx, identity, dataset, project)

@@ -12,28 +12,19 @@ same look; they have no forms but the header's sign-out.
 """
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
-import jinja2
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
 from markdown_it import MarkdownIt
 
 from campus.airlock import permissions
 from campus.airlock.states import FINAL, Status
-from campus.airlock.web import PAGE_SECURITY, TEMPLATES, PageRoute
+from campus.airlock.web import PageRoute
 from campus.gateway import guide
 
 from .app import campus_of
-from .browser import root_of
+from .pages import render
 
-PAGES = jinja2.Environment(
-    loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(Path(__file__).parent / "templates"), TEMPLATES.loader]),
-    autoescape=True, trim_blocks=True, lstrip_blocks=True,
-)
-PAGES.filters |= TEMPLATES.filters
-PAGES.globals |= TEMPLATES.globals
 MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")  # the guide's own HTML is never passed through
 
 
@@ -50,7 +41,7 @@ def router(airlock, page_user: Callable[..., Any], *, hub_url: str | None = None
         reviewer = permissions.is_reviewer(user, airlock.policy)
         mine = airlock.mine(user)
         queue = airlock.queue(user) if reviewer else []
-        return _page(request, "home.html", user, title="Big Data Campus", reviewer=reviewer, hub=hub_url,
+        return render(request, "home.html", user, title="Big Data Campus", reviewer=reviewer, hub=hub_url,
                      templates=templates, returned=[r for r in mine if r.status is Status.RETURNED],
                      waiting=sum(r.status not in FINAL and r.status is not Status.RETURNED for r in mine),
                      to_review=sum(r.status is Status.NEEDS_REVIEW for r in queue),
@@ -59,11 +50,7 @@ def router(airlock, page_user: Callable[..., Any], *, hub_url: str | None = None
     @pages.get("/guide", name="campus_guide")
     def sql_guide(request: Request, user: Viewer):
         body = MARKDOWN.render(guide.render(campus_of(request).catalog))
-        return _page(request, "guide.html", user, title="The campus SQL guide", body=body)
+        return render(request, "guide.html", user, title="The campus SQL guide", body=body)
 
     return pages
 
-
-def _page(request: Request, template: str, user, **context) -> HTMLResponse:
-    html = PAGES.get_template(template).render(base=root_of(request), user=user, **context)
-    return HTMLResponse(html, headers=PAGE_SECURITY | {"Cache-Control": "no-store"})

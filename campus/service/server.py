@@ -89,7 +89,7 @@ def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = No
     from campus.airlock import Airlock
     from campus.airlock.web import router as airlock_router
 
-    from . import browser, home
+    from . import browser, budget_page, home
     from .app import authenticated, create_app
     from .sessions import SessionStore
 
@@ -99,7 +99,7 @@ def app_for(cx: Campus, authenticator: Authenticator, *, prefix: str | None = No
     key = signing_key(cx.settings.state_dir)
     templates = sorted(p.name for p in SandboxSettings().templates_dir.glob("*.ipynb"))
     routers = [airlock_router(airlock, authenticated, page_user=browser.signed_in, csrf_secret=key),
-               browser.router(hub_oauth),
+               browser.router(hub_oauth), budget_page.router(),
                home.router(airlock, browser.signed_in, templates=templates,
                            hub_url=os.environ.get("JUPYTERHUB_BASE_URL", "/") if hub_oauth else None)]
     app = create_app(cx, authenticator, prefix=prefix, routers=routers, sessions_only=hub_oauth is not None)
