@@ -191,6 +191,10 @@ def test_a_steward_goes_from_the_hub_to_the_queue_and_approves_and_releases_in_o
     page.wait_for_url(campus_root + "guide")
     assert "The campus SQL guide" in page.locator("h1").first.inner_text()
     page.click("header a:has-text('Campus')")
+    page.click("#links a:has-text('Disclosure budgets')")
+    page.wait_for_url(campus_root + "budget")
+    assert page.locator("h1").inner_text() == "Your budgets and limits"
+    page.click("header a:has-text('Campus')")
     page.click("#links a:has-text('The review queue')")
     page.wait_for_url(campus_root + "airlock")
     page.click(f"a[href$='/airlock/{request['id']}'] >> nth=0")
