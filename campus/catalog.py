@@ -265,6 +265,27 @@ def load(path: Path) -> Catalog:
     return yamlfile.load(path, Catalog)
 
 
+def without(text: str, name: str) -> str:
+    """The catalog's text without dataset `name`'s entry: its line under ``datasets:`` and every line
+    indented deeper after it (a comment at the entries' own indent goes with the entry below it).
+
+    >>> print(without("datasets:\\n  a:\\n    title: A\\n\\n  # b is...\\n  b:\\n    title: B\\n", "a"), end="")
+    datasets:
+      # b is...
+      b:
+        title: B
+    """
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(rf"^(\s+){re.escape(name)}:\s*(#.*)?$", line)), None)
+    if start is None:
+        raise KeyError(f"the catalog's text has no entry {name!r}")
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    return "".join(lines[:start] + lines[end:])
+
+
 def json_schema() -> str:
     """The catalog's JSON Schema, for editors (published as datasets/catalog.schema.json)."""
     schema = Catalog.model_json_schema()

@@ -109,6 +109,24 @@ def load(paths: PolicyPaths) -> PolicySource:
     return PolicySource(paths, catalog, users, grants, roles or Roles(), modules, terms, budgets)
 
 
+#: The sections of a policy file whose entries name a dataset, and what one entry is called.
+NAMING_SECTIONS = (("grants", "grant"), ("terms", "terms"), ("budgets", "budget"))
+
+
+def naming(paths: PolicyPaths, dataset: str) -> list[str]:
+    """Every entry of the policy's files naming `dataset`, as ``file:line: grant NAME``; read as written,
+    so a policy that does not validate is searched too."""
+    found = []
+    for path in paths.grant_files():
+        document = yamlfile.read(path)
+        for section, called in NAMING_SECTIONS:
+            entries = document.get(section) if isinstance(document, dict) else None
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict) and entry.get("dataset") == dataset:
+                    found.append(f"{path}:{entry.lc.line + 1}: {called} {entry.get('name', '(unnamed)')}")
+    return found
+
+
 def _load_grant_files(paths: PolicyPaths, catalog: Catalog, users: Provisioning):
     grants: list[Grant] = []
     terms: list[Terms] = []
