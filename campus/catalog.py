@@ -283,7 +283,7 @@ def without(text: str, name: str) -> str:
     end = start + 1
     while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
         end += 1
-    return "".join(lines[:start] + lines[end:])
+    return re.sub(r"\n\s*\Z", "\n", "".join(lines[:start] + lines[end:]))  # no blank lines left at the end
 
 
 def json_schema() -> str:

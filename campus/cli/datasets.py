@@ -142,11 +142,12 @@ def add(
         return _load(cat[name], lambda: _opened(files, encoding, skip_bad_lines), "add", by, skip_bad_lines)
     if not catalog.NAME.match(name):
         raise typer.BadParameter(f"{name!r} is not lower_snake_case", param_hint="NAME")
+    named = "-" if check else _steward(steward)  # asked before the file is read through
     sources = _opened(files, encoding, check or skip_bad_lines)
     with _rows_read() as show:
         found = profiling.profile(sources, progress=show, lenient=check or skip_bad_lines)
     _show_profile(found)
-    entry = profiling.proposed_entry(name, found, sources, "-" if check else _steward(steward))
+    entry = profiling.proposed_entry(name, found, sources, named)
     proposed, with_entry = profiling.catalog_with(settings.catalog_path, entry)
     if check:
         return _check(with_entry[name], sources, found.typed_but_for())

@@ -8,8 +8,8 @@ load and writes them to a report the steward keeps. A bad line is told by its nu
 what is wrong with it, never by a value: a value may be someone's name or phone number.
 
 >>> found = Report("cards.csv", "line")
->>> leave_out(found, {"amount": "BIGINT"}, pa.record_batch([pa.array(["7", "Kim Minjun", "9"])], names=["amount"]),
-...           pa.array([2, 3, 5]), []).column(0).to_pylist()
+>>> batch = pa.record_batch([pa.array(["7", "Kim Minjun", "9"])], names=["금액"])
+>>> leave_out(found, {"amount": ("금액", "BIGINT")}, batch, pa.array([2, 3, 5]), []).column(0).to_pylist()
 ['7', '9']
 >>> [(b.line, b.kind.label, b.why) for b in found.bad]
 [(3, 'not a number', 'column amount should hold a whole number of at most 18 digits')]
@@ -85,8 +85,8 @@ class Report:
         for kind, numbers in self.by_kind().items():
             said.append(f"  {kind.label}: {len(numbers):,} ({kind.meaning}): {self.unit} {_first(numbers)}")
         for column, numbers in self.by_column().items():
-            said.append(f"  column {column} holds values not of its type on {len(numbers):,} {self.unit}"
-                        f"{'' if len(numbers) == 1 else 's'}, which would make it text: {self.unit} {_first(numbers)}")
+            said.append(f"  column {column}: a value not of its type on {len(numbers):,} {self.unit}"
+                        f"{'' if len(numbers) == 1 else 's'}: {self.unit} {_first(numbers)}")
         if self.refused:
             said.append(f"  and even without them: {self.refused}")
         return "\n".join(said)
@@ -104,14 +104,15 @@ def _first(numbers: list[int]) -> str:
     return shown + (f" and {len(numbers) - SHOWN:,} more (all in the report)" if len(numbers) > SHOWN else "")
 
 
-def leave_out(report: Report, types: dict[str, str], batch: pa.RecordBatch, numbers: pa.Array,
+def leave_out(report: Report, columns: dict[str, tuple[str, str]], batch: pa.RecordBatch, numbers: pa.Array,
               bad: list[BadLine]) -> pa.RecordBatch:
-    """The batch without its rows holding a value not of its column's type (`types`: the file's column
-    name -> catalog type); those rows, and the lines already found `bad`, go to `report`."""
+    """The batch (rows of lines `numbers`) without its rows holding a value not of its column's type
+    (`columns`: column -> its name in the file, its catalog type); those rows, and the lines already
+    found `bad`, go to `report`."""
     report.bad += bad
     left_out = pa.array([False] * batch.num_rows)
-    for column, sql_type in types.items():
-        text = batch.column(batch.schema.get_field_index(column))
+    for column, (name, sql_type) in columns.items():
+        text = batch.column(batch.schema.get_field_index(name))
         wrong = read(text, sql_type).bad
         if wrong is None:
             continue

@@ -192,9 +192,9 @@ def _rows(dataset: Dataset, names: dict[str, str], source: Source, report: Repor
     if report is None:
         yield from batches(source)
         return
-    types = {names[column]: spec.type for column, spec in dataset.columns.items()}
+    columns = {column: (names[column], spec.type) for column, spec in dataset.columns.items()}
     for batch, numbers, bad in lenient_batches(source):
-        yield leave_out(report, types, batch, numbers, bad)
+        yield leave_out(report, columns, batch, numbers, bad)
 
 
 def columns_in(dataset: Dataset, names: list[str], source: Source) -> dict[str, str]:

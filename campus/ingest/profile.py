@@ -116,12 +116,13 @@ def profile(sources: list[Source], progress: Callable[[int, str], None] | None =
         if header(source) != names:
             raise LoadRefused(f"{source.name} has other columns than {sources[0].name}; profile files of one layout")
     columns, findings = [ColumnProfile(name, column_name(name, i)) for i, name in enumerate(names)], Findings()
+    misfits = {c.name: Findings() for c in columns}  # identifying values among those no candidate type reads
     with tempfile.TemporaryDirectory(prefix="campus-profile-") as spill:
         db = duckdb.connect(config={"temp_directory": spill, "memory_limit": "1GB"})  # the rest spills
         db.execute("CREATE TABLE t (" + ", ".join(f'"c{i}" VARCHAR' for i in range(len(names))) + ")")
         for source in sources:
             for batch in (b for b, _, _ in lenient_batches(source)) if lenient else batches(source):
-                _observe(columns, batch, findings)
+                _observe(columns, batch, findings, misfits)
                 renamed = pa.Table.from_batches([batch]).rename_columns([f"c{i}" for i in range(len(names))])
                 db.register("batch", renamed)
                 db.execute("INSERT INTO t SELECT * FROM batch")
@@ -133,8 +134,8 @@ def profile(sources: list[Source], progress: Callable[[int, str], None] | None =
             raise LoadRefused(f"{sources[0].name} has a header but no rows: nothing to profile")
         _count(db, columns)
         for column in columns:
-            if column.but_for:  # a name among numbers is on a line to fix or leave out: not the column's
-                findings.names.pop(column.name, None)
+            if not column.but_for:  # else they are on the lines to fix or leave out: not the column's
+                findings.merge(misfits[column.name])
         result = Profile(rows, columns, findings)
         result.domains = _domains(db, result)
     return result
@@ -168,11 +169,13 @@ def column_name(header_name: str, index: int) -> str:
     return snake if NAME.match(snake) else f"column_{index + 1}"
 
 
-def _observe(columns: list[ColumnProfile], batch: pa.RecordBatch, findings: Findings) -> None:
-    """What one batch says of each column's type and identifying values."""
+def _observe(columns: list[ColumnProfile], batch: pa.RecordBatch, findings: Findings,
+             misfits: dict[str, Findings]) -> None:
+    """What one batch says of each column's type and identifying values (`misfits`: of the values no
+    type still counted reads, kept apart)."""
     for column, text in zip(columns, batch.columns):
         column.rows += len(text)
-        typed = {}
+        typed, misfit = {}, None
         for sql_type in list(column.failed):
             result = read(text, sql_type)
             if result.bad is not None:
@@ -180,9 +183,17 @@ def _observe(columns: list[ColumnProfile], batch: pa.RecordBatch, findings: Find
                 if column.failed[sql_type] > FEW * column.rows + GIVEN_UP:
                     del column.failed[sql_type]
                     continue
+                misfit = result.bad if misfit is None else pc.and_(misfit, result.bad)
                 result = read(pc.if_else(result.bad, pa.scalar(None, pa.string()), text), sql_type)
+            else:
+                misfit = pa.array([False] * len(text))
             typed[sql_type] = result.values
-        findings.add(column.name, pl.from_arrow(read(text, "VARCHAR").values), text=True)
+        values, nothing = read(text, "VARCHAR").values, pa.scalar(None, pa.string())
+        if misfit is None or not pc.any(misfit).as_py():
+            findings.add(column.name, pl.from_arrow(values), text=True)
+        else:
+            findings.add(column.name, pl.from_arrow(pc.if_else(misfit, nothing, values)), text=True)
+            misfits[column.name].add(column.name, pl.from_arrow(pc.if_else(misfit, values, nothing)), text=True)
         _shape(column, typed)
 
 
@@ -308,7 +319,7 @@ def _but_for(column: ColumnProfile) -> str:
     if not column.but_for:
         return ""
     sql_type, bad = column.but_for
-    return (f"; {bad:,} line{'s are' if bad > 1 else ' is'} not {sql_type}: fix {'them' if bad > 1 else 'it'} "
+    return (f"; {bad:,} line{'s are' if bad > 1 else ' is'} not of this type: fix {'them' if bad > 1 else 'it'} "
             "or load with --skip-bad-lines (--check lists them)")
 
 

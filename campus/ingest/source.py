@@ -187,6 +187,10 @@ def header(source: Source) -> list[str]:
         if not first or not any(name.strip() for name in first):
             raise LoadRefused(f"{source.name} has no header line; its first line must name the columns")
         names = [name.strip() for name in first]
+        if any(NOT_TEXT.search(name) for name in names):
+            raise LoadRefused(f"{source.name}: the header line holds bytes that are not text in "
+                              f"{source.encoding.removesuffix('-sig')}; name the columns in plain text, or name the "
+                              "file's encoding with --encoding")
     _unique(source, names)
     for place, name in enumerate(names, 1):
         for finding in identifying(pl.Series([name])):
@@ -253,7 +257,7 @@ def lenient_batches(source: Source) -> Iterator[tuple[pa.RecordBatch, pa.Array, 
 def _csv_lines(source: Source, names: list[str]) -> Iterator[tuple[pa.RecordBatch, pa.Array, list[BadLine]]]:
     """Python's CSV reader (which agrees with Arrow's), line by line, bytes not text kept as surrogates."""
     columns, numbers, bad = [[] for _ in names], [], []
-    with _text(source, errors="surrogateescape") as text:
+    with _text(source) as text:
         reader = csv.reader(text, delimiter=source.delimiter)
         next(reader, None)
         before = reader.line_num
@@ -329,11 +333,12 @@ def _arrow_encoding(source: Source) -> str:
     return "utf8" if source.encoding in ("utf-8", "utf-8-sig") else source.encoding
 
 
-def _text(source: Source, errors: str = "strict"):
-    """The CSV's text, for Python's reader (the error path, `lines`), which reads values as long as Arrow's."""
+def _text(source: Source):
+    """The CSV's text, for Python's reader (the error path, `lenient_batches`), which reads values as long as
+    Arrow's; a byte that is not text is kept as a surrogate (`NOT_TEXT`), for a lenient reading to tell."""
     csv.field_size_limit(max(csv.field_size_limit(), BATCH_BYTES))
     return io.TextIOWrapper(_opened(source.path, source.compressed), encoding=source.encoding or "utf-8-sig",
-                            newline="", errors=errors)
+                            newline="", errors="surrogateescape")
 
 
 def line_of_row(source: Source, row: int) -> int:
