@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from extractguard.rules import Disclosure
 
 from . import yamlfile
-from .errors import DataMissing
+from .errors import ConfigError, DataMissing
 
 Role = Literal["identifier", "quasi_identifier", "dimension", "measure", "time"]
 Tier = Literal["open", "restricted", "sensitive"]
@@ -274,12 +274,21 @@ def without(text: str, name: str) -> str:
       # b is...
       b:
         title: B
+    >>> print(without("datasets:\\n  a:\\n    columns:\\n      b: {}\\n  b:\\n    title: B\\n", "b"), end="")
+    datasets:
+      a:
+        columns:
+          b: {}
     """
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if re.match(rf"^(\s+){re.escape(name)}:\s*(#.*)?$", line)), None)
+    top = next((i for i, line in enumerate(lines) if re.match(r"^datasets:\s*(#.*)?$", line)), len(lines))
+    indent = next((len(line) - len(line.lstrip()) for line in lines[top + 1:]
+                   if line.strip() and not line.lstrip().startswith("#")), 2)
+    entry = re.compile(rf"^ {{{indent}}}{re.escape(name)}:\s*(#.*)?$")
+    start = next((i for i in range(top + 1, len(lines)) if entry.match(lines[i])), None)
     if start is None:
-        raise KeyError(f"the catalog's text has no entry {name!r}")
-    indent = len(lines[start]) - len(lines[start].lstrip())
+        raise ConfigError(f"{name!r} is not found as an entry under datasets: in the catalog's text; remove the "
+                          "entry by hand, then run this again to delete its data")
     end = start + 1
     while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
         end += 1

@@ -285,6 +285,9 @@ def test_remove_of_a_shipped_dataset_names_every_grant_terms_and_budget_to_chang
     for entry in ["grant researchers-sales-by-location", "grant gangnam-retail-sales", "terms gangnam-association",
                   "budget gangnam-retail-sales-monthly"]:
         assert entry in result.output
+    expected = root / "policies" / "expected_decisions.yaml"
+    case = next(i for i, line in enumerate(expected.read_text().splitlines(), 1) if "dataset: sales_by_location" in line)
+    assert f"{expected}:{case - 1}: case " in result.output  # `campus policy test` would ask for it
     assert "sales_by_location" in catalog.load(root / "datasets" / "catalog.yaml").datasets
 
 

@@ -256,7 +256,7 @@ def lenient_batches(source: Source) -> Iterator[tuple[pa.RecordBatch, pa.Array, 
 
 def _csv_lines(source: Source, names: list[str]) -> Iterator[tuple[pa.RecordBatch, pa.Array, list[BadLine]]]:
     """Python's CSV reader (which agrees with Arrow's), line by line, bytes not text kept as surrogates."""
-    columns, numbers, bad = [[] for _ in names], [], []
+    good, numbers, bad = [], [], []
     with _text(source) as text:
         reader = csv.reader(text, delimiter=source.delimiter)
         next(reader, None)
@@ -266,31 +266,28 @@ def _csv_lines(source: Source, names: list[str]) -> Iterator[tuple[pa.RecordBatc
                 line, before = before + 1, reader.line_num
                 if not fields:
                     continue
-                problem = _problem(fields, len(names), source)
-                if problem:
-                    bad.append(BadLine(line, *problem))
-                else:
-                    numbers.append(line)
-                    for column, value in zip(columns, fields):
-                        column.append(value)
+                if len(fields) != len(names) or NOT_TEXT.search("".join(fields)):
+                    bad.append(BadLine(line, *_problem(fields, len(names), source)))
+                    continue
+                good.append(fields)
+                numbers.append(line)
                 if len(numbers) >= BATCH_ROWS:
-                    yield _batch(columns, names), pa.array(numbers, pa.int64()), bad
-                    columns, numbers, bad = [[] for _ in names], [], []
+                    yield _batch(good, names), pa.array(numbers, pa.int64()), bad
+                    good, numbers, bad = [], [], []
         except csv.Error:
             raise LoadRefused(f"{source.name} line {reader.line_num + 1:,} cannot be read as CSV (a value over "
                               f"{BATCH_BYTES >> 20} MB?); fix that line and load again") from None
-    yield _batch(columns, names), pa.array(numbers, pa.int64()), bad
+    yield _batch(good, names), pa.array(numbers, pa.int64()), bad
 
 
-def _problem(fields: list[str], expected: int, source: Source) -> tuple[Kind, str] | None:
+def _problem(fields: list[str], expected: int, source: Source) -> tuple[Kind, str]:
     if len(fields) != expected:
         return Kind.FIELD_COUNT, f"{len(fields)} fields where the header names {expected}"
-    if any(NOT_TEXT.search(value) for value in fields):
-        return Kind.UNDECODABLE, f"bytes that are not text in {source.encoding.removesuffix('-sig')}"
-    return None
+    return Kind.UNDECODABLE, f"bytes that are not text in {source.encoding.removesuffix('-sig')}"
 
 
-def _batch(columns: list[list[str]], names: list[str]) -> pa.RecordBatch:
+def _batch(good: list[list[str]], names: list[str]) -> pa.RecordBatch:
+    columns = zip(*good) if good else [[] for _ in names]
     return pa.record_batch([pa.array(values, pa.string()) for values in columns], names=names)
 
 

@@ -114,17 +114,26 @@ NAMING_SECTIONS = (("grants", "grant"), ("terms", "terms"), ("budgets", "budget"
 
 
 def naming(paths: PolicyPaths, dataset: str) -> list[str]:
-    """Every entry of the policy's files naming `dataset`, as ``file:line: grant NAME``; read as written,
-    so a policy that does not validate is searched too."""
+    """Every entry of the policy's files naming `dataset` (and every case of the expected decisions
+    asking for it), as ``file:line: grant NAME``; read as written, so a policy that does not validate
+    is searched too."""
     found = []
     for path in paths.grant_files():
-        document = yamlfile.read(path)
         for section, called in NAMING_SECTIONS:
-            entries = document.get(section) if isinstance(document, dict) else None
-            for entry in entries if isinstance(entries, list) else []:
-                if isinstance(entry, dict) and entry.get("dataset") == dataset:
-                    found.append(f"{path}:{entry.lc.line + 1}: {called} {entry.get('name', '(unnamed)')}")
+            found += _entries_naming(path, section, called, dataset, lambda entry: entry)
+    if paths.expected_decisions().is_file():
+        found += _entries_naming(paths.expected_decisions(), "cases", "case", dataset,
+                                 lambda case: case.get("request") or {})
     return found
+
+
+def _entries_naming(path: Path, section: str, called: str, dataset: str, asked) -> list[str]:
+    """The entries of `section` in the YAML at `path` whose `asked(entry)` names `dataset`."""
+    document = yamlfile.read(path)
+    entries = document.get(section) if isinstance(document, dict) else None
+    return [f"{path}:{entry.lc.line + 1}: {called} {entry.get('name', '(unnamed)')}"
+            for entry in (entries if isinstance(entries, list) else [])
+            if isinstance(entry, dict) and isinstance(asked(entry), dict) and asked(entry).get("dataset") == dataset]
 
 
 def _load_grant_files(paths: PolicyPaths, catalog: Catalog, users: Provisioning):
