@@ -192,6 +192,33 @@ def test_append_checks_against_the_catalog_and_skips_what_its_types_refuse(root,
     assert "line 52: not a day" in (Path(Settings().data) / "shop_cards" / "bad-lines-v2.txt").read_text()
 
 
+def test_check_tells_what_refuses_a_file_even_without_its_bad_lines(root, tmp_path):
+    added(root, "shop_cards", write_csv(tmp_path / "jan.csv", HEADER, rows(1)))
+    body = [r[:1] + ([f"010-5555-{i:04d}"] if i % 2 else r[1:2]) + r[2:] for i, r in enumerate(rows(2, n=60))]
+    file = messy(tmp_path / "feb.csv", body, {30: Kind.IMPOSSIBLE_DAY})
+    result = run("append", "shop_cards", "--from", str(file), "--check")
+    assert result.exit_code == 1
+    assert "impossible day: 1" in result.output and "line 32" in result.output
+    assert "refused even without those lines: feb.csv holds values that identify people: column merchant: 30 " \
+           "values look like phone numbers" in result.output.replace("\n", " ")
+    assert "010-5555" not in result.output
+    short = write_csv(tmp_path / "short.csv", HEADER[:-1], [r[:-1] for r in rows(2, n=5)])
+    missing = run("append", "shop_cards", "--from", str(short), "--check")
+    assert missing.exit_code == 1 and "refused: short.csv has no column gender" in missing.output
+
+
+def test_check_names_the_rows_of_a_parquet_file(root, tmp_path):
+    added(root, "shop_cards", write_csv(tmp_path / "jan.csv", HEADER, rows(1)))
+    body = rows(2, n=40)
+    body[25][4] = "ZQX"
+    table = pa.table({name: [r[i] for r in body] for i, name in enumerate(HEADER)})
+    pq.write_table(table, tmp_path / "feb.parquet")
+    result = run("append", "shop_cards", "--from", str(tmp_path / "feb.parquet"), "--check")
+    assert result.exit_code == 1
+    assert "39 good rows, 1 bad row" in result.output and "not a number: 1" in result.output
+    assert "column amount: a value not of its type on 1 row: row 26" in result.output and "ZQX" not in result.output
+
+
 # --- the property: whatever the bad lines and wherever they are ------------------------------------------
 
 
@@ -286,7 +313,8 @@ def test_remove_of_a_shipped_dataset_names_every_grant_terms_and_budget_to_chang
                   "budget gangnam-retail-sales-monthly"]:
         assert entry in result.output
     expected = root / "policies" / "expected_decisions.yaml"
-    case = next(i for i, line in enumerate(expected.read_text().splitlines(), 1) if "dataset: sales_by_location" in line)
+    case = next(i for i, line in enumerate(expected.read_text().splitlines(), 1)
+                if "dataset: sales_by_location" in line)
     assert f"{expected}:{case - 1}: case " in result.output  # `campus policy test` would ask for it
     assert "sales_by_location" in catalog.load(root / "datasets" / "catalog.yaml").datasets
 

@@ -385,7 +385,8 @@ def _rows_read():
 def _show_profile(found) -> None:
     table = Table("column", "in the file", "type", "missing", "distinct", "unique", "identifying values")
     for c in found.columns:
-        table.add_row(c.name, c.header, c.type + (f" but for {c.but_for[1]:,}" if c.but_for else ""), f"{c.missing:,}", f"{c.distinct:,}", f"{c.uniqueness:.0%}",
+        but_for = f" but for {c.but_for[1]:,} line{'s' if c.but_for[1] > 1 else ''}" if c.but_for else ""
+        table.add_row(c.name, c.header, c.type + but_for, f"{c.missing:,}", f"{c.distinct:,}", f"{c.uniqueness:.0%}",
                       found.findings.said(c.name) or "-")
     out.print(f"{found.rows:,} rows", highlight=False)
     out.print(table)

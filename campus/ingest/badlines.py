@@ -88,7 +88,7 @@ class Report:
             said.append(f"  column {column}: a value not of its type on {len(numbers):,} {self.unit}"
                         f"{'' if len(numbers) == 1 else 's'}: {self.unit} {_first(numbers)}")
         if self.refused:
-            said.append(f"  and even without them: {self.refused}")
+            said.append(f"  refused{' even without those lines' if self.bad else ''}: {self.refused}")
         return "\n".join(said)
 
     def full(self) -> str:

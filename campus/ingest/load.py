@@ -94,6 +94,7 @@ def load(dataset: Dataset, sources: list[Source], data_dir: Path, key: bytes, *,
 def check(dataset: Dataset, sources: list[Source], progress: Progress | None = None) -> list[Report]:
     """Every bad line of each of `sources` (opened leniently) against `dataset`'s entry, and what would
     refuse the file even without them; nothing is written."""
+    _loadable(dataset)
     reports = []
     for source in sources:
         report = _report_of(source)
