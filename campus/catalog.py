@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from extractguard.rules import Disclosure
 
 from . import yamlfile
-from .errors import DataMissing
+from .errors import ConfigError, DataMissing
 
 Role = Literal["identifier", "quasi_identifier", "dimension", "measure", "time"]
 Tier = Literal["open", "restricted", "sensitive"]
@@ -263,6 +263,36 @@ class Catalog(BaseModel):
 def load(path: Path) -> Catalog:
     """Read and validate a catalog file."""
     return yamlfile.load(path, Catalog)
+
+
+def without(text: str, name: str) -> str:
+    """The catalog's text without dataset `name`'s entry: its line under ``datasets:`` and every line
+    indented deeper after it (a comment at the entries' own indent goes with the entry below it).
+
+    >>> print(without("datasets:\\n  a:\\n    title: A\\n\\n  # b is...\\n  b:\\n    title: B\\n", "a"), end="")
+    datasets:
+      # b is...
+      b:
+        title: B
+    >>> print(without("datasets:\\n  a:\\n    columns:\\n      b: {}\\n  b:\\n    title: B\\n", "b"), end="")
+    datasets:
+      a:
+        columns:
+          b: {}
+    """
+    lines = text.splitlines(keepends=True)
+    top = next((i for i, line in enumerate(lines) if re.match(r"^datasets:\s*(#.*)?$", line)), len(lines))
+    indent = next((len(line) - len(line.lstrip()) for line in lines[top + 1:]
+                   if line.strip() and not line.lstrip().startswith("#")), 2)
+    entry = re.compile(rf"^ {{{indent}}}{re.escape(name)}:\s*(#.*)?$")
+    start = next((i for i in range(top + 1, len(lines)) if entry.match(lines[i])), None)
+    if start is None:
+        raise ConfigError(f"{name!r} is not found as an entry under datasets: in the catalog's text; remove the "
+                          "entry by hand, then run this again to delete its data")
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    return re.sub(r"\n\s*\Z", "\n", "".join(lines[:start] + lines[end:]))  # no blank lines left at the end
 
 
 def json_schema() -> str:

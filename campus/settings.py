@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         None, description="Where dataset Parquet lives; defaults to <state_dir>/data."
     )
+    steward: str | None = Field(
+        None, description="The steward `campus datasets add` names in the catalog entry it proposes when "
+        "--steward is not given: the person who answers for the dataset, never a system account."
+    )
 
     db_url: str | None = Field(
         None, description="The service database (audit, exports): SQLAlchemy URL; defaults to SQLite in state_dir."

@@ -131,7 +131,7 @@ def test_add_profiles_a_cp949_file_and_proposes_an_entry_with_statistics_only(ro
 
 def test_the_proposal_is_a_diff_git_applies(root, tmp_path):
     source = write_csv(tmp_path / "cards.csv", HEADER, rows(1))
-    result = run("add", "shop_cards", "--from", str(source))
+    result = run("add", "shop_cards", "--from", str(source), "--steward", "sejin")
     diff = result.output[result.output.index("--- a/"):result.output.index("Nothing is loaded")]
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     applied = subprocess.run(["git", "apply", "-"], input=diff, text=True, cwd=root, capture_output=True)
@@ -200,7 +200,7 @@ def test_a_column_of_personal_names_blocks_the_load_unless_declared_an_identifie
     header = ["고객", "업종", "금액"]
     body = [[names[i % 5] + "", CATEGORIES[i % 4], str(1000 * i)] for i in range(50)]
     file = write_csv(tmp_path / "names.csv", header, body)
-    result = run("add", "customers", "--from", str(file), "--accept")
+    result = run("add", "customers", "--from", str(file), "--accept", "--steward", "sejin")
     assert result.exit_code == 0, result.output
     entry = catalog.load(root / "datasets" / "catalog.yaml")["customers"]
     assert entry.columns["column_1"].role == "identifier"  # proposed so, from the values' shape
@@ -647,11 +647,11 @@ def test_roles_fail_towards_caution():
     from campus.identifiers import Findings
     from campus.ingest.profile import ColumnProfile
 
-    unique_text = ColumnProfile("ref", "ref", rows=100, distinct=100, types=[])
+    unique_text = ColumnProfile("ref", "ref", rows=100, distinct=100, failed={})
     assert role_of(unique_text, 100, Findings()) == "identifier"
-    named_id = ColumnProfile("store_id", "store_id", rows=1000, distinct=80, types=["BIGINT"])
+    named_id = ColumnProfile("store_id", "store_id", rows=1000, distinct=80, failed={"BIGINT": 0})
     assert role_of(named_id, 1000, Findings()) == "identifier"
-    small = ColumnProfile("district", "district", rows=1000, distinct=25, types=[])
+    small = ColumnProfile("district", "district", rows=1000, distinct=25, failed={})
     assert role_of(small, 1000, Findings()) == "dimension"
     phones = Findings()
     phones.add("district", pl.Series("district", ["010-1234-5678"] + ["Mapo-gu"] * 99), text=True)

@@ -8,8 +8,8 @@ first, in any of the usual ways (``2025-01-05``, ``2025/1/5``, ``2025.01.05.``,
 rolled over. Days written month or day first (``01/05/2025``) are refused: which is which
 cannot be told. A moment is a day then a time (``2025-01-05 13:04`` or ``T13:04:05.25``).
 
-`read` gives the column in its type, or the index of the first value that is not one,
-so the error can name the line; never the value.
+`read` gives the column in its type, or which values are not one (`Read.bad`, and
+`Read.first_bad`), so the error can name the line; never the value.
 
 >>> read(pa.array([" 1,234 ", "-5", "", None, "N/A"]), "BIGINT").values.to_pylist()
 [1234, -5, None, None, None]
@@ -19,6 +19,8 @@ so the error can name the line; never the value.
 datetime.date(2025, 1, 9)
 >>> read(pa.array(["2025-01-31", "2025-02-30"]), "DATE").first_bad
 1
+>>> read(pa.array(["7", "x", "", "1.5", "8"]), "BIGINT").bad.to_pylist()
+[False, True, False, True, False]
 >>> read(pa.array(["2025-01-05 13:04", "2025/01/05T07:00:01.5", "2025-01-05"]), "TIMESTAMP").values.to_pylist()[1]
 datetime.datetime(2025, 1, 5, 7, 0, 1, 500000)
 """
@@ -54,10 +56,15 @@ EXPECTED = {
 
 @dataclass(frozen=True)
 class Read:
-    """A column in its catalog type, or where the first value that is not one stands."""
+    """A column in its catalog type, or which of its values are not one."""
 
     values: pa.Array | None
-    first_bad: int | None = None
+    bad: pa.Array | None = None  # per value: present, and not of the type; None when every value is
+
+    @property
+    def first_bad(self) -> int | None:
+        """The index of the first value that is not of the type, or None."""
+        return None if self.bad is None else pc.index(self.bad, True).as_py()
 
 
 def read(text: pa.Array, sql_type: str) -> Read:
@@ -71,8 +78,18 @@ def read(text: pa.Array, sql_type: str) -> Read:
         try:  # most files write numbers and moments as Arrow reads them (and checks them: no February 30)
             return _in_range(pc.cast(value, ISO[sql_type]), sql_type)
         except pa.ArrowInvalid:
-            pass  # some value is written otherwise: read each the long way, which finds it
+            pass  # some value is written otherwise: read each the long way, which finds them
     return READERS[sql_type](value, sql_type)
+
+
+def day_shaped(text: pa.Array, sql_type: str) -> pa.Array:
+    """Per value, whether it is written as a day (DATE) or a day and time (TIMESTAMP) are, whether or not
+    that day exists.
+
+    >>> day_shaped(pa.array(["2025-02-30", "2025-13-01", "yesterday"]), "DATE").to_pylist()
+    [True, True, False]
+    """
+    return pc.is_valid(_day_parts(pc.utf8_trim_whitespace(text), sql_type == "TIMESTAMP"))
 
 
 def _in_range(values: pa.Array, sql_type: str) -> Read:
@@ -81,62 +98,58 @@ def _in_range(values: pa.Array, sql_type: str) -> Read:
     if not pa.types.is_integer(target) or pa.types.is_int64(target):
         return Read(values)
     lo, hi = NARROW[target]
-    bad = _first(pc.or_(pc.less(values, lo), pc.greater(values, hi)))
-    return Read(None, bad) if bad is not None else Read(pc.cast(values, target))
+    return _unless(pc.or_(pc.less(values, lo), pc.greater(values, hi)), lambda: Read(pc.cast(values, target)))
 
 
 def _whole(value: pa.Array, sql_type: str) -> Read:
-    bad = _first_not(value, pc.match_substring_regex(value, WHOLE))
-    if bad is not None:
-        return Read(None, bad)
+    not_whole = _bad(value, pc.match_substring_regex(value, WHOLE))
+    value = pc.if_else(not_whole, pa.scalar(None, pa.string()), value)
     digits = pc.replace_substring(value, ",", "")
     significant = pc.utf8_ltrim(pc.utf8_ltrim(digits, "+-"), "0")
-    overflow = pc.greater(pc.utf8_length(significant), 18)  # beyond what 64 bits surely hold
+    overflow = pc.fill_null(pc.greater(pc.utf8_length(significant), 18), False)  # beyond what 64 bits surely hold
     wide = pc.cast(pc.if_else(overflow, "0", pc.utf8_ltrim(digits, "+")), pa.int64())
-    bad = _first(overflow)
-    return Read(None, bad) if bad is not None else _in_range(wide, sql_type)
+    bad = pc.or_(not_whole, overflow)
+    if not pc.any(bad).as_py():
+        return _in_range(wide, sql_type)
+    narrow = _in_range(pc.if_else(bad, pa.scalar(None, pa.int64()), wide), sql_type).bad
+    return Read(None, bad if narrow is None else pc.or_(bad, narrow))
 
 
 def _decimal(value: pa.Array, sql_type: str) -> Read:
-    bad = _first_not(value, pc.match_substring_regex(value, DECIMAL))
-    if bad is not None:
-        return Read(None, bad)
-    return Read(pc.cast(pc.replace_substring(value, ",", ""), pa.float64()))
+    bad = _bad(value, pc.match_substring_regex(value, DECIMAL))
+    return _unless(bad, lambda: Read(pc.cast(pc.replace_substring(value, ",", ""), pa.float64())))
 
 
 def _boolean(value: pa.Array, sql_type: str) -> Read:
     lower = pc.utf8_lower(value)
     is_true, is_false = pc.is_in(lower, pa.array(TRUE)), pc.is_in(lower, pa.array(FALSE))
-    bad = _first_not(value, pc.or_(is_true, is_false))
-    return Read(None, bad) if bad is not None else Read(pc.if_else(pc.is_null(value), None, is_true))
+    return _unless(_bad(value, pc.or_(is_true, is_false)), lambda: Read(pc.if_else(pc.is_null(value), None, is_true)))
+
+
+def _day_parts(value: pa.Array, with_time: bool) -> pa.Array:
+    """Year, month, day (and hour, minute, second, fraction) of each value written as a day; null if not."""
+    for spelling, rewritten in DAY_SPELLINGS:
+        value = pc.replace_substring_regex(value, spelling, rewritten)
+    return pc.extract_regex(value, f"^{DAY}{TIME if with_time else ''}$")
 
 
 def _day(value: pa.Array, sql_type: str) -> Read:
     with_time = sql_type == "TIMESTAMP"
-    for spelling, rewritten in DAY_SPELLINGS:
-        value = pc.replace_substring_regex(value, spelling, rewritten)
-    parts = pc.extract_regex(value, f"^{DAY}{TIME if with_time else ''}$")
-    bad = _first_not(value, pc.is_valid(parts))
-    if bad is not None:
-        return Read(None, bad)
+    parts = _day_parts(value, with_time)  # a value not written as a day has none: not real, below
     y, m, d = (pc.cast(pc.struct_field(parts, k), pa.int32()) for k in "ymd")
     iso = pc.binary_join_element_wise(pc.cast(y, pa.string()), _two(m), _two(d), "-")
     day = pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True)
     real = pc.and_(pc.and_(pc.equal(pc.year(day), y), pc.equal(pc.month(day), m)), pc.equal(pc.day(day), d))
-    bad = _first_not(value, real)
     if not with_time:
-        return Read(None, bad) if bad is not None else Read(pc.cast(day, pa.date32()))
+        return _unless(_bad(value, real), lambda: Read(pc.cast(day, pa.date32())))
     hour, minute, second = (_number(parts, k) for k in "HMS")
     fraction = pc.struct_field(parts, "F")
     micros = pc.cast(pc.utf8_rpad(pc.utf8_ltrim(fraction, "."), 6, "0"), pa.int64())  # .25 is 250000 µs, exactly
     in_range = pc.and_(pc.and_(pc.less(hour, 24), pc.less(minute, 60)), pc.less(second, 60))
-    bad = _first_not(value, pc.and_kleene(real, in_range))
-    if bad is not None:
-        return Read(None, bad)
     seconds = pc.add(pc.add(pc.multiply(hour, 3600), pc.multiply(minute, 60)), second)
     total = pc.add(pc.multiply(pc.cast(day, pa.int64()), 1_000_000),
                    pc.add(pc.multiply(seconds, 1_000_000), micros))
-    return Read(pc.cast(total, pa.timestamp("us")))
+    return _unless(_bad(value, pc.and_kleene(real, in_range)), lambda: Read(pc.cast(total, pa.timestamp("us"))))
 
 
 def _number(parts: pa.Array, key: str) -> pa.Array:
@@ -148,16 +161,15 @@ def _two(number: pa.Array) -> pa.Array:
     return pc.utf8_lpad(pc.cast(number, pa.string()), 2, "0")
 
 
-def _first_not(value: pa.Array, ok: pa.Array) -> int | None:
-    """The index of the first present value that is not `ok`, or None."""
-    return _first(pc.and_(pc.is_valid(value), pc.invert(pc.fill_null(ok, False))))
+def _bad(value: pa.Array, ok: pa.Array) -> pa.Array:
+    """Per value, whether it is present and not `ok` (an unknown `ok` is not ok)."""
+    return pc.and_(pc.is_valid(value), pc.invert(pc.fill_null(ok, False)))
 
 
-def _first(flags: pa.Array) -> int | None:
-    """The index of the first true among `flags` (nulls are false), or None."""
-    flags = pc.fill_null(flags, False)
-    index = pc.index(flags, True).as_py()
-    return None if index < 0 else index
+def _unless(bad: pa.Array, values) -> Read:
+    """`values()` if no value is `bad`; else which are."""
+    bad = pc.fill_null(bad, False)
+    return Read(None, bad) if pc.any(bad).as_py() else values()
 
 
 READERS = {

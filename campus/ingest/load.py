@@ -8,6 +8,10 @@ value refuses the load, naming the column and how many; declared identifiers are
 replaced by their keyed hash (`intake_key`, held by the data service) before a byte
 is written, so the raw values never reach the data location.
 
+With `skip_bad_lines`, the lines that are no row of the table (`campus.ingest.badlines`)
+are left out instead of refusing the file, and listed, by number and reason, in a report
+written beside the version (``bad-lines-v<n>.txt``); `check` finds them without writing.
+
 The rows are written as new Parquet files, one per month of the dataset's first time
 column, and become a version only when `Versions.commit` renames the manifest: a load
 that is refused, fails or is killed leaves the previous version as it was.
@@ -38,9 +42,10 @@ from ..gateway.pseudonyms import pads
 from ..identifiers import Findings, named_like_a_person
 from ..synth.build import WRITER
 from ..synth.schema import arrow_schema
+from .badlines import Report, leave_out
 from .convert import EXPECTED, read
-from .source import Source, batches, header
-from .versions import FILE, Version, Versions, file_name, sync_folder
+from .source import Source, batches, header, lenient_batches
+from .versions import FILE, Version, Versions, bad_lines_name, file_name, sync_folder
 
 Progress = Callable[[int, str], None]  # (rows read so far, what is being read)
 NOT_SCANNED = ("measure", "time", "identifier")  # numbers and moments are no names; identifiers are hashed
@@ -49,8 +54,10 @@ IN_FLIGHT = WORKERS + 1  # batches read ahead of the writer: memory grows with i
 
 
 def load(dataset: Dataset, sources: list[Source], data_dir: Path, key: bytes, *, action: str,
-         loaded_by: str | None = None, progress: Progress | None = None) -> Version:
-    """Load `sources` into `dataset` as its next version (action ``add`` for the first, ``append`` after)."""
+         loaded_by: str | None = None, progress: Progress | None = None, skip_bad_lines: bool = False) -> Version:
+    """Load `sources` into `dataset` as its next version (action ``add`` for the first, ``append`` after);
+    `skip_bad_lines`: without the bad lines, reported in the version's `bad_lines_name` (sources opened
+    leniently)."""
     _loadable(dataset)
     location = Path(dataset.location(data_dir))
     versions = Versions(location)
@@ -65,19 +72,51 @@ def load(dataset: Dataset, sources: list[Source], data_dir: Path, key: bytes, *,
         _only_ours(location, versions)
         versions.sweep()
         number = versions.next_number()
-        writer = PartitionWriter(location, dataset, number)
+        writer, hasher = PartitionWriter(location, dataset, number), Hasher(dataset, key)
+        reports = [_report_of(source) if skip_bad_lines else None for source in sources]
         try:
-            loaded = [_load_file(dataset, source, writer, key, progress) for source in sources]
+            loaded = [_load_file(dataset, source, writer, hasher, progress, report)
+                      for source, report in zip(sources, reports)]
             new_files = writer.close()
         except BaseException:
             writer.discard()
             raise
+        if skip_bad_lines:
+            (location / bad_lines_name(number)).write_text("".join(r.full() for r in reports), encoding="utf-8")
         version = Version(
             number=number, action=action, files=sorted([*(current.files if current else []), *new_files]),
             rows=sum(s["rows"] for s in loaded), loaded_by=loaded_by or getpass.getuser(),
             at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), sources=loaded)
         versions.commit(version)
     return version
+
+
+def check(dataset: Dataset, sources: list[Source], progress: Progress | None = None) -> list[Report]:
+    """Every bad line of each of `sources` (opened leniently) against `dataset`'s entry, and what would
+    refuse the file even without them; nothing is written."""
+    _loadable(dataset)
+    reports = []
+    for source in sources:
+        report = _report_of(source)
+        try:
+            _load_file(dataset, source, Counted(), None, progress, report)
+        except LoadRefused as e:
+            report.refused = e.reason
+        reports.append(report)
+    return reports
+
+
+def _report_of(source: Source) -> Report:
+    return Report(source.name, "row" if source.kind == "Parquet" else "line")
+
+
+class Counted:
+    """Where `check` writes: nowhere; it counts the rows."""
+
+    rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        self.rows += table.num_rows
 
 
 def _only_ours(location: Path, versions: Versions) -> None:
@@ -101,9 +140,10 @@ def _loadable(dataset: Dataset) -> None:
                           "identifiers are stored as their keyed hash, text: give it type: VARCHAR in the catalog")
 
 
-def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter", key: bytes,
-               progress: Progress | None) -> dict:
-    """Check, hash and write one file's rows; what the version records of it.
+def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter | Counted", hasher: "Hasher | None",
+               progress: Progress | None, report: Report | None) -> dict:
+    """Check, hash and write one file's rows (with a `report`, those of its good lines); what the version
+    records of it.
 
     Batches are checked and hashed `IN_FLIGHT` at a time by `WORKERS` threads (Arrow,
     polars and DuckDB release the GIL) and written in the file's order.
@@ -111,13 +151,13 @@ def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter", key:
     names = columns_in(dataset, header(source), source)
     scanned = [c for c, col in dataset.columns.items() if col.role not in NOT_SCANNED or
                (col.role == "measure" and col.type == "VARCHAR")]
-    hasher, findings, rows = Hasher(dataset, key), Findings(), 0
+    findings, rows = Findings(), 0
 
     def check(batch: pa.RecordBatch, before: int) -> tuple[pa.Table, Findings]:
         table, found = typed(dataset, names, batch, source, before), Findings()
         for column in scanned:
             found.add(column, pl.from_arrow(table.column(column)), dataset.columns[column].type == "VARCHAR")
-        return hasher(table), found
+        return (hasher(table) if hasher else table), found
 
     def finish(future) -> None:
         table, found = future.result()
@@ -128,7 +168,7 @@ def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter", key:
 
     pool, pending = ThreadPoolExecutor(WORKERS), deque()
     try:
-        for batch in batches(source):
+        for batch in _rows(dataset, names, source, report):
             pending.append(pool.submit(check, batch, rows))
             rows += batch.num_rows
             if len(pending) >= IN_FLIGHT:
@@ -144,7 +184,18 @@ def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter", key:
                           "remove it from the file; nothing was loaded")
     if rows == 0:
         raise LoadRefused(f"{source.name} has a header but no rows: nothing to load; check the export that made it")
-    return {"name": source.name, "sha256": source.sha256, "rows": rows}
+    loaded = {"name": source.name, "sha256": source.sha256, "rows": rows}
+    return loaded if report is None else {**loaded, "skipped": len(report.lines())}
+
+
+def _rows(dataset: Dataset, names: dict[str, str], source: Source, report: Report | None):
+    """The file's batches; with a `report`, read leniently and without their bad lines, which go to it."""
+    if report is None:
+        yield from batches(source)
+        return
+    columns = {column: (names[column], spec.type) for column, spec in dataset.columns.items()}
+    for batch, numbers, bad in lenient_batches(source):
+        yield leave_out(report, columns, batch, numbers, bad)
 
 
 def columns_in(dataset: Dataset, names: list[str], source: Source) -> dict[str, str]:
@@ -180,7 +231,8 @@ def typed(dataset: Dataset, names: dict[str, str], batch: pa.RecordBatch, source
         if result.first_bad is not None:
             raise LoadRefused(f"{source.where(before + result.first_bad)}: column {column} should hold "
                               f"{EXPECTED[spec.type]}, and this value does not; correct the file (or the column's "
-                              "type in the catalog) and load again; nothing was loaded")
+                              "type in the catalog) and load again; nothing was loaded (`--check` lists every bad "
+                              "line, `--skip-bad-lines` leaves them out)")
         arrays.append(result.values)
     return pa.Table.from_arrays(arrays, schema=arrow_schema(dataset))
 

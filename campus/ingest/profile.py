@@ -1,7 +1,8 @@
 """A new file profiled, and the catalog entry proposed for it.
 
 The profile holds statistics only, never a value: per column its type (the narrowest
-catalog type every value reads as), missing values, distinct values, how unique they
+catalog type every value reads as; else one all but a few values read as, those few lines
+to be fixed or left out: `campus.ingest.badlines`), missing values, distinct values, how unique they
 are, and which kinds of identifying values it holds. From it a role is proposed for each
 column, failing towards caution (a column that might identify someone is proposed an
 identifier), with the entity, the tier and, for a small set of values each shared by
@@ -31,14 +32,21 @@ from .. import catalog as catalog_module
 from ..errors import ConfigError, LoadRefused
 from ..identifiers import Findings, named_like_a_person
 from .convert import MISSING, read
-from .source import Source, batches, header
+from .source import Source, batches, header, lenient_batches
 
 CANDIDATES = ("DATE", "TIMESTAMP", "BIGINT", "DOUBLE", "BOOLEAN")  # the first every value reads as; else VARCHAR
+FEW = 0.05  # a type all values but this share read as (one at least, and under half) is the column's, but for them
+GIVEN_UP = 100  # a type more values than FEW's share and this many are not is no longer counted (a text column)
 QUASI_WORDS = ("age", "gender", "sex", "birth", "born", "zip", "postal", "postcode", "home", "residence",
                "nationality", "성별", "연령", "나이", "생년", "거주", "우편")
 ID_WORDS = ("id", "no", "number", "key", "번호", "아이디")
 ENTITY_WORDS = ("card", "customer", "person", "holder", "member", "patient", "user", "store", "shop", "merchant",
                 "firm", "company", "business", "household", "카드", "고객", "회원", "가맹점", "점포", "사업자")
+#: Columns named for how to reach a person, or for free text that may say anything of one: proposed
+#: identifiers (never shown, stored as keyed hashes) whatever their values look like.
+CONTACT_WORDS = ("phone", "mobile", "email", "contact", "address", "resident", "연락처", "전화", "휴대폰", "이메일",
+                 "주소", "주민")
+FREE_TEXT_WORDS = ("remarks", "notes", "memo", "comment", "비고", "메모", "특이사항")
 MANY = 1000  # values of a column named after people or firms (merchant, customer) that make it name each one
 SMALL_DOMAIN = 30  # at most this many values are proposed as a public domain
 DOMAIN_ENTITIES = 10  # ... and only if every value is shared by at least this many entities (or rows)
@@ -53,14 +61,24 @@ class ColumnProfile:
     rows: int = 0
     missing: int = 0
     distinct: int = 0
-    types: list[str] = field(default_factory=lambda: list(CANDIDATES))
+    failed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CANDIDATES, 0))  # type -> values not of it
     first_of_month: bool = True
     whole_hours: bool = True
     fits_32_bits: bool = True
 
     @property
     def type(self) -> str:
-        return self.types[0] if self.types else "VARCHAR"
+        """The narrowest type every value reads as; else the one all but a few do (`but_for`); else VARCHAR."""
+        exact = [t for t, n in self.failed.items() if n == 0]
+        return exact[0] if exact else (self.but_for[0] if self.but_for else "VARCHAR")
+
+    @property
+    def but_for(self) -> tuple[str, int] | None:
+        """(type, how many values are not of it), when no type fits every value but one fits all but a few."""
+        if 0 in self.failed.values():
+            return None
+        few = max(1.0, FEW * self.present)
+        return next(((t, n) for t, n in self.failed.items() if n <= few and 2 * n < self.present), None)
 
     @property
     def present(self) -> int:
@@ -83,21 +101,28 @@ class Profile:
     def roles(self) -> dict[str, str]:
         return {c.name: role_of(c, self.rows, self.findings) for c in self.columns}
 
+    def typed_but_for(self) -> list[ColumnProfile]:
+        """The columns of a type but for a few lines, which load only once those are fixed or left out."""
+        return [c for c in self.columns if c.but_for]
 
-def profile(sources: list[Source], progress: Callable[[int, str], None] | None = None) -> Profile:
+
+def profile(sources: list[Source], progress: Callable[[int, str], None] | None = None,
+            lenient: bool = False) -> Profile:
     """Read every file through (all must have the first one's columns) and profile its columns;
-    `progress(rows read, file)` after each batch."""
+    `progress(rows read, file)` after each batch. `lenient`: lines that are no row (see
+    `source.lenient_batches`) are left out, not refused."""
     names = header(sources[0])
     for source in sources[1:]:
         if header(source) != names:
             raise LoadRefused(f"{source.name} has other columns than {sources[0].name}; profile files of one layout")
     columns, findings = [ColumnProfile(name, column_name(name, i)) for i, name in enumerate(names)], Findings()
+    misfits = {c.name: Findings() for c in columns}  # identifying values among those no candidate type reads
     with tempfile.TemporaryDirectory(prefix="campus-profile-") as spill:
         db = duckdb.connect(config={"temp_directory": spill, "memory_limit": "1GB"})  # the rest spills
         db.execute("CREATE TABLE t (" + ", ".join(f'"c{i}" VARCHAR' for i in range(len(names))) + ")")
         for source in sources:
-            for batch in batches(source):
-                _observe(columns, batch, findings)
+            for batch in (b for b, _, _ in lenient_batches(source)) if lenient else batches(source):
+                _observe(columns, batch, findings, misfits)
                 renamed = pa.Table.from_batches([batch]).rename_columns([f"c{i}" for i in range(len(names))])
                 db.register("batch", renamed)
                 db.execute("INSERT INTO t SELECT * FROM batch")
@@ -108,6 +133,9 @@ def profile(sources: list[Source], progress: Callable[[int, str], None] | None =
         if rows == 0:
             raise LoadRefused(f"{sources[0].name} has a header but no rows: nothing to profile")
         _count(db, columns)
+        for column in columns:
+            if not column.but_for:  # else they are on the lines to fix or leave out: not the column's
+                findings.merge(misfits[column.name])
         result = Profile(rows, columns, findings)
         result.domains = _domains(db, result)
     return result
@@ -123,7 +151,8 @@ GLOSSARY = {
     "연령대": "age_band", "연령": "age", "나이": "age", "성별": "gender", "자치구": "district", "행정동": "dong",
     "주소": "address", "전화번호": "phone", "휴대폰번호": "mobile", "이메일": "email", "성명": "name",
     "이름": "name", "주민등록번호": "resident_no", "측정소": "station", "측정일시": "measured_at",
-    "상권": "commercial_area", "상권명": "commercial_area", "거주지": "home_district",
+    "상권": "commercial_area", "상권명": "commercial_area", "거주지": "home_district", "연락처": "contact",
+    "비고": "remarks",
 }
 
 
@@ -131,8 +160,8 @@ def column_name(header_name: str, index: int) -> str:
     """The catalog name proposed for a file's column: lower_snake_case (from the glossary for
     Korean headers), else ``column_<n>``.
 
-    >>> column_name("Sales Amount (KRW)", 0), column_name("가맹점명", 3), column_name("비고", 1)
-    ('sales_amount_krw', 'merchant_name', 'column_2')
+    >>> column_name("Sales Amount (KRW)", 0), column_name("가맹점명", 3), column_name("비고", 1), column_name("특기", 2)
+    ('sales_amount_krw', 'merchant_name', 'remarks', 'column_3')
     """
     if header_name.strip() in GLOSSARY:
         return GLOSSARY[header_name.strip()]
@@ -140,14 +169,32 @@ def column_name(header_name: str, index: int) -> str:
     return snake if NAME.match(snake) else f"column_{index + 1}"
 
 
-def _observe(columns: list[ColumnProfile], batch: pa.RecordBatch, findings: Findings) -> None:
-    """What one batch says of each column's type and identifying values."""
+def _observe(columns: list[ColumnProfile], batch: pa.RecordBatch, findings: Findings,
+             misfits: dict[str, Findings]) -> None:
+    """What one batch says of each column's type and identifying values (`misfits`: of the values no
+    type still counted reads, kept apart)."""
     for column, text in zip(columns, batch.columns):
         column.rows += len(text)
-        reads = {t: read(text, t) for t in column.types}
-        column.types = [t for t in column.types if reads[t].first_bad is None]
-        findings.add(column.name, pl.from_arrow(read(text, "VARCHAR").values), text=True)
-        _shape(column, {t: reads[t].values for t in column.types})
+        typed, misfit = {}, None
+        for sql_type in list(column.failed):
+            result = read(text, sql_type)
+            if result.bad is not None:
+                column.failed[sql_type] += pc.sum(result.bad).as_py()
+                if column.failed[sql_type] > FEW * column.rows + GIVEN_UP:
+                    del column.failed[sql_type]
+                    continue
+                misfit = result.bad if misfit is None else pc.and_(misfit, result.bad)
+                result = read(pc.if_else(result.bad, pa.scalar(None, pa.string()), text), sql_type)
+            else:
+                misfit = pa.array([False] * len(text))
+            typed[sql_type] = result.values
+        values, nothing = read(text, "VARCHAR").values, pa.scalar(None, pa.string())
+        if misfit is None or not pc.any(misfit).as_py():
+            findings.add(column.name, pl.from_arrow(values), text=True)
+        else:
+            findings.add(column.name, pl.from_arrow(pc.if_else(misfit, nothing, values)), text=True)
+            misfits[column.name].add(column.name, pl.from_arrow(pc.if_else(misfit, values, nothing)), text=True)
+        _shape(column, typed)
 
 
 def _shape(column: ColumnProfile, typed: dict[str, pa.Array]) -> None:
@@ -181,9 +228,16 @@ def _count(db, columns: list[ColumnProfile]) -> None:
 
 
 def role_of(column: ColumnProfile, rows: int, findings: Findings) -> str:
-    """The role proposed for a column, most cautious first."""
+    """The role proposed for a column, most cautious first.
+
+    >>> role_of(ColumnProfile("연락처", "contact", rows=50, distinct=2), 50, Findings())
+    'identifier'
+    >>> role_of(ColumnProfile("비고", "remarks", rows=50, distinct=2), 50, Findings())
+    'identifier'
+    """
     words = words_of(column.name) + [column.header]
     if (column.name in findings.kinds or named_like_a_person(column.header) or findings.names_most(column.name)
+            or _has(words, CONTACT_WORDS + FREE_TEXT_WORDS)  # how to reach a person; what free text may say
             or (_has(words, ID_WORDS) and column.distinct > SMALL_DOMAIN)
             or (_has(words, ENTITY_WORDS) and column.distinct > MANY)  # a firm's or a person's own code or name
             or (column.type == "VARCHAR" and rows >= 20 and column.uniqueness >= 0.5)):
@@ -219,7 +273,8 @@ def _domains(db, result: Profile) -> dict[str, list]:
     who = f"c{[c.name for c in result.columns].index(entity)}" if entity else None
     domains = {}
     for i, column in enumerate(result.columns):
-        if roles[column.name] not in ("dimension", "quasi_identifier") or not 0 < column.distinct <= SMALL_DOMAIN:
+        if (roles[column.name] not in ("dimension", "quasi_identifier") or not 0 < column.distinct <= SMALL_DOMAIN
+                or column.but_for):  # its values hold the few lines' too
             continue
         counts = db.execute(f"SELECT trim(c{i}), count(DISTINCT {who or '*'}) FROM t WHERE NULLIF(trim(c{i}), '') "
                             f"IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
@@ -256,8 +311,16 @@ def proposed_entry(name: str, result: Profile, sources: list[Source], steward: s
         said = result.findings.said(column.name)
         lines.append(f"      {column.name}: {_column_yaml(column, roles[column.name], result)}  # "
                      f"{column.missing:,} missing, {column.distinct:,} distinct ({column.uniqueness:.0%} unique)"
-                     + (f"; {said}" if said else ""))
+                     + (f"; {said}" if said else "") + _but_for(column))
     return "\n".join(lines) + "\n"
+
+
+def _but_for(column: ColumnProfile) -> str:
+    if not column.but_for:
+        return ""
+    sql_type, bad = column.but_for
+    return (f"; {bad:,} line{'s are' if bad > 1 else ' is'} not of this type: fix {'them' if bad > 1 else 'it'} "
+            "or load with --skip-bad-lines (--check lists them)")
 
 
 def _column_yaml(column: ColumnProfile, role: str, result: Profile) -> str:

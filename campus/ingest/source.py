@@ -3,7 +3,9 @@
 CSV (plain or gzip) and Parquet are read; the kind is told by the file's first bytes and
 must agree with its name. CSV text is UTF-8 (a byte-order mark is dropped) or, failing
 that, CP949, as Korean spreadsheets save it; the whole file is checked before a row is
-read, so a file is never half read in the wrong encoding. Values come out as text, for
+read, so a file is never half read in the wrong encoding (read leniently, for
+`campus.ingest.badlines`, the encoding fewest lines break in is taken, and those lines are
+told). Values come out as text, for
 `campus.ingest.convert` to read into the catalog's types; a Parquet file's columns are
 turned into text the same way, so both kinds are held to the same rules.
 
@@ -17,6 +19,7 @@ import csv
 import gzip
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import LoadRefused
+from .badlines import BadLine, Kind
 from ..identifiers import identifying
 from ..synth.build import sha256_of
 
@@ -37,6 +41,7 @@ ENCODINGS = ("utf-8", "cp949")
 BATCH_BYTES = 8 << 20  # CSV read at once: a batch of rows
 BATCH_ROWS = 1 << 18  # Parquet rows read at once
 CHUNK = 1 << 22
+NOT_TEXT = re.compile("[\udc80-\udcff]")  # a byte no encoding read, as Python's surrogateescape keeps it
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,10 @@ class Source:
         return f"{self.name} line {line_of_row(self, row):,}"
 
 
-def open_source(path: Path, encoding: str | None = None) -> Source:
-    """Check `path` is a file of a kind the campus reads, in a readable encoding; refuse it otherwise."""
+def open_source(path: Path, encoding: str | None = None, *, lenient: bool = False) -> Source:
+    """Check `path` is a file of a kind the campus reads, in a readable encoding; refuse it otherwise
+    (`lenient`: a CSV some lines of which are not text in any encoding is taken, for `lenient_batches` to
+    tell them)."""
     path = Path(path)
     if not path.is_file():
         raise LoadRefused(f"{path}: no such file; give the path of a CSV, CSV.gz or Parquet file")
@@ -80,7 +87,7 @@ def open_source(path: Path, encoding: str | None = None) -> Source:
     _agrees_with_name(path, head, kind, compressed)
     if kind == "Parquet":
         return Source(path, kind, False, None, size, sha256_of(path))
-    digest, found = _read_text_through(path, compressed, encoding)
+    digest, found = _read_text_through(path, compressed, encoding, lenient)
     source = Source(path, kind, compressed, found, size, digest)
     return replace(source, delimiter=_delimiter(source))
 
@@ -105,9 +112,10 @@ def _agrees_with_name(path: Path, head: bytes, kind: str, compressed: bool) -> N
                           f"{'.csv.gz' if compressed else '.csv'}; rename it to what it is")
 
 
-def _read_text_through(path: Path, compressed: bool, encoding: str | None) -> tuple[str, str]:
-    """The file's sha256 and text encoding, after reading it all: every byte must decode, and the
-    quotes must pair (a file cut off inside a quoted value does not)."""
+def _read_text_through(path: Path, compressed: bool, encoding: str | None, lenient: bool) -> tuple[str, str]:
+    """The file's sha256 and text encoding, after reading it all: every byte must decode (`lenient`: or
+    the encoding fewest lines break in is taken), and the quotes must pair (a file cut off inside a
+    quoted value does not)."""
     candidates = [encoding] if encoding else list(ENCODINGS)
     for candidate in candidates:
         try:
@@ -133,15 +141,32 @@ def _read_text_through(path: Path, compressed: bool, encoding: str | None) -> tu
         except UnicodeDecodeError:
             bad_line[candidate] = lines
             del decoders[candidate]
+    if not decoders and lenient:
+        decoders = {min(candidates, key=lambda c: _lines_not_text(path, compressed, c)): None}
     if not decoders:
         tried = ", ".join(f"{c} (line {bad_line[c]:,})" for c in candidates)
         raise LoadRefused(f"{path.name} cannot be read as text in {tried}; save it as UTF-8, or name its encoding "
-                          "with --encoding")
+                          "with --encoding (`--check` lists every such line, `--skip-bad-lines` leaves them out)")
     if quotes % 2:
         raise LoadRefused(f"{path.name} has a quoted value that never closes (an odd number of \" marks): the file "
                           "may be cut short, or quotes inside values are not doubled; export it again")
     found = next(iter(decoders))
     return digest.hexdigest(), "utf-8-sig" if found == "utf-8" else found
+
+
+def _lines_not_text(path: Path, compressed: bool, encoding: str) -> int:
+    """How many lines hold bytes that are not text in `encoding` (no multi-byte character holds a line break
+    in UTF-8 or CP949)."""
+    with _opened(path, compressed) as f:
+        return sum(1 for line in f if not _decodes(line, encoding))
+
+
+def _decodes(line: bytes, encoding: str) -> bool:
+    try:
+        line.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _opened(path: Path, compressed: bool):
@@ -162,6 +187,10 @@ def header(source: Source) -> list[str]:
         if not first or not any(name.strip() for name in first):
             raise LoadRefused(f"{source.name} has no header line; its first line must name the columns")
         names = [name.strip() for name in first]
+        if any(NOT_TEXT.search(name) for name in names):
+            raise LoadRefused(f"{source.name}: the header line holds bytes that are not text in "
+                              f"{source.encoding.removesuffix('-sig')}; name the columns in plain text, or name the "
+                              "file's encoding with --encoding")
     _unique(source, names)
     for place, name in enumerate(names, 1):
         for finding in identifying(pl.Series([name])):
@@ -202,12 +231,64 @@ def _parse_problem(source: Source, columns: int) -> str:
                 if fields and len(fields) != columns:
                     return (f"{source.name} line {reader.line_num:,} has {len(fields)} fields where the header names "
                             f"{columns}: a missing or extra separator, or a value with a separator that is not "
-                            "quoted; fix that line and load again")
+                            "quoted; fix that line and load again (`--check` lists every bad line, "
+                            "`--skip-bad-lines` leaves them out)")
         except csv.Error:
             return (f"{source.name} line {reader.line_num + 1:,} cannot be read as CSV (a stray quote, or a value "
                     f"over {BATCH_BYTES >> 20} MB); fix that line and load again")
     return (f"{source.name} cannot be read as CSV (a line over {BATCH_BYTES >> 20} MB?); check it opens in a "
             "spreadsheet, export it again and load it")
+
+
+def lenient_batches(source: Source) -> Iterator[tuple[pa.RecordBatch, pa.Array, list[BadLine]]]:
+    """The file read through leniently: its rows in batches as `batches` gives them, each row's line
+    (CSV) or row (Parquet) number beside it, and the lines that are no row (a wrong number of fields,
+    bytes that are not text in the file's encoding), left out and told; it never stops at one."""
+    names = header(source)
+    if source.kind == "Parquet":
+        start = 1
+        for batch in _parquet_batches(source, names):
+            yield batch, pa.array(range(start, start + batch.num_rows), pa.int64()), []
+            start += batch.num_rows
+        return
+    yield from _csv_lines(source, names)
+
+
+def _csv_lines(source: Source, names: list[str]) -> Iterator[tuple[pa.RecordBatch, pa.Array, list[BadLine]]]:
+    """Python's CSV reader (which agrees with Arrow's), line by line, bytes not text kept as surrogates."""
+    good, numbers, bad = [], [], []
+    with _text(source) as text:
+        reader = csv.reader(text, delimiter=source.delimiter)
+        next(reader, None)
+        before = reader.line_num
+        try:
+            for fields in reader:
+                line, before = before + 1, reader.line_num
+                if not fields:
+                    continue
+                if len(fields) != len(names) or NOT_TEXT.search("".join(fields)):
+                    bad.append(BadLine(line, *_problem(fields, len(names), source)))
+                    continue
+                good.append(fields)
+                numbers.append(line)
+                if len(numbers) >= BATCH_ROWS:
+                    yield _batch(good, names), pa.array(numbers, pa.int64()), bad
+                    good, numbers, bad = [], [], []
+        except csv.Error:
+            raise LoadRefused(f"{source.name} line {reader.line_num + 1:,} cannot be read as CSV (a value over "
+                              f"{BATCH_BYTES >> 20} MB?); fix that line and load again") from None
+    yield _batch(good, names), pa.array(numbers, pa.int64()), bad
+
+
+def _problem(fields: list[str], expected: int, source: Source) -> tuple[Kind, str]:
+    if len(fields) != expected:
+        return Kind.FIELD_COUNT, f"{len(fields)} fields where the header names {expected}"
+    return Kind.UNDECODABLE, f"bytes that are not text in {source.encoding.removesuffix('-sig')}"
+
+
+def _batch(good: list[list[str]], names: list[str]) -> pa.RecordBatch:
+    columns = zip(*good) if good else [[] for _ in names]
+    return pa.record_batch([pa.array(values, pa.string()) for values in columns], names=names)
 
 
 def _parquet_batches(source: Source, names: list[str]) -> Iterator[pa.RecordBatch]:
@@ -250,10 +331,11 @@ def _arrow_encoding(source: Source) -> str:
 
 
 def _text(source: Source):
-    """The CSV's text, for Python's reader (the error path), which reads values as long as Arrow's."""
+    """The CSV's text, for Python's reader (the error path, `lenient_batches`), which reads values as long as
+    Arrow's; a byte that is not text is kept as a surrogate (`NOT_TEXT`), for a lenient reading to tell."""
     csv.field_size_limit(max(csv.field_size_limit(), BATCH_BYTES))
     return io.TextIOWrapper(_opened(source.path, source.compressed), encoding=source.encoding or "utf-8-sig",
-                            newline="")
+                            newline="", errors="surrogateescape")
 
 
 def line_of_row(source: Source, row: int) -> int:

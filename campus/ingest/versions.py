@@ -14,6 +14,8 @@ makes the new version current: a crash at any moment before it leaves the previo
 version whole and in force, and files no version names, which the next load removes.
 A rollback renames in a manifest naming an older version current; no file is deleted,
 so any version can be returned to. One load at a time: they hold the folder's lock.
+A load that left bad lines out (``--skip-bad-lines``) writes their report beside the
+manifest, ``bad-lines-v<n>.txt``, and records in each source how many it skipped.
 """
 
 from __future__ import annotations
@@ -33,11 +35,17 @@ from ..errors import LoadRefused
 MANIFEST = "_versions.json"
 LOCK = ".versions.lock"
 FILE = re.compile(r"v\d+\.parquet")  # a load's files: file_name(number) in each partition's folder
+REPORT = re.compile(r"bad-lines-v\d+\.txt")  # bad_lines_name(number)
 
 
 def file_name(number: int) -> str:
     """The name of version `number`'s file in a partition's folder."""
     return f"v{number}.parquet"
+
+
+def bad_lines_name(number: int) -> str:
+    """The name of the report of the lines version `number`'s load left out, beside the manifest."""
+    return f"bad-lines-v{number}.txt"
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ class Version:
     rows: int  # rows this load added
     loaded_by: str
     at: str
-    sources: list[dict] = field(default_factory=list)  # name, sha256, rows of each file loaded
+    sources: list[dict] = field(default_factory=list)  # name, sha256, rows (and lines skipped) of each file loaded
 
     def digest(self) -> str:
         """The sha256 of the version as recorded: export provenance names it."""
@@ -127,6 +135,21 @@ class Versions:
         for path in stray:
             path.unlink()
         return stray
+
+    def remove(self) -> list[Path]:
+        """Delete what loads wrote here (every version's Parquet, the bad-lines reports, the manifest) and
+        the folders left empty; any other file stays. The files deleted."""
+        with self.lock():
+            ours = [p for p in self.location.rglob("*") if p.is_file() and (FILE.fullmatch(p.name) or REPORT.fullmatch(
+                p.name) or p.name in (MANIFEST, LOCK) or p.name.startswith(f".{MANIFEST}."))]
+            for path in ours:
+                path.unlink()
+        for folder in sorted((p for p in self.location.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        if not any(self.location.iterdir()):
+            self.location.rmdir()
+        return ours
 
     def _read(self) -> dict:
         try:

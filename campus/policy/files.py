@@ -122,6 +122,33 @@ def load(paths: PolicyPaths) -> PolicySource:
                         found.budgets, digests)
 
 
+#: The sections of a policy file whose entries name a dataset, and what one entry is called.
+NAMING_SECTIONS = (("grants", "grant"), ("terms", "terms"), ("budgets", "budget"))
+
+
+def naming(paths: PolicyPaths, dataset: str) -> list[str]:
+    """Every entry of the policy's files naming `dataset` (and every case of the expected decisions
+    asking for it), as ``file:line: grant NAME``; read as written, so a policy that does not validate
+    is searched too."""
+    found = []
+    for path in paths.grant_files():
+        for section, called in NAMING_SECTIONS:
+            found += _entries_naming(path, section, called, dataset, lambda entry: entry)
+    if paths.expected_decisions().is_file():
+        found += _entries_naming(paths.expected_decisions(), "cases", "case", dataset,
+                                 lambda case: case.get("request") or {})
+    return found
+
+
+def _entries_naming(path: Path, section: str, called: str, dataset: str, asked) -> list[str]:
+    """The entries of `section` in the YAML at `path` whose `asked(entry)` names `dataset`."""
+    document = yamlfile.read(path)
+    entries = document.get(section) if isinstance(document, dict) else None
+    return [f"{path}:{entry.lc.line + 1}: {called} {entry.get('name', '(unnamed)')}"
+            for entry in (entries if isinstance(entries, list) else [])
+            if isinstance(entry, dict) and isinstance(asked(entry), dict) and asked(entry).get("dataset") == dataset]
+
+
 @dataclass
 class GrantFiles:
     """What ``policies/*.yaml`` hold together, and every problem found reading them."""
