@@ -124,7 +124,8 @@ def test_each_move_tells_the_people_it_concerns(mailed_campus, mail_server, tmp_
 def test_someone_without_an_address_is_not_mailed(mailed_campus, mail_server, tmp_path):
     port, maildir = mail_server
     airlock = airlock_on(mailed_campus, tmp_path, smtp_host="127.0.0.1", smtp_port=port)
-    request = airlock.export(mailed_campus.session("bob", ["researchers"]), BY_GENDER, "bobs", audit=mailed_campus.audit)
+    request = airlock.export(mailed_campus.session("bob", ["researchers"]), BY_GENDER, "bobs",
+                             audit=mailed_campus.audit)
     before = len(received(maildir))
     airlock.review(request.id, SEJIN, "reject", "too fine", audit=mailed_campus.audit)
     assert len(received(maildir)) == before, "bob has no e-mail address: nobody is mailed about his rejection"

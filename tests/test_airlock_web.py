@@ -392,3 +392,24 @@ def test_the_same_export_twice_is_refused_with_the_first_named(client):
     again = client.post("/api/exports", json={"sql": BY_GENDER.lower() + ";", "name": "once"}, headers=signed(ALICE))
     assert again.status_code == 409 and again.json()["code"] == "duplicate_export"
     assert f"export request {first['id']}" in again.json()["reason"]
+
+
+def test_in_two_reviewer_mode_the_first_approves_and_the_second_approves_and_releases(cx, audit, tmp_path):
+    from campus.settings import AirlockSettings
+
+    two = Airlock(cx, SqlExportStore(audit.engine, tmp_path / "store"), AirlockSettings(reviewers_required=2))
+    with TestClient(make_app(two, audit)) as pages:
+        request = submit(pages)
+        url = f"/airlock/{request['id']}"
+        shown = {"content_sha256": request["content_sha256"], "round": request["round"]}
+        first = pages.get(url, headers=signed(SEJIN)).text
+        assert "Approve (1 of 2)</button>" in first and "a second reviewer then approves and releases it" in first
+        done = pages.post(f"{url}/review", data={"decision": "approve", "csrf": csrf_of(first)} | shown,
+                          headers=signed(SEJIN))
+        assert done.status_code == 200 and "needs review" in done.text and "(1 of 2 approvals: sejin)" in done.text
+        assert "Next step: your decision" not in pages.get(url, headers=signed(SEJIN)).text, "sejin has decided"
+        second = pages.get(url, headers=signed(JIWOO)).text
+        assert "Approve and release to alice</button>" in second
+        pages.post(f"{url}/review", data={"decision": "approve", "csrf": csrf_of(second)} | shown,
+                   headers=signed(JIWOO))
+        assert pages.get(f"/api/exports/{request['id']}", headers=signed(ALICE)).json()["status"] == "released"
