@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
 
+import polars as pl
+
 from extractguard.formatting import exact, missing, plain, plural, released
 
 if TYPE_CHECKING:
@@ -45,6 +47,23 @@ class Shown:
     total: int  # rows in the result
     empty: int  # rows shown without any value
     bars: bool  # some value is shown with its error bar
+
+    def text(self) -> str:
+        """The rows as aligned plain text, numbers to the right."""
+        widths = [max([len(h)] + [len(r[i].text) for r in self.rows]) for i, h in enumerate(self.headings)]
+        right = [any(r[i].number for r in self.rows) for i in range(len(widths))]
+
+        def line(texts):
+            return "  ".join(t.rjust(w) if r else t.ljust(w) for t, w, r in zip(texts, widths, right)).rstrip()
+
+        lines = [line(self.headings), line(["-" * w for w in widths])]
+        return "\n".join(lines + [line([c.text for c in row]) for row in self.rows])
+
+    def html(self) -> str:
+        """The rows as an HTML table, each value's exact form on hover."""
+        head = "".join(f"<th>{escape(h)}</th>" for h in self.headings)
+        body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in self.rows)
+        return f"<table class='campus-result'><tr>{head}</tr>{body}</table>"
 
     @property
     def footnotes(self) -> list[str]:
@@ -87,17 +106,9 @@ def shown(result: Result, limit: int = ROWS) -> Shown:
 def text(result: Result) -> str:
     """The result as plain text: the table, its footnotes, the report and notes."""
     table = shown(result)
-    widths = [max([len(h)] + [len(r[i].text) for r in table.rows]) for i, h in enumerate(table.headings)]
-    right = [any(r[i].number for r in table.rows) for i in range(len(widths))]
-
-    def line(texts):
-        return "  ".join(t.rjust(w) if r else t.ljust(w) for t, w, r in zip(texts, widths, right)).rstrip()
-
-    lines = [line(table.headings), line(["-" * w for w in widths])]
-    lines += [line([c.text for c in row]) for row in table.rows]
-    lines += [f"* {n}" for n in table.footnotes]
+    lines = [table.text()] + [f"* {n}" for n in table.footnotes]
     if result.report.cells or result.report.notes:
-        lines.append(result.report.text(error_line=not table.bars))
+        lines.append(result.report.text(error_line=_points_to_bars(result, table)))
     lines += [f"note: {n}" for n in result.notes]
     return "\n".join(lines)
 
@@ -106,12 +117,26 @@ def html(result: Result) -> str:
     """The result as HTML: the table (each value's exact form on hover), its footnotes,
     the report and notes."""
     table = shown(result)
-    head = "".join(f"<th>{escape(h)}</th>" for h in table.headings)
-    body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in table.rows)
     footnotes = "".join(f"<p><small>{escape(n)}</small></p>" for n in table.footnotes)
-    report = result.report.html(error_line=not table.bars) if result.report.cells or result.report.notes else ""
+    report = (result.report.html(error_line=_points_to_bars(result, table))
+              if result.report.cells or result.report.notes else "")
     notes = "".join(f"<p><i>{escape(n)}</i></p>" for n in result.notes)
-    return f"<table class='campus-result'><tr>{head}</tr>{body}</table>{footnotes}{report}{notes}"
+    return table.html() + footnotes + report + notes
+
+
+def frame(table: pl.DataFrame) -> Shown:
+    """Any table (a dataset's columns, a list) with every value read plainly, all its rows."""
+    rows = [[Cell(plain(v), exact(v), isinstance(v, (int, float)) and not isinstance(v, bool), missing(v))
+             for v in row] for row in table.iter_rows()]
+    return Shown(list(table.columns), rows, table.height, 0, False)
+
+
+def _points_to_bars(result: Result, table: Shown) -> bool:
+    """Whether the report should point to error bars the table does not show (a count
+    whose only protection is rounding has none to show: the report names the base)."""
+    measures, errors = result.report.measures, result.report.errors
+    named = errors["measure"].unique().to_list() if errors.height else []
+    return not table.bars and any(not (m in measures and measures[m].rounded) for m in named)
 
 
 def _td(cell: Cell) -> str:
