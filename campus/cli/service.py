@@ -71,7 +71,7 @@ def create_token(
 def list_tokens(user: str | None = typer.Option(None, "--user", help="Only this user's tokens.")) -> None:
     """Every token: id, user, groups, when it was made and expires, and whether it is active."""
     store, _ = _stores()
-    table = whole("user", "groups", "created", "by", "expires", "status", "id")
+    table = whole("user", "groups", "created", "by", "expires", "status", "id", keep=("id",))
     for info in store.list(user):
         table.add_row(info.user, ", ".join(info.groups) if info.groups is not None else "(users.yaml)",
                       f"{info.created_at:%Y-%m-%d}", info.created_by,

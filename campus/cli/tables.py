@@ -17,42 +17,51 @@ from rich.table import Table
 from rich.text import Text
 
 WORD = 30  # a single word longer than this (a hash, a long path) may fold rather than widen its column
-SENTENCE = 12  # the least room a column of sentences is left before every column wraps alike
 
 
 class Whole(Table):
     """A rich table that shows every value whole (see the module's docstring): a column
-    keeps the width of its longest word while it holds single words, and wraps once it
+    keeps the width of its longest value while it holds single words, and wraps once it
     holds a sentence."""
+
+    keep: set[str]  # headings of the columns that fold last (ids, to copy whole)
+    words: list[int]  # per column, its longest word: the least a column of sentences needs
 
     def add_row(self, *cells, **options) -> None:
         super().add_row(*cells, **options)
-        for column, cell in zip(self.columns, cells):
+        for i, (column, cell) in enumerate(zip(self.columns, cells)):
+            text = _plain(cell)
+            self.words[i] = max([self.words[i]] + [Text(w).cell_len for w in text.split()])
             if column.width is None:  # a column of sentences: it wraps
                 continue
-            text = _plain(cell)
             length = Text(text).cell_len
             single = " " not in text.strip() and "\n" not in text and length <= WORD
             column.width = max(column.width, length) if single else None
 
     def __rich_console__(self, console, options):
-        """Render; where the columns of words leave too little room for the sentences
-        (a narrow terminal), every column wraps and folds alike."""
-        kept = [(column, column.width) for column in self.columns if column.width is not None]
-        sentences = len(self.columns) - len(kept)
-        if sum(width for _, width in kept) + SENTENCE * sentences + 3 * len(self.columns) + 1 > options.max_width:
-            for column, _ in kept:
-                column.width = None
+        """Render; where even the longest words do not fit side by side (a narrow terminal),
+        the columns of words wrap and fold like sentences (those named in `keep` last)."""
+        released = []
+        if self.least() > options.max_width:
+            released = [(c, c.width) for c in self.columns if c.width is not None and c.header not in self.keep]
+        for column, _ in released:
+            column.width = None
         try:
             yield from super().__rich_console__(console, options)
         finally:
-            for column, width in kept:
+            for column, width in released:
                 column.width = width
 
+    def least(self) -> int:
+        """The least width the table needs to show every word whole: each column as wide as
+        its longest word (a word past `WORD` may fold), padding and borders included."""
+        return sum(min(word, WORD) + 3 for word in self.words) + 1
 
-def whole(*headings: str, right: Iterable[str] = (), **options) -> Whole:
+
+def whole(*headings: str, right: Iterable[str] = (), keep: Iterable[str] = (), **options) -> Whole:
     """A table of these columns that never truncates a value; the columns named in
-    `right` (numbers) are right-aligned. `options` go to `rich.table.Table`.
+    `right` (numbers) are right-aligned, those in `keep` (ids, to copy) are the last to
+    fold. `options` go to `rich.table.Table`.
 
     >>> from rich.console import Console
     >>> t = whole("name", "title", "rows", right=("rows",))
@@ -80,9 +89,11 @@ def whole(*headings: str, right: Iterable[str] = (), **options) -> Whole:
     """
     right = set(right)
     made = Whole(**options)
+    made.keep, made.words = set(keep), []
     for heading in headings:
         word = max((Text(w).cell_len for w in heading.split()), default=1)
         made.add_column(heading, overflow="fold", justify="right" if heading in right else "left", width=word)
+        made.words.append(word)
     return made
 
 
