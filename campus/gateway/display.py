@@ -140,7 +140,8 @@ def _points_to_bars(result: Result, table: Shown) -> bool:
 
 
 def _td(cell: Cell) -> str:
-    style = "text-align:right" if cell.number and not cell.missing else "text-align:left"
+    style = ("text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums" if cell.number and not cell.missing
+             else "text-align:left")
     if cell.missing:
         style += ";color:#888;font-style:italic"
     return f"<td style='{style}' title='{escape(cell.exact, quote=True)}'>{escape(cell.text)}</td>"
