@@ -421,8 +421,9 @@ CELL = re.compile(r"(?:^| )(\w+)=")
 def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
     """The first `limit` rows as the reviewer reads them: every column in its place under its
     own name (with its unit), every value formatted as the notebook shows it
-    (`extractguard.formatting`: a measure to the precision of the error bar beside it) and
-    exact in the cell's title, withheld cells marked with the rules that withheld them (a
+    (`extractguard.formatting`: a measure to the precision of the error bar beside it; a
+    file's fractions whole, as nothing checked their precision) and exact in the cell's
+    title, withheld cells marked with the rules that withheld them (a
     file's empty cells marked empty)."""
     rules_by_cell: dict[frozenset, list[str]] = {}
     for row in export.report.get("withheld", []):
@@ -444,7 +445,8 @@ def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
                 cells.append({"text": "withheld" if why else "withheld or empty", "withheld": True, "number": False,
                               "title": "; ".join(why) if why else "no value: withheld by the rules, or empty"})
             else:
-                cells.append({"text": _readable(name, value, named), "withheld": False, "title": exact(value),
+                text = exact(value) if export.kind == "file" and isinstance(value, float) else _readable(name, value, named)
+                cells.append({"text": text, "withheld": False, "title": exact(value),
                               "number": isinstance(value, (int, float)) and not isinstance(value, bool)})
         rows.append(cells)
     headings = [{"name": c, "unit": _unit(c, measures)} for c in columns]
