@@ -94,12 +94,13 @@ def released(value, half_width: float | None = None, *, rounded: bool = False) -
     return f"{shown(value, half_width)} ± {bar(half_width, value)}"
 
 
-def plain(value) -> str:
-    """Any value for reading: numbers with separators (a fraction to six significant
-    digits), text without quotes, timestamps as day and time, nothing as a dash.
+def plain(value, grouped: bool = True) -> str:
+    """Any value for reading: numbers with separators (`grouped`; not for a key such as a
+    year), a fraction to six significant digits, text without quotes, timestamps as day
+    and time, nothing as a dash.
 
-    >>> plain(1234567), plain(0.1 + 0.2), plain(2.5e-07), plain(True), plain(float("nan"))
-    ('1,234,567', '0.3', '2.5e-07', 'true', '—')
+    >>> plain(1234567), plain(0.1 + 0.2), plain(2.5e-07), plain(True), plain(float("nan")), plain(2025, grouped=False)
+    ('1,234,567', '0.3', '2.5e-07', 'true', '—', '2025')
     >>> plain(datetime.datetime(2024, 3, 1, 14, 30)), plain(datetime.date(2024, 3, 1)), plain(["a", 1])
     ('2024-03-01 14:30', '2024-03-01', 'a, 1')
     """
@@ -108,17 +109,17 @@ def plain(value) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
-        return f"{value:,}"
+        return f"{value:,}" if grouped else str(value)
     if isinstance(value, float):
-        return _fraction(value)
+        return _fraction(value) if grouped else _fraction(value).replace(",", "")
     if isinstance(value, decimal.Decimal):
-        return f"{value:,}"
+        return f"{value:,}" if grouped else str(value)
     if isinstance(value, (datetime.datetime, datetime.date)):
         return when(value)
     if isinstance(value, datetime.time):
         return value.strftime("%H:%M:%S" if value.second else "%H:%M")
     if isinstance(value, (list, tuple)):
-        return ", ".join(plain(v) for v in value)
+        return ", ".join(plain(v, grouped) for v in value)
     if isinstance(value, bytes):
         return value.hex()
     return str(value)

@@ -168,6 +168,12 @@ def test_one_cell_is_one_cell(alice):
     assert "95% error bars" not in repr(r), "a count protected by rounding alone has no bar to point to"
 
 
+def test_a_key_reads_as_written_and_a_count_with_separators(alice):
+    r = alice.sql("SELECT year(txn_date) AS y, count(*) AS n FROM card_usage GROUP BY 1")
+    (year, n), = r.pl().rows()
+    assert table_cells(r._repr_html_()) == [[(str(year), str(year)), (str(n), f"{n:,}")]] and n >= 1000
+
+
 def test_a_long_result_shows_its_first_rows_and_says_so(alice):
     r = alice.sql("SELECT district, category, count(*) AS n FROM card_usage GROUP BY ALL ORDER BY ALL")
     text = repr(r)

@@ -445,7 +445,8 @@ def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
                 cells.append({"text": "withheld" if why else "withheld or empty", "withheld": True, "number": False,
                               "title": "; ".join(why) if why else "no value: withheld by the rules, or empty"})
             else:
-                text = exact(value) if export.kind == "file" and isinstance(value, float) else _readable(name, value, named)
+                text = exact(value) if export.kind == "file" and isinstance(value, float) else \
+                    _readable(name, value, named, measures, grouped=export.kind == "file")
                 cells.append({"text": text, "withheld": False, "title": exact(value),
                               "number": isinstance(value, (int, float)) and not isinstance(value, bool)})
         rows.append(cells)
@@ -453,14 +454,15 @@ def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
     return {"columns": headings, "rows": rows, "shown": len(rows), "total": table.num_rows}
 
 
-def _readable(column: str, value, row: dict) -> str:
+def _readable(column: str, value, row: dict, measures: dict[str, Measured], grouped: bool) -> str:
     """A value as it reads: a measure to the precision of its error bar (the ``±`` column
-    beside it), that error bar to its measure's, anything else plainly."""
+    beside it), that error bar to its measure's, anything else plainly (a key, such as a
+    year, without thousands separators unless `grouped`)."""
     if isinstance(row.get(f"±{column}"), (int, float)):
         return formatting.shown(value, row[f"±{column}"])
     if column.startswith("±") and column[1:] in row:
         return formatting.bar(value, row[column[1:]])
-    return formatting.plain(value)
+    return formatting.plain(value, grouped or column in measures)
 
 
 def _unit(column: str, measures: dict[str, Measured]) -> str | None:

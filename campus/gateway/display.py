@@ -4,7 +4,7 @@ error bar (``value ± half-width``), rows without values labelled, the report in
 Only the display changes (`extractguard.formatting`): ``r.pl()``, ``r.df()`` and
 ``r.arrow()`` hold the values exactly as released. A count whose only protection is
 rounding has no ``±`` (the report's note names the base); a column's unit, from the
-catalog, is in its heading.
+catalog, is in its heading; a key (a year, an hour) has no thousands separator.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def shown(result: Result, limit: int = ROWS) -> Shown:
                 cells.append(Cell(text, "no value", False, True))
                 continue
             rounded = column in measures and measures[column].rounded
-            text = released(value, half_width, rounded=rounded) if column in values else plain(value)
+            text = released(value, half_width, rounded=rounded) if column in values else plain(value, grouped=False)
             bars |= " ± " in text and column in values
             cells.append(Cell(text, exact(value), number, False))
         rows.append(cells)
