@@ -41,6 +41,12 @@ class Measure:
     column: str | None = None  # the measured column, for values, sum and avg
     integral: bool = False  # a sum of whole numbers is released as a whole number
     population: int = 0  # 0: every row of the cell; p: the rows of the cell's p-th population
+    unit: str | None = None  # the measured column's unit (KRW), for sums and averages
+
+    @property
+    def counts(self) -> bool:
+        """Counts of rows, entities or values: released rounded, in no unit."""
+        return self.kind in ("rows", "entities", "values")
 
     @property
     def magnitude(self) -> bool:

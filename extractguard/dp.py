@@ -142,7 +142,7 @@ def check(stats, cells, privacy: Privacy, entity: str = "entity", domain=None):
     import polars as pl
 
     from .cells import Stat
-    from .guard import Checked, error_bars, complete
+    from .guard import Checked, complete, error_bars, measured
     from .report import Report, errors_frame, withheld_frame
 
     frame = pl.from_arrow(stats)
@@ -174,7 +174,7 @@ def check(stats, cells, privacy: Privacy, entity: str = "entity", domain=None):
         "each, sums clamped per the catalog, so values fall short where some pass those bounds; a cell is shown only "
         "when its noisy count passes a threshold; report.errors gives each value's 95% error bar for the noise",
     ]
-    report = Report(released.height, withheld_frame([]), notes, errors_frame(errors))
+    report = Report(released.height, withheld_frame([]), notes, errors_frame(errors), measured(cells, rounded=False))
     checked = Checked(table.to_arrow(), report, {})
     return checked, Spend(privacy.epsilon, privacy.delta)
 
@@ -183,7 +183,7 @@ def _measure(m, values: dict[str, np.ndarray], bars: dict[str, float]) -> tuple[
     """A measure's released values (post-processing of the noisy statistics) and half-widths."""
     from .cells import Stat
 
-    if m.kind in ("rows", "entities", "values"):
+    if m.counts:
         stat = {"rows": Stat.ROWS, "entities": Stat.ENTITIES}.get(m.kind) or Stat.count(m.column)
         counts = np.maximum(np.round(values[stat]), 0).astype(np.int64)
         return counts, np.full(len(counts), bars[stat])

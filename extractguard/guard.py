@@ -39,7 +39,7 @@ import pyarrow as pa
 
 from . import noise
 from .cells import Cells, Measure, Stat, population_of
-from .report import Report, errors_frame, withheld_frame
+from .report import Measured, Report, errors_frame, withheld_frame
 from .rules import CELL_RULES, MAGNITUDE_RULES, SECONDARY, Disclosure, Margins, infusion, secondary
 
 
@@ -186,8 +186,16 @@ def check(
     elif domain is not None:
         table = complete(table, domain, cells.keys)
     notes = _notes(cells, released, entity, rules, scoped, bounds)
-    report = Report(int(released.sum()), withheld_frame(withheld_rows), notes, errors_frame(errors))
+    report = Report(int(released.sum()), withheld_frame(withheld_rows), notes, errors_frame(errors),
+                    measured(cells, rounded=True))
     return Checked(table.to_arrow(), report, left_out, digests)
+
+
+def measured(cells: Cells, rounded: bool) -> dict[str, Measured]:
+    """What each measure's output column holds, for reading it; `rounded`: rounding is
+    the counts' only protection (the guard's), not noise (differential privacy's)."""
+    return {cells.measure_labels.get(m.name, m.label): Measured(m.kind, m.unit, rounded and m.counts)
+            for m in cells.measures}
 
 
 def showing(table: pl.DataFrame, cells: Cells) -> list[str]:
@@ -282,7 +290,7 @@ def _release(measure: Measure, frame: pl.DataFrame, rules: Disclosure, cellkey: 
         return noise.released_count(frame[stat].fill_null(0).to_numpy(), rules.rounding_base, cellkey, secret)
 
     rounding = np.maximum(np.asarray(rules.rounding_base, dtype=np.float64) - 1, 0) * np.ones(frame.height)
-    if measure.kind in ("rows", "entities", "values"):
+    if measure.counts:
         stat = {"rows": Stat.ROWS, "entities": Stat.ENTITIES}.get(measure.kind) or Stat.count(measure.column)
         return count(stat), rounding
     total, total_error = released_sum(frame, measure, bounds)

@@ -15,6 +15,7 @@ import io
 import itertools
 import re
 import secrets
+from html import unescape
 
 import pyarrow.parquet as pq
 import pytest
@@ -24,6 +25,7 @@ from fastapi.testclient import TestClient
 from campus.audit import AuditLog
 from campus.airlock import Airlock, CampusUser, SqlExportStore
 from campus.airlock.web import router
+from extractguard import formatting
 
 KEY = secrets.token_bytes(32)
 ALICE = CampusUser("alice", ("researchers",))
@@ -260,17 +262,34 @@ def cells_of(html: str) -> list[list[str]]:
     return [re.findall(r'<td[^>]*title="([^"]*)"', row) for row in rows]
 
 
+def texts_of(html: str) -> list[list[str]]:
+    """The checked table's rows as the page shows them: each cell's text."""
+    table = html.split("<h2>Checked table</h2>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    return [[unescape(t) for t in re.findall(r"<td[^>]*>([^<]*)</td>", row)] for row in rows]
+
+
 def test_the_page_shows_every_value_exactly_as_stored(client, airlock):
     request = submit(client, MEANS, name="means")
     page = client.get(f"/airlock/{request['id']}", headers=signed(SEJIN)).text
     stored = pq.ParquetFile(io.BytesIO(airlock.store.read_content("table", request["content_sha256"]))).read()
-    headers = re.findall(r"<th>([^<]*)</th>", page.split("<h2>Checked table</h2>", 1)[1].split("</tr>", 1)[0])
-    assert headers == stored.column_names == ["district", "mean", "±mean", "n", "±n"]
+    head = page.split("<h2>Checked table</h2>", 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r"<th>([^<]*?) ?(?:<span|</th>)", head) == stored.column_names == ["district", "mean", "±mean",
+                                                                                        "n", "±n"]
+    assert re.findall(r'class="unit">\(([^)]*)\)', head) == ["KRW", "KRW"], "the mean and its bar are in won"
     shown = cells_of(page)
-    stored_rows = zip(*(stored.column(i).to_pylist() for i in range(stored.num_columns)))
+    stored_rows = list(zip(*(stored.column(i).to_pylist() for i in range(stored.num_columns))))
     assert shown == [[d, repr(m), repr(pm), str(n), repr(pn)] for d, m, pm, n, pn in stored_rows], (
-        "every value exact, in its own column")
+        "every value exact, in its own column, on hover")
     assert any(len(row[1].split(".")[-1]) > 2 for row in shown), "the means have more than 2 decimals to show"
+    texts = texts_of(page)
+    for (district, mean, bar, n, _), (shown_district, shown_mean, shown_bar, shown_n, _) in zip(stored_rows, texts):
+        assert (shown_district, shown_n) == (district, f"{n:,}")
+        assert shown_mean == formatting.shown(mean, bar) and shown_bar == formatting.bar(bar, mean)
+        step = formatting.step(bar)
+        assert abs(formatting.number(shown_mean) - mean) <= step / 2 + 1e-9, "the value read back, within its step"
+        assert formatting.number(shown_bar) >= bar, "a bar never reads narrower than it is"
+    assert any(len(t[1]) < len(repr(m)) for t, (_, m, *_) in zip(texts, stored_rows)), "the digits past the bar are gone"
 
 
 def test_a_stale_review_form_is_refused(client):

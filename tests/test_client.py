@@ -51,7 +51,10 @@ def test_error_bars_and_the_budget_cross_http_as_they_are(notebook):
     assert r.report.errors.equals(in_process.report.errors), "the same bars, the same key types"
     shown = r.with_errors()
     assert shown.columns == ["district", "month", "total", "±total"] and shown["±total"].null_count() == 0
-    assert "±total" in repr(r) and "95% error bars" in repr(r.report)
+    assert "95% error bars" in repr(r.report) and r.report.measures == in_process.report.measures
+    assert r.report.measures["total"].unit == "KRW", "what each column measures crosses HTTP with the report"
+    table = repr(r).split("\nnote: ")[0]  # the notes say what each charged, which differs
+    assert table == repr(in_process).split("\nnote: ")[0] and "total (KRW)" in table and " ± " in table
     budget = campus.budget().pl()
     mine = budget.filter((pl.col("dataset") == "card_usage") & (pl.col("scope") == "user:alice"))
     assert mine.height == 1 and mine["spent"][0] >= 12 and mine["limit"][0] == 100_000

@@ -428,7 +428,7 @@ def report_document(report) -> dict:
     return {
         "cells": report.cells, "suppressed": report.suppressed, "summary": report.summary(), "rules": report.rules,
         "notes": list(report.notes), "withheld": report.withheld.to_dicts(),
-        "errors": json.loads(report.errors.write_json()),
+        "errors": json.loads(report.errors.write_json()), "measures": report.measures_json(),
     }
 
 

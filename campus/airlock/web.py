@@ -68,6 +68,9 @@ from pydantic import BaseModel, Field
 from campus.audit import AuditLog
 from campus.errors import CampusError, InvalidRequest
 from campus.text import Sql, Words
+from extractguard import formatting
+from extractguard.formatting import exact, missing
+from extractguard.report import Measured
 
 from . import permissions, policies
 from .airlock import Airlock, Seen
@@ -456,31 +459,55 @@ CELL = re.compile(r"(?:^| )(\w+)=")
 
 def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
     """The first `limit` rows as the reviewer reads them: every column in its place under its
-    own name, every value exact (the cell's title holds it whole), withheld cells marked
-    with the rules that withheld them (a file's empty cells marked empty)."""
+    own name (with its unit), every value formatted as the notebook shows it
+    (`extractguard.formatting`: a measure to the precision of the error bar beside it; a
+    file's fractions whole, as nothing checked their precision) and exact in the cell's
+    title, withheld cells marked with the rules that withheld them (a
+    file's empty cells marked empty)."""
     rules_by_cell: dict[frozenset, list[str]] = {}
     for row in export.report.get("withheld", []):
         rules_by_cell.setdefault(_cell_keys(row["cell"]), []).append(
             f"{row['measure']}: {row['rule']} ({row['reason']})")
+    measures = {name: Measured.of(m) for name, m in (export.report.get("measures") or {}).items()}
     columns = table.column_names
     shown = table.slice(0, limit)
     rows = []
     for values in zip(*(shown.column(i).to_pylist() for i in range(shown.num_columns))):
         named = {name: value for name, value in zip(columns, values) if columns.count(name) == 1}
         cells = []
-        for value in values:
-            if value is None and export.kind == "file":
+        for name, value in zip(columns, values):
+            if missing(value) and export.kind == "file":
                 cells.append({"text": "empty", "withheld": True, "number": False, "title": "no value in the file"})
-            elif value is None:
+            elif missing(value):
                 why = next((rules for key, rules in rules_by_cell.items()
                             if key and all(k in named and str(named[k]) == v for k, v in key)), None)
-                cells.append({"text": "withheld", "withheld": True, "number": False,
+                cells.append({"text": "withheld" if why else "withheld or empty", "withheld": True, "number": False,
                               "title": "; ".join(why) if why else "no value: withheld by the rules, or empty"})
             else:
-                cells.append({"text": _format(value), "withheld": False, "title": _exact(value),
+                text = exact(value) if export.kind == "file" and isinstance(value, float) else \
+                    _readable(name, value, named, measures, grouped=export.kind == "file")
+                cells.append({"text": text, "withheld": False, "title": exact(value),
                               "number": isinstance(value, (int, float)) and not isinstance(value, bool)})
         rows.append(cells)
-    return {"columns": columns, "rows": rows, "shown": len(rows), "total": table.num_rows}
+    headings = [{"name": c, "unit": _unit(c, measures)} for c in columns]
+    return {"columns": headings, "rows": rows, "shown": len(rows), "total": table.num_rows}
+
+
+def _readable(column: str, value, row: dict, measures: dict[str, Measured], grouped: bool) -> str:
+    """A value as it reads: a measure to the precision of its error bar (the ``±`` column
+    beside it), that error bar to its measure's, anything else plainly (a key, such as a
+    year, without thousands separators unless `grouped`)."""
+    if isinstance(row.get(f"±{column}"), (int, float)):
+        return formatting.shown(value, row[f"±{column}"])
+    if column.startswith("±") and column[1:] in row:
+        return formatting.bar(value, row[column[1:]])
+    return formatting.plain(value, grouped or column in measures)
+
+
+def _unit(column: str, measures: dict[str, Measured]) -> str | None:
+    """The unit of a measure's column, or of its error bar's."""
+    measured = measures.get(column.removeprefix("±"))
+    return measured.unit if measured else None
 
 
 def _standing(airlock) -> list[dict]:
@@ -498,32 +525,8 @@ def _cell_keys(cell: str) -> frozenset:
     )
 
 
-def _format(value) -> str:
-    """A value for reading: whole numbers with separators, others as they are (never rounded).
-
-    >>> _format(1234567), _format(0.1 + 0.2), _format(2.5e-07), _format(True)
-    ('1,234,567', '0.30000000000000004', '2.5e-07', 'true')
-    """
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    return str(value)
-
-
-def _exact(value) -> str:
-    """The value exactly, for the cell's title (what a hover shows)."""
-    return repr(value) if isinstance(value, float) else str(value)
-
-
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
-
-
-def _when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else ""
 
 
 def _size(n: int) -> str:
@@ -534,5 +537,5 @@ def _size(n: int) -> str:
     return str(n)
 
 
-TEMPLATES.filters |= {"when": _when, "size": _size}
+TEMPLATES.filters |= {"when": formatting.when, "size": _size}
 TEMPLATES.globals |= {"Status": Status}

@@ -11,11 +11,11 @@ import getpass
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ..audit import AuditLog
 from ..gateway.ledger import PERIODS, Ledger
 from ..settings import Settings
+from .tables import whole
 
 app = typer.Typer(help="Disclosure budgets: what each user and project has had released.", no_args_is_help=True)
 out = Console()
@@ -42,7 +42,7 @@ def _scope(scope: str) -> str:
 def show() -> None:
     """Every scope's released cells per dataset and period, newest period first."""
     ledger, _ = _opened()
-    table = Table("period", "scope", "dataset", "cells charged")
+    table = whole("period", "scope", "dataset", "cells charged", right=("cells charged",))
     for row in ledger.standing():
         table.add_row(row["period"], row["scope"], row["dataset"], f"{row['cells']:,}")
     out.print(table)

@@ -10,11 +10,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from extractguard.formatting import when
 
 from .. import catalog
 from ..catalog import Catalog, Dataset
 from ..settings import Settings
+from .tables import whole
 
 app = typer.Typer(
     help="The campus's datasets: list them, describe one, load a steward's files, build the synthetic demo data.",
@@ -26,10 +27,7 @@ out = Console()
 @app.command("list")
 def list_datasets() -> None:
     """Every dataset in the catalog, with its tier and the entity its rules protect."""
-    table = Table()
-    table.add_column("name", no_wrap=True)
-    for heading in ("title", "tier", "entity", "columns", "steward"):
-        table.add_column(heading)
+    table = whole("name", "title", "tier", "entity", "columns", "steward", right=("columns",))
     for dataset in _catalog():
         table.add_row(
             dataset.name, dataset.title, dataset.tier, dataset.entity or "-", str(len(dataset.columns)), dataset.steward
@@ -49,7 +47,7 @@ def describe(name: str = typer.Argument(..., help="The dataset's name, as `campu
         highlight=False,
     )
     _describe_version(dataset)
-    table = Table("column", "type", "role", "unit", "description")
+    table = whole("column", "type", "role", "unit", "description")
     for column_name, column in dataset.columns.items():
         role = f"{column.role} ({column.grain})" if column.grain else column.role
         table.add_row(column_name, column.type, role, column.unit or "", column.description)
@@ -64,7 +62,7 @@ def _describe_version(dataset: Dataset) -> None:
         return
     store = Versions(where)
     current, history = store.current(), store.history()
-    out.print(f"version {current.number} of {len(history)} (loaded by {current.loaded_by} at {current.at}; "
+    out.print(f"version {current.number} of {len(history)} (loaded by {current.loaded_by} at {when(current.at)}; "
               f"`campus datasets versions {dataset.name}`)", highlight=False)
 
 
@@ -98,7 +96,7 @@ def _report(built) -> None:
         out.print(f"already built for seed {built.seed}, scale {built.scale:g} at {built.out_dir}", highlight=False)
     else:
         out.print(f"built for seed {built.seed}, scale {built.scale:g} at {built.out_dir}", highlight=False)
-        table = Table("dataset", "rows")
+        table = whole("dataset", "rows", right=("rows",))
         for name, rows in built.written.items():
             table.add_row(name, f"{rows:,}")
         for name, rows in built.up_to_date.items():
@@ -255,10 +253,10 @@ def versions(name: str = typer.Argument(..., help="The dataset's name.")) -> Non
         out.print(f"{name} has no versions: it was not loaded with `campus datasets add`", highlight=False)
         return
     current = store.current()
-    table = Table("version", "action", "rows added", "loaded by", "at", "files", "")
+    table = whole("version", "action", "rows added", "loaded by", "at", "files", "", right=("version", "rows added"))
     for v in store.history():
         sources = ", ".join(f"{s['name']} (sha256 {s['sha256'][:12]}…)" for s in v.sources)
-        table.add_row(str(v.number), v.action, f"{v.rows:,}", v.loaded_by, v.at, sources,
+        table.add_row(str(v.number), v.action, f"{v.rows:,}", v.loaded_by, when(v.at), sources,
                       "current" if current and v.number == current.number else "")
     out.print(table)
 
@@ -279,7 +277,7 @@ def rollback(
         chosen = store.rollback(version)
     _audit().record(by or getpass.getuser(), "dataset_rollback", "done", dataset=name, version=chosen.number,
                     previous=before.number if before else None)
-    out.print(f"{name} is at version {chosen.number} again ({chosen.rows:,} rows added by it, loaded {chosen.at}); "
+    out.print(f"{name} is at version {chosen.number} again ({chosen.rows:,} rows added by it, loaded {when(chosen.at)}); "
               "the data service serves it from its next query", highlight=False)
 
 
@@ -383,7 +381,8 @@ def _rows_read():
 
 
 def _show_profile(found) -> None:
-    table = Table("column", "in the file", "type", "missing", "distinct", "unique", "identifying values")
+    table = whole("column", "in the file", "type", "missing", "distinct", "unique", "identifying values",
+                      right=("missing", "distinct", "unique"))
     for c in found.columns:
         but_for = f" but for {c.but_for[1]:,} line{'s' if c.but_for[1] > 1 else ''}" if c.but_for else ""
         table.add_row(c.name, c.header, c.type + but_for, f"{c.missing:,}", f"{c.distinct:,}", f"{c.uniqueness:.0%}",

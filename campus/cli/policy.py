@@ -23,6 +23,7 @@ from ..policy import PolicyPaths, RegoEngine, expected, files, grants, load_poli
 from ..policy.decision import PolicyRequest
 from ..policy.decision import Decision
 from ..settings import Settings
+from .tables import whole
 
 app = typer.Typer(help="Access policies: check, test and explain the stewards' grants.", no_args_is_help=True)
 out = Console(highlight=False)
@@ -150,7 +151,7 @@ def _show(decision: Decision, user: str, groups: list[str]) -> None:
         out.print(f"  - {reason}", markup=False)
     if not decision.allow:
         return
-    terms = Table("term", "value", box=None)
+    terms = whole("term", "value", box=None)
     terms.add_row("mode", decision.mode)
     terms.add_row("columns", ", ".join(decision.columns))
     terms.add_row("masks", json.dumps(decision.masks) if decision.masks else "none")
@@ -195,11 +196,7 @@ def _expected_decisions(paths: PolicyPaths) -> tuple[int, int]:
 
 
 def _results_table(what: str) -> Table:
-    table = Table(box=None)
-    table.add_column("")
-    table.add_column(what, overflow="fold")
-    table.add_column("why it failed", overflow="fold")
-    return table
+    return whole("", what, "why it failed", box=None)
 
 
 def _split(text: str) -> list[str]:

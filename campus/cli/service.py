@@ -5,9 +5,9 @@ from __future__ import annotations
 import getpass
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ..settings import Settings
+from .tables import whole
 
 tokens_app = typer.Typer(help="API tokens for using the data service outside JupyterHub.", no_args_is_help=True)
 db_app = typer.Typer(help="The service database (audit trail, tokens): its schema migrations.", no_args_is_help=True)
@@ -71,8 +71,7 @@ def create_token(
 def list_tokens(user: str | None = typer.Option(None, "--user", help="Only this user's tokens.")) -> None:
     """Every token: id, user, groups, when it was made and expires, and whether it is active."""
     store, _ = _stores()
-    table = Table("user", "groups", "created", "by", "expires", "status")
-    table.add_column("id", no_wrap=True)
+    table = whole("user", "groups", "created", "by", "expires", "status", "id", keep=("id",))
     for info in store.list(user):
         table.add_row(info.user, ", ".join(info.groups) if info.groups is not None else "(users.yaml)",
                       f"{info.created_at:%Y-%m-%d}", info.created_by,

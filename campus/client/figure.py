@@ -16,9 +16,10 @@ the cell's value); it is the same for a result from the data service and from
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
 
 import polars as pl
+
+from extractguard.formatting import plain
 
 from ..errors import CampusError
 from ..gateway.result import Result
@@ -44,7 +45,7 @@ class Series:
     @property
     def name(self) -> str | None:
         """Its name in the legend (none without `by`)."""
-        return None if self.label is None else shown_as(self.label)
+        return None if self.label is None else plain(self.label, grouped=False)
 
 
 def plot(result: Result, x: str | None = None, y: str | None = None, by: str | None = None,
@@ -139,18 +140,6 @@ def new_figure():
     return fig, ax
 
 
-def shown_as(value) -> str:
-    """A key's value as a label: a date without its midnight, anything else as it prints.
-
-    >>> from datetime import datetime
-    >>> shown_as(datetime(2025, 3, 1)), shown_as(datetime(2025, 3, 1, 14, 30)), shown_as("Jung-gu")
-    ('2025-03-01', '2025-03-01 14:30:00', 'Jung-gu')
-    """
-    if isinstance(value, datetime) and value.time() == time(0):
-        return value.date().isoformat()
-    return str(value)
-
-
 def values(rows: pl.DataFrame, column: str):
     """A column as floats for matplotlib, a null (withheld, or no error bar) as NaN."""
     return rows[column].cast(pl.Float64).fill_null(float("nan")).to_numpy()
@@ -170,11 +159,11 @@ def draw_lines(ax, series: list[Series], x: str, y: str) -> None:
 
 def draw_bars(ax, series: list[Series], x: str, y: str) -> None:
     """Bars side by side per value of `x`; a withheld value's place is empty and marked."""
-    categories = list(dict.fromkeys(shown_as(v) for one in series for v in one.rows[x].to_list()))
+    categories = list(dict.fromkeys(plain(v, grouped=False) for one in series for v in one.rows[x].to_list()))
     width = 0.8 / len(series)
     for i, one in enumerate(series):
         def places(rows: pl.DataFrame) -> list[float]:  # the series' bars, side by side within each key
-            return [categories.index(shown_as(v)) - 0.4 + width * (i + 0.5) for v in rows[x].to_list()]
+            return [categories.index(plain(v, grouped=False)) - 0.4 + width * (i + 0.5) for v in rows[x].to_list()]
 
         shown, withheld = one.rows.filter(pl.col(y).is_not_null()), one.rows.filter(pl.col(y).is_null())
         ax.bar(places(shown), values(shown, y), width, yerr=half_widths(shown, y), capsize=2, label=one.name)

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import polars as pl
 
 from ..errors import CampusError
+from ..gateway import display
 from ..gateway.result import Result
 from ..service import wire
 from ..service.errors import from_body
@@ -79,15 +80,13 @@ class Description:
     def __repr__(self) -> str:
         how = f"{self.mode}" + (f", at most {self.row_cap} rows" if self.row_cap else "")
         entity = f"; counts distinct {self.entity}" if self.entity else ""
-        with pl.Config(tbl_rows=-1, fmt_str_lengths=120):  # every column, however many
-            return f"{self.name}: {self.title} ({how}{entity})\n{self.description}\n{self.columns}"
+        return f"{self.name}: {self.title} ({how}{entity})\n{self.description}\n{display.frame(self.columns).text()}"
 
     def _repr_html_(self) -> str:
         from html import escape
 
         how = escape(self.mode + (f", at most {self.row_cap} rows" if self.row_cap else ""))
-        with pl.Config(tbl_rows=-1, fmt_str_lengths=120):
-            table = self.columns._repr_html_()
+        table = display.frame(self.columns).html()  # every column, however many, each value whole
         return f"<p><b>{escape(self.name)}</b>: {escape(self.title)} ({how})</p><p>{escape(self.description)}</p>" + table
 
 

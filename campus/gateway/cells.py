@@ -504,7 +504,7 @@ def check_aggregate(call: exp.Expression, dataset: Dataset, columns: list[str], 
     label = aggregate_label(call)
     call, population = unconditional(call, dataset, conditions if conditions is not None else [])
     measure = classify(call, dataset, columns, name, label)
-    return Measure(measure.name, measure.kind, label, measure.column, measure.integral, population)
+    return Measure(measure.name, measure.kind, label, measure.column, measure.integral, population, measure.unit)
 
 
 def unconditional(call: exp.Expression, dataset: Dataset, conditions: list[exp.Expression]):
@@ -580,7 +580,8 @@ def classify(call: exp.Expression, dataset: Dataset, columns: list[str], name: s
         column = column_of(arg, dataset)
         if column.role == "measure":
             integral = column.type in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
-            return Measure(name, call.sql_name().lower(), label, measured(arg.name, columns), integral)
+            return Measure(name, call.sql_name().lower(), label, measured(arg.name, columns), integral,
+                           unit=column.unit)
         raise QueryRejected(f"{label}: {arg.name} is not a measure of {dataset.name}; sum or average a measure")
     raise QueryRejected(
         f"{call.sql(CAMPUS_SQL)}: on {dataset.name}, aggregate a column as it is (e.g. sum(amount)); "

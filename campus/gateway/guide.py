@@ -79,7 +79,9 @@ A cell with fewer entities than the threshold is **not shown at all**, nor are t
 that would let a table's totals reveal it, and the report never names them. A sum or
 average is withheld (null) in a shown cell when the top contributors dominate it; the
 report names those. Counts are randomly rounded, sums carry seeded noise, and every
-released value has a 95% error bar (`result.report.errors`, `result.with_errors()`).
+released value has a 95% error bar (`result.report.errors`, `result.with_errors()`); a
+result shows each value as `value ± half-width`, to the precision its bar allows, and
+counts (whose only protection is rounding) without one.
 """
 
 

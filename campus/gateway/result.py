@@ -64,16 +64,12 @@ class Result:
         return self.table.num_rows
 
     def __repr__(self) -> str:
-        lines = [str(self.with_errors())]
-        if self.report.cells:
-            lines.append(repr(self.report))
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
+        """The table as it reads (`display`), its report and notes."""
+        from . import display
+
+        return display.text(self)
 
     def _repr_html_(self) -> str:
-        from html import escape
+        from . import display
 
-        table = self.with_errors()._repr_html_()
-        notes = "".join(f"<p><i>{escape(n)}</i></p>" for n in self.notes)
-        report = self.report._repr_html_() if self.report.cells else ""
-        return table + report + notes
+        return display.html(self)

@@ -13,8 +13,8 @@ Two forms, chosen by the request's ``Accept`` header:
 
 A report is ``{"cells": n, "summary": "...", "notes": [...], "withheld": [{"aggregate",
 "cell", "measure", "rule", "reason"}, ...], "errors": [{<keys>, "measure", "half_width"},
-...]}``; the error bars' keys come back with the types of the table's columns of the
-same names.
+...], "measures": {<column>: {"kind", "unit", "rounded"}}}``; the error bars' keys come
+back with the types of the table's columns of the same names.
 
 >>> from extractguard import Report
 >>> table = pa.table({"district": ["Jung-gu"], "n": [120]})
@@ -34,7 +34,7 @@ import polars as pl
 import pyarrow as pa
 
 from extractguard import Report
-from extractguard.report import WITHHELD_SCHEMA, errors_frame
+from extractguard.report import WITHHELD_SCHEMA, Measured, errors_frame
 
 from ..gateway.result import Result
 
@@ -50,6 +50,7 @@ def report_json(report: Report) -> dict:
         "notes": list(report.notes),
         "withheld": report.withheld.to_dicts(),
         "errors": [{k: _finite(v) for k, v in row.items()} for row in report.errors.to_dicts()],
+        "measures": report.measures_json(),
     }
 
 
@@ -61,7 +62,8 @@ def report_from_json(data: dict, table: pa.Table | None = None) -> Report:
         errors = errors.with_columns(_typed(pl.col(c), errors.schema[c], types[c]) for c in errors.columns
                                      if c in types and c not in ("measure", "half_width"))
     return Report(cells=int(data.get("cells", 0)), withheld=withheld, notes=list(data.get("notes", [])),
-                  errors=errors.with_columns(pl.col("half_width").cast(pl.Float64)))
+                  errors=errors.with_columns(pl.col("half_width").cast(pl.Float64)),
+                  measures={name: Measured.of(m) for name, m in (data.get("measures") or {}).items()})
 
 
 def extras(result: Result) -> dict:
