@@ -27,8 +27,11 @@ import os
 import sys
 from pathlib import Path
 
+from jupyterhub.log import log_request
+
 from campus import provisioning
 from campus.hub import ADMIN_SERVICE, DATA_SERVICE, PROJECT_PREFIX
+from campus.hub.clients import SessionsLogged
 from campus.hub.users import desired, project_groups_of
 from campus.settings import HubSettings, OidcSettings, Settings, split
 
@@ -59,6 +62,9 @@ if not hub.proxy_command.exists():
 c.ConfigurableHTTPProxy.command = [str(hub.proxy_command)]
 c.ConfigurableHTTPProxy.api_url = hub.proxy_api_url
 c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+
+# A sealed session's requests take at most their share of the hub's log (campus.hub.clients).
+c.JupyterHub.tornado_settings = {"log_function": SessionsLogged(log_request)}
 
 # --------------------------------------------------------------------------- who may sign in
 
@@ -97,9 +103,11 @@ if hub.auth == "native":
             name = self.normalize_username(data.get("username") or "")
             password = data.get("password") or ""
             address, from_session = request_client(handler.request, proxies) if handler is not None else (None, False)
-            if from_session:
-                raise web.HTTPError(403, "Signing in from a notebook session is not allowed: sign in with your "
-                                         "browser at the campus's address.")
+            if from_session:  # refused unlogged (the request log says it, within a session's share)
+                refused = web.HTTPError(403)
+                refused.jupyterhub_message = ("Signing in from a notebook session is not allowed: sign in with "
+                                              "your browser at the campus's address.")
+                raise refused
             wait = self.failures.locked(name, address)
             if wait:
                 raise web.HTTPError(429, f"Too many wrong passwords: try again in {int(wait) + 1} seconds, or ask "
