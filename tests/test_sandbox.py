@@ -50,7 +50,7 @@ from campus.hub.limits import CGROUPS, SessionGroup, SessionLimits
 from campus.hub.network import NAMESPACES, check_sealed, interfaces, make_namespace, remove_namespace
 from campus.hub.spawner import SandboxSpawner
 from campus.settings import PROJECT_ROOT, SandboxSettings
-from test_hub import USERS_YAML, running_hub, sign_in
+from test_hub import USERS_YAML, running_hub, sign_in, signed_in
 
 pytestmark = pytest.mark.slow
 
@@ -608,15 +608,33 @@ hub = os.environ["JUPYTERHUB_API_URL"].rsplit("/api", 1)[0]
 codes = []
 with httpx.Client(timeout=30) as client:
     for victim in ["127.0.0.1", "198.51.100.7"] * 15:
-        page = client.get(hub + "/login")
+        claim = {"X-Forwarded-For": victim, "X-Real-Ip": victim}  # on both: the form's token is bound to the address
+        page = client.get(hub + "/login", headers=claim)
         xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
-        posted = client.post(hub + "/login", headers={"X-Forwarded-For": victim, "X-Real-Ip": victim},
+        posted = client.post(hub + "/login", headers=claim,
                              data={"username": "bob", "password": "not-his-password", "_xsrf": xsrf})
         codes.append([posted.status_code, "not allowed" in posted.text and "notebook session" in posted.text])
 print(json.dumps(sorted(set(map(tuple, codes)))))
 """)
     assert seen == [[403, True]]  # refused, saying why, and not counted
     as_bob(hub)  # bob signs in from 127.0.0.1 through the proxy with his password: 302
+
+
+def test_an_address_is_locked_as_the_proxy_saw_it(hub):
+    """What the proxy says (from its own address, 127.0.0.1) is the client's address: wrong
+    passwords from one address lock that address only, and the right one from another passes."""
+    internal = hub.api.rsplit("hub/api/", 1)[0]  # the hub itself, where the proxy sends requests
+
+    def from_address(address: str) -> httpx.Client:  # as the proxy passes on a browser at `address`
+        return httpx.Client(base_url=internal, timeout=60, headers={"X-Forwarded-For": address})
+
+    with from_address("198.51.100.9") as stranger:
+        for n in range(4 * 5):  # CAMPUS_HUB_MAX_FAILED_LOGINS (5), four times, for an address
+            assert not signed_in(sign_in(stranger, f"nobody{n}", "not-a-password"))
+        assert sign_in(stranger, "nobody", "not-a-password").status_code == 429
+    password = Passwords(Path(hub.env["CAMPUS_HUB_STATE_DIR"]) / "passwords").generate("bob")
+    with from_address("198.51.100.10") as neighbour:
+        assert signed_in(sign_in(neighbour, "bob", password))
 
 
 # --------------------------------------------------------------------------- sealed: the limits
