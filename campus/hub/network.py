@@ -224,9 +224,9 @@ class Gate:
         self.refused += 1
         now = self.clock()
         if self.told_at is None or now - self.told_at >= TELL_EVERY:
-            self.log.warning("%s: %d connection(s) %s refused since the last note: the session holds %d at once, "
-                        "the cap (CAMPUS_SANDBOX_RELAY_CONNECTIONS)", self.session, self.refused, self.door,
-                        self.cap)
+            self.log.warning("%s: %d connection(s) %s refused since the last note: the session holds %d at "
+                             "once, the cap (CAMPUS_SANDBOX_RELAY_CONNECTIONS)", self.session, self.refused,
+                             self.door, self.cap)
             self.told_at, self.refused = now, 0
         return False
 
