@@ -598,6 +598,19 @@ print(json.dumps([answer.status_code, answer.json().get("name")]))
     assert len(grown) < 20_000 and grown.count("refused since the last note") <= 2, grown[-4000:]
 
 
+def test_her_kernels_requests_take_at_most_their_share_of_the_hubs_log(hub, servers, kernel):
+    """JupyterHub logs every request; from a session, at most 60 a minute are (the rest counted)."""
+    log_before = len(hub.log())
+    kernel.run("""
+import httpx, os
+with httpx.Client(timeout=30) as client:
+    for _ in range(500):
+        client.get(os.environ["JUPYTERHUB_API_URL"] + "/", headers={"X-Forwarded-For": "198.51.100.7"})
+""")
+    grown = hub.log()[log_before:]
+    assert 0 < grown.count("GET /hub/api/") <= 60, grown[-4000:]  # logged, up to its share
+
+
 def test_a_forged_x_forwarded_for_from_her_kernel_locks_no_one_out(hub, servers, kernel):
     """Her kernel posts wrong passwords to the hub's sign-in through its relay, claiming to be
     bob's browser's address (the proxy's view of it: 127.0.0.1) and another: it may not sign in
