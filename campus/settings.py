@@ -190,6 +190,10 @@ class HubSettings(BaseSettings):
                                                         "(native sign-in); four times as many from one address "
                                                         "lock the address.")
     lockout_seconds: int = Field(600, ge=1, description="How long a locked name or address waits before the next try.")
+    proxy_addresses: str = Field("127.0.0.1", description="Where the campus's own proxy connects to the hub from, "
+                                 "comma-separated: only requests from these have their X-Forwarded-For read (for "
+                                 "the client's address, which locks after many wrong passwords); sessions' relays "
+                                 "connect from 127.77.0.0/16, never one of these.")
     api_url: str | None = Field(None, description="The hub's REST API for the admin commands [default: "
                                                   "JUPYTERHUB_API_URL, else <internal_url>/hub/api].")
     token: SecretStr | None = Field(None, description="The admin commands' API token [default: the one the hub "
@@ -203,6 +207,21 @@ class HubSettings(BaseSettings):
     @property
     def users_path(self) -> Path:
         return self.users_file or Settings().root / "hub" / "users.yaml"
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        """The proxy's addresses; refused if one is a sealed session's.
+
+        >>> sorted(HubSettings(proxy_addresses="127.0.0.1, ::1").proxies)
+        ['127.0.0.1', '::1']
+        """
+        from .hub.network import is_session
+
+        found = frozenset(split(self.proxy_addresses))
+        if not found or any(is_session(a) for a in found):
+            raise ConfigError("CAMPUS_HUB_PROXY_ADDRESSES must name the proxy's addresses, and none in 127.77.0.0/16 "
+                              "(where sealed sessions' connections come from), e.g. 127.0.0.1")
+        return found
 
     @property
     def proxy_command(self) -> Path:
@@ -319,6 +338,13 @@ class SandboxSettings(BaseSettings):
                                                                  "ext4 image of that size mounted over it.")
     tmp_size: ByteSize = Field(ByteSize(2**30), description="Size of the session's private /tmp and /dev/shm "
                                                             "(memory, counted in its memory limit).")
+    relay_connections: int = Field(64, ge=4, le=4096, description="Connections one session may hold at once "
+                                   "through the hub's relays: its kernel's and server's to the hub's API and the "
+                                   "data service together, and (counted apart) the proxy's to its server. More are "
+                                   "refused at once, and the hub's log says so at most once a minute per session.")
+    relay_idle_seconds: float = Field(600.0, gt=0, description="A relayed connection across which nothing has "
+                                      "passed either way for this many seconds is closed (longer than a query may "
+                                      "run: CAMPUS_QUERY_SECONDS).")
 
     @property
     def instance_name(self) -> str:

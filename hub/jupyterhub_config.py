@@ -27,8 +27,11 @@ import os
 import sys
 from pathlib import Path
 
+from jupyterhub.log import log_request
+
 from campus import provisioning
 from campus.hub import ADMIN_SERVICE, DATA_SERVICE, PROJECT_PREFIX
+from campus.hub.clients import SessionsLogged
 from campus.hub.users import desired, project_groups_of
 from campus.settings import HubSettings, OidcSettings, Settings, split
 
@@ -64,6 +67,9 @@ c.ConfigurableHTTPProxy.command = [str(hub.proxy_command)]
 c.ConfigurableHTTPProxy.api_url = hub.proxy_api_url
 c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
 
+# A sealed session's requests take at most their share of the hub's log (campus.hub.clients).
+c.JupyterHub.tornado_settings = {"log_function": SessionsLogged(log_request)}
+
 # --------------------------------------------------------------------------- who may sign in
 
 # Users the admins provisioned (campus users add / sync: hub users) may sign in.
@@ -72,7 +78,8 @@ c.Authenticator.allow_existing_users = True
 if hub.auth == "native":
     # Campus accounts, no IdP needed: admins create them (campus users add) and set their
     # passwords (campus users password: argon2 hashes in <state_dir>/passwords); wrong
-    # passwords in a row lock the name, and many from one address lock the address.
+    # passwords in a row lock the name, and many from one address lock the address (the
+    # address the campus's proxy saw: campus.hub.clients).
     # (jupyterhub-nativeauthenticator 1.3.0, the newest, fails every sign-in on
     # JupyterHub 6: its login handler calls the removed `statsd`.)
     import asyncio
@@ -80,10 +87,18 @@ if hub.auth == "native":
     from jupyterhub.auth import Authenticator
     from tornado import web
 
+    from campus.hub.clients import request_client
     from campus.hub.passwords import FailedLogins, Passwords
 
+    proxies = hub.proxies
+
     class CampusPasswordAuthenticator(Authenticator):
-        """Sign in with a campus account: a provisioned name and the password an admin set."""
+        """Sign in with a campus account: a provisioned name and the password an admin set.
+
+        The address that a lock counts is the client's as the campus's proxy saw it
+        (`campus.hub.clients`), never a header's; a sealed session's kernel may not sign in
+        at all, so it can lock out no name and no address.
+        """
 
         passwords = Passwords(hub.password_file)
         failures = FailedLogins(hub.max_failed_logins, hub.lockout_seconds)
@@ -91,7 +106,12 @@ if hub.auth == "native":
         async def authenticate(self, handler, data):
             name = self.normalize_username(data.get("username") or "")
             password = data.get("password") or ""
-            address = handler.request.remote_ip if handler is not None else None
+            address, from_session = request_client(handler.request, proxies) if handler is not None else (None, False)
+            if from_session:  # refused unlogged (the request log says it, within a session's share)
+                refused = web.HTTPError(403)
+                refused.jupyterhub_message = ("Signing in from a notebook session is not allowed: sign in with "
+                                              "your browser at the campus's address.")
+                raise refused
             wait = self.failures.locked(name, address)
             if wait:
                 raise web.HTTPError(429, f"Too many wrong passwords: try again in {int(wait) + 1} seconds, or ask "

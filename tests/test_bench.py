@@ -3,6 +3,7 @@ cannot rot unseen: each on the shipped configuration, over demo data it builds i
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -41,3 +42,14 @@ def test_the_utility_benchmark_prints_its_goal_and_the_conditions_of_low_effect(
     assert "GATEWAY FAILURE" not in out
     assert re.search(r"goal: median relative error <= 1\.00% on sums of cells with >= 100 entities: [\d.]+%", out)
     assert re.search(r"conditions of low effect: not applied in [\d,]+ cells \(shown or not\), against [\d,]+ cells", out)
+
+
+def test_the_sessions_benchmark_prints_the_relays_throughput_against_plain_loopback():
+    if os.geteuid() != 0:
+        pytest.skip("bench/sessions.py makes a network namespace: it needs root")
+    out = bench("sessions.py", "--megabytes", "8", "--round-trips", "50")
+    plain = re.search(r"plain loopback\s+(\d+)\s+(\d+)", out)
+    relayed = re.search(r"sealed session, through the relay\s+(\d+)\s+(\d+)", out)
+    ratio = re.search(r"relay / plain: throughput (\d+\.\d+)x", out)
+    assert plain and relayed and ratio, out
+    assert float(ratio[1]) == pytest.approx(int(relayed[1]) / int(plain[1]), abs=0.02)

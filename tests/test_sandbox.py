@@ -50,7 +50,7 @@ from campus.hub.limits import CGROUPS, SessionGroup, SessionLimits
 from campus.hub.network import NAMESPACES, check_sealed, interfaces, make_namespace, remove_namespace
 from campus.hub.spawner import SandboxSpawner
 from campus.settings import PROJECT_ROOT, SandboxSettings
-from test_hub import USERS_YAML, running_hub, sign_in
+from test_hub import USERS_YAML, running_hub, sign_in, signed_in
 
 pytestmark = pytest.mark.slow
 
@@ -532,6 +532,122 @@ def test_the_machines_unix_sockets_are_not_in_her_session(kernel):
     sockets = [p for p in (Path("/run/postgresql/.s.PGSQL.5432"), Path("/run/mysqld/mysqld.sock")) if p.exists()]
     seen = probe(kernel, {"/run": Path("/run"), **{str(p): p for p in sockets}})
     assert seen == {"/run": "empty", **{str(p): "missing" for p in sockets}}
+
+
+# --------------------------------------------------------------------------- sealed: what the relays hold
+
+FLOOD = 10_000
+CAP = 64  # CAMPUS_SANDBOX_RELAY_CONNECTIONS, by default
+
+
+def descriptors(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_ten_thousand_connections_from_her_kernel_are_refused_beyond_the_cap_while_the_hub_answers_bob(
+        hub, servers, kernel, bob_kernel):
+    """alice's kernel opens 10,000 connections to the hub's API relay and holds what it gets:
+    at most the cap is relayed, the rest are closed at once, the hub's descriptors stay
+    bounded, the log does not grow per attempt, and bob's call to the hub is answered."""
+    before, log_before = descriptors(hub.process.pid), len(hub.log())
+    opened = kernel.json(f"""
+import json, os, resource, select, socket, urllib.parse
+resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+api = urllib.parse.urlsplit(os.environ["JUPYTERHUB_API_URL"])
+held, refused, failed = [], 0, 0
+
+def prune():
+    global held, refused
+    poll = select.poll()
+    for s in held:
+        poll.register(s, select.POLLIN)
+    closed = {{fd for fd, _ in poll.poll(0)}}
+    kept = []
+    for s in held:
+        if s.fileno() in closed:  # the relay closed it: EOF or reset, nothing to read
+            refused += 1
+            s.close()
+        else:
+            kept.append(s)
+    held = kept
+
+for i in range({FLOOD}):
+    try:
+        held.append(socket.create_connection((api.hostname, api.port), timeout=10))
+    except OSError:
+        failed += 1
+    if i % 200 == 199:
+        prune()
+import time; time.sleep(2); prune()
+print(json.dumps({{"held": len(held), "refused": refused, "failed": failed}}))
+""")
+    during = descriptors(hub.process.pid)
+    bobs = bob_kernel.json("""
+import httpx, json, os
+answer = httpx.get(os.environ["JUPYTERHUB_API_URL"] + "/user", timeout=60,
+                   headers={"Authorization": "token " + os.environ["JUPYTERHUB_API_TOKEN"]})
+print(json.dumps([answer.status_code, answer.json().get("name")]))
+""")
+    kernel.run("for s in held: s.close()\nheld.clear()")
+    grown = hub.log()[log_before:]
+    print(f"the flood: {opened}; the hub's descriptors {before} -> {during}; its log grew {len(grown)} bytes")
+    assert 0 < opened["held"] <= CAP and opened["held"] + opened["refused"] + opened["failed"] == FLOOD
+    assert opened["refused"] >= FLOOD - CAP - opened["failed"] and opened["failed"] < FLOOD // 10
+    assert during <= before + 3 * CAP + 50  # three per relayed connection, and no more
+    assert bobs == [200, "bob"]
+    assert len(grown) < 20_000 and grown.count("refused since the last note") <= 2, grown[-4000:]
+
+
+def test_her_kernels_requests_take_at_most_their_share_of_the_hubs_log(hub, servers, kernel):
+    """JupyterHub logs every request; from a session, at most 60 a minute are (the rest counted)."""
+    log_before = len(hub.log())
+    kernel.run("""
+import httpx, os
+with httpx.Client(timeout=30) as client:
+    for _ in range(500):
+        client.get(os.environ["JUPYTERHUB_API_URL"] + "/", headers={"X-Forwarded-For": "198.51.100.7"})
+""")
+    grown = hub.log()[log_before:]
+    assert 0 < grown.count("GET /hub/api/") <= 60, grown[-4000:]  # logged, up to its share
+
+
+def test_a_forged_x_forwarded_for_from_her_kernel_locks_no_one_out(hub, servers, kernel):
+    """Her kernel posts wrong passwords to the hub's sign-in through its relay, claiming to be
+    bob's browser's address (the proxy's view of it: 127.0.0.1) and another: it may not sign in
+    from a session at all, so neither the address nor bob's name is locked."""
+    seen = kernel.json("""
+import httpx, json, os, re
+hub = os.environ["JUPYTERHUB_API_URL"].rsplit("/api", 1)[0]
+codes = []
+with httpx.Client(timeout=30) as client:
+    for victim in ["127.0.0.1", "198.51.100.7"] * 15:
+        claim = {"X-Forwarded-For": victim, "X-Real-Ip": victim}  # on both: the form's token is bound to the address
+        page = client.get(hub + "/login", headers=claim)
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+        posted = client.post(hub + "/login", headers=claim,
+                             data={"username": "bob", "password": "not-his-password", "_xsrf": xsrf})
+        codes.append([posted.status_code, "not allowed" in posted.text and "notebook session" in posted.text])
+print(json.dumps(sorted(set(map(tuple, codes)))))
+""")
+    assert seen == [[403, True]]  # refused, saying why, and not counted
+    as_bob(hub)  # bob signs in from 127.0.0.1 through the proxy with his password: 302
+
+
+def test_an_address_is_locked_as_the_proxy_saw_it(hub):
+    """What the proxy says (from its own address, 127.0.0.1) is the client's address: wrong
+    passwords from one address lock that address only, and the right one from another passes."""
+    internal = hub.api.rsplit("hub/api/", 1)[0]  # the hub itself, where the proxy sends requests
+
+    def from_address(address: str) -> httpx.Client:  # as the proxy passes on a browser at `address`
+        return httpx.Client(base_url=internal, timeout=60, headers={"X-Forwarded-For": address})
+
+    with from_address("198.51.100.9") as stranger:
+        for n in range(4 * 5):  # CAMPUS_HUB_MAX_FAILED_LOGINS (5), four times, for an address
+            assert not signed_in(sign_in(stranger, f"nobody{n}", "not-a-password"))
+        assert sign_in(stranger, "nobody", "not-a-password").status_code == 429
+    password = Passwords(Path(hub.env["CAMPUS_HUB_STATE_DIR"]) / "passwords").generate("bob")
+    with from_address("198.51.100.10") as neighbour:
+        assert signed_in(sign_in(neighbour, "bob", password))
 
 
 # --------------------------------------------------------------------------- sealed: the limits

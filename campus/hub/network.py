@@ -11,19 +11,33 @@ The hub relays exactly what the notebook server needs, in its own process:
 
 * **in**: the machine's ``127.0.0.1:<server port>`` → the server inside (the proxy reaches it);
 * **out**: ``127.0.0.1:<port>`` inside → the hub's API and the data service, each at its
-  own address on the machine.
+  own loopback address on the machine. These connections leave from the session's own
+  address, ``127.77.<port // 256>.<port % 256>`` for the server's port (`session_address`),
+  never from ``127.0.0.1``: whatever the kernel writes, the hub knows a session's request
+  from its proxy's (`campus.hub.clients`).
 
-Nothing else crosses. It fails closed: a namespace that cannot be made, or holds any
-interface but loopback, or a relay that cannot listen, and the server does not start.
+Nothing else crosses, and what crosses is bounded (`RelayLimits`): each relay of a session
+holds at most `connections` at once and refuses more at once (closed unread, and told in
+the hub's log at most once a minute per session, with the count); a connection quiet in
+both directions for `idle_seconds` is closed; a relayed connection buffers at most a few
+chunks each way (reads wait until the other side has taken what was written).
+
+It fails closed: a namespace that cannot be made, or holds any interface but loopback, a
+relay to a service off loopback, or a relay that cannot listen, and the server does not
+start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
+import ipaddress
+import logging
 import os
 import socket
 import subprocess
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +49,10 @@ from .errors import SandboxUnavailable
 NAMESPACES = Path("/run/netns")  # where `ip netns add` keeps them
 INSIDE = "127.0.0.1"
 CLONE_NEWNET = 0x40000000
-CHUNK = 1 << 16
+CHUNK = 1 << 16  # read at once, and buffered at most, each way of a relayed connection
+SESSIONS = ipaddress.ip_network("127.77.0.0/16")  # the loopback addresses sessions' connections leave from
+TELL_EVERY = 60.0  # seconds between log lines about one session's refused connections
+log = logging.getLogger("campus.hub.network")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _hub_namespace = os.open("/proc/self/ns/net", os.O_RDONLY)  # the hub's own, to come back to
@@ -62,6 +79,44 @@ def outward(url: str) -> tuple[str, Outward]:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     inside = parts._replace(netloc=f"{INSIDE}:{port}")
     return urlunsplit(inside), Outward(port, (parts.hostname or INSIDE, port))
+
+
+def session_address(server_port: int) -> str:
+    """The loopback address the relays of the session serving on `server_port` connect from.
+
+    Each running session has a port of its own, so an address of its own; none is 127.0.0.1.
+
+    >>> session_address(8890), session_address(65535)
+    ('127.77.34.186', '127.77.255.255')
+    """
+    if not 0 < server_port < SESSIONS.num_addresses:
+        raise SandboxUnavailable(f"port {server_port} is not a TCP port; the server's port must be 1-65535")
+    return str(SESSIONS[server_port])
+
+
+def is_session(address: str) -> bool:
+    """Whether `address` is one a session's relay connects from.
+
+    >>> is_session("127.77.34.186"), is_session("127.0.0.1"), is_session("::1"), is_session("")
+    (True, False, False, False)
+    """
+    try:
+        return ipaddress.ip_address(address) in SESSIONS
+    except ValueError:
+        return False
+
+
+def check_loopback(host: str) -> None:
+    """Refuse a relay target off the machine's loopback: a connection from a session's loopback
+    address can only go there (and the hub could no longer tell a session's requests)."""
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)}
+    except OSError:
+        found = set()
+    if not found or not all(ipaddress.ip_address(a).is_loopback for a in found):
+        raise SandboxUnavailable(f"{host} is not on the machine's loopback: a sealed session reaches the hub's API "
+                                 "and the data service on loopback only; set CAMPUS_HUB_INTERNAL_URL and "
+                                 "CAMPUS_HUB_DATA_URL to 127.0.0.1 addresses")
 
 
 # --------------------------------------------------------------------------- the namespace
@@ -140,24 +195,98 @@ async def socket_inside(namespace: Path, listen_on: int | None = None) -> socket
 # --------------------------------------------------------------------------- the relays
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+@dataclass(frozen=True)
+class RelayLimits:
+    """What one session's relays hold at most (`campus.settings.SandboxSettings`)."""
+
+    connections: int = 64  # at once, per relay: the kernel's out together, the proxy's in
+    idle_seconds: float = 600.0  # a connection quiet both ways this long is closed
+
+
+@dataclass
+class Gate:
+    """Admits at most `cap` connections of a session at once through a relay; the rest are
+    refused, and the hub's log says so at most once every `TELL_EVERY` seconds, with the count."""
+
+    session: str
+    door: str
+    cap: int
+    log: logging.Logger = log
+    clock: Callable[[], float] = time.monotonic
+    holding: int = 0
+    refused: int = 0
+    told_at: float | None = None
+
+    def admit(self) -> bool:
+        if self.holding < self.cap:
+            self.holding += 1
+            return True
+        self.refused += 1
+        now = self.clock()
+        if self.told_at is None or now - self.told_at >= TELL_EVERY:
+            self.log.warning("%s: %d connection(s) %s refused since the last note: the session holds %d at "
+                             "once, the cap (CAMPUS_SANDBOX_RELAY_CONNECTIONS)", self.session, self.refused,
+                             self.door, self.cap)
+            self.told_at, self.refused = now, 0
+        return False
+
+    def leave(self) -> None:
+        self.holding -= 1
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, heard: list[float]) -> None:
     try:
         while data := await reader.read(CHUNK):
+            heard[0] = time.monotonic()
             writer.write(data)
-            await writer.drain()
+            await writer.drain()  # no more is read until the other side has taken it
         if writer.can_write_eof():
             writer.write_eof()
     except OSError:
         pass
 
 
+def _bounded(writer: asyncio.StreamWriter) -> None:
+    writer.transport.set_write_buffer_limits(high=CHUNK)
+
+
 async def _splice(a: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-                  b: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+                  b: tuple[asyncio.StreamReader, asyncio.StreamWriter], idle_seconds: float) -> None:
+    """Carry bytes both ways until both ends close, or nothing has crossed for `idle_seconds`."""
+    heard = [time.monotonic()]
+    _bounded(a[1])
+    _bounded(b[1])
+    both = asyncio.gather(_pipe(a[0], b[1], heard), _pipe(b[0], a[1], heard))
     try:
-        await asyncio.gather(_pipe(a[0], b[1]), _pipe(b[0], a[1]))
+        while not both.done():
+            quiet_for = idle_seconds - (time.monotonic() - heard[0])
+            if quiet_for <= 0:
+                break
+            await asyncio.wait([both], timeout=quiet_for)
     finally:
+        ended = both.done()
+        both.cancel()
         for writer in (a[1], b[1]):
-            writer.close()
+            if ended:
+                writer.close()
+            else:
+                writer.transport.abort()  # quiet too long: nothing is waited for
+        await asyncio.gather(both, return_exceptions=True)
+
+
+def gated(gate: Gate, relay):
+    """`relay`, for the connections `gate` admits; the others closed at once, unread."""
+    async def admitted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not gate.admit():
+            writer.transport.abort()
+            return
+        try:
+            await relay(reader, writer)
+        finally:
+            gate.leave()
+            if not writer.transport.is_closing():
+                writer.transport.abort()
+    return admitted
 
 
 @dataclass
@@ -166,18 +295,28 @@ class SessionNetwork:
 
     name: str
     path: Path
+    limits: RelayLimits = field(default_factory=RelayLimits)
+    source: str = INSIDE  # the address its outward connections leave from
     relays: list[asyncio.Server] = field(default_factory=list)
 
     @classmethod
-    async def open(cls, name: str, server_port: int, outwards: list[Outward]) -> "SessionNetwork":
+    async def open(cls, name: str, server_port: int, outwards: list[Outward],
+                   limits: RelayLimits = RelayLimits(), logger: logging.Logger = log) -> "SessionNetwork":
         """The namespace `name`, relaying the machine's loopback `server_port` in and `outwards` out."""
+        for out in outwards:
+            await asyncio.to_thread(check_loopback, out.to[0])
         path = await asyncio.to_thread(make_namespace, name)
-        network = cls(name, path)
+        network = cls(name, path, limits, session_address(server_port))
+        inward = Gate(name, "in (from the proxy to its server)", limits.connections, logger)
+        outward_gate = Gate(name, "out (to the hub's API and the data service)", limits.connections, logger)
         try:
-            network.relays.append(await asyncio.start_server(network._inward(server_port), INSIDE, server_port))
+            network.relays.append(await asyncio.start_server(gated(inward, network._inward(server_port)), INSIDE,
+                                                             server_port, limit=CHUNK))
             for out in outwards:
                 listening = await socket_inside(path, out.port)
-                network.relays.append(await asyncio.start_server(_outward(out.to), sock=listening))
+                relay = relay_out(out.to, network.source, limits.idle_seconds)
+                network.relays.append(await asyncio.start_server(gated(outward_gate, relay), sock=listening,
+                                                                 limit=CHUNK))
         except OSError as e:
             await network.close()
             raise SandboxUnavailable(f"could not relay the sealed session's ports ({e}); the server does not "
@@ -193,7 +332,8 @@ class SessionNetwork:
                 sock.close()
                 writer.close()  # the server is not listening yet: the proxy or the hub asks again
                 return
-            await _splice((reader, writer), await asyncio.open_connection(sock=sock))
+            await _splice((reader, writer), await asyncio.open_connection(sock=sock, limit=CHUNK),
+                          self.limits.idle_seconds)
         return relay
 
     async def close(self) -> None:
@@ -203,12 +343,12 @@ class SessionNetwork:
         await asyncio.to_thread(remove_namespace, self.name)
 
 
-def _outward(to: tuple[str, int]):
+def relay_out(to: tuple[str, int], source: str, idle_seconds: float):
     async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            other = await asyncio.open_connection(*to)
+            other = await asyncio.open_connection(*to, local_addr=(source, 0), limit=CHUNK)
         except OSError:
             writer.close()
             return
-        await _splice((reader, writer), other)
+        await _splice((reader, writer), other, idle_seconds)
     return relay

@@ -53,7 +53,7 @@ from .disk import mount_home, unmount_home
 from .errors import SandboxUnavailable
 from .limits import SessionGroup, SessionLimits, limits_of
 from .mounts import hidden_from_settings, mount_args, open_to_others, runtime_folders
-from .network import SessionNetwork, outward
+from .network import RelayLimits, SessionNetwork, outward
 
 SERVER_SETTINGS = PROJECT_ROOT / "hub" / "singleuser"
 PASSED_CAMPUS_VARIABLES = {"CAMPUS_SERVICE_URL"}  # every other CAMPUS_* stays with the hub
@@ -261,7 +261,9 @@ class SandboxSpawner(LocalProcessSpawner):
         env = self.get_env()
         relays = self.seal(env)
         env[LIMITS_VARIABLE] = json.dumps(self.limits.described() | {"memory_group": str(self.group.memory_folder)})
-        self.network = await SessionNetwork.open(self.account_name, self.port, relays)
+        sandbox = SandboxSettings()
+        self.network = await SessionNetwork.open(self.account_name, self.port, relays, RelayLimits(
+            sandbox.relay_connections, sandbox.relay_idle_seconds), self.log)
         cmd = self.sandbox_command(tools, hidden, account, [*self.cmd, *self.get_args()])
         self.log.info("Spawning %s's sealed server as %s (%s): %s", self.user.name, self.account_name,
                       self.limits, " ".join(shlex.quote(s) for s in cmd))
