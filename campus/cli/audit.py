@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from extractguard.formatting import when
+
 from ..audit import AuditLog
 from ..settings import Settings
 
@@ -63,7 +65,7 @@ def show(
 def _heading(event: dict) -> Text:
     at = event["at"] if event["at"].tzinfo else event["at"].replace(tzinfo=timezone.utc)
     project = f" [{event['project']}]" if event.get("project") else ""
-    line = Text(f"#{event['id']}  {at.astimezone():%Y-%m-%d %H:%M:%S}  ", style="bold")
+    line = Text(f"#{event['id']}  {when(at.replace(microsecond=0))}  ", style="bold")
     return line + literal(f"{event['actor']}{project}  {event['action']}  {event['outcome']}")
 
 

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ..errors import CampusError, ConfigError
 from . import audited
+from .tables import whole
 from ..hub import project_group
 from ..hub.api import HubAdmin, plan
 from ..hub.passwords import Passwords
@@ -205,7 +205,7 @@ def list_users() -> None:
     model = _open().model
     hub = _hub_state()
     today = datetime.date.today()
-    table = Table("user", "full name", "groups", "projects", *(["hub"] if hub else []))
+    table = whole("user", "full name", "groups", "projects", *(["hub"] if hub else []), keep=("user",))
     for name, user in model.users.items():
         projects = [p + ("" if proj.expires >= today else " (expired)")
                     for p, proj in model.projects.items() if name in proj.members]
@@ -275,7 +275,8 @@ def session_limits(
         err.print("set; it applies from each member's next server start (campus users limits shows the result)")
     elif any(v is not None for v in (memory, cpus, processes, home)):
         raise typer.BadParameter("say whose limits to set: --group GROUP or --project PROJECT")
-    table = Table("user", "memory", "cpus", "processes", "home")
+    table = whole("user", "memory", "cpus", "processes", "home", right=("memory", "cpus", "processes", "home"),
+                  keep=("user",))
     for user, limits in _limits(users.model, [name] if name else list(users.model.users)):
         table.add_row(user, _size(limits.memory), f"{limits.cpus:g}", str(limits.processes), _size(limits.home))
     out.print(table)
@@ -354,7 +355,7 @@ def remove_group(
 def list_groups() -> None:
     """Every group in users.yaml with its members, and the projects' hub groups."""
     users = _open()
-    table = Table("group", "members")
+    table = whole("group", "members", keep=("group",))
     for group, members in users.groups().items():
         table.add_row(group, ", ".join(members))
     for name, members in desired(users.model).groups.items():
@@ -409,7 +410,7 @@ def list_projects() -> None:
     """Every project: members, last day, and whether it still runs."""
     model = _open().model
     today = datetime.date.today()
-    table = Table("project", "members", "expires", "status")
+    table = whole("project", "members", "expires", "status", keep=("project",))
     for name, project in model.projects.items():
         days = (project.expires - today).days
         status = f"[red]expired {-days} day(s) ago[/red]" if days < 0 else f"runs {days + 1} more day(s)"
