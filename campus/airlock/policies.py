@@ -116,7 +116,7 @@ def _instead(first: ExportRequest) -> str:
 def normal_sql(sql: str) -> str:
     """`sql` as one text whatever its spacing, keyword case, comments or final semicolon.
 
-    >>> normal_sql("select  district,\n count(*) FROM card_usage -- all\n GROUP BY 1;")
+    >>> normal_sql("select  district,\\n count(*) FROM card_usage -- all\\n GROUP BY 1;")
     'SELECT district, COUNT(*) FROM card_usage GROUP BY 1'
     """
     try:
