@@ -84,6 +84,7 @@ def signed_in_page(browser, hub, name: str, *, lands: str = "**/hub/home", secon
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.goto(hub.url + ("hub/login?next=%2Fhub%2Fhome" if lands == "**/hub/home" else "hub/login"))
+    assert "Big Data Campus" in page.locator("#campus-welcome").inner_text()  # the campus says what it is
     page.fill("#username_input", name)
     page.fill("#password_input", PASSWORDS[name])
     page.click("#login_submit")

@@ -96,9 +96,7 @@ def test_alice_analyses_exports_and_downloads_what_sejin_released(hub, browser, 
     page.goto(f"{airlock}/{request_id}")
     page.wait_for_url(f"{airlock}/{request_id}")
     page.fill("#comment", "District by month, small cells withheld: fine to release.")
-    page.click("button.approve")
-    page.wait_for_selector("button.release")
-    page.click("button.release")
+    page.click("button.approve")  # the one reviewer's approval releases it
     page.wait_for_selector(".status.released")
     context.close()
 
