@@ -23,6 +23,7 @@ from campus.airlock import Airlock, CampusUser, InvalidExport, SqlExportStore, S
 from campus.airlock.checks import FILE_KINDS, OutputRules, check_file, rules_for
 from campus.airlock.table_rules import role_of
 from campus.settings import AirlockSettings
+from images import jpeg, png
 
 ALICE = CampusUser("alice", ("researchers",))
 SEJIN = CampusUser("sejin", ("stewards",))
@@ -35,7 +36,7 @@ RULES = OutputRules(
     catalog_roles={"district": "dimension", "dong": "dimension", "hour": "dimension", "amount": "measure",
                    "salescount": "measure", "category": "dimension"},
 )
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+PNG = png(0)
 FIGURE_KINDS = {k.extensions[0] for k in FILE_KINDS if not k.table}
 
 
@@ -82,12 +83,12 @@ CHECKED = [
     ("a small table of means", "t.csv", csv("station,pm25\na,3.2\nb,4.1\n"), "row-level data", ("flag", 2)),
     ("a few ones", "t.csv", csv("district,n\na,1\nb,0\n"), "row-level data", ("flag", 2)),
     ("some e-mails", "t.csv", csv("who,n\nx@example.com,25\nnone,30\nnone2,35\n"), "identifying values", ("flag", 1)),
-    ("many districts are keys", "t.csv", csv("dong,n\n" + rows(300, lambda i: f"Dong-{i},25")), "unique codes",
+    ("many districts are keys", "t.csv", csv("dong,n\n" + rows(300, lambda i: f"Dong-{i},{25 + i % 7}")), "unique codes",
      ("pass", 0)),
-    ("row numbers are no codes", "t.csv", csv(",district,n\n" + rows(300, lambda i: f"{i},d{i % 7},25")),
+    ("row numbers are no codes", "t.csv", csv(",district,n\n" + rows(300, lambda i: f"{i},d{i % 7},{25 + i % 5}")),
      "unique codes", ("pass", 0)),
     ("dates as text are no codes", "t.parquet",
-     parquet(when=[f"2025-{1 + i // 28:02d}-{1 + i % 28:02d}" for i in range(200)], n=[25] * 200),
+     parquet(when=[f"2025-{1 + i // 28:02d}-{1 + i % 28:02d}" for i in range(200)], n=[25 + i % 3 for i in range(200)]),
      "unique codes", ("pass", 0)),
 ]
 
@@ -158,7 +159,7 @@ def test_a_refusal_says_what_to_do_instead():
 
 @pytest.mark.parametrize("extension", sorted(FIGURE_KINDS))
 def test_figures_and_texts_wait_for_a_reviewers_eyes(extension):
-    content = {"png": PNG, "jpg": b"\xff\xd8\xff\xe0 a photo"}.get(extension, b"Notes on table 3, in words.\n")
+    content = {"png": PNG, "jpg": jpeg()}.get(extension, b"Notes on table 3, in words.\n")
     report = check_file(f"f.{extension}", content, RULES).document()
     assert report["checked"] == "none" and "no automatic check: a reviewer must look at it" in report["summary"]
     assert report["outcome"] == "flag"
@@ -294,7 +295,7 @@ def test_a_flagged_csv_waits_for_review_with_its_report(airlock, audit):
 
 def test_a_request_is_named_after_its_file_unless_named(airlock, audit):
     assert airlock.export_file(ALICE, "figure-2.png", PNG, audit=audit).name == "figure-2"
-    named = airlock.export_file(ALICE, "figure-2.png", PNG + b"2", name="Figure 2 (map)", audit=audit)
+    named = airlock.export_file(ALICE, "figure-2.png", png(2), name="Figure 2 (map)", audit=audit)
     assert named.name == "Figure-2-map"
 
 
@@ -314,7 +315,7 @@ def test_a_refused_file_leaves_no_request_and_the_refusal_is_audited(airlock, au
 
 
 def test_a_png_passes_to_a_reviewer(airlock, audit):
-    request = airlock.export_file(ALICE, "map.png", PNG + b"1", "figure 1", audit=audit)
+    request = airlock.export_file(ALICE, "map.png", png(1), "figure 1", audit=audit)
     assert request.status is Status.NEEDS_REVIEW and request.media_type == "image/png"
     assert request.report["summary"] == "PNG: no automatic check: a reviewer must look at it"
 

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from campus.audit import AuditLog
 from campus.airlock import Airlock, CampusUser, SqlExportStore
 from campus.airlock.web import router
+from images import png as a_png
 from extractguard import formatting
 
 KEY = secrets.token_bytes(32)
@@ -171,7 +172,7 @@ def test_only_signed_users_get_in(client):
 
 
 def test_a_figure_is_uploaded_and_shown_to_the_reviewer(client):
-    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+    png = a_png(7)
     response = client.post("/api/exports/files", files={"file": ("../chart.png", png, "image/png")},
                            data={"description": "figure 1"}, headers=signed(ALICE))
     assert response.status_code == 201, response.text
