@@ -347,14 +347,28 @@ def check_file(filename: str, content: bytes, rules: OutputRules) -> FileReport:
             raise InvalidExport(f"{filename} holds a table of more than {TEXT_TABLE_ROWS} rows: save it as .csv, "
                                 f"so the airlock checks it, or {EXPORT_INSTEAD}")
         checks += [Check("rewritten", "pass", REWRITTEN[kind.name]), Check("reviewer", "flag", NO_AUTOMATIC_CHECK)]
-        return FileReport(kind, tuple(checks), content=rewrite.rewritten(kind, filename, content))
-    uploaded, formulas = rewrite.neutralised(read_table(kind, filename, content, rules))
-    released = rewrite.rewritten(kind, filename, content, uploaded)
+        return FileReport(kind, tuple(checks), content=written_anew(kind, filename, content, rules)[0])
+    released, formulas = written_anew(kind, filename, content, rules)
     table = read_table(kind, filename, released, rules)  # the rules read what leaves
     output = Output.of(table, rules)
     checks += [formula_cells(formulas), *(rule(output, rules) for rule in TABLE_RULES)]
     report = FileReport(kind, tuple(checks), output.rows, tuple(table.column_names), rules, released)
     return report.check_nothing_refused(filename)
+
+
+def written_anew(kind: FileKind, filename: str, content: bytes, rules: OutputRules = OutputRules()) -> tuple[bytes, int]:
+    """The file as it leaves (`rewrite`): a table read and written anew with its formula cells
+    neutralised (and how many were), an image from its pixels, a text normalised. A table that
+    does not read back with the values it was written from is refused (fail closed)."""
+    if not kind.table:
+        return rewrite.rewritten(kind, filename, content), 0
+    table, formulas = rewrite.neutralised(read_table(kind, filename, content, rules))
+    written = rewrite.rewritten(kind, filename, content, table)
+    if read_table(kind, filename, written, rules).to_pylist() != table.to_pylist():
+        raise InvalidExport(f"{filename} cannot be written again with the same values (a table of one column with "
+                            f"empty rows, or values {kind.name} cannot hold as they are): save it as Parquet, or add "
+                            "a column, and export it again")
+    return written, formulas
 
 
 #: What the rewrite of each kind that is not a table left out, for the report.

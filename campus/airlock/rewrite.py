@@ -11,7 +11,8 @@ PNG text chunks and bytes after ``IEND``, EXIF and ICC profiles, a BOM, control 
 ==========  ==================================================================================
 kind        written as
 ==========  ==================================================================================
-CSV, TSV    pyarrow's CSV writer: a header of every column, strings quoted, ``\\n`` line ends
+CSV, TSV    pyarrow's CSV writer: a header of every column, strings quoted, fractions exact (repr),
+            ``\\n`` line ends
 Parquet     pyarrow's Parquet writer: one row group, zstd, no schema or key-value metadata
 PNG         Pillow, from the pixels alone (L, LA, RGB or RGBA; a palette is expanded)
 JPEG        Pillow, from the pixels alone (L or RGB), quality 95: no EXIF, ICC or comments
@@ -83,8 +84,23 @@ def table_bytes(table: pa.Table, kind_name: str, delimiter: str = ",") -> bytes:
                        compression=PARQUET_COMPRESSION, row_group_size=max(table.num_rows, 1), store_schema=False,
                        write_page_index=False, write_page_checksum=False)
     else:
-        pa_csv.write_csv(table, sink, pa_csv.WriteOptions(delimiter=delimiter, quoting_style="needed"))
+        pa_csv.write_csv(_floats_as_floats(table), sink, pa_csv.WriteOptions(delimiter=delimiter,
+                                                                            quoting_style="needed"))
     return sink.getvalue()
+
+
+def _floats_as_floats(table: pa.Table) -> pa.Table:
+    """Fractional numbers written so they read back as such, exactly: 1.0 stays ``1.0`` (not ``1``,
+    which reads back as a whole number), every float as its shortest exact form (Python's repr).
+
+    >>> _floats_as_floats(pa.table({"x": [1.0, -0.0, None, 0.1]})).column(0).to_pylist()
+    ['1.0', '-0.0', None, '0.1']
+    """
+    for i, column in enumerate(table.columns):
+        if pa.types.is_floating(column.type):
+            exact = pa.array([None if v is None else repr(v) for v in column.to_pylist()], pa.string())
+            table = table.set_column(i, table.field(i).name, exact)
+    return table
 
 
 # --- images -------------------------------------------------------------------------------------
@@ -92,6 +108,8 @@ def table_bytes(table: pa.Table, kind_name: str, delimiter: str = ",") -> bytes:
 
 def image_bytes(kind_name: str, filename: str, content: bytes) -> bytes:
     """An image decoded and written again from its pixels alone (its first frame)."""
+    if kind_name == "PNG":
+        content = pixel_chunks(content)
     try:
         with Image.open(io.BytesIO(content), formats=[kind_name]) as image:
             _check_pixels(filename, image.size)
@@ -109,6 +127,29 @@ def image_bytes(kind_name: str, filename: str, content: bytes) -> bytes:
     else:
         fresh.save(sink, "JPEG", quality=JPEG_QUALITY, subsampling=0)
     return sink.getvalue()
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: The chunks that make a PNG's pixels; the decoder never sees any other (text, profiles, private ones).
+PIXEL_CHUNKS = (b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND")
+
+
+def pixel_chunks(content: bytes) -> bytes:
+    r"""A PNG with only the chunks its pixels are made of, up to ``IEND`` (nothing after it).
+
+    >>> pixel_chunks(PNG_SIGNATURE + b"\0\0\0\1tEXtx1234" + b"\0\0\0\0IEND1234" + b"more")
+    b'\x89PNG\r\n\x1a\n\x00\x00\x00\x00IEND1234'
+    """
+    kept, at = [PNG_SIGNATURE], len(PNG_SIGNATURE)
+    while at + 12 <= len(content):
+        length, kind = int.from_bytes(content[at:at + 4], "big"), content[at + 4:at + 8]
+        end = at + 12 + length
+        if kind in PIXEL_CHUNKS:
+            kept.append(content[at:end])
+        if kind == b"IEND":
+            break
+        at = end
+    return b"".join(kept)
 
 
 def _check_pixels(filename: str, size: tuple[int, int]) -> None:

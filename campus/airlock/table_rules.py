@@ -357,14 +357,12 @@ def sparse_keys(output: Output, rules: OutputRules) -> Check:
 
 
 def _keys(output: Output) -> list[str]:
-    """The columns that say which cell a row is: text, dates and times, booleans, whole numbers
-    of a key, and any number with few values (at most 5% of the rows, or 20)."""
+    """The columns that say which cell a row is: besides counts and statistics, text, dates and
+    times, booleans, numbers of a key, and any number with few values (at most 5% of the rows, or 20)."""
     frame = output.frame
     few = max(20, output.rows // 20)
-    return [name for name in frame.columns
-            if not frame[name].dtype.is_numeric() and output.roles[name] not in ("count", "statistic")
-            or frame[name].dtype.is_integer() and output.roles[name] == "key"
-            or frame[name].dtype.is_numeric() and frame[name].n_unique() <= few]
+    return [name for name in frame.columns if output.roles[name] not in ("count", "statistic") and (
+        not frame[name].dtype.is_numeric() or output.roles[name] == "key" or frame[name].n_unique() <= few)]
 
 
 def row_level(output: Output, rules: OutputRules) -> Check:
