@@ -102,8 +102,15 @@ CHECKED = [
     ("a small table of means", "t.csv", csv("station,pm25\na,3.2\nb,4.1\n"), "row-level data", ("flag", 2)),
     ("a few ones", "t.csv", csv("district,n\na,1\nb,0\n"), "row-level data", ("flag", 2)),
     ("some e-mails", "t.csv", csv("who,n\nx@example.com,25\nnone,30\nnone2,35\n"), "identifying values", ("flag", 1)),
-    ("many districts are keys", "t.csv", csv("dong,n\n" + rows(300, lambda i: f"Dong-{i},{25 + i % 7}")), "unique codes",
-     ("pass", 0)),
+    ("the same count in every row, of a few rows", "t.csv", csv("district,n\na,25\nb,25\n"), "row-level data",
+     ("flag", 2)),
+    ("districts by month are cells", "t.parquet", parquet(district=[f"d{i // 12}" for i in range(300)],
+                                                          month=[i % 12 for i in range(300)],
+                                                          n=[20 + 5 * (i % 9) for i in range(300)]),
+     "sparse keys", ("pass", 0)),
+    ("no formulas", "t.csv", ROUNDED, "formulas", ("pass", 0)),
+    ("many districts are keys", "t.csv", csv("dong,n\n" + rows(300, lambda i: f"Dong-{i},{25 + i % 7}")),
+     "unique codes", ("pass", 0)),
     ("row numbers are no codes", "t.csv", csv(",district,n\n" + rows(300, lambda i: f"{i},d{i % 7},{25 + i % 5}")),
      "unique codes", ("pass", 0)),
     ("dates as text are no codes", "t.parquet",
@@ -139,6 +146,12 @@ REFUSED = [
      "that is row-level data"),
     ("too many rows", "t.csv", csv("district,n\n" + rows(100_001, lambda i: "a,25")),
      "the airlock checks tables of up to"),
+    ("a pseudonym, once, in any column", "t.csv",
+     csv("group,n\n035542320a152969df0a513cd6bfee9c,25\nGangnam-gu,30\n"), "look like the campus's pseudonyms"),
+    ("the same count in every row", "t.csv", csv("district,n\n" + rows(150, lambda i: f"d{i},100")),
+     "n holds the same value in every row"),
+    ("an image that does not decode", "f.png", b"\x89PNG\r\n\x1a\n" + chunk(b"IEND", b""),
+     "does not decode as a PNG image"),
     ("a ragged csv", "t.csv", csv("a,b\n1,2,3\n"), "a row has 3 fields where the header has 2"),
     ("not UTF-8", "t.csv", "구,n\n강남,25\n".encode("cp949"), "is not UTF-8 text"),
     ("two columns of one name", "t.csv", csv("n,n\n25,30\n"), "more than one column named 'n'"),
@@ -361,7 +374,8 @@ RECORDS = "\n".join(f"{pseudonym(KEY, f'C{i:06d}')},{1000 + 37 * i}" for i in ra
 
 def aggregate(rows: int) -> pa.Table:
     """A table of counts by district and month, `rows` cells of it, every count releasable."""
-    return pa.table({"district": [f"district-{i // 12}" for i in range(rows)], "month": [i % 12 + 1 for i in range(rows)],
+    return pa.table({"district": [f"district-{i // 12}" for i in range(rows)],
+                     "month": [i % 12 + 1 for i in range(rows)],
                      "cards": [20 + 5 * (i % 9) for i in range(rows)]})
 
 

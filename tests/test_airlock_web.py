@@ -454,7 +454,8 @@ def test_the_reviewer_approves_the_bytes_that_are_downloaded_not_the_upload(clie
 
 def test_a_long_table_is_shown_whole_a_page_at_a_time(client, airlock, audit):
     rows = 5_600
-    table = pa.table({"district": [f"district-{i // 12}" for i in range(rows)], "month": [i % 12 + 1 for i in range(rows)],
+    table = pa.table({"district": [f"district-{i // 12}" for i in range(rows)],
+                      "month": [i % 12 + 1 for i in range(rows)],
                       "cards": [20 + 5 * (i % 9) for i in range(rows)]})
     sink = io.BytesIO()
     pq.write_table(table, sink)

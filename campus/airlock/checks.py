@@ -356,7 +356,8 @@ def check_file(filename: str, content: bytes, rules: OutputRules) -> FileReport:
     return report.check_nothing_refused(filename)
 
 
-def written_anew(kind: FileKind, filename: str, content: bytes, rules: OutputRules = OutputRules()) -> tuple[bytes, int]:
+def written_anew(kind: FileKind, filename: str, content: bytes,
+                 rules: OutputRules = OutputRules()) -> tuple[bytes, int]:
     """The file as it leaves (`rewrite`): a table read and written anew with its formula cells
     neutralised (and how many were), an image from its pixels, a text normalised. A table that
     does not read back with the values it was written from is refused (fail closed)."""
