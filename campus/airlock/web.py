@@ -30,8 +30,8 @@ Pages (server-rendered, no JavaScript)::
 
     GET  /airlock                          the queue (reviewers) and your own requests, what changed since you
                                            last looked at the top
-    GET  /airlock/{id}                     one request: the next step and its decision form at the top, then the
-                                           table or file, reports, query, history
+    GET  /airlock/{id}?page=N              one request: the next step and its decision form at the top, then the
+                                           table (every row, `page_rows` a page) or file, reports, query, history
     GET  /airlock/{id}/download            the released content, its requester only (a browser's link)
     POST /airlock/{id}/review              form: decision, comment, csrf (the approval that completes the
                                            approvals releases it too: one step for the last reviewer)
