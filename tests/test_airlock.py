@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from campus import Denied, QueryRejected
 from campus.audit import AuditLog
 from databases import DATABASES, fresh_database
-from images import png
+from export_files import png
 from campus.airlock import (
     AIRLOCK,
     STATUSES,

@@ -256,16 +256,14 @@ def test_a_reviewer_pages_through_a_whole_table_and_sees_the_figure_that_leaves(
     """Issue 24, without a hub: the review pages of a long table file and a dressed PNG, in Chromium."""
     from campus.airlock import Airlock, SqlExportStore
     from campus.audit import AuditLog
-    from images import png, with_hidden
+    from export_files import aggregate, png, with_hidden
     from service_fixtures import serving
     from test_airlock_web import ALICE, SEJIN, make_app, signed
 
     audit = AuditLog(f"sqlite:///{tmp_path / 'campus.db'}")
     airlock = Airlock(cx, SqlExportStore(audit.engine, tmp_path / "store"))
     rows = 1_234
-    table = pa.table({"district": [f"district-{i // 12}" for i in range(rows)],
-                      "month": [i % 12 + 1 for i in range(rows)],
-                      "cards": [20 + 5 * (i % 9) for i in range(rows)]})
+    table = aggregate(rows)
     sink = io.BytesIO()
     pq.write_table(table, sink)
     long = airlock.export_file(ALICE, "long.parquet", sink.getvalue(), audit=audit)

@@ -41,7 +41,7 @@ from campus.airlock.rewrite import image_bytes, neutralised, text_bytes
 from campus.airlock.table_rules import role_of
 from campus.gateway.pseudonyms import project_key, pseudonym
 from campus.settings import AirlockSettings
-from images import chunk, jpeg, png, with_hidden
+from export_files import aggregate, chunk, jpeg, png, with_hidden
 from PIL import Image
 
 ALICE = CampusUser("alice", ("researchers",))
@@ -370,13 +370,6 @@ def test_new_content_of_a_returned_file_is_checked_again(airlock, audit):
 
 KEY = project_key(bytes(32), "gangnam-retail")
 RECORDS = "\n".join(f"{pseudonym(KEY, f'C{i:06d}')},{1000 + 37 * i}" for i in range(6_000)).encode()
-
-
-def aggregate(rows: int) -> pa.Table:
-    """A table of counts by district and month, `rows` cells of it, every count releasable."""
-    return pa.table({"district": [f"district-{i // 12}" for i in range(rows)],
-                     "month": [i % 12 + 1 for i in range(rows)],
-                     "cards": [20 + 5 * (i % 9) for i in range(rows)]})
 
 
 def approved_and_downloaded(airlock, audit, filename: str, content: bytes) -> tuple[bytes, bytes]:

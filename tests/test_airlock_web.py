@@ -17,7 +17,6 @@ import re
 import secrets
 from html import unescape
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fastapi import FastAPI, Header, HTTPException
@@ -26,8 +25,8 @@ from fastapi.testclient import TestClient
 from campus.audit import AuditLog
 from campus.airlock import Airlock, CampusUser, SqlExportStore
 from campus.airlock.web import router
-from images import png as a_png
-from images import with_hidden
+from export_files import aggregate, with_hidden
+from export_files import png as a_png
 from extractguard import formatting
 
 KEY = secrets.token_bytes(32)
@@ -454,9 +453,7 @@ def test_the_reviewer_approves_the_bytes_that_are_downloaded_not_the_upload(clie
 
 def test_a_long_table_is_shown_whole_a_page_at_a_time(client, airlock, audit):
     rows = 5_600
-    table = pa.table({"district": [f"district-{i // 12}" for i in range(rows)],
-                      "month": [i % 12 + 1 for i in range(rows)],
-                      "cards": [20 + 5 * (i % 9) for i in range(rows)]})
+    table = aggregate(rows)
     sink = io.BytesIO()
     pq.write_table(table, sink)
     request = upload(client, "long.parquet", sink.getvalue(), name="long-table").json()

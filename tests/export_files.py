@@ -1,11 +1,12 @@
-"""Real images for the airlock's tests: the airlock decodes every figure and writes it again
-from its pixels, so a test's figure must be one."""
+"""Files for the airlock's tests: real images (the airlock decodes every figure and writes it
+again from its pixels, so a test's figure must be one) and tables of cells."""
 
 from __future__ import annotations
 
 import io
 import zlib
 
+import pyarrow as pa
 from PIL import Image
 
 
@@ -31,3 +32,9 @@ def with_hidden(image: bytes, text: bytes, trailing: bytes) -> bytes:
     """A PNG with a tEXt chunk of `text` before its IEND and `trailing` bytes after it."""
     end = image.rindex(b"IEND") - 4
     return image[:end] + chunk(b"tEXt", b"Comment\0" + text) + image[end:] + trailing
+
+
+def aggregate(rows: int) -> pa.Table:
+    """A table of counts by district and month, `rows` cells of it, every count releasable."""
+    return pa.table({"district": [f"district-{i // 12}" for i in range(rows)],
+                     "month": [i % 12 + 1 for i in range(rows)], "cards": [20 + 5 * (i % 9) for i in range(rows)]})
