@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from campus import Denied, QueryRejected
 from campus.audit import AuditLog
 from databases import DATABASES, fresh_database
+from export_files import png
 from campus.airlock import (
     AIRLOCK,
     STATUSES,
@@ -110,13 +111,13 @@ def export(airlock, cx, audit, sql=BY_GENDER, user=ALICE, name=None, project=Non
                           audit=audit)
 
 
-PNG = b"\x89PNG\r\n\x1a\n a figure"
+PNG = png(0)
 NEW = itertools.count(1)
 
 
 def figure(airlock, audit, user=ALICE, content=None) -> ExportRequest:
     """A new figure's export request (new content unless `content` is given)."""
-    content = PNG + f" {next(NEW)}".encode() if content is None else content
+    content = png(next(NEW)) if content is None else content
     return airlock.export_file(user, "figure.png", content, "figure 2", audit=audit)
 
 
@@ -440,7 +441,7 @@ def test_who_may(on_sqlite, requester, actor, action, status, outcome):
         "return": lambda: airlock.review(request.id, user, "return", "change it", audit=audit),
         "release": lambda: airlock.release(request.id, user, audit=audit),
         "download": lambda: airlock.download(request.id, user, audit=audit),
-        "resubmit": lambda: airlock.resubmit(request.id, user, content=PNG + b" new", audit=audit),
+        "resubmit": lambda: airlock.resubmit(request.id, user, content=png(90_001), audit=audit),
         "withdraw": lambda: airlock.withdraw(request.id, user, audit=audit),
         "see": lambda: airlock.get(request.id, user),
     }[action]
@@ -488,10 +489,10 @@ def test_a_released_export_is_not_asked_for_again(airlock, cx, audit):
 
 
 def test_the_same_file_twice_is_refused_whatever_its_name(airlock, audit):
-    first = figure(airlock, audit, content=PNG + b" the map")
+    first = figure(airlock, audit, content=png(90_002))
     with pytest.raises(DuplicateExport, match=f"export request {first.id}"):
-        airlock.export_file(ALICE, "map-final.png", PNG + b" the map", "again", name="map", audit=audit)
-    assert figure(airlock, audit, user=BOB, content=PNG + b" the map").requester == "bob"
+        airlock.export_file(ALICE, "map-final.png", png(90_002), "again", name="map", audit=audit)
+    assert figure(airlock, audit, user=BOB, content=png(90_002)).requester == "bob"
 
 
 KEYWORDS = ["select", "as", "from", "group", "by", "order", "where"]

@@ -251,3 +251,42 @@ def test_jupyterlab_has_a_campus_menu_of_the_campus_pages(hub, browser):
     campus_tab.wait_for_url(hub.url + "services/data/", timeout=60_000)  # a new tab, signed in through the hub
     assert campus_tab.locator("h1").inner_text() == "Big Data Campus"
     context.close()
+
+
+def test_a_reviewer_pages_through_a_whole_table_and_sees_the_figure_that_leaves(cx, browser, tmp_path):
+    """Issue 24, without a hub: the review pages of a long table file and a dressed PNG, in Chromium."""
+    from campus.airlock import Airlock, SqlExportStore
+    from campus.audit import AuditLog
+    from export_files import aggregate, png, with_hidden
+    from service_fixtures import serving
+    from test_airlock_web import ALICE, SEJIN, make_app, signed
+
+    audit = AuditLog(f"sqlite:///{tmp_path / 'campus.db'}")
+    airlock = Airlock(cx, SqlExportStore(audit.engine, tmp_path / "store"))
+    rows = 1_234
+    table = aggregate(rows)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    long = airlock.export_file(ALICE, "long.parquet", sink.getvalue(), audit=audit)
+    figure = airlock.export_file(ALICE, "map.png", with_hidden(png(9, (64, 64)), b"C000123" * 300, b"tail"),
+                                 audit=audit)
+    with serving(make_app(airlock, audit)) as url:
+        context = browser.new_context(extra_http_headers=signed(SEJIN))
+        page = context.new_page()
+        page.goto(f"{url}airlock/{long.id}")
+        shown = []
+        for number in range(1, 4):
+            if number > 1:
+                page.locator("nav.pages").first.get_by_role("link", name=str(number), exact=True).click()
+                page.wait_for_url(f"**page={number}#table")
+            assert page.locator("nav.pages strong").first.inner_text() == str(number)
+            shown += page.locator(".scroll table tr td:first-child").all_inner_texts()
+        assert shown == table.column("district").to_pylist(), "every row, once, in order, over three pages"
+        page.goto(f"{url}airlock/{figure.id}")
+        image = page.locator("img.preview")
+        image.wait_for()
+        assert page.evaluate("document.querySelector('img.preview').naturalWidth") == 64
+        seen = page.request.get(f"{url}airlock/{figure.id}/content").body()
+        assert seen == airlock.store.read_content("file", figure.content_sha256) and b"C000123" not in seen
+        context.close()
+    audit.close()

@@ -8,11 +8,17 @@ tests in test_airlock_web.py and test_client.py.
 
 from __future__ import annotations
 
+import hashlib
+from datetime import date, timedelta
 import io
+import itertools
 import json
+import re
+import zlib
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,9 +26,23 @@ from hypothesis import strategies as st
 
 from campus.audit import AuditLog
 from campus.airlock import Airlock, CampusUser, InvalidExport, SqlExportStore, Status
-from campus.airlock.checks import FILE_KINDS, OutputRules, check_file, rules_for
+from campus.airlock.airlock import Seen
+from campus.airlock.checks import (
+    CONTROL,
+    FILE_KINDS,
+    OutputRules,
+    check_file,
+    kind_of,
+    read_table,
+    rules_for,
+    written_anew,
+)
+from campus.airlock.rewrite import image_bytes, neutralised, text_bytes
 from campus.airlock.table_rules import role_of
+from campus.gateway.pseudonyms import project_key, pseudonym
 from campus.settings import AirlockSettings
+from export_files import aggregate, chunk, jpeg, png, with_hidden
+from PIL import Image
 
 ALICE = CampusUser("alice", ("researchers",))
 SEJIN = CampusUser("sejin", ("stewards",))
@@ -35,7 +55,7 @@ RULES = OutputRules(
     catalog_roles={"district": "dimension", "dong": "dimension", "hour": "dimension", "amount": "measure",
                    "salescount": "measure", "category": "dimension"},
 )
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+PNG = png(0)
 FIGURE_KINDS = {k.extensions[0] for k in FILE_KINDS if not k.table}
 
 
@@ -82,12 +102,19 @@ CHECKED = [
     ("a small table of means", "t.csv", csv("station,pm25\na,3.2\nb,4.1\n"), "row-level data", ("flag", 2)),
     ("a few ones", "t.csv", csv("district,n\na,1\nb,0\n"), "row-level data", ("flag", 2)),
     ("some e-mails", "t.csv", csv("who,n\nx@example.com,25\nnone,30\nnone2,35\n"), "identifying values", ("flag", 1)),
-    ("many districts are keys", "t.csv", csv("dong,n\n" + rows(300, lambda i: f"Dong-{i},25")), "unique codes",
-     ("pass", 0)),
-    ("row numbers are no codes", "t.csv", csv(",district,n\n" + rows(300, lambda i: f"{i},d{i % 7},25")),
+    ("the same count in every row, of a few rows", "t.csv", csv("district,n\na,25\nb,25\n"), "row-level data",
+     ("flag", 2)),
+    ("districts by month are cells", "t.parquet", parquet(district=[f"d{i // 12}" for i in range(300)],
+                                                          month=[i % 12 for i in range(300)],
+                                                          n=[20 + 5 * (i % 9) for i in range(300)]),
+     "sparse keys", ("pass", 0)),
+    ("no formulas", "t.csv", ROUNDED, "formulas", ("pass", 0)),
+    ("many districts are keys", "t.csv", csv("dong,n\n" + rows(300, lambda i: f"Dong-{i},{25 + i % 7}")),
+     "unique codes", ("pass", 0)),
+    ("row numbers are no codes", "t.csv", csv(",district,n\n" + rows(300, lambda i: f"{i},d{i % 7},{25 + i % 5}")),
      "unique codes", ("pass", 0)),
     ("dates as text are no codes", "t.parquet",
-     parquet(when=[f"2025-{1 + i // 28:02d}-{1 + i % 28:02d}" for i in range(200)], n=[25] * 200),
+     parquet(when=[f"2025-{1 + i // 28:02d}-{1 + i % 28:02d}" for i in range(200)], n=[25 + i % 3 for i in range(200)]),
      "unique codes", ("pass", 0)),
 ]
 
@@ -119,6 +146,12 @@ REFUSED = [
      "that is row-level data"),
     ("too many rows", "t.csv", csv("district,n\n" + rows(100_001, lambda i: "a,25")),
      "the airlock checks tables of up to"),
+    ("a pseudonym, once, in any column", "t.csv",
+     csv("group,n\n035542320a152969df0a513cd6bfee9c,25\nGangnam-gu,30\n"), "look like the campus's pseudonyms"),
+    ("the same count in every row", "t.csv", csv("district,n\n" + rows(150, lambda i: f"d{i},100")),
+     "n holds the same value in every row"),
+    ("an image that does not decode", "f.png", b"\x89PNG\r\n\x1a\n" + chunk(b"IEND", b""),
+     "does not decode as a PNG image"),
     ("a ragged csv", "t.csv", csv("a,b\n1,2,3\n"), "a row has 3 fields where the header has 2"),
     ("not UTF-8", "t.csv", "구,n\n강남,25\n".encode("cp949"), "is not UTF-8 text"),
     ("two columns of one name", "t.csv", csv("n,n\n25,30\n"), "more than one column named 'n'"),
@@ -158,7 +191,7 @@ def test_a_refusal_says_what_to_do_instead():
 
 @pytest.mark.parametrize("extension", sorted(FIGURE_KINDS))
 def test_figures_and_texts_wait_for_a_reviewers_eyes(extension):
-    content = {"png": PNG, "jpg": b"\xff\xd8\xff\xe0 a photo"}.get(extension, b"Notes on table 3, in words.\n")
+    content = {"png": PNG, "jpg": jpeg()}.get(extension, b"Notes on table 3, in words.\n")
     report = check_file(f"f.{extension}", content, RULES).document()
     assert report["checked"] == "none" and "no automatic check: a reviewer must look at it" in report["summary"]
     assert report["outcome"] == "flag"
@@ -294,7 +327,7 @@ def test_a_flagged_csv_waits_for_review_with_its_report(airlock, audit):
 
 def test_a_request_is_named_after_its_file_unless_named(airlock, audit):
     assert airlock.export_file(ALICE, "figure-2.png", PNG, audit=audit).name == "figure-2"
-    named = airlock.export_file(ALICE, "figure-2.png", PNG + b"2", name="Figure 2 (map)", audit=audit)
+    named = airlock.export_file(ALICE, "figure-2.png", png(2), name="Figure 2 (map)", audit=audit)
     assert named.name == "Figure-2-map"
 
 
@@ -314,7 +347,7 @@ def test_a_refused_file_leaves_no_request_and_the_refusal_is_audited(airlock, au
 
 
 def test_a_png_passes_to_a_reviewer(airlock, audit):
-    request = airlock.export_file(ALICE, "map.png", PNG + b"1", "figure 1", audit=audit)
+    request = airlock.export_file(ALICE, "map.png", png(1), "figure 1", audit=audit)
     assert request.status is Status.NEEDS_REVIEW and request.media_type == "image/png"
     assert request.report["summary"] == "PNG: no automatic check: a reviewer must look at it"
 
@@ -331,3 +364,196 @@ def test_new_content_of_a_returned_file_is_checked_again(airlock, audit):
     again = airlock.resubmit(request.id, ALICE, content=ROUNDED, audit=audit)
     assert again.status is Status.NEEDS_REVIEW and again.round == 2
     assert again.report["outcome"] == "pass" and "nothing flagged" in again.report["summary"]
+
+
+# --- what leaves is what the campus wrote (issue 24) -----------------------------------------------------
+
+KEY = project_key(bytes(32), "gangnam-retail")
+RECORDS = "\n".join(f"{pseudonym(KEY, f'C{i:06d}')},{1000 + 37 * i}" for i in range(6_000)).encode()
+
+
+def approved_and_downloaded(airlock, audit, filename: str, content: bytes) -> tuple[bytes, bytes]:
+    """A file through the airlock: what the reviewer was shown and approved, and what the requester downloads."""
+    request = airlock.export_file(ALICE, filename, content, "issue 24", name=f"leak-{next(LEAKS)}", audit=audit)
+    shown = airlock.content(request.id, SEJIN, audit=audit)
+    airlock.review(request.id, SEJIN, "approve", audit=audit, seen=Seen(request.content_sha256, request.round),
+                   release=True)
+    download = airlock.download(request.id, ALICE, audit=audit)
+    assert download.sha256 == request.content_sha256 == hashlib.sha256(shown).hexdigest()
+    return shown, download.content
+
+
+LEAKS = itertools.count(1)
+
+
+def test_parquet_metadata_never_leaves(airlock, audit):
+    """24 aggregate rows with 6,000 records compressed in the schema metadata and a field's."""
+    table = aggregate(24)
+    hidden = zlib.compress(RECORDS)
+    table = table.replace_schema_metadata({"records": hidden}).cast(pa.schema(
+        [table.schema.field(0).with_metadata({"more": hidden[:500]}), *list(table.schema)[1:]],
+        metadata={"records": hidden}))
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=5)  # and extra row groups
+    shown, released = approved_and_downloaded(airlock, audit, "by-district.parquet", sink.getvalue())
+    assert shown == released, "the reviewer approved exactly the bytes that leave"
+    parquet = pq.ParquetFile(io.BytesIO(released))
+    assert parquet.metadata.metadata is None and parquet.metadata.num_row_groups == 1
+    assert parquet.schema_arrow.field("district").metadata is None
+    assert hidden[:64] not in released and b"records" not in released
+    assert parquet.read().to_pylist() == aggregate(24).to_pylist(), "the values leave as they were"
+
+
+def test_a_png_leaves_as_its_pixels_alone(airlock, audit):
+    """A flat 64×64 PNG with 2,000 records in a tEXt chunk and more after IEND."""
+    clean = png(200, size=(64, 64))
+    records = RECORDS[:RECORDS.index(b"\n", 2_000 * 40)]
+    shown, released = approved_and_downloaded(airlock, audit, "map.png", with_hidden(clean, records, records))
+    assert shown == released == image_bytes("PNG", "map.png", clean)
+    assert b"tEXt" not in released and records[:40] not in released and released.endswith(b"IEND\xaeB`\x82")
+    assert Image.open(io.BytesIO(released)).getpixel((5, 5)) == (200, 0, 0)
+
+
+def test_a_text_leaves_normalised(airlock, audit):
+    text = "\ufeffNotes on table 3\r\nzero\u200bwidth\u202e and trailing   \r\nCafe\u0301\x0c\n".encode()
+    shown, released = approved_and_downloaded(airlock, audit, "notes.txt", text)
+    assert released == "Notes on table 3\nzerowidth and trailing\nCafé\n".encode()
+
+
+def test_a_jpeg_leaves_without_exif(airlock, audit):
+    sink = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010E] = "card C000123 spent 41,000 won"  # ImageDescription
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(sink, "JPEG", exif=exif, icc_profile=b"\0" * 200)
+    shown, released = approved_and_downloaded(airlock, audit, "photo.jpg", sink.getvalue() + b"after the end")
+    assert b"C000123" not in released and b"Exif" not in released and b"ICC_PROFILE" not in released
+    assert not released.endswith(b"after the end")
+
+
+DISGUISED = [
+    # (what, columns of 5,000 rows, the rule that finds it)
+    ("pseudonyms renamed card_group, amounts spend_band, n = 100 on every row",
+     {"card_group": [pseudonym(KEY, f"C{i % 4_100:06d}") for i in range(5_000)],
+      "spend_band": [1000 + (i * 7919) % 90_000 for i in range(5_000)], "n": [100] * 5_000},
+     "look like the campus's pseudonyms"),
+    ("the same with the pseudonyms cut to letters", {"card_group": [f"g{i % 4_100}" for i in range(5_000)],
+                                                    "spend_band": [1000 + (i * 7919) % 90_000 for i in range(5_000)],
+                                                    "n": [100] * 5_000}, "the same value in every row"),
+    ("and with counts that vary at random", {"card_group": [f"g{i % 4_100}" for i in range(5_000)],
+                                            "spend_band": [1000 + (i * 7919) % 90_000 for i in range(5_000)],
+                                            "n": [20 + 5 * ((i * 31) % 17) for i in range(5_000)]},
+     "card_group has 4,100 distinct values in 5,000 rows"),
+    ("card and day, each row its own pair", {"holder": [f"h{i % 2_000}" for i in range(5_000)],
+                                            "day": [date(2025, 1, 1) + timedelta(days=(i * 13) % 365)
+                                                    for i in range(5_000)],
+                                            "n": [20 + 5 * (i % 5) for i in range(5_000)]},
+     "fill only"),
+]
+
+
+@pytest.mark.parametrize("what,columns,words", DISGUISED, ids=[d[0] for d in DISGUISED])
+def test_row_level_tables_are_found_by_their_content_whatever_the_names(what, columns, words):
+    with pytest.raises(InvalidExport, match=re.escape(words)):
+        check_file("summary.parquet", parquet(**columns), RULES)
+
+
+def test_summary_rows_followed_by_row_level_ones_are_refused():
+    summary = aggregate(600).to_pydict()
+    cards = [pseudonym(KEY, f"C{i % 4_100:06d}") for i in range(5_000)]
+    content = parquet(district=summary["district"] + cards, month=summary["month"] + [1] * 5_000,
+                      cards=summary["cards"] + [100] * 5_000)
+    with pytest.raises(InvalidExport, match="pseudonyms"):
+        check_file("table.parquet", content, RULES)
+
+
+def test_a_table_longer_than_the_review_page_can_show_is_refused_saying_the_limit():
+    sink = io.BytesIO()
+    pq.write_table(aggregate(10_001), sink)
+    with pytest.raises(InvalidExport, match="up to 10,000"):
+        check_file("big.parquet", sink.getvalue(), RULES)
+    sink = io.BytesIO()
+    pq.write_table(aggregate(10_000), sink)
+    assert check_file("big.parquet", sink.getvalue(), RULES).rows == 10_000
+
+
+def test_formulas_leave_neutralised_and_are_flagged():
+    content = csv('district,n\n"=HYPERLINK(""http://x"",""a"")",25\n+cmd,30\n@SUM(A1),35\n-2+3,40\n"\t=1",45\n'
+                  'plain,50\n')
+    report = check_file("t.csv", content, RULES)
+    assert {c.name: (c.outcome, c.rows) for c in report.checks}["formulas"] == ("flag", 5)
+    released = pa_csv.read_csv(io.BytesIO(report.content)).column("district").to_pylist()
+    assert released == ["'=HYPERLINK(\"http://x\",\"a\")", "'+cmd", "'@SUM(A1)", "'-2+3", "'\t=1", "plain"]
+
+
+# --- properties of the rewrite ---------------------------------------------------------------------------
+
+TEXT_CELLS = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+COLUMNS = st.one_of(
+    st.lists(st.one_of(st.none(), st.integers(-2**53, 2**53)), min_size=1, max_size=30),
+    st.lists(st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=64)), min_size=1, max_size=30),
+    st.lists(st.one_of(st.none(), TEXT_CELLS), min_size=1, max_size=30),
+    st.lists(st.one_of(st.none(), st.booleans()), min_size=1, max_size=30),
+    st.lists(st.one_of(st.none(), st.dates()), min_size=1, max_size=30),
+)
+
+
+@st.composite
+def any_tables(draw) -> pa.Table:
+    columns = draw(st.lists(COLUMNS, min_size=1, max_size=4))
+    rows = min(len(c) for c in columns)
+    names = draw(st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), min_size=len(columns),
+                          max_size=len(columns), unique=True))
+    return pa.table({name: column[:rows] for name, column in zip(names, columns)})
+
+
+def uploaded(table: pa.Table, kind: str) -> bytes:
+    """`table` as a researcher's code might write it (Parquet with metadata, CSV by polars)."""
+    sink = io.BytesIO()
+    if kind == "parquet":
+        pq.write_table(table.replace_schema_metadata({"note": "anything"}), sink, row_group_size=7)
+    else:
+        pl.from_arrow(table).write_csv(sink, separator="\t" if kind == "tsv" else ",")
+    return sink.getvalue()
+
+
+@PROPERTIES
+@given(table=any_tables(), kind=st.sampled_from(["parquet", "csv", "tsv"]))
+def test_a_table_written_anew_is_written_the_same_again_and_keeps_its_values(table, kind):
+    """rewrite(rewrite(x)) == rewrite(x), and the values leave as the checks read them from the upload."""
+    name = f"t.{kind}"
+    try:
+        once, _ = written_anew(kind_of(name), name, uploaded(table, kind))
+    except InvalidExport as e:  # a value the format cannot carry back: refused, never changed
+        assert kind != "parquet" and "cannot be written again with the same values" in e.reason
+        return
+    twice, formulas = written_anew(kind_of(name), name, once)
+    assert twice == once and formulas == 0, "what leaves is a fixed point: nothing left to neutralise"
+    read, _ = neutralised(read_table(kind_of(name), name, uploaded(table, kind)))
+    assert read_table(kind_of(name), name, once).to_pylist() == read.to_pylist()
+    if kind == "parquet":
+        assert read_table(kind_of(name), name, once).to_pylist() == neutralised(table)[0].to_pylist()
+
+
+@PROPERTIES
+@given(pixels=st.binary(min_size=4 * 6 * 5, max_size=4 * 6 * 5), mode=st.sampled_from(["L", "RGB", "RGBA", "P"]),
+       chunks=st.lists(st.tuples(st.sampled_from([b"tEXt", b"zTXt", b"iTXt", b"priV", b"teXt"]),
+                                 st.binary(max_size=200)), max_size=4),
+       trailing=st.binary(max_size=300))
+def test_a_png_leaves_as_the_rewrite_of_its_pixels_alone(pixels, mode, chunks, trailing):
+    sink = io.BytesIO()
+    image = Image.frombytes(mode, (6, 5), pixels[:6 * 5 * len(mode)] if mode != "P" else pixels[:30])
+    image.save(sink, "PNG")
+    clean = sink.getvalue()
+    end = clean.rindex(b"IEND") - 4
+    dressed = clean[:end] + b"".join(chunk(kind, data) for kind, data in chunks) + clean[end:] + trailing
+    released = check_file("f.png", dressed, RULES).content
+    assert released == image_bytes("PNG", "f.png", clean)
+    assert released.endswith(b"IEND\xaeB`\x82") and all(kind not in released for kind, _ in chunks)
+
+
+@PROPERTIES
+@given(text=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300))
+def test_a_text_normalised_is_normalised_the_same_again(text):
+    once = text_bytes(text.encode())
+    assert text_bytes(once) == once
+    assert not CONTROL.search(once.replace(b"\t", b"").replace(b"\n", b""))

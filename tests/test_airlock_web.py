@@ -25,6 +25,8 @@ from fastapi.testclient import TestClient
 from campus.audit import AuditLog
 from campus.airlock import Airlock, CampusUser, SqlExportStore
 from campus.airlock.web import router
+from export_files import aggregate, with_hidden
+from export_files import png as a_png
 from extractguard import formatting
 
 KEY = secrets.token_bytes(32)
@@ -171,7 +173,7 @@ def test_only_signed_users_get_in(client):
 
 
 def test_a_figure_is_uploaded_and_shown_to_the_reviewer(client):
-    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+    png = a_png(7)
     response = client.post("/api/exports/files", files={"file": ("../chart.png", png, "image/png")},
                            data={"description": "figure 1"}, headers=signed(ALICE))
     assert response.status_code == 201, response.text
@@ -432,3 +434,36 @@ def test_in_two_reviewer_mode_the_first_approves_and_the_second_approves_and_rel
         pages.post(f"{url}/review", data={"decision": "approve", "csrf": csrf_of(second)} | shown,
                    headers=signed(JIWOO))
         assert pages.get(f"/api/exports/{request['id']}", headers=signed(ALICE)).json()["status"] == "released"
+
+
+# --- what leaves is what the reviewer saw (issue 24) ------------------------------------------------
+
+
+def test_the_reviewer_approves_the_bytes_that_are_downloaded_not_the_upload(client):
+    dressed = with_hidden(a_png(99, size=(64, 64)), b"C000123,41000\n" * 2_000, b"after IEND" * 100)
+    request = upload(client, "map.png", dressed, name="map-64").json()
+    seen = client.get(f"/airlock/{request['id']}/content", headers=signed(SEJIN)).content
+    assert seen != dressed and hashlib.sha256(seen).hexdigest() == request["content_sha256"]
+    approved = client.post(f"/api/exports/{request['id']}/review", headers=signed(SEJIN), json={
+        "decision": "approve", "content_sha256": request["content_sha256"], "round": 1, "release": True})
+    assert approved.json()["status"] == "released", approved.text
+    download = client.get(f"/api/exports/{request['id']}/download", headers=signed(ALICE))
+    assert download.content == seen and b"C000123" not in download.content and b"after IEND" not in download.content
+
+
+def test_a_long_table_is_shown_whole_a_page_at_a_time(client, airlock, audit):
+    rows = 5_600
+    table = aggregate(rows)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    request = upload(client, "long.parquet", sink.getvalue(), name="long-table").json()
+    assert request["report"]["rows"] == rows, request
+    first = client.get(f"/airlock/{request['id']}", headers=signed(SEJIN)).text
+    pages = int(re.search(r"page 1 of (\d+)", first).group(1))
+    assert pages == 12 and f"{rows:,} rows, every one on one of 12 pages" in first
+    shown = []
+    for page in range(1, pages + 1):
+        html = client.get(f"/airlock/{request['id']}?page={page}", headers=signed(SEJIN)).text
+        shown += re.findall(r"<tr><td[^>]*>([^<]*)</td>", html)
+    assert shown == table.column("district").to_pylist(), "every row the checks read is on a page, once, in order"
+    assert client.get(f"/airlock/{request['id']}?page=0", headers=signed(SEJIN)).status_code == 422

@@ -53,3 +53,12 @@ def test_the_sessions_benchmark_prints_the_relays_throughput_against_plain_loopb
     ratio = re.search(r"relay / plain: throughput (\d+\.\d+)x", out)
     assert plain and relayed and ratio, out
     assert float(ratio[1]) == pytest.approx(int(relayed[1]) / int(plain[1]), abs=0.02)
+
+
+def test_the_rewrite_benchmark_prints_megabytes_a_second_for_tables_and_images():
+    out = bench("rewrite.py", "--megabytes", "0.05", "--repeat", "1")
+    for name in ("table.csv", "table.parquet", "figure.png"):
+        line = re.search(re.escape(name) + r"\s+(\d+\.\d+)" * 5, out)
+        assert line, f"no figures for {name}:\n{out}"
+        size, seconds, rate = map(float, line.groups()[:3])
+        assert size > 0 and seconds > 0 and rate > 0

@@ -19,6 +19,7 @@ from campus.cli import _mount, app as cli
 from campus.gateway.cost import Cost
 from campus.service import create_app, wire
 from campus.service.auth import TokenAuthenticator
+from export_files import png
 
 pytest_plugins = ["service_fixtures"]
 
@@ -119,7 +120,7 @@ def call(callers, caller: str, method: str, path: str, body):
     if isinstance(body, dict) and body.get("seen"):
         body = {k: v for k, v in body.items() if k != "seen"} | seen(callers, made["id"])
     if body == "figure.png":
-        files = {"file": ("figure.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")}
+        files = {"file": ("figure.png", png(64), "image/png")}
         return callers[caller].post(path, files=files, data={"description": "a map"})
     return callers[caller].request(method, path, json=body)
 

@@ -126,7 +126,8 @@ class Airlock:
         project: str | None = None, audit: AuditLog,
     ) -> ExportRequest:
         """Submit a file from the workspace (a figure, a small table): `checks.check_file` refuses
-        what must not leave and reports the rest; a reviewer always looks at it.
+        what must not leave, rewrites the rest and reports on it; a reviewer always looks at it.
+        What is stored, reviewed and released is the rewritten file, never the upload.
 
         `name` names the request (default: the file's stem).
         """
@@ -135,10 +136,12 @@ class Airlock:
         self._check_file_size(filename, content)
         self._guarded(requester, "export_submitted", None, audit, lambda: (
             permissions.check_user_in_project(requester, project, self.policy),
-            self._check_not_duplicate(requester, name=name, content_sha256=hashlib.sha256(content).hexdigest()),
             self._check_quota(requester, len(content))))
         report = self._guarded(requester, "export_submitted", None, audit,
                                lambda: self._check_file(requester, project, filename, content))
+        content = report.content
+        self._guarded(requester, "export_submitted", None, audit, lambda: self._check_not_duplicate(
+            requester, name=name, content_sha256=hashlib.sha256(content).hexdigest()))
         sha256 = self.store.put_content("file", content)
         now = _now()
         request = ExportRequest(
@@ -180,6 +183,7 @@ class Airlock:
             self._check_file_size(request.filename, content)
             report = self._guarded(user, "export_resubmitted", request, audit,
                                    lambda: self._check_file(user, request.project, request.filename, content))
+            content = report.content
             sha256 = self.store.put_content("file", content)
             changes |= {"content_sha256": sha256, "content_bytes": len(content), "report": report.document(),
                         "provenance": request.provenance | {"content_sha256": sha256, "content_bytes": len(content),

@@ -15,6 +15,11 @@ so the airlock looks at the file itself (as SACRO's ACRO and OpenSAFELY's output
 4. a **figure or a text** gets no automatic check: its report says a reviewer must look at it.
    A text that holds a table is refused: saved as ``.csv`` it is checked like one.
 
+Before the rules run, the file is **rewritten** (`rewrite`): a table from its values (formula
+cells neutralised), an image from its pixels, a text normalised. The rules read the rewritten
+file, parsed again, and `FileReport.content` is what is stored, shown, approved and released:
+what the checks read is what leaves, byte for byte.
+
 The thresholds are the strictest of the datasets the requester may use (`rules_for`): a file
 could hold counts from any of them. A refusal raises `InvalidExport` naming the rules, the
 columns and what to do instead; flags travel in the report (`FileReport.document`, stored
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 from pathlib import PurePath
 
@@ -37,6 +42,7 @@ import pyarrow.parquet as pq
 from campus.policy import PolicyRequest
 from extractguard.rules import Disclosure
 
+from . import rewrite
 from .errors import InvalidExport
 from .table_rules import EXPORT_INSTEAD, TABLE_RULES, Check, Outcome, Output, OutputRules, squash
 
@@ -81,6 +87,7 @@ class FileReport:
     rows: int | None = None
     columns: tuple[str, ...] = ()
     rules: OutputRules | None = None
+    content: bytes = field(default=b"", repr=False)  # the file as the campus rewrote it: what leaves
 
     @property
     def outcome(self) -> Outcome:
@@ -163,6 +170,8 @@ SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xd0\xcf\x11\xe0", "an old Office document"), (b"7z\xbc\xaf", "a 7z archive"), (b"ARROW1", "an Arrow file"),
 )
 CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # not text (tab, newlines and form feed are)
+#: An unquoted empty field is no value; a quoted one ("") is empty text: so a table written again reads the same.
+EMPTY = pa_csv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
 TEXT_TABLE_ROWS = 10  # a text holding a table of more rows is refused: as .csv it would be checked
 
 
@@ -238,7 +247,7 @@ def read_table(kind: FileKind, filename: str, content: bytes, rules: OutputRules
 def _read_delimited(kind: FileKind, filename: str, content: bytes) -> pa.Table:
     try:
         return pa_csv.read_csv(io.BytesIO(content), read_options=pa_csv.ReadOptions(block_size=_one_block(content)),
-                               parse_options=pa_csv.ParseOptions(delimiter=kind.delimiter))
+                               parse_options=pa_csv.ParseOptions(delimiter=kind.delimiter), convert_options=EMPTY)
     except Exception as e:  # whatever the reader stumbled on, the file is refused (fail closed)
         ragged = re.search(r"Expected (\d+) columns, got (\d+)", str(e))
         why = (f"a row has {ragged.group(2)} fields where the header has {ragged.group(1)}" if ragged
@@ -328,18 +337,54 @@ def holds_a_table(content: bytes) -> bool:
 
 
 def check_file(filename: str, content: bytes, rules: OutputRules) -> FileReport:
-    """Check a file against its kind and, for a table, `TABLE_RULES`; `InvalidExport` if anything
-    refuses it (every refusing rule's reason), else the report for the reviewer."""
+    """Check a file against its kind, rewrite it (`rewrite`) and hold the rewritten file, for a
+    table, to `TABLE_RULES`; `InvalidExport` if anything refuses it (every refusing rule's
+    reason), else the report for the reviewer, with the rewritten file as its `content`."""
     kind = kind_of(filename)
     checks = [check_content(kind, filename, content)]
     if not kind.table:
         if kind.text and holds_a_table(content):
             raise InvalidExport(f"{filename} holds a table of more than {TEXT_TABLE_ROWS} rows: save it as .csv, "
                                 f"so the airlock checks it, or {EXPORT_INSTEAD}")
-        checks.append(Check("reviewer", "flag", NO_AUTOMATIC_CHECK))
-        return FileReport(kind, tuple(checks))
-    table = read_table(kind, filename, content, rules)
+        checks += [Check("rewritten", "pass", REWRITTEN[kind.name]), Check("reviewer", "flag", NO_AUTOMATIC_CHECK)]
+        return FileReport(kind, tuple(checks), content=written_anew(kind, filename, content, rules)[0])
+    released, formulas = written_anew(kind, filename, content, rules)
+    table = read_table(kind, filename, released, rules)  # the rules read what leaves
     output = Output.of(table, rules)
-    checks += [rule(output, rules) for rule in TABLE_RULES]
-    report = FileReport(kind, tuple(checks), output.rows, tuple(table.column_names), rules)
+    checks += [formula_cells(formulas), *(rule(output, rules) for rule in TABLE_RULES)]
+    report = FileReport(kind, tuple(checks), output.rows, tuple(table.column_names), rules, released)
     return report.check_nothing_refused(filename)
+
+
+def written_anew(kind: FileKind, filename: str, content: bytes,
+                 rules: OutputRules = OutputRules()) -> tuple[bytes, int]:
+    """The file as it leaves (`rewrite`): a table read and written anew with its formula cells
+    neutralised (and how many were), an image from its pixels, a text normalised. A table that
+    does not read back with the values it was written from is refused (fail closed)."""
+    if not kind.table:
+        return rewrite.rewritten(kind, filename, content), 0
+    table, formulas = rewrite.neutralised(read_table(kind, filename, content, rules))
+    written = rewrite.rewritten(kind, filename, content, table)
+    if read_table(kind, filename, written, rules).to_pylist() != table.to_pylist():
+        raise InvalidExport(f"{filename} cannot be written again with the same values (a table of one column with "
+                            f"empty rows, or values {kind.name} cannot hold as they are): save it as Parquet, or add "
+                            "a column, and export it again")
+    return written, formulas
+
+
+#: What the rewrite of each kind that is not a table left out, for the report.
+REWRITTEN = {
+    "PNG": "written again from its pixels alone: no text chunks, metadata or bytes after the image",
+    "JPEG": "written again from its pixels alone: no EXIF, ICC profile or comments",
+    "text": "normalised: UTF-8, NFC, Unix line ends, no control or invisible characters, no trailing spaces",
+    "Markdown": "normalised: UTF-8, NFC, Unix line ends, no control or invisible characters, no trailing spaces",
+}
+
+
+def formula_cells(count: int) -> Check:
+    """Text cells a spreadsheet would run as formulas leave neutralised (``'`` before them): flagged."""
+    if count:
+        return Check("formulas", "flag", f"{count:,} text cell{'s' if count != 1 else ''} began like a spreadsheet "
+                     "formula (=, +, -, @, a tab or carriage return) and leave with a ' before them, so a spreadsheet "
+                     "shows them as text", rows=count)
+    return Check("formulas", "pass", "no text cell begins like a spreadsheet formula")

@@ -12,20 +12,31 @@ rule                what it looks for                                           
 identifier_columns  a column named like a catalog identifier or entity column        refuse
 identifier_values   e-mails, phone, card or resident registration numbers            refuse (half the
                                                                                       values), flag
-unique_codes        a key not named as one, distinct in 95% of many rows, holding    refuse
-                    codes or whole numbers that do not merely number the rows
-row_level           no count or statistic column (or every count 0 or 1)             refuse above
-                                                                                      row_level_rows,
+pseudonym_values    values shaped like the campus's pseudonyms (any column)          refuse
+unique_codes        text of any column, or a whole-number key not named as one,      refuse
+                    distinct in 95% of many rows, holding codes or whole numbers
+                    that do not merely number the rows
+sparse_keys         a key (text, date, whole-number key, number of few values)       refuse
+                    with more distinct values than half the rows that still
+                    repeats, or keys distinct together in nearly every row yet
+                    filling under 1% of the combinations of their values
+row_level           no count or statistic column that tells anything (every count    refuse above
+                    0 or 1, or the same value in every row)                          row_level_rows,
                                                                                       flag below
 small_counts        counts with 0 < n < min_entities                                 flag
 rounding            counts that are not multiples of rounding_base                   flag
 ==================  ==============================================================  =================
 
-Every `Check` names columns and counts rows; none holds a value of the table.
+Names only ever add suspicion: the rules that find row-level data (pseudonym_values,
+unique_codes on text, sparse_keys, row_level's constant counts) read the values, so a
+pseudonym column renamed ``card_group`` or a count of 100 on every row is found whatever
+the columns are called. Every `Check` names columns and counts rows; none holds a value
+of the table.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +47,7 @@ import pyarrow as pa
 
 from extractguard.rules import Disclosure
 
+from ..gateway.pseudonyms import DIGITS
 from ..identifiers import identifying
 
 Outcome = Literal["pass", "flag", "refuse"]
@@ -56,7 +68,7 @@ class OutputRules:
     datasets: tuple[str, ...] = ()  # the datasets the thresholds come from
     identifiers: frozenset[str] = frozenset()  # `squash`ed names of the catalog's identifier and entity columns
     catalog_roles: Mapping[str, str] = field(default_factory=dict)  # `squash`ed name -> catalog role
-    max_rows: int = 100_000  # a table file of more rows is refused: row-level data in all but name
+    max_rows: int = 10_000  # a table file of more rows is refused: more than a reviewer reads, page by page
     max_columns: int = 1_000
     row_level_rows: int = 100  # more rows and no count or statistic: row-level, refused (fewer: flagged)
 
@@ -238,24 +250,56 @@ def _identifying(found: list) -> str:
                      for name, what, matching, total in found)
 
 
+#: How a pseudonym looks (`campus.gateway.pseudonyms`: the same shape for every dataset and project).
+PSEUDONYM = rf"^[0-9a-fA-F]{{{DIGITS}}}$"
+DISTINCT = 0.95  # a column, or the keys together, distinct in this share of rows identifies them
+SPARSE = 0.01  # keys whose rows fill less than this share of their combinations are records, not cells
+
+
+def pseudonym_values(output: Output, rules: OutputRules) -> Check:
+    """Text shaped like the campus's pseudonyms (32 hexadecimal digits: how a rows session shows an
+    identifier of any dataset), in a column of any name: refused, even one.
+
+    >>> table = pa.table({"card_group": ["035542320a152969df0a513cd6bfee9c", "Gangnam-gu"], "n": [25, 30]})
+    >>> check = pseudonym_values(Output.of(table, OutputRules()), OutputRules())
+    >>> check.outcome, check.columns, check.rows
+    ('refuse', ('card_group',), 1)
+    """
+    found = []
+    for name in output.frame.columns:
+        column = output.frame[name]
+        if column.dtype == pl.String:
+            matching = int(column.str.strip_chars().str.contains(PSEUDONYM).fill_null(False).sum())
+            if matching:
+                found.append((name, matching))
+    if found:
+        said = "; ".join(f"{matching:,} values of {name}" for name, matching in found)
+        return Check("pseudonym values", "refuse", f"{said} look like the campus's pseudonyms of identifiers (32 "
+                     f"hexadecimal digits), which name people's records: drop them, or {EXPORT_INSTEAD}",
+                     tuple(n for n, _ in found), max(m for _, m in found))
+    return Check("pseudonym values", "pass", "no values look like the campus's pseudonyms")
+
+
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 DATE = r"^\d{4}[-/.]?\d{2}([-/.]?\d{2})?([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
 
 
 def unique_codes(output: Output, rules: OutputRules) -> Check:
-    """A key column not named as a known key (the catalog's, or year, district, ...) that is
-    distinct in 95% of `row_level_rows` rows or more, and holds codes (letters and digits, 4 or
-    more digits, not dates) or whole numbers that do not merely number the rows: a key like
-    that identifies rows, an identifier under another name.
+    """A column of text, whatever its name, or a whole-number key not named as a known key (the
+    catalog's, or year, district, ...), that is distinct in 95% of `row_level_rows` rows or more,
+    and holds codes (letters and digits, 4 or more digits, not dates) or whole numbers that do
+    not merely number the rows: a column like that identifies rows, an identifier under another
+    name.
 
     >>> table = pa.table({"c": [f"C{i:08d}" for i in range(100)], "n": [25] * 100})
     >>> unique_codes(Output.of(table, OutputRules()), OutputRules()).outcome
     'refuse'
     """
     found = []
-    for name in output.columns("key"):
+    text = [name for name in output.frame.columns if output.frame[name].dtype == pl.String]
+    for name in text + [n for n in output.columns("key") if n not in text and not _known_key(n, rules)]:
         values = output.frame[name].drop_nulls()
-        if _known_key(name, rules) or values.len() < rules.row_level_rows or values.n_unique() < 0.95 * values.len():
+        if values.len() < rules.row_level_rows or values.n_unique() < DISTINCT * values.len():
             continue
         if values.dtype == pl.String:
             codes = values.str.contains(CODE) & (values.str.count_matches(r"\d") >= 4) & ~values.str.contains(DATE)
@@ -276,21 +320,76 @@ def _known_key(name: str, rules: OutputRules) -> bool:
     return squash(name) in rules.catalog_roles or any(w in KEY_WORDS for w in words_of(name))
 
 
+def sparse_keys(output: Output, rules: OutputRules) -> Check:
+    """More than `row_level_rows` rows whose keys (text, dates and whole-number keys, and numbers
+    of few values, whatever they are called) say each row is a record, not a cell of a table of
+    counts: a key with more distinct values than half the rows that still repeats (a card and
+    its few transactions: in a table of cells each value of a key repeats once for every value
+    of the other keys), or keys distinct together in 95% of the rows that fill under 1% of the
+    combinations of their values (a card and an amount). Refused.
+
+    >>> table = pa.table({"card_group": [f"g{i % 180}" for i in range(200)], "spend_band": list(range(200)),
+    ...                   "n": [25 + i % 3 for i in range(200)]})
+    >>> sparse_keys(Output.of(table, OutputRules()), OutputRules()).outcome
+    'refuse'
+    >>> cells = pa.table({"district": [f"d{i // 12}" for i in range(300)], "month": [i % 12 for i in range(300)],
+    ...                   "n": [25 + i % 7 for i in range(300)]})
+    >>> sparse_keys(Output.of(cells, OutputRules()), OutputRules()).outcome
+    'pass'
+    """
+    keys, rows = _keys(output), output.rows
+    if rows <= rules.row_level_rows or not keys:
+        return Check("sparse keys", "pass", "the keys are a table's cells, not one row per record")
+    distinct = {k: output.frame[k].n_unique() for k in keys}
+    repeating = [k for k in keys if rows / 2 < distinct[k] < DISTINCT * rows]
+    if repeating:
+        said = "; ".join(f"{k} has {distinct[k]:,} distinct values in {rows:,} rows" for k in repeating)
+        return Check("sparse keys", "refuse", f"{said}: a value that repeats in a row or two is a person's or thing's "
+                     f"records, not a cell of a table, whatever the column is called; {EXPORT_INSTEAD}",
+                     tuple(repeating), rows)
+    together = output.frame.select(keys).n_unique()
+    combinations = math.prod(float(d) for d in distinct.values())
+    if together >= DISTINCT * rows and rows < SPARSE * combinations:
+        return Check("sparse keys", "refuse", f"{_names(keys)} together are distinct in {together:,} of {rows:,} rows "
+                     f"yet fill only {rows / combinations:.2%} of the combinations of their values: each row is one "
+                     f"record, whatever the columns are called; {EXPORT_INSTEAD}", tuple(keys), rows)
+    return Check("sparse keys", "pass", "the keys are a table's cells, not one row per record")
+
+
+def _keys(output: Output) -> list[str]:
+    """The columns that say which cell a row is: besides counts and statistics, text, dates and
+    times, booleans, numbers of a key, and any number with few values (at most 5% of the rows, or 20)."""
+    frame = output.frame
+    few = max(20, output.rows // 20)
+    return [name for name in frame.columns if output.roles[name] not in ("count", "statistic") and (
+        not frame[name].dtype.is_numeric() or output.roles[name] == "key" or frame[name].n_unique() <= few)]
+
+
 def row_level(output: Output, rules: OutputRules) -> Check:
-    """A table with no count or statistic column, or whose counts are all 0 or 1, has a row per
-    person or record: refused above `row_level_rows` rows, flagged at or below.
+    """A table with no count or statistic column that tells anything of its rows (counts all 0
+    or 1, or counts and statistics the same in every row) has a row per person or record:
+    refused above `row_level_rows` rows, flagged at or below.
 
     >>> table = pa.table({"district": ["a"] * 101, "amount": list(range(101))})
+    >>> row_level(Output.of(table, OutputRules()), OutputRules()).outcome
+    'refuse'
+    >>> table = pa.table({"card_group": [f"g{i}" for i in range(101)], "n": [100] * 101})
     >>> row_level(Output.of(table, OutputRules()), OutputRules()).outcome
     'refuse'
     """
     counts, statistics = output.columns("count"), output.columns("statistic")
     ones = [c for c in counts if (_numbers(output, c) <= 1).all()]
-    if output.rows == 0 or statistics or len(ones) < len(counts):
+    constant = [c for c in counts + statistics if c not in ones and output.rows > 1
+                and _numbers(output, c).drop_nulls().n_unique() <= 1]
+    if output.rows == 0 or len(ones) + len(constant) < len(counts + statistics):
         return Check("row-level data", "pass", f"{output.rows:,} rows of aggregates ({_names(counts + statistics)})"
                      if output.rows else "the table has no rows")
-    why = (f"every count in {_names(ones)} is 0 or 1, so each row is one person or record" if ones else
-           "there is no count column (n, count, cards, stores, ...) or statistic (mean, total, ...)")
+    why = "; ".join(filter(None, [
+        f"every count in {_names(ones)} is 0 or 1, so each row is one person or record" if ones else "",
+        f"{_names(constant)} {'holds' if len(constant) == 1 else 'hold'} the same value in every row, so "
+        f"{'it tells' if len(constant) == 1 else 'they tell'} nothing of the rows" if constant else "",
+    ])) or "there is no count column (n, count, cards, stores, ...) or statistic (mean, total, ...)"
+    ones = ones + constant
     if output.rows > rules.row_level_rows:
         return Check("row-level data", "refuse", f"{output.rows:,} rows, and {why}: that is row-level data; "
                      f"{EXPORT_INSTEAD}, or add the count of entities behind each row", tuple(ones), output.rows)
@@ -359,4 +458,5 @@ def _offending(hits: dict[str, pl.Series], rows: int) -> tuple[list[str], int]:
 
 #: The rules a table is held to, in order.
 TABLE_RULES: tuple[Callable[[Output, OutputRules], Check], ...] = (
-    identifier_columns, identifier_values, unique_codes, row_level, small_counts, rounding)
+    identifier_columns, identifier_values, pseudonym_values, unique_codes, sparse_keys, row_level, small_counts,
+    rounding)

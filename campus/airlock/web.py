@@ -30,8 +30,8 @@ Pages (server-rendered, no JavaScript)::
 
     GET  /airlock                          the queue (reviewers) and your own requests, what changed since you
                                            last looked at the top
-    GET  /airlock/{id}                     one request: the next step and its decision form at the top, then the
-                                           table or file, reports, query, history
+    GET  /airlock/{id}?page=N              one request: the next step and its decision form at the top, then the
+                                           table (every row, `page_rows` a page) or file, reports, query, history
     GET  /airlock/{id}/download            the released content, its requester only (a browser's link)
     POST /airlock/{id}/review              form: decision, comment, csrf (the approval that completes the
                                            approvals releases it too: one step for the last reviewer)
@@ -59,7 +59,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 import pyarrow as pa
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -91,6 +91,8 @@ TEMPLATES = jinja2.Environment(
 )
 
 
+#: a page of a table on the review page, from 1
+TablePage = Annotated[int, Query(ge=1, le=2**31, description="The page of the table to show, from 1.")]
 #: an export request's number, as the database can hold it
 RequestId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The export request's number.")]
 
@@ -228,8 +230,8 @@ def router(
         return response
 
     @pages.get("/airlock/{request_id}", name="airlock_request")
-    def request_page(request: Request, request_id: RequestId, user: Viewer):
-        return _request_page(request, airlock, user, request_id, _token(secret, user), audit=audit)
+    def request_page(request: Request, request_id: RequestId, user: Viewer, page: TablePage = 1):
+        return _request_page(request, airlock, user, request_id, _token(secret, user), audit=audit, page=page)
 
     @pages.get("/airlock/{request_id}/download", name="airlock_download")
     def download_page(request_id: RequestId, user: Viewer):
@@ -395,12 +397,12 @@ def _seen(content_sha256: str | None, round: int | None, decision: str) -> Seen 
 
 
 def _request_page(request: Request, airlock: Airlock, user: User, request_id: RequestId, token: str, *,
-                  audit: AuditLog, error: CampusError | None = None, comment: str = "") -> HTMLResponse:
+                  audit: AuditLog, error: CampusError | None = None, comment: str = "", page: int = 1) -> HTMLResponse:
     export = airlock.get(request_id, user)
     reviewer = permissions.is_reviewer(user, airlock.policy)
     look = permissions.can_look_at(user, export, airlock.policy)
     shows_table = export.kind == "table" or export.report.get("checked") == "table"
-    table = _table_view(airlock.table(request_id, user, audit=audit), export, airlock.settings.page_rows) \
+    table = _table_view(airlock.table(request_id, user, audit=audit), export, airlock.settings.page_rows, page) \
         if shows_table and look else None
     return _page(
         request, "request.html", user, status_code=error.http_status if error else 200,
@@ -457,8 +459,9 @@ def _base(request: Request) -> str:
 CELL = re.compile(r"(?:^| )(\w+)=")
 
 
-def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
-    """The first `limit` rows as the reviewer reads them: every column in its place under its
+def _table_view(table: pa.Table, export: ExportRequest, limit: int, page: int = 1) -> dict:
+    """Page `page` of `limit` rows (every row is on a page: the page links to all of them) as the
+    reviewer reads them: every column in its place under its
     own name (with its unit), every value formatted as the notebook shows it
     (`extractguard.formatting`: a measure to the precision of the error bar beside it; a
     file's fractions whole, as nothing checked their precision) and exact in the cell's
@@ -470,7 +473,9 @@ def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
             f"{row['measure']}: {row['rule']} ({row['reason']})")
     measures = {name: Measured.of(m) for name, m in (export.report.get("measures") or {}).items()}
     columns = table.column_names
-    shown = table.slice(0, limit)
+    pages = max(1, -(-table.num_rows // limit))
+    page = min(page, pages)
+    shown = table.slice((page - 1) * limit, limit)
     rows = []
     for values in zip(*(shown.column(i).to_pylist() for i in range(shown.num_columns))):
         named = {name: value for name, value in zip(columns, values) if columns.count(name) == 1}
@@ -490,7 +495,8 @@ def _table_view(table: pa.Table, export: ExportRequest, limit: int) -> dict:
                               "number": isinstance(value, (int, float)) and not isinstance(value, bool)})
         rows.append(cells)
     headings = [{"name": c, "unit": _unit(c, measures)} for c in columns]
-    return {"columns": headings, "rows": rows, "shown": len(rows), "total": table.num_rows}
+    return {"columns": headings, "rows": rows, "shown": len(rows), "total": table.num_rows, "page": page,
+            "pages": pages, "first": (page - 1) * limit + 1}
 
 
 def _readable(column: str, value, row: dict, measures: dict[str, Measured], grouped: bool) -> str:
