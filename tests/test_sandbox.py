@@ -46,6 +46,7 @@ from campus.hub.accounts import find_tools, make_home
 from campus.hub.disk import image_of, unmount_home
 from campus.hub.errors import SandboxUnavailable
 from campus.hub.passwords import Passwords
+from campus.hub.screen import ROWS
 from campus.hub.limits import CGROUPS, SessionGroup, SessionLimits
 from campus.hub.network import NAMESPACES, check_sealed, interfaces, make_namespace, remove_namespace
 from campus.hub.spawner import SandboxSpawner
@@ -399,6 +400,77 @@ def test_files_terminals_and_nbconvert_are_refused_even_to_an_admin(hub, servers
             "nbconvert exporters": client.get(base + "api/nbconvert"),
         }
     assert {name: r.status_code for name, r in refused.items() if r.status_code not in (403, 404)} == {}
+
+
+ROWS_CSV = """
+rows = "".join(f"card{i:05d},Gangnam-gu,{i * 7 % 1000}\\n" for i in range(20_000))
+open("rows.csv", "w").write(rows)
+"""
+
+
+def test_rows_her_kernel_wrote_reach_the_browser_only_as_listing(hub, servers, kernel):
+    """The finding: 20,000 rows written to rows.csv and fetched whole through the contents
+    API. Now its body is refused in every form, and a notebook of rows in its cells too."""
+    kernel.run(ROWS_CSV + """
+import json
+cells = [{"cell_type": "markdown", "source": rows, "metadata": {}}]
+json.dump({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, open("rows.ipynb", "w"))
+""")
+    base = f"{hub.url}user/alice/"
+    with httpx.Client(headers=admin(hub), timeout=30) as client:
+        refused = {
+            "contents": client.get(base + "api/contents/rows.csv"),
+            "contents as text": client.get(base + "api/contents/rows.csv?type=file&format=text&content=1"),
+            "contents as base64": client.get(base + "api/contents/rows.csv?format=base64"),
+            "rows in a notebook's cells": client.get(base + "api/contents/rows.ipynb"),
+            "files": client.get(base + "files/rows.csv"),
+            "download": client.get(base + "files/rows.csv?download=1"),
+            "nbconvert": client.get(base + "nbconvert/html/rows.ipynb?download=true"),
+        }
+        listed = client.get(base + "api/contents/rows.csv?content=0")
+    assert {name: r.status_code for name, r in refused.items() if r.status_code not in (403, 404)} == {}
+    assert not [name for name, r in refused.items() if "card00001" in r.text]
+    assert "campus.export_file" in refused["contents"].json()["message"]
+    assert listed.status_code == 200 and listed.json()["size"] > 400_000
+
+
+def test_a_huge_output_is_cut_with_a_note_and_the_saved_notebook_too(place, hub, servers, kernel):
+    out = kernel.run(ROWS_CSV + "print(rows)")
+    assert out.count("card") == ROWS and "[campus] Output cut" in out
+    assert kernel.run("print(6 * 7)").strip() == "42"  # the next cell has its own budget
+    cell = {"cell_type": "code", "source": "print(rows)", "metadata": {}, "execution_count": 1,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "card,district\n" * 20_000}]}
+    saved = httpx.put(f"{hub.url}user/alice/api/contents/saved.ipynb", headers=admin(hub), timeout=30,
+                      json={"type": "notebook", "content": {**NOTEBOOK, "cells": [cell]}})
+    assert saved.status_code in (200, 201), saved.text
+    on_disk = json.loads((home(place, "alice") / "saved.ipynb").read_text())
+    assert "".join(on_disk["cells"][0]["outputs"][0]["text"]).count("card") == ROWS
+
+
+def test_her_kernel_cannot_make_a_user_namespace(kernel):
+    seen = kernel.json("""
+import json, subprocess
+tried = subprocess.run(["unshare", "-Ur", "true"], capture_output=True, text=True)
+print(json.dumps([tried.returncode, tried.stderr]))
+""")
+    assert seen[0] != 0 and "Operation not permitted" in seen[1]
+
+
+def test_her_kernel_reads_her_own_cgroups_and_no_other_sessions(kernel, bob_kernel):
+    seen = kernel.json(f"""
+import json, os
+from pathlib import Path
+groups = {{c: sorted(os.listdir(f"{CGROUPS}/{{c}}/campus")) for c in ("memory", "cpu", "pids")}}
+try:
+    bobs = Path("{CGROUPS}/memory/campus/{PREFIX}bob/memory.usage_in_bytes").read_text()
+except OSError as e:
+    bobs = type(e).__name__
+own = Path("{CGROUPS}/memory/campus/{PREFIX}alice/memory.oom_control").read_text()
+print(json.dumps({{"groups": groups, "bobs": bobs, "own": "oom_kill" in own}}))
+""")
+    assert seen["groups"] == {c: [PREFIX + "alice"] for c in ("memory", "cpu", "pids")}
+    assert seen["bobs"] == "FileNotFoundError" and seen["own"]
+    assert (SessionGroup(PREFIX + "bob").memory_folder / "memory.usage_in_bytes").exists()  # it is there, hidden
 
 
 def lab_config(page: httpx.Response) -> dict:

@@ -217,7 +217,8 @@ class SandboxSpawner(LocalProcessSpawner):
         return preexec
 
     def user_env(self, env):
-        """Her account and home; the locked-down settings; Jupyter and Python kept out of her home's config."""
+        """Her account and home; the locked-down settings; Jupyter and Python kept out of her home's config;
+        the campus package the hub itself runs."""
         home = str(self.home)
         env.update({
             "USER": self.account_name,
@@ -230,6 +231,7 @@ class SandboxSpawner(LocalProcessSpawner):
             "JUPYTERLAB_SETTINGS_DIR": f"{home}/.jupyter/lab/user-settings",
             "JUPYTERLAB_WORKSPACES_DIR": f"{home}/.jupyter/lab/workspaces",
             "PYTHONNOUSERSITE": "1",
+            "PYTHONPATH": str(PROJECT_ROOT),  # the server and kernels import the hub's own campus package
         })
         return env
 
