@@ -12,6 +12,10 @@ the raw data, campus state, hub state      empty (a tmpfs covers them)
 bob's home, the other homes                empty, or only hers
 the same, outside the sandbox as her uid   permission denied (the folders' own modes)
 ``/files/``, terminals, nbconvert          refused (404/403), for an admin's token too
+a file's body in the contents API          refused (403), in any format; rows in a notebook's cells too
+20,000 printed rows                        200 shown, with one note; the saved notebook cut the same
+``unshare -Ur true``                       Operation not permitted (seccomp)
+``/sys/fs/cgroup/*/campus``                her own session's folders only
 JupyterLab's download and export plugins   disabled and locked
 the data service with her server's token   answers as alice; ``campus.sql`` works
 her environment                            no CAMPUS_* but CAMPUS_SERVICE_URL
@@ -392,14 +396,24 @@ def test_files_terminals_and_nbconvert_are_refused_even_to_an_admin(hub, servers
         saved = client.put(base + "api/contents/report.ipynb", json={"type": "notebook", "content": NOTEBOOK})
         assert saved.status_code in (200, 201), saved.text
         assert client.get(base + "api/contents/report.ipynb").status_code == 200  # the editor still works
-        refused = {
-            "files": client.get(base + "files/report.ipynb"),
-            "terminals": client.get(base + "api/terminals"),
-            "new terminal": client.post(base + "api/terminals"),
-            "nbconvert download": client.get(base + "nbconvert/html/report.ipynb?download=true"),
-            "nbconvert exporters": client.get(base + "api/nbconvert"),
-        }
-    assert {name: r.status_code for name, r in refused.items() if r.status_code not in (403, 404)} == {}
+        refused = answers(client, base, {
+            "files": "files/report.ipynb", "terminals": "api/terminals", "new terminal": "POST api/terminals",
+            "nbconvert download": "nbconvert/html/report.ipynb?download=true", "nbconvert exporters": "api/nbconvert"})
+    assert let_through(refused) == {}
+
+
+def answers(client: httpx.Client, base: str, requests: dict[str, str]) -> dict[str, httpx.Response]:
+    """{name: the server's answer to GET base + path (or to "POST path")}."""
+    found = {}
+    for name, request in requests.items():
+        method, path = request.split(" ", 1) if request.startswith("POST ") else ("GET", request)
+        found[name] = client.request(method, base + path)
+    return found
+
+
+def let_through(found: dict[str, httpx.Response]) -> dict[str, int]:
+    """The answers that were neither refused (403) nor absent (404)."""
+    return {name: r.status_code for name, r in found.items() if r.status_code not in (403, 404)}
 
 
 ROWS_CSV = """
@@ -418,17 +432,13 @@ json.dump({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, 
 """)
     base = f"{hub.url}user/alice/"
     with httpx.Client(headers=admin(hub), timeout=30) as client:
-        refused = {
-            "contents": client.get(base + "api/contents/rows.csv"),
-            "contents as text": client.get(base + "api/contents/rows.csv?type=file&format=text&content=1"),
-            "contents as base64": client.get(base + "api/contents/rows.csv?format=base64"),
-            "rows in a notebook's cells": client.get(base + "api/contents/rows.ipynb"),
-            "files": client.get(base + "files/rows.csv"),
-            "download": client.get(base + "files/rows.csv?download=1"),
-            "nbconvert": client.get(base + "nbconvert/html/rows.ipynb?download=true"),
-        }
+        refused = answers(client, base, {
+            "contents": "api/contents/rows.csv", "contents as base64": "api/contents/rows.csv?format=base64",
+            "contents as text": "api/contents/rows.csv?type=file&format=text&content=1",
+            "rows in a notebook's cells": "api/contents/rows.ipynb", "files": "files/rows.csv",
+            "download": "files/rows.csv?download=1", "nbconvert": "nbconvert/html/rows.ipynb?download=true"})
         listed = client.get(base + "api/contents/rows.csv?content=0")
-    assert {name: r.status_code for name, r in refused.items() if r.status_code not in (403, 404)} == {}
+    assert let_through(refused) == {}
     assert not [name for name, r in refused.items() if "card00001" in r.text]
     assert "campus.export_file" in refused["contents"].json()["message"]
     assert listed.status_code == 200 and listed.json()["size"] > 400_000
