@@ -55,6 +55,7 @@ from campus.hub.limits import CGROUPS, SessionGroup, SessionLimits
 from campus.hub.network import NAMESPACES, check_sealed, interfaces, make_namespace, remove_namespace
 from campus.hub.spawner import SandboxSpawner
 from campus.settings import PROJECT_ROOT, SandboxSettings
+from test_airlock_browser import browser  # noqa: F401  (a fixture: headless Chromium)
 from test_hub import USERS_YAML, running_hub, sign_in, signed_in
 
 pytestmark = pytest.mark.slow
@@ -455,6 +456,52 @@ def test_a_huge_output_is_cut_with_a_note_and_the_saved_notebook_too(place, hub,
     assert saved.status_code in (200, 201), saved.text
     on_disk = json.loads((home(place, "alice") / "saved.ipynb").read_text())
     assert "".join(on_disk["cells"][0]["outputs"][0]["text"]).count("card") == ROWS
+
+
+SCREEN_NOTEBOOK = {**NOTEBOOK, "metadata": {"kernelspec": {"name": "python3", "language": "python",
+                                                            "display_name": "Python 3 (ipykernel)"}},
+                   "cells": [{"cell_type": "code", "source": "print(open('rows.csv').read())", "metadata": {},
+                              "execution_count": None, "outputs": [], "id": "rows"}]}
+
+
+def test_her_browser_shows_a_screenful_of_rows_and_fetches_no_file(hub, servers, kernel, browser):
+    """alice in Chromium: JupyterLab runs a cell printing 20,000 rows (JupyterLab's own
+    websocket protocol): 200 are shown, with the note; her browser's fetch of rows.csv is
+    refused, and the notebook she saves holds no more than was shown."""
+    kernel.run(ROWS_CSV)
+    put = httpx.put(f"{hub.url}user/alice/api/contents/screen.ipynb", headers=admin(hub), timeout=30,
+                    json={"type": "notebook", "content": SCREEN_NOTEBOOK})
+    assert put.status_code in (200, 201), put.text
+    password = Passwords(Path(hub.env["CAMPUS_HUB_STATE_DIR"]) / "passwords").generate("alice")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(hub.url + "hub/login?next=%2Fhub%2Fhome")
+        page.fill("#username_input", "alice")
+        page.fill("#password_input", password)
+        page.click("#login_submit")
+        page.wait_for_url("**/hub/home", timeout=30_000)
+        page.goto(hub.url + "user/alice/lab/tree/screen.ipynb")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        page.click(".jp-Notebook .jp-Cell .jp-InputArea-editor")
+        page.keyboard.press("Shift+Enter")
+        output = page.wait_for_selector(".jp-OutputArea-output:has-text('[campus] Output cut')", timeout=120_000)
+        shown = output.inner_text()
+        fetched = page.evaluate("""async () => {
+            const answer = await fetch("/user/alice/api/contents/rows.csv");
+            return [answer.status, await answer.text()];
+        }""")
+        page.wait_for_selector(".lm-TabBar-tab.jp-mod-dirty", timeout=30_000)  # run, not yet saved
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+s")
+        page.wait_for_selector(".lm-TabBar-tab.jp-mod-dirty", state="detached", timeout=30_000)
+    finally:
+        context.close()
+    assert shown.count("card") == ROWS
+    assert fetched[0] == 403 and "card00001" not in fetched[1]
+    saved = httpx.get(f"{hub.url}user/alice/api/contents/screen.ipynb", headers=admin(hub), timeout=30).json()
+    assert "".join(saved["content"]["cells"][0]["outputs"][0]["text"]).count("card") == ROWS
 
 
 def test_her_kernel_cannot_make_a_user_namespace(kernel):
