@@ -381,7 +381,8 @@ def test_a_restarted_server_keeps_the_home_and_ignores_config_left_in_it(place, 
     assert sorted(p.name for p in bob.glob("ran-*")) == []  # none of it was even run
     base = f"{hub.url}user/bob/"
     with httpx.Client(headers=admin(hub), timeout=30) as client:
-        assert client.get(base + "api/contents/jupyter_server_config.py").status_code == 200
+        assert client.get(base + "api/contents/jupyter_server_config.py?content=0").status_code == 200
+        assert client.get(base + "api/contents/jupyter_server_config.py").status_code == 403  # no file's body
         assert client.get(base + "files/jupyter_server_config.py").status_code == 404
         assert client.get(base + "api/terminals").status_code == 404
         config = lab_config(client.get(base + "lab"))
