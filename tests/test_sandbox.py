@@ -49,8 +49,10 @@ import yaml
 from campus.hub.accounts import find_tools, make_home
 from campus.hub.disk import image_of, unmount_home
 from campus.hub.errors import SandboxUnavailable
+from campus.hub.mounts import mount_args
 from campus.hub.passwords import Passwords
 from campus.hub.screen import ROWS
+from campus.hub.seccomp import program_fd
 from campus.hub.limits import CGROUPS, SessionGroup, SessionLimits
 from campus.hub.network import NAMESPACES, check_sealed, interfaces, make_namespace, remove_namespace
 from campus.hub.spawner import SandboxSpawner
@@ -981,6 +983,34 @@ def test_without_bwrap_or_setpriv_no_server_starts(tmp_path):
     with pytest.raises(SandboxUnavailable) as refused:
         find_tools(str(tmp_path))
     assert "apt-get install bubblewrap" in refused.value.reason and "util-linux" in refused.value.reason
+
+
+def under_the_filter(command: list[str]) -> subprocess.CompletedProcess:
+    """`command` in bubblewrap under the session's seccomp filter, as nobody."""
+    tools, seccomp = find_tools(), program_fd()
+    try:
+        return subprocess.run([tools["bwrap"], "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+                               "--unshare-pid", "--seccomp", str(seccomp), "--", tools["setpriv"], "--reuid=65534",
+                               "--regid=65534", "--clear-groups", *command],
+                              pass_fds=(seccomp,), capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(seccomp)
+
+
+def test_the_seccomp_filter_refuses_user_namespaces_and_lets_threads_and_processes_run():
+    need_sandbox()
+    refused = under_the_filter(["unshare", "-Ur", "true"])
+    assert refused.returncode != 0 and "Operation not permitted" in refused.stderr
+    works = under_the_filter(["/usr/bin/python3", "-c", "import subprocess, threading; t = threading.Thread(target=print, "
+                                               "args=('thread',)); t.start(); t.join(); subprocess.run(['true'])"])
+    assert (works.returncode, works.stdout) == (0, "thread\n"), works.stderr
+
+
+def test_only_the_sessions_own_cgroups_are_shown_again(tmp_path):
+    own = [CGROUPS / c / "campus" / "campus-alice" for c in ("memory", "pids")]
+    args = " ".join(mount_args([], [], tmp_path, own_groups=own))
+    assert args.endswith(f"--tmpfs {CGROUPS}/memory/campus --ro-bind {own[0]} {own[0]} "
+                         f"--tmpfs {CGROUPS}/pids/campus --ro-bind {own[1]} {own[1]}")
 
 
 def test_a_hidden_folder_open_to_everyone_is_refused(tmp_path):

@@ -228,6 +228,8 @@ class ScreenedConnection(ZMQChannelsWebsocketConnection):
 
     def handle_outgoing_message(self, stream, outgoing_msg) -> None:
         idents, parts = self.session.feed_identities(outgoing_msg)
+        if len(parts) < 5:  # not a message: jupyter_server's own handling logs it
+            return super().handle_outgoing_message(stream, outgoing_msg)
         header, parent, content = (self.session.unpack(parts[i]) for i in (1, 2, 4))
         size = sum(len(part) for part in parts[4:])
         seen = self.screen.show(header.get("msg_type", ""), parent.get("msg_id", ""), content, size)
