@@ -526,10 +526,11 @@ try:
 except OSError as e:
     bobs = type(e).__name__
 own = Path("{CGROUPS}/memory/campus/{PREFIX}alice/memory.oom_control").read_text()
-print(json.dumps({{"groups": groups, "bobs": bobs, "own": "oom_kill" in own}}))
+named = [folder for folder, _, _ in os.walk("{CGROUPS}") if "{PREFIX}bob" in folder]
+print(json.dumps({{"groups": groups, "bobs": bobs, "own": "oom_kill" in own, "named": named}}))
 """)
     assert seen["groups"] == {c: [PREFIX + "alice"] for c in ("memory", "cpu", "pids")}
-    assert seen["bobs"] == "FileNotFoundError" and seen["own"]
+    assert seen["bobs"] == "FileNotFoundError" and seen["own"] and seen["named"] == []
     assert (SessionGroup(PREFIX + "bob").memory_folder / "memory.usage_in_bytes").exists()  # it is there, hidden
 
 
