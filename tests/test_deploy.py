@@ -381,7 +381,8 @@ def test_notebooks_reach_only_the_data_service(values, pod):
 
 
 def test_the_notebook_image_carries_the_campus_lockdown(tmp_path):
-    """No terminals, no /files/, no nbconvert, no download or export buttons: the image copies
+    """No terminals, no /files/, no nbconvert, no download or export buttons, no file's body
+    from the contents API, outputs capped: the image copies
     hub/singleuser/ (the sandboxed servers' settings) where Jupyter looks for system config."""
     from jupyter_core.paths import SYSTEM_CONFIG_PATH
     from jupyter_server.serverapp import ServerApp
@@ -401,6 +402,8 @@ def test_the_notebook_image_carries_the_campus_lockdown(tmp_path):
     assert server.terminals_enabled is False
     assert FileContentsManager(config=config).files_handler_class is None
     assert {"nbconvert", "terminals"} <= config.ServerApp.authorizer_class.refused
+    assert server.contents_manager_class.__name__ == "ReadingContentsManager"  # no file's body to the browser
+    assert server.kernel_websocket_connection_class.__name__ == "ScreenedConnection"  # outputs capped
 
     page = json.loads((lockdown / "labconfig" / "page_config.json").read_text())
     assert page["disabledExtensions"] == page["lockedExtensions"]

@@ -12,6 +12,10 @@ the raw data, campus state, hub state      empty (a tmpfs covers them)
 bob's home, the other homes                empty, or only hers
 the same, outside the sandbox as her uid   permission denied (the folders' own modes)
 ``/files/``, terminals, nbconvert          refused (404/403), for an admin's token too
+a file's body in the contents API          refused (403), in any format; rows in a notebook's cells too
+20,000 printed rows                        200 shown, with one note; the saved notebook cut the same
+``unshare -Ur true``                       Operation not permitted (seccomp)
+``/sys/fs/cgroup/*/campus``                her own session's folders only
 JupyterLab's download and export plugins   disabled and locked
 the data service with her server's token   answers as alice; ``campus.sql`` works
 her environment                            no CAMPUS_* but CAMPUS_SERVICE_URL
@@ -45,11 +49,15 @@ import yaml
 from campus.hub.accounts import find_tools, make_home
 from campus.hub.disk import image_of, unmount_home
 from campus.hub.errors import SandboxUnavailable
+from campus.hub.mounts import mount_args
 from campus.hub.passwords import Passwords
+from campus.hub.screen import ROWS
+from campus.hub.seccomp import program_fd
 from campus.hub.limits import CGROUPS, SessionGroup, SessionLimits
 from campus.hub.network import NAMESPACES, check_sealed, interfaces, make_namespace, remove_namespace
 from campus.hub.spawner import SandboxSpawner
 from campus.settings import PROJECT_ROOT, SandboxSettings
+from test_airlock_browser import browser  # noqa: F401  (a fixture: headless Chromium)
 from test_hub import USERS_YAML, running_hub, sign_in, signed_in
 
 pytestmark = pytest.mark.slow
@@ -375,7 +383,8 @@ def test_a_restarted_server_keeps_the_home_and_ignores_config_left_in_it(place, 
     assert sorted(p.name for p in bob.glob("ran-*")) == []  # none of it was even run
     base = f"{hub.url}user/bob/"
     with httpx.Client(headers=admin(hub), timeout=30) as client:
-        assert client.get(base + "api/contents/jupyter_server_config.py").status_code == 200
+        assert client.get(base + "api/contents/jupyter_server_config.py?content=0").status_code == 200
+        assert client.get(base + "api/contents/jupyter_server_config.py").status_code == 403  # no file's body
         assert client.get(base + "files/jupyter_server_config.py").status_code == 404
         assert client.get(base + "api/terminals").status_code == 404
         config = lab_config(client.get(base + "lab"))
@@ -391,14 +400,138 @@ def test_files_terminals_and_nbconvert_are_refused_even_to_an_admin(hub, servers
         saved = client.put(base + "api/contents/report.ipynb", json={"type": "notebook", "content": NOTEBOOK})
         assert saved.status_code in (200, 201), saved.text
         assert client.get(base + "api/contents/report.ipynb").status_code == 200  # the editor still works
-        refused = {
-            "files": client.get(base + "files/report.ipynb"),
-            "terminals": client.get(base + "api/terminals"),
-            "new terminal": client.post(base + "api/terminals"),
-            "nbconvert download": client.get(base + "nbconvert/html/report.ipynb?download=true"),
-            "nbconvert exporters": client.get(base + "api/nbconvert"),
-        }
-    assert {name: r.status_code for name, r in refused.items() if r.status_code not in (403, 404)} == {}
+        refused = answers(client, base, {
+            "files": "files/report.ipynb", "terminals": "api/terminals", "new terminal": "POST api/terminals",
+            "nbconvert download": "nbconvert/html/report.ipynb?download=true", "nbconvert exporters": "api/nbconvert"})
+    assert let_through(refused) == {}
+
+
+def answers(client: httpx.Client, base: str, requests: dict[str, str]) -> dict[str, httpx.Response]:
+    """{name: the server's answer to GET base + path (or to "POST path")}."""
+    found = {}
+    for name, request in requests.items():
+        method, path = request.split(" ", 1) if request.startswith("POST ") else ("GET", request)
+        found[name] = client.request(method, base + path)
+    return found
+
+
+def let_through(found: dict[str, httpx.Response]) -> dict[str, int]:
+    """The answers that were neither refused (403) nor absent (404)."""
+    return {name: r.status_code for name, r in found.items() if r.status_code not in (403, 404)}
+
+
+ROWS_CSV = """
+rows = "".join(f"card{i:05d},Gangnam-gu,{i * 7 % 1000}\\n" for i in range(20_000))
+open("rows.csv", "w").write(rows)
+"""
+
+
+def test_rows_her_kernel_wrote_reach_the_browser_only_as_listing(hub, servers, kernel):
+    """The finding: 20,000 rows written to rows.csv and fetched whole through the contents
+    API. Now its body is refused in every form, and a notebook of rows in its cells too."""
+    kernel.run(ROWS_CSV + """
+import json
+cells = [{"cell_type": "markdown", "source": rows, "metadata": {}}]
+json.dump({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, open("rows.ipynb", "w"))
+""")
+    base = f"{hub.url}user/alice/"
+    with httpx.Client(headers=admin(hub), timeout=30) as client:
+        refused = answers(client, base, {
+            "contents": "api/contents/rows.csv", "contents as base64": "api/contents/rows.csv?format=base64",
+            "contents as text": "api/contents/rows.csv?type=file&format=text&content=1",
+            "rows in a notebook's cells": "api/contents/rows.ipynb", "files": "files/rows.csv",
+            "download": "files/rows.csv?download=1", "nbconvert": "nbconvert/html/rows.ipynb?download=true"})
+        listed = client.get(base + "api/contents/rows.csv?content=0")
+    assert let_through(refused) == {}
+    assert not [name for name, r in refused.items() if "card00001" in r.text]
+    assert "campus.export_file" in refused["contents"].json()["message"]
+    assert listed.status_code == 200 and listed.json()["size"] > 400_000
+
+
+def test_a_huge_output_is_cut_with_a_note_and_the_saved_notebook_too(place, hub, servers, kernel):
+    out = kernel.run(ROWS_CSV + "print(rows)")
+    assert out.count("card") == ROWS and "[campus] Output cut" in out
+    assert kernel.run("print(6 * 7)").strip() == "42"  # the next cell has its own budget
+    cell = {"cell_type": "code", "source": "print(rows)", "metadata": {}, "execution_count": 1,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "card,district\n" * 20_000}]}
+    saved = httpx.put(f"{hub.url}user/alice/api/contents/saved.ipynb", headers=admin(hub), timeout=30,
+                      json={"type": "notebook", "content": {**NOTEBOOK, "cells": [cell]}})
+    assert saved.status_code in (200, 201), saved.text
+    on_disk = json.loads((home(place, "alice") / "saved.ipynb").read_text())
+    assert "".join(on_disk["cells"][0]["outputs"][0]["text"]).count("card") == ROWS
+
+
+SCREEN_NOTEBOOK = {**NOTEBOOK, "metadata": {"kernelspec": {"name": "python3", "language": "python",
+                                                            "display_name": "Python 3 (ipykernel)"}},
+                   "cells": [{"cell_type": "code", "source": "print(open('rows.csv').read())", "metadata": {},
+                              "execution_count": None, "outputs": [], "id": "rows"}]}
+
+
+def test_her_browser_shows_a_screenful_of_rows_and_fetches_no_file(hub, servers, kernel, browser):
+    """alice in Chromium: JupyterLab runs a cell printing 20,000 rows (JupyterLab's own
+    websocket protocol): 200 are shown, with the note; her browser's fetch of rows.csv is
+    refused, and the notebook she saves holds no more than was shown."""
+    kernel.run(ROWS_CSV)
+    put = httpx.put(f"{hub.url}user/alice/api/contents/screen.ipynb", headers=admin(hub), timeout=30,
+                    json={"type": "notebook", "content": SCREEN_NOTEBOOK})
+    assert put.status_code in (200, 201), put.text
+    password = Passwords(Path(hub.env["CAMPUS_HUB_STATE_DIR"]) / "passwords").generate("alice")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(hub.url + "hub/login?next=%2Fhub%2Fhome")
+        page.fill("#username_input", "alice")
+        page.fill("#password_input", password)
+        page.click("#login_submit")
+        page.wait_for_url("**/hub/home", timeout=30_000)
+        page.goto(hub.url + "user/alice/lab/tree/screen.ipynb")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        page.click(".jp-Notebook .jp-Cell .jp-InputArea-editor")
+        page.keyboard.press("Shift+Enter")
+        output = page.wait_for_selector(".jp-OutputArea-output:has-text('[campus] Output cut')", timeout=120_000)
+        shown = output.inner_text()
+        fetched = page.evaluate("""async () => {
+            const answer = await fetch("/user/alice/api/contents/rows.csv");
+            return [answer.status, await answer.text()];
+        }""")
+        page.wait_for_selector(".lm-TabBar-tab.jp-mod-dirty", timeout=30_000)  # run, not yet saved
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+s")
+        page.wait_for_selector(".lm-TabBar-tab.jp-mod-dirty", state="detached", timeout=30_000)
+    finally:
+        context.close()
+    assert shown.count("card") == ROWS
+    assert fetched[0] == 403 and "card00001" not in fetched[1]
+    saved = httpx.get(f"{hub.url}user/alice/api/contents/screen.ipynb", headers=admin(hub), timeout=30).json()
+    assert "".join(saved["content"]["cells"][0]["outputs"][0]["text"]).count("card") == ROWS
+
+
+def test_her_kernel_cannot_make_a_user_namespace(kernel):
+    seen = kernel.json("""
+import json, subprocess
+tried = subprocess.run(["unshare", "-Ur", "true"], capture_output=True, text=True)
+print(json.dumps([tried.returncode, tried.stderr]))
+""")
+    assert seen[0] != 0 and "Operation not permitted" in seen[1]
+
+
+def test_her_kernel_reads_her_own_cgroups_and_no_other_sessions(kernel, bob_kernel):
+    seen = kernel.json(f"""
+import json, os
+from pathlib import Path
+groups = {{c: sorted(os.listdir(f"{CGROUPS}/{{c}}/campus")) for c in ("memory", "cpu", "pids")}}
+try:
+    bobs = Path("{CGROUPS}/memory/campus/{PREFIX}bob/memory.usage_in_bytes").read_text()
+except OSError as e:
+    bobs = type(e).__name__
+own = Path("{CGROUPS}/memory/campus/{PREFIX}alice/memory.oom_control").read_text()
+named = [folder for folder, _, _ in os.walk("{CGROUPS}") if "{PREFIX}bob" in folder]
+print(json.dumps({{"groups": groups, "bobs": bobs, "own": "oom_kill" in own, "named": named}}))
+""")
+    assert seen["groups"] == {c: [PREFIX + "alice"] for c in ("memory", "cpu", "pids")}
+    assert seen["bobs"] == "FileNotFoundError" and seen["own"] and seen["named"] == []
+    assert (SessionGroup(PREFIX + "bob").memory_folder / "memory.usage_in_bytes").exists()  # it is there, hidden
 
 
 def lab_config(page: httpx.Response) -> dict:
@@ -851,6 +984,34 @@ def test_without_bwrap_or_setpriv_no_server_starts(tmp_path):
     with pytest.raises(SandboxUnavailable) as refused:
         find_tools(str(tmp_path))
     assert "apt-get install bubblewrap" in refused.value.reason and "util-linux" in refused.value.reason
+
+
+def under_the_filter(command: list[str]) -> subprocess.CompletedProcess:
+    """`command` in bubblewrap under the session's seccomp filter, as nobody."""
+    tools, seccomp = find_tools(), program_fd()
+    try:
+        return subprocess.run([tools["bwrap"], "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+                               "--unshare-pid", "--seccomp", str(seccomp), "--", tools["setpriv"], "--reuid=65534",
+                               "--regid=65534", "--clear-groups", *command],
+                              pass_fds=(seccomp,), capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(seccomp)
+
+
+def test_the_seccomp_filter_refuses_user_namespaces_and_lets_threads_and_processes_run():
+    need_sandbox()
+    refused = under_the_filter(["unshare", "-Ur", "true"])
+    assert refused.returncode != 0 and "Operation not permitted" in refused.stderr
+    works = under_the_filter(["/usr/bin/python3", "-c", "import subprocess, threading; t = threading.Thread(target=print, "
+                                               "args=('thread',)); t.start(); t.join(); subprocess.run(['true'])"])
+    assert (works.returncode, works.stdout) == (0, "thread\n"), works.stderr
+
+
+def test_only_the_sessions_own_cgroups_are_shown_again(tmp_path):
+    own = [CGROUPS / c / "campus" / "campus-alice" for c in ("memory", "pids")]
+    args = " ".join(mount_args([], [], tmp_path, own_groups=own))
+    assert args.endswith(f"--tmpfs {CGROUPS}/memory/campus --ro-bind {own[0]} {own[0]} "
+                         f"--tmpfs {CGROUPS}/pids/campus --ro-bind {own[1]} {own[1]}")
 
 
 def test_a_hidden_folder_open_to_everyone_is_refused(tmp_path):

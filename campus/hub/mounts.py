@@ -71,7 +71,8 @@ class MountPlan:
         self.mounts.append((path, False))
 
 
-def mount_args(hidden: list[Path], readonly: list[Path], home: Path, scratch: int | None = None) -> list[str]:
+def mount_args(hidden: list[Path], readonly: list[Path], home: Path, scratch: int | None = None,
+               own_groups: list[Path] = ()) -> list[str]:
     """bubblewrap's mounts, in the order that keeps hidden things hidden.
 
     1. the system read-only, its own /proc and /dev, a private /dev/shm, /tmp (of `scratch`
@@ -79,7 +80,9 @@ def mount_args(hidden: list[Path], readonly: list[Path], home: Path, scratch: in
     2. an empty tmpfs over each hidden folder;
     3. read-only again: each runtime folder (Python, the project) that a hidden folder covered,
        then hidden again: the hidden folders inside it;
-    4. the researcher's home, read-write (then hidden again: hidden folders inside it).
+    4. the researcher's home, read-write (then hidden again: hidden folders inside it);
+    5. the folders that hold every session's cgroups hidden, and the session's `own_groups`
+       shown again read-only (other sessions' names and memory use are not hers to read).
 
     >>> print(" ".join(mount_args(
     ...     hidden=[Path("/root"), Path("/srv/data"), Path("/tmp/x"), Path("/root/project/.campus"), Path("/home")],
@@ -108,6 +111,10 @@ def mount_args(hidden: list[Path], readonly: list[Path], home: Path, scratch: in
         if plan.hidden(path):
             show_and_hide_inside(path, writable=False)
     show_and_hide_inside(home, writable=True)
+    for group in own_groups:
+        if not plan.hidden(group.parent):
+            plan.hide(group.parent)
+        plan.show(group)
     return plan.args
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import pwd
 import resource
 import shlex
@@ -54,6 +55,7 @@ from .errors import SandboxUnavailable
 from .limits import SessionGroup, SessionLimits, limits_of
 from .mounts import hidden_from_settings, mount_args, open_to_others, runtime_folders
 from .network import RelayLimits, SessionNetwork, outward
+from .seccomp import program_fd
 
 SERVER_SETTINGS = PROJECT_ROOT / "hub" / "singleuser"
 PASSED_CAMPUS_VARIABLES = {"CAMPUS_SERVICE_URL"}  # every other CAMPUS_* stays with the hub
@@ -189,13 +191,15 @@ class SandboxSpawner(LocalProcessSpawner):
         return list(relays.values())
 
     def sandbox_command(self, tools: dict[str, str], hidden: list[Path], account: pwd.struct_passwd,
-                        server: list[str]) -> list[str]:
-        """``nsenter <her network> bwrap <namespaces> <mounts> -- setpriv <drop> -- <server>``."""
+                        server: list[str], seccomp: int) -> list[str]:
+        """``nsenter <her network> bwrap <namespaces> <mounts> --seccomp <fd> -- setpriv <drop> -- <server>``."""
         readonly = [Path(p).resolve() for p in self.readonly_paths]
         namespaces = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                       "--hostname", "campus", "--die-with-parent", "--new-session"]
+        mounts = mount_args(hidden, readonly, self.home, int(SandboxSettings().tmp_size),
+                            own_groups=list(self.group.folders.values()))
         return [tools["nsenter"], f"--net={self.network.path}", "--",
-                tools["bwrap"], *namespaces, *mount_args(hidden, readonly, self.home, int(SandboxSettings().tmp_size)),
+                tools["bwrap"], *namespaces, *mounts, "--seccomp", str(seccomp),
                 "--chdir", str(self.home), "--", *drop_to(account, tools["setpriv"]), *server]
 
     def make_preexec_fn(self, name):
@@ -213,7 +217,8 @@ class SandboxSpawner(LocalProcessSpawner):
         return preexec
 
     def user_env(self, env):
-        """Her account and home; the locked-down settings; Jupyter and Python kept out of her home's config."""
+        """Her account and home; the locked-down settings; Jupyter and Python kept out of her home's config;
+        the campus package the hub itself runs."""
         home = str(self.home)
         env.update({
             "USER": self.account_name,
@@ -226,6 +231,7 @@ class SandboxSpawner(LocalProcessSpawner):
             "JUPYTERLAB_SETTINGS_DIR": f"{home}/.jupyter/lab/user-settings",
             "JUPYTERLAB_WORKSPACES_DIR": f"{home}/.jupyter/lab/workspaces",
             "PYTHONNOUSERSITE": "1",
+            "PYTHONPATH": str(PROJECT_ROOT),  # the server and kernels import the hub's own campus package
         })
         return env
 
@@ -264,11 +270,16 @@ class SandboxSpawner(LocalProcessSpawner):
         sandbox = SandboxSettings()
         self.network = await SessionNetwork.open(self.account_name, self.port, relays, RelayLimits(
             sandbox.relay_connections, sandbox.relay_idle_seconds), self.log)
-        cmd = self.sandbox_command(tools, hidden, account, [*self.cmd, *self.get_args()])
-        self.log.info("Spawning %s's sealed server as %s (%s): %s", self.user.name, self.account_name,
-                      self.limits, " ".join(shlex.quote(s) for s in cmd))
-        # Popen on the hub's main thread: --die-with-parent follows the thread that started bwrap.
-        self.proc = Popen(cmd, env=env, preexec_fn=self.make_preexec_fn(self.user.name), start_new_session=True)
+        seccomp = program_fd()
+        try:
+            cmd = self.sandbox_command(tools, hidden, account, [*self.cmd, *self.get_args()], seccomp)
+            self.log.info("Spawning %s's sealed server as %s (%s): %s", self.user.name, self.account_name,
+                          self.limits, " ".join(shlex.quote(s) for s in cmd))
+            # Popen on the hub's main thread: --die-with-parent follows the thread that started bwrap.
+            self.proc = Popen(cmd, env=env, preexec_fn=self.make_preexec_fn(self.user.name), start_new_session=True,
+                              pass_fds=(seccomp,))
+        finally:
+            os.close(seccomp)
         self.pid = self.proc.pid
         return (self.ip or "127.0.0.1", self.port)
 

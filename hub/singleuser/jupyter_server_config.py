@@ -1,4 +1,5 @@
-"""A sandboxed notebook server's settings: no file downloads, no terminals, no nbconvert.
+"""A sandboxed notebook server's settings: no files to the browser, outputs capped, no
+terminals, no nbconvert.
 
 `campus.hub.spawner.SandboxSpawner` points JUPYTER_CONFIG_DIR here (read-only inside the
 sandbox) and sets JUPYTERHUB_DISABLE_USER_CONFIG and PYTHONNOUSERSITE, so nothing in the
@@ -7,9 +8,10 @@ disables and locks JupyterLab's download and export plugins. ``migrated`` is jup
 marker: without it a server whose home has ``~/.ipython`` (any home after its first
 kernel) tries to write here, and fails to start.
 
-What this does not stop: the contents API (``/api/contents``) still returns every file in
-the home (the editor needs it), and a kernel can print anything it can read. That is why
-the kernel reads data only through the data service, which applies the policy.
+The contents API serves folders and notebooks only, never another file's body, and
+every output reaches the browser within a screenful's caps (`campus.hub.screen`): in every
+sealed session, rows are for reading, and files leave only through the airlock. What a
+determined person can still copy by hand is in ``hub/README.md``.
 """
 
 from jupyterhub.singleuser.extension import JupyterHubAuthorizer
@@ -33,6 +35,8 @@ class CampusServerAuthorizer(JupyterHubAuthorizer):
 c.ServerApp.authorizer_class = CampusServerAuthorizer
 c.ServerApp.terminals_enabled = False
 c.ServerApp.jpserver_extensions = {"jupyter_server_terminals": False}
+c.ServerApp.contents_manager_class = "campus.hub.screen.ReadingContentsManager"
+c.ServerApp.kernel_websocket_connection_class = "campus.hub.screen.ScreenedConnection"
 c.ContentsManager.files_handler_class = None  # no /files/: downloads and "open in a new tab" get 404
 c.LabApp.extension_manager = "readonly"  # no installing extensions from the UI
 c.LabApp.news_url = None
