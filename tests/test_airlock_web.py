@@ -19,6 +19,8 @@ from html import unescape
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from fastapi import FastAPI, Header, HTTPException
 from fastapi.testclient import TestClient
 
@@ -467,3 +469,27 @@ def test_a_long_table_is_shown_whole_a_page_at_a_time(client, airlock, audit):
         shown += re.findall(r"<tr><td[^>]*>([^<]*)</td>", html)
     assert shown == table.column("district").to_pylist(), "every row the checks read is on a page, once, in order"
     assert client.get(f"/airlock/{request['id']}?page=0", headers=signed(SEJIN)).status_code == 422
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60), min_size=1,
+                      max_size=30))
+def test_a_text_is_shown_to_the_reviewer_whole_exactly_as_it_leaves(client, lines):
+    text = "\n".join(lines).encode("utf-8")
+    writer = CampusUser(f"writer{next(NEW)}", ("researchers",))  # a requester of their own: a day's limit each
+    response = upload(client, "notes.txt", text, user=writer, name="notes")
+    if response.status_code != 201:
+        assert response.json()["code"] == "invalid_export", response.text  # e.g. a table in the text
+        return
+    request = response.json()
+    released = client.get(f"/airlock/{request['id']}/content", headers=signed(SEJIN)).content
+    page = client.get(f"/airlock/{request['id']}", headers=signed(SEJIN)).text
+    shown = re.search(r'<pre class="text-file">(.*?)</pre>', page, re.S)
+    assert shown and unescape(shown.group(1)) == released.decode("utf-8")
+
+
+def test_a_text_longer_than_the_page_shows_whole_is_refused(client):
+    long = "".join(f"Paragraph {i} of the report says what the figures show and why. " * 8 + "\n\n"
+                   for i in range(600)).encode()
+    refused = upload(client, "report.txt", long, name="long-report")
+    assert refused.status_code == 422 and "shown whole" in refused.json()["reason"]

@@ -173,6 +173,7 @@ CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # not text (tab, newline
 #: An unquoted empty field is no value; a quoted one ("") is empty text: so a table written again reads the same.
 EMPTY = pa_csv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
 TEXT_TABLE_ROWS = 10  # a text holding a table of more rows is refused: as .csv it would be checked
+TEXT_BYTES = 256 * 1024  # a longer text is refused: the review page shows a text whole, and this much reads
 
 
 def kind_of(filename: str) -> FileKind:
@@ -346,8 +347,12 @@ def check_file(filename: str, content: bytes, rules: OutputRules) -> FileReport:
         if kind.text and holds_a_table(content):
             raise InvalidExport(f"{filename} holds a table of more than {TEXT_TABLE_ROWS} rows: save it as .csv, "
                                 f"so the airlock checks it, or {EXPORT_INSTEAD}")
+        released = written_anew(kind, filename, content, rules)[0]
+        if kind.text and len(released) > TEXT_BYTES:
+            raise InvalidExport(f"{filename} is longer than the {TEXT_BYTES // 1024} KiB a reviewer is shown whole: "
+                                f"split it into shorter texts, or {EXPORT_INSTEAD}")
         checks += [Check("rewritten", "pass", REWRITTEN[kind.name]), Check("reviewer", "flag", NO_AUTOMATIC_CHECK)]
-        return FileReport(kind, tuple(checks), content=written_anew(kind, filename, content, rules)[0])
+        return FileReport(kind, tuple(checks), content=released)
     released, formulas = written_anew(kind, filename, content, rules)
     table = read_table(kind, filename, released, rules)  # the rules read what leaves
     output = Output.of(table, rules)

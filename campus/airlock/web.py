@@ -72,7 +72,7 @@ from extractguard import formatting
 from extractguard.formatting import exact, missing
 from extractguard.report import Measured
 
-from . import permissions, policies
+from . import checks, permissions, policies
 from .airlock import Airlock, Seen
 from .request import AIRLOCK, ExportRequest, User
 from .states import STATUSES, Status
@@ -404,9 +404,11 @@ def _request_page(request: Request, airlock: Airlock, user: User, request_id: Re
     shows_table = export.kind == "table" or export.report.get("checked") == "table"
     table = _table_view(airlock.table(request_id, user, audit=audit), export, airlock.settings.page_rows, page) \
         if shows_table and look else None
+    text = airlock.content(request_id, user, audit=audit).decode("utf-8") \
+        if look and export.kind == "file" and not shows_table and checks.kind_of(export.filename).text else None
     return _page(
         request, "request.html", user, status_code=error.http_status if error else 200,
-        title=f"Export request {export.id}: {export.name}", export=export, table=table, reviewer=reviewer,
+        title=f"Export request {export.id}: {export.name}", export=export, table=table, text=text, reviewer=reviewer,
         history=airlock.history(request_id, user) if reviewer else [],
         can_review=permissions.can_review(user, export, airlock.policy) and policies.can_review(export),
         can_release=permissions.can_release(user, export, airlock.policy) and policies.can_release(export),
