@@ -712,3 +712,16 @@ def _encodes(text: str, encoding: str) -> bool:
         return True
     except UnicodeEncodeError:
         return False
+
+
+def test_a_small_file_without_an_identifier_is_proposed_without_a_domain_and_loads(root, tmp_path):
+    """No crash on a column of few values without an entity to count, and no values written into the
+    catalog: rows sharing a value say nothing of how many people it would name."""
+    names = ["Kim Minjun", "Lee Seoyeon", "Park Jiho"]  # staff names, each on many rows
+    file = write_csv(tmp_path / "till.csv", ["store", "clerk", "amount"],
+                     [[f"S{i % 2}", names[i % 3], str(1000 + i)] for i in range(300)])
+    proposed = run("add", "till", "--from", str(file), "--steward", "sejin")
+    assert proposed.exit_code == 0, (proposed.output, proposed.exception)
+    assert "domain" not in proposed.output and not any(n in proposed.output for n in names)
+    assert run("add", "till", "--from", str(file), "--steward", "sejin", "--accept").exit_code == 0
+    assert not any(n in (root / "datasets" / "catalog.yaml").read_text() for n in names)

@@ -267,16 +267,20 @@ def entity_of(columns: list[ColumnProfile], roles: dict[str, str]) -> str | None
 
 
 def _domains(db, result: Profile) -> dict[str, list]:
-    """The values of each small dimension or quasi-identifier, if every one is shared by many entities."""
+    """The values of each small dimension or quasi-identifier, if every one is shared by many entities.
+    Without an entity to count, no values are proposed: how many rows hold a value says nothing of
+    how many people it would name (twenty staff names on many rows each), so the steward declares it."""
     roles = result.roles()
     entity = entity_of(result.columns, roles)
-    who = f"c{[c.name for c in result.columns].index(entity)}" if entity else None
+    if entity is None:
+        return {}
+    who = f"c{[c.name for c in result.columns].index(entity)}"
     domains = {}
     for i, column in enumerate(result.columns):
         if (roles[column.name] not in ("dimension", "quasi_identifier") or not 0 < column.distinct <= SMALL_DOMAIN
                 or column.but_for):  # its values hold the few lines' too
             continue
-        counts = db.execute(f"SELECT trim(c{i}), count(DISTINCT {who or '*'}) FROM t WHERE NULLIF(trim(c{i}), '') "
+        counts = db.execute(f"SELECT trim(c{i}), count(DISTINCT {who}) FROM t WHERE NULLIF(trim(c{i}), '') "
                             f"IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
         if all(n >= DOMAIN_ENTITIES for _, n in counts):
             values = [v for v, _ in counts]
