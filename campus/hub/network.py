@@ -195,6 +195,9 @@ async def socket_inside(namespace: Path, listen_on: int | None = None) -> socket
 # --------------------------------------------------------------------------- the relays
 
 
+INWARD_FACTOR = 8  # the proxy's door in holds this many times the cap of the kernel's door out
+
+
 @dataclass(frozen=True)
 class RelayLimits:
     """What one session's relays hold at most (`campus.settings.SandboxSettings`)."""
@@ -307,7 +310,9 @@ class SessionNetwork:
             await asyncio.to_thread(check_loopback, out.to[0])
         path = await asyncio.to_thread(make_namespace, name)
         network = cls(name, path, limits, session_address(server_port))
-        inward = Gate(name, "in (from the proxy to its server)", limits.connections, logger)
+        # The proxy's connections carry her browser (JupyterLab loads and polls on many at once): the
+        # proxy is the campus's own, so its door is wider; the kernel's door out holds the cap.
+        inward = Gate(name, "in (from the proxy to its server)", limits.connections * INWARD_FACTOR, logger)
         outward_gate = Gate(name, "out (to the hub's API and the data service)", limits.connections, logger)
         try:
             network.relays.append(await asyncio.start_server(gated(inward, network._inward(server_port)), INSIDE,
