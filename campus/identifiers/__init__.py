@@ -42,10 +42,9 @@ NAMED_AFTER_A_PERSON = ("fullname", "holdername", "customername", "성명", "이
 NOT_PERSON_NAME_WORDS = ("store", "shop", "merchant", "company", "firm", "business", "brand", "area", "station",
                          "district", "place", "street", "building", "product", "item", "file", "상호", "점포", "가맹점",
                          "상품", "제품", "메뉴", "매장", "업체", "업종", "지점", "지역", "건물", "도로", "시설", "파일")
-FEW_NAMES = 3  # values shaped like names that make a column one of names (all of a smaller one)
+FEW_NAMES = 3  # different names that make a column one of names (every value of a column of fewer)
 NAME_SHARE = 0.02  # ... and at least this share of its values: a stray word of ordinary text is no column of names
-SENTENCE = r"\S+(?:\s+\S+){3,}"  # four words or more
-SENTENCE_LENGTH = 20
+SENTENCE_WORDS, SENTENCE_LENGTH = 4, 20  # a value of this many words and characters or more is a sentence
 FREE_TEXT_SHARE = 0.1  # values that are sentences making a column free text
 FREE_TEXT = "free text"
 
@@ -95,7 +94,12 @@ def sentences(values: pl.Series, times: pl.Series | None = None) -> int:
     text = _as_text(values)
     if text is None or text.dtype != pl.String or text.len() == 0:
         return 0
-    return _count(text.str.contains(SENTENCE) & (text.str.len_chars() >= SENTENCE_LENGTH), times)
+    return _count(_sentences(text), times)
+
+
+def _sentences(text: pl.Series) -> pl.Series:
+    long = text.str.len_chars() >= SENTENCE_LENGTH
+    return long & (text.str.count_matches(r"\s+") >= SENTENCE_WORDS - 1)
 
 
 def redacted(values: pl.Series) -> pl.Series:
@@ -152,6 +156,8 @@ class Findings:
     kinds: dict[str, Counter] = field(default_factory=dict)  # column -> what -> values of it
     bare: dict[str, Counter] = field(default_factory=dict)  # column -> what -> values of its bare form
     names: Counter = field(default_factory=Counter)  # column -> values that are (or hold) personal names
+    distinct_names: Counter = field(default_factory=Counter)  # column -> of those, how many differ (per batch)
+    distinct: Counter = field(default_factory=Counter)  # column -> values that differ (per batch)
     sentences: Counter = field(default_factory=Counter)  # column -> values that are free text
     present: Counter = field(default_factory=Counter)  # column -> values present
 
@@ -159,14 +165,24 @@ class Findings:
         """Scan a batch's `values` of `column`: each distinct value once, counted as often as it occurs."""
         self.present[column] += values.len() - values.null_count()
         counts = values.drop_nulls().value_counts(name="times")
-        distinct, times = counts[values.name], counts["times"]
-        for finding in identifying(distinct, times):
-            self.kinds.setdefault(column, Counter())[finding.what] += finding.count
-        for finding in bare(distinct, times):
-            self.bare.setdefault(column, Counter())[finding.what] += finding.count
-        if text:
-            self.names[column] += person_names(distinct, times)
-            self.sentences[column] += sentences(distinct, times)
+        distinct, times = _as_text(counts[values.name]), counts["times"]
+        self.distinct[column] += counts.height
+        if distinct is None or distinct.len() == 0:
+            return
+        for kind in KINDS:
+            self._count(self.kinds, column, kind.name, _count(kind.found(distinct), times))
+            if kind.bare:
+                self._count(self.bare, column, kind.name, _count(kind.found_bare(distinct), times))
+        if text and distinct.dtype == pl.String:
+            named = names(distinct)
+            self.names[column] += _count(named, times)
+            self.distinct_names[column] += int(named.sum())
+            self.sentences[column] += _count(_sentences(distinct), times)
+
+    @staticmethod
+    def _count(counters: dict[str, Counter], column: str, what: str, n: int) -> None:
+        if n:
+            counters.setdefault(column, Counter())[what] += n
 
     def merge(self, other: "Findings") -> None:
         for column, kinds in other.kinds.items():
@@ -174,6 +190,8 @@ class Findings:
         for column, kinds in other.bare.items():
             self.bare.setdefault(column, Counter()).update(kinds)
         self.names.update(other.names)
+        self.distinct_names.update(other.distinct_names)
+        self.distinct.update(other.distinct)
         self.sentences.update(other.sentences)
         self.present.update(other.present)
 
@@ -184,7 +202,8 @@ class Findings:
         present = self.present[column]
         found = dict(self.kinds.get(column, {}))
         found.update({what: n for what, n in self.bare.get(column, {}).items() if 2 * n >= present})
-        if self.names[column] >= min(FEW_NAMES, present) and self.names[column] >= NAME_SHARE * present:
+        if (self.distinct_names[column] >= min(FEW_NAMES, self.distinct[column])
+                and self.names[column] >= NAME_SHARE * present):
             found["personal names"] = self.names[column]
         if self.sentences[column] >= min(FEW_NAMES, present) and self.sentences[column] >= FREE_TEXT_SHARE * present:
             found[FREE_TEXT] = self.sentences[column]

@@ -22,6 +22,7 @@ import re
 import polars as pl
 
 from .kinds import in_python
+from .places import KNOWN_PLACES
 from .text import HONORIFIC, HONORIFICS, NAME_LABELS, bare_names
 
 #: Korean surnames: the common ones (nine people in ten), then rarer ones.
@@ -29,9 +30,10 @@ SURNAMES = ("김이박최정강조윤장임한오서신권황안송류전홍고�
             "여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감음빈동온호범좌팽승간상갈"
             "시단견당화창")
 TWO_SYLLABLE_SURNAMES = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방", "어금", "망절", "장곡")
-#: Syllables given names are made of (the commonest, modern and older), leaving out those far more common
-#: in ordinary words (장 of 주차장, 치 of 유치원, 의 of 한의원, 산 of 부동산, 권 of 태권도, 실 of 사무실).
-GIVEN = frozenset("가강건경계광교구규균근금기길나남다단담덕도동두라란람래련렬령례로록류륜률리린림명모문미민배백범병보복봉분빈빛상서석선설섭성세소솔송수숙순슬승시식신심아안애양연열엽영예오옥온완요용우욱운웅원유윤율은이익인일임자재정제조종주준중지진찬창채천철청초춘충태택표필하학한해향헌혁현형혜호홍화환황효후훈휘흠희")
+#: Syllables given names begin and end with (the commonest, modern and older), leaving out those far more
+#: common in ordinary words than in names (소 of 주유소, 계 of 신세계, 의 of 한의원, 산 of 부동산).
+FIRST_GIVEN = frozenset("가강건경계광교국규근금기길나남다단담덕도동두명무문미민범병보복봉분빈상서석선성세소솔수순승시신아애양여연영예옥완용우욱운원유윤율은이익인일자재정제종주준중지진차찬창채천철청춘충태택평필하한해향현형혜호홍화환효훈휘희")
+LAST_GIVEN = frozenset("강건결경구국규근기길남녀님단덕동라란람래련렬령례로록룡률리린림명문미민범별봉빈석선섭성솔수숙순슬식아애연열엽영옥온완용우욱운웅원윤율은이익인일임자재정주준중지진찬창채천철춘태택하한향헌혁현협형혜호홍화환효후훈휘흠희")
 #: Last syllables of places; in a column mostly of places, a value ending so is one.
 PLACE_END = "동구시군읍면리로길가역"
 #: Last syllables of shops, food and things, never of a name.
@@ -54,13 +56,14 @@ ROLES = (*NAME_LABELS, *HONORIFICS, "주문자", "수령인", "수취인", "예�
          "임차인", "임대인", "가입자", "사용자", "이용자", "운전자", "배달원", "관리자", "작성자")
 
 _S = f"[{SURNAMES}]"
-_G = "[" + "".join(sorted(GIVEN)) + "]"
+_F, _L = ("[" + "".join(sorted(syllables)) + "]" for syllables in (FIRST_GIVEN, LAST_GIVEN))
 _TWO = "(?:" + "|".join(TWO_SYLLABLE_SURNAMES) + ")"
-HANGUL_NAME = rf"^(?:{_S}{_G}{{2}}|{_TWO}{_G}{{1,2}})$"
+_GIVEN = f"(?:{_F}{_L}|{_L})"
+HANGUL_NAME = rf"^(?:{_S}{_F}{_L}|{_TWO}{_GIVEN})$"
 MASKED_NAME = rf"^(?:{_S}|{_TWO})(?:\*[가-힣*]?|[가-힣]\*)$"
 HANJA_NAME = rf"^[{HANJA_SURNAMES}][\u4e00-\u9fff]{{1,2}}$"
 #: A name in a note: before an honorific (김민준 고객), or after a label (수령인: 김민준).
-NAME_IN_TEXT = (rf"(?:^|[^가-힣])(?:{_S}{_G}{{2}}|{_TWO}{_G}{{1,2}}|{_S}\*[가-힣*])\s?{HONORIFIC}"
+NAME_IN_TEXT = (rf"(?:^|[^가-힣])(?:{_S}{_F}{_L}|{_TWO}{_GIVEN}|{_S}\*[가-힣*])\s?{HONORIFIC}"
                 rf"|(?i:{'|'.join(NAME_LABELS)})\s*[:：]\s*(?:{_S}[가-힣*]{{1,2}}|[A-Z][a-z]+ [A-Z][a-z]+)")
 
 
@@ -69,7 +72,8 @@ def names(values: pl.Series) -> pl.Series:
     text = values.str.strip_chars()
     bare = bare_names(text)
     hangul = bare.str.contains(HANGUL_NAME) & ~bare.str.contains(f"[{NOT_A_NAME_END}]$")
-    if _mostly_places(bare):
+    hangul &= ~bare.is_in(KNOWN_PLACES)
+    if _places(bare):
         hangul &= ~bare.str.contains(f"[{PLACE_END}]$")
     hangul &= ~bare.is_in(ROLES)
     whole = (hangul | bare.str.contains(MASKED_NAME) | bare.str.contains(HANJA_NAME)
@@ -82,8 +86,9 @@ def redacted_names(text: str) -> str:
     return in_python(NAME_IN_TEXT).sub("⟨personal names⟩", text)
 
 
-def _mostly_places(bare: pl.Series) -> bool:
-    """Whether most of a column's (distinct) values end like places: 역삼동, 강남구, 테헤란로."""
+def _places(bare: pl.Series) -> bool:
+    """Whether a column's values are places: most end like one (역삼동, 강남구, 테헤란로), and one at
+    least is a place known by name."""
     present = bare.drop_nulls()
-    return present.len() > 0 and 2 * present.str.contains(f"[{PLACE_END}]$").sum() >= present.len()
-
+    ending = present.str.contains(f"[{PLACE_END}]$")
+    return 2 * ending.sum() >= present.len() > 0 and present.is_in(KNOWN_PLACES).any()
