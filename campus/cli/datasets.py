@@ -386,7 +386,7 @@ def _show_profile(found) -> None:
     for c in found.columns:
         but_for = f" but for {c.but_for[1]:,} line{'s' if c.but_for[1] > 1 else ''}" if c.but_for else ""
         table.add_row(c.name, c.header, c.type + but_for, f"{c.missing:,}", f"{c.distinct:,}", f"{c.uniqueness:.0%}",
-                      found.findings.said(c.name) or "-")
+                      "; ".join(filter(None, (found.findings.said(c.name), c.quasi))) or "-")
     out.print(f"{found.rows:,} rows", highlight=False)
     out.print(table)
 

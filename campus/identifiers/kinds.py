@@ -32,6 +32,7 @@ D = "[0-9]"
 M = "[0-9*xX#]"  # a digit, or a digit masked
 SEP = r"[-. ]?"
 BEFORE, AFTER = r"(?:^|[^0-9])", r"(?:$|[^0-9])"
+APART = r"(?:^|[^0-9*xX#-])"  # before a pattern that may begin with a mask: not inside a longer one
 DATE6 = rf"{D}{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]{D}|3[01])"
 REGIONS = "서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주"
 PLATE_LETTERS = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주바사아자배허하호"
@@ -80,7 +81,7 @@ class Kind:
 
 #: Each pattern's bounds as Rust's regex (polars) writes them, and as lookarounds that take no character
 #: (Python's re, to replace a match and nothing round it).
-LOOKAROUNDS = {BEFORE: "(?<![0-9])", AFTER: "(?![0-9])", "(?:^|[^A-Za-z0-9])": "(?<![A-Za-z0-9])",
+LOOKAROUNDS = {BEFORE: "(?<![0-9])", AFTER: "(?![0-9])", APART: "(?<![0-9*xX#-])", "(?:^|[^A-Za-z0-9])": "(?<![A-Za-z0-9])",
                "(?:^|[^0-9.])": "(?<![0-9.])", "(?:$|[^0-9.])": "(?![0-9.])", r"(?:$|[\s,(]|번지)": r"(?=$|[\s,(]|번지)",
                "(?:^|[^가-힣])": "(?<![가-힣])"}
 
@@ -107,7 +108,7 @@ def luhn(match: str) -> bool:
     """A card number's check digit (Luhn); a masked number cannot be checked, and is one all the same."""
     number = core(match)
     if any(ch in "*xX#" for ch in number):
-        return sum(ch.isdigit() for ch in number) >= 4 and number[-1].isdigit()
+        return sum(ch.isdigit() for ch in number) >= 4
     total = 0
     for i, ch in enumerate(reversed(digits(number))):
         n = int(ch) * (2 if i % 2 else 1)
@@ -128,7 +129,7 @@ def luhns(matches: pl.Series) -> pl.Series:
     doubled = pl.element() * 2 - pl.when(pl.element() > 4).then(9).otherwise(0)
     weighted = figures.list.eval(pl.when(pl.int_range(pl.len()) % 2 == 1).then(doubled).otherwise(pl.element()))
     checked = weighted.list.sum() % 10 == 0
-    masked_card = (digits.str.len_chars() >= 4) & number.str.contains("[0-9]$")
+    masked_card = digits.str.len_chars() >= 4
     return pl.select(pl.when(masked).then(masked_card).otherwise(checked)).to_series().alias(matches.name)
 
 
@@ -161,13 +162,15 @@ def ip_address(match: str) -> bool:
 KINDS = (
     Kind("e-mail addresses", r"[A-Za-z0-9._%+*\-가-힣]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
     Kind("resident registration numbers",
-         rf"{BEFORE}(?:{DATE6}\s?{SEP}\s?{D}{M}{{6}}|{DATE6}\s?-\s?{M}{{7}}){AFTER}", valid=resident_number,
+         rf"{BEFORE}(?:{DATE6}\s?{SEP}\s?{D}{M}{{6}}|{DATE6}\s?-\s?{M}{{7}}){AFTER}"
+         rf"|{APART}{M}{{6}}\s?-\s?{M}{{7}}{AFTER}", valid=resident_number,  # masked past its date: six and seven
          # born 2000-2009 with the leading zero lost: twelve digits
          bare=rf"^[1-9](?:0[1-9]|1[0-2])(?:0[1-9]|[12]{D}|3[01])[1-4]{D}{{6}}$"),
     Kind("phone numbers",
          rf"{BEFORE}(?:\+\s?82{SEP}\(?0?\)?{SEP}|\(?0)(?:1[016789]|2|[3-6][1-5]|70|50{D}?|80)\)?{SEP}\s?"
          rf"{M}{{3,4}}{SEP}{M}{{4}}{AFTER}"
-         rf"|{BEFORE}\+[1-9]{D}{{0,2}}{SEP}{D}{{2,4}}{SEP}{D}{{3,4}}{SEP}{D}{{3,4}}{AFTER}",
+         rf"|{BEFORE}\+[1-9]{D}{{0,2}}{SEP}{D}{{2,4}}{SEP}{D}{{3,4}}{SEP}{D}{{3,4}}{AFTER}"
+         rf"|{APART}[0*xX#]{M}{{1,2}}-{M}{{3,4}}-{M}{{4}}{AFTER}",  # its area code masked too: dashes say it
          bare=rf"^1[016789]{D}{{7,8}}$"),  # a mobile number whose leading zero a spreadsheet dropped
     Kind("card numbers", rf"{BEFORE}{D}(?:[- ]?{M}){{12,18}}{AFTER}", valid=luhn, all_valid=luhns),
     Kind("business registration numbers", rf"{BEFORE}{D}{{3}}-{D}{{2}}-{M}{{5}}{AFTER}", valid=business_number,
