@@ -15,14 +15,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
-from test_ingest import write_csv
+from test_ingest import HEADER as SHOP_HEADER, added, root, rows, run, write_csv  # noqa: F401 (root: a fixture)
 
 from campus import catalog
 from campus.errors import LoadRefused
 from campus.ingest.load import check, domain_of, load
 from campus.ingest.source import open_source
 from campus.ingest.versions import Versions
-from campus.settings import PROJECT_ROOT
+from campus.settings import PROJECT_ROOT, Settings
 
 KEY = b"k" * 32
 SHIPPED = catalog.load(PROJECT_ROOT / "datasets" / "catalog.yaml")["card_usage"]
@@ -80,21 +80,23 @@ def test_an_append_of_street_addresses_in_a_district_column_is_refused_and_nothi
 def test_the_first_load_is_held_to_the_domain_too(tmp_path):
     jan = body(1)
     jan[7][2] = "Gangnam"  # not how the catalog spells it
-    assert "column home_district: 1 value (1 distinct)" in refused(cards(), write_csv(tmp_path / "jan.csv", HEADER, jan),
-                                                                   tmp_path / "data", action="add")
+    reason = refused(cards(), write_csv(tmp_path / "jan.csv", HEADER, jan), tmp_path / "data", action="add")
+    assert "column home_district: 1 value (1 distinct)" in reason
     assert not (tmp_path / "data" / "cards").exists() or not list((tmp_path / "data" / "cards").rglob("*.parquet"))
 
 
 # Each case: the column as declared, values as a file has them, and which lie outside its domain.
+MOMENTS = [datetime.datetime(2025, 12, 31, 23, 59, 59), datetime.datetime(2026, 1, 1), datetime.datetime(2024, 12, 31, 23)]
 DOMAINS = [
-    ("hours 0-23", SHIPPED.columns["hour"], pa.array([0, 23, 24, -1, None], pa.int8()), [False, False, True, True, False]),
+    ("hours 0-23", SHIPPED.columns["hour"], pa.array([0, 23, 24, -1, None], pa.int8()),
+     [False, False, True, True, False]),
     ("a month column: the first of its first month is in", catalog.Column(
         type="DATE", role="time", grain="month", description="-", domain={"first": "2025-01-15", "last": "2025-12-31"}),
      pa.array([datetime.date(2025, 1, 1), datetime.date(2024, 12, 1), datetime.date(2026, 1, 1)]), [False, True, True]),
-    ("moments: the whole last day is in", SHIPPED.columns["txn_time"],
-     pa.array([datetime.datetime(2025, 12, 31, 23, 59, 59), datetime.datetime(2026, 1, 1), datetime.datetime(2024, 12, 31, 23)],
-              pa.timestamp("us")), [False, True, True]),
-    ("listed text, exactly", SHIPPED.columns["gender"], pa.array(["F", "M", "f", "X", None]), [False, False, True, True, False]),
+    ("moments: the whole last day is in", SHIPPED.columns["txn_time"], pa.array(MOMENTS, pa.timestamp("us")),
+     [False, True, True]),
+    ("listed text, exactly", SHIPPED.columns["gender"], pa.array(["F", "M", "f", "X", None]),
+     [False, False, True, True, False]),
     ("listed whole numbers", catalog.Column(type="INTEGER", role="dimension", description="-", domain=[1, 2, 3]),
      pa.array([1, 3, 4], pa.int32()), [False, False, True]),
 ]
@@ -144,9 +146,9 @@ def test_a_load_succeeds_exactly_when_every_value_lies_in_the_domain(tmp_path_fa
                                 domain=catalog.Range(first=first, last=last))
         inside = lambda v: first <= int(v) <= last  # noqa: E731
     kept = data.draw(st.lists(values | st.just(""), min_size=1, max_size=40))
+    row = catalog.Column(type="BIGINT", role="measure", description="-")
     dataset = catalog.Dataset(name="d", title="D", description="-", steward="sejin", tier="open", source="d",
-                              entity=None, columns={"row": catalog.Column(type="BIGINT", role="measure", description="-"),
-                                                    "kept": column})
+                              entity=None, columns={"row": row, "kept": column})
     folder = tmp_path_factory.mktemp("domains")
     file = open_source(write_csv(folder / "f.csv", ["row", "kept"], [[str(i), v] for i, v in enumerate(kept)]))
     outside = [v for v in kept if v and not inside(v)]
@@ -155,8 +157,8 @@ def test_a_load_succeeds_exactly_when_every_value_lies_in_the_domain(tmp_path_fa
         assert not outside
     except LoadRefused as e:
         assert outside, e.reason
-        assert f"column kept: {len(outside):,} value{'s' if len(outside) > 1 else ''} ({len(set(outside)):,} distinct)" \
-            in e.reason
+        plural = "s" if len(outside) > 1 else ""
+        assert f"column kept: {len(outside):,} value{plural} ({len(set(outside)):,} distinct) outside" in e.reason
 
 
 # --- columns a steward drops --------------------------------------------------------------------------
@@ -173,6 +175,17 @@ def test_a_dropped_column_never_reaches_the_parquet_and_the_version_says_it_was_
     assert Versions(data / "cards").current().sources[0]["dropped"] == ["메모"]
 
 
+def test_a_steward_drops_a_column_in_the_catalog_and_the_versions_list_says_so(root, tmp_path):
+    added(root, "shop_cards", write_csv(tmp_path / "jan.csv", SHOP_HEADER, rows(1)))
+    memo = write_csv(tmp_path / "feb.csv", [*SHOP_HEADER, "메모"], [[*row, "김민준 고객 요청"] for row in rows(2)])
+    assert "dropped:" in str(run("append", "shop_cards", "--from", str(memo)).exception)
+    path = Settings().catalog_path
+    path.write_text(path.read_text().replace("  shop_cards:\n", "  shop_cards:\n    dropped: [메모]\n"))
+    appended = run("append", "shop_cards", "--from", str(memo))
+    assert appended.exit_code == 0, (appended.output, appended.exception)
+    assert "feb.csv (sha256 " in (listing := run("versions", "shop_cards").output) and "dropped 메모" in listing
+
+
 def test_a_file_without_the_dropped_column_loads_and_records_none(tmp_path):
     dataset, data = cards(dropped=["메모"]), tmp_path / "data"
     load(dataset, [open_source(write_csv(tmp_path / "jan.csv", HEADER, body(1)))], data, KEY, action="add")
@@ -183,3 +196,4 @@ def test_a_column_the_entry_does_not_name_is_refused_pointing_to_dropped(tmp_pat
     file = write_csv(tmp_path / "jan.csv", [*HEADER, "메모"], [[*row, "-"] for row in body(1)])
     reason = refused(cards(), file, tmp_path / "data", action="add")
     assert "'메모', which the catalog's entry for cards does not name" in reason and "dropped:" in reason
+
