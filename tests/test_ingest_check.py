@@ -199,7 +199,7 @@ def test_check_tells_what_refuses_a_file_even_without_its_bad_lines(root, tmp_pa
     result = run("append", "shop_cards", "--from", str(file), "--check")
     assert result.exit_code == 1
     assert "impossible day: 1" in result.output and "line 32" in result.output
-    assert "refused even without those lines: feb.csv holds values that identify people: column merchant: 30 " \
+    assert "refused even without those lines: feb.csv holds values that identify people: column merchant: 30 of 60 " \
            "values look like phone numbers" in result.output.replace("\n", " ")
     assert "010-5555" not in result.output
     short = write_csv(tmp_path / "short.csv", HEADER[:-1], [r[:-1] for r in rows(2, n=5)])

@@ -30,7 +30,7 @@ from ..airlock.table_rules import COUNT_WORDS, MEASURE_WORDS, words_of
 from ..catalog import NAME
 from .. import catalog as catalog_module
 from ..errors import ConfigError, LoadRefused
-from ..identifiers import Findings, named_like_a_person
+from ..identifiers import Findings, identifying, named_like_a_person, person_names
 from .convert import MISSING, read
 from .source import Source, batches, header, lenient_batches
 
@@ -47,6 +47,11 @@ ENTITY_WORDS = ("card", "customer", "person", "holder", "member", "patient", "us
 CONTACT_WORDS = ("phone", "mobile", "email", "contact", "address", "resident", "연락처", "전화", "휴대폰", "이메일",
                  "주소", "주민")
 FREE_TEXT_WORDS = ("remarks", "notes", "memo", "comment", "비고", "메모", "특이사항")
+BIRTH_WORDS = ("birth", "born", "dob", "birthday", "생년월일", "생일", "출생", "생년")
+PLACE_WORDS = ("lat", "lon", "lng", "latitude", "longitude", "gps", "coord", "위도", "경도", "좌표")
+KOREA_LATITUDES, KOREA_LONGITUDES = (33.0, 39.0), (124.0, 132.0)
+ADULT = 15  # days whose median is this many years ago are birthdays, not events
+EXACT_DECIMALS = 5  # a coordinate to this many decimals places someone within a metre or so
 MANY = 1000  # values of a column named after people or firms (merchant, customer) that make it name each one
 SMALL_DOMAIN = 30  # at most this many values are proposed as a public domain
 DOMAIN_ENTITIES = 10  # ... and only if every value is shared by at least this many entities (or rows)
@@ -65,6 +70,29 @@ class ColumnProfile:
     first_of_month: bool = True
     whole_hours: bool = True
     fits_32_bits: bool = True
+    decimals: int = 0  # the most digits after the point of a number
+    low: float | None = None  # the least and the greatest number
+    high: float | None = None
+    median_year: int | None = None  # of the days or moments
+
+    @property
+    def quasi(self) -> str:
+        """Why the column, though a time or a measure by its type, says who someone is: '' if it does not."""
+        if self.type in ("DATE", "TIMESTAMP") and (_has(self.words, BIRTH_WORDS) or (
+                self.median_year is not None and self.median_year <= datetime.date.today().year - ADULT)):
+            return "birth dates: coarsen them to a year or an age band in the file, or declare the column"
+        if self.type == "DOUBLE" and self.decimals >= EXACT_DECIMALS and (
+                _has(self.words, PLACE_WORDS) or self._within(KOREA_LATITUDES) or self._within(KOREA_LONGITUDES)):
+            return (f"exact coordinates ({self.decimals} decimals place a person within metres): round them to 3 "
+                    "decimals or a grid cell in the file, or declare the column")
+        return ""
+
+    def _within(self, bounds: tuple[float, float]) -> bool:
+        return self.low is not None and bounds[0] <= self.low and self.high <= bounds[1]
+
+    @property
+    def words(self) -> list[str]:
+        return words_of(self.name) + [self.header]
 
     @property
     def type(self) -> str:
@@ -219,9 +247,12 @@ def _count(db, columns: list[ColumnProfile]) -> None:
     missing = "', '".join(MISSING)
     for i, column in enumerate(columns):
         present = f"NULLIF(trim(c{i}), '')"
-        column.missing, column.distinct = db.execute(
+        number = f"TRY_CAST({present} AS DOUBLE)"
+        (column.missing, column.distinct, column.decimals, column.median_year, column.low,
+         column.high) = db.execute(
             f"SELECT count(*) FILTER (WHERE trim(coalesce(c{i}, '')) IN ('{missing}')), "
-            f"count(DISTINCT {present}) FROM t").fetchone()
+            f"count(DISTINCT {present}), coalesce(max(length(regexp_extract({present}, '\\.([0-9]+)$', 1))), 0), "
+            f"year(median(TRY_CAST(left({present}, 10) AS DATE))), min({number}), max({number}) FROM t").fetchone()
 
 
 # --- the proposal ----------------------------------------------------------------------------------
@@ -235,13 +266,15 @@ def role_of(column: ColumnProfile, rows: int, findings: Findings) -> str:
     >>> role_of(ColumnProfile("비고", "remarks", rows=50, distinct=2), 50, Findings())
     'identifier'
     """
-    words = words_of(column.name) + [column.header]
-    if (column.name in findings.kinds or named_like_a_person(column.header) or findings.names_most(column.name)
+    words = column.words
+    if (findings.found(column.name) or named_like_a_person(column.header)
             or _has(words, CONTACT_WORDS + FREE_TEXT_WORDS)  # how to reach a person; what free text may say
             or (_has(words, ID_WORDS) and column.distinct > SMALL_DOMAIN)
             or (_has(words, ENTITY_WORDS) and column.distinct > MANY)  # a firm's or a person's own code or name
             or (column.type == "VARCHAR" and rows >= 20 and column.uniqueness >= 0.5)):
         return "identifier"
+    if column.quasi:
+        return "quasi_identifier"
     if column.type in ("DATE", "TIMESTAMP"):
         return "time"
     if _has(words, QUASI_WORDS):
@@ -277,15 +310,23 @@ def _domains(db, result: Profile) -> dict[str, list]:
     who = f"c{[c.name for c in result.columns].index(entity)}"
     domains = {}
     for i, column in enumerate(result.columns):
-        if (roles[column.name] not in ("dimension", "quasi_identifier") or not 0 < column.distinct <= SMALL_DOMAIN
+        if (roles[column.name] not in ("dimension", "quasi_identifier") or column.quasi
+                or not 0 < column.distinct <= SMALL_DOMAIN
                 or column.but_for):  # its values hold the few lines' too
             continue
         counts = db.execute(f"SELECT trim(c{i}), count(DISTINCT {who}) FROM t WHERE NULLIF(trim(c{i}), '') "
                             f"IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
-        if all(n >= DOMAIN_ENTITIES for _, n in counts):
-            values = [v for v, _ in counts]
+        values = [v for v, _ in counts]
+        if all(n >= DOMAIN_ENTITIES for _, n in counts) and not _personal(values):
             domains[column.name] = [int(v) for v in values] if column.type == "BIGINT" else values
     return domains
+
+
+def _personal(values: list[str]) -> bool:
+    """Whether any of a small column's values is someone's details (a name, a number): never proposed
+    as a public domain, whatever the share."""
+    series = pl.Series(values, dtype=pl.String)
+    return bool(identifying(series) or person_names(series))
 
 
 def proposed_entry(name: str, result: Profile, sources: list[Source], steward: str) -> str:
@@ -312,7 +353,7 @@ def proposed_entry(name: str, result: Profile, sources: list[Source], steward: s
     lines.append(f"    entity: {entity or 'null'}")
     lines.append("    columns:")
     for column in result.columns:
-        said = result.findings.said(column.name)
+        said = "; ".join(filter(None, (result.findings.said(column.name), column.quasi)))
         lines.append(f"      {column.name}: {_column_yaml(column, roles[column.name], result)}  # "
                      f"{column.missing:,} missing, {column.distinct:,} distinct ({column.uniqueness:.0%} unique)"
                      + (f"; {said}" if said else "") + _but_for(column))

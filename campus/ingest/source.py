@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -32,7 +31,7 @@ import pyarrow.parquet as pq
 
 from ..errors import LoadRefused
 from .badlines import BadLine, Kind
-from ..identifiers import identifying
+from ..identifiers import personal_header
 from ..synth.build import sha256_of
 
 KINDS = {".csv": "CSV", ".csv.gz": "CSV", ".tsv": "CSV", ".parquet": "Parquet"}
@@ -193,10 +192,10 @@ def header(source: Source) -> list[str]:
                               "file's encoding with --encoding")
     _unique(source, names)
     for place, name in enumerate(names, 1):
-        for finding in identifying(pl.Series([name])):
-            raise LoadRefused(f"{source.name}: the name of column {place} looks like one of the {finding.what}; "
-                              "a file whose header holds people's details cannot be loaded: name the columns for "
-                              "what they hold")
+        if personal_header(name):
+            raise LoadRefused(f"{source.name}: the name of column {place} looks like someone's details (a name, a "
+                              "number, an address); a file whose header holds people's details cannot be loaded: "
+                              "name the columns for what they hold")
     return names
 
 

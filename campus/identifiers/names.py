@@ -1,0 +1,89 @@
+"""Personal names, as Korean files write them: in Hangul, Hanja or romanised, masked, with a
+title, or in a note with an honorific.
+
+A Hangul name is a surname (one syllable, or two: 남궁, 황보) and a given name whose
+syllables are ones given names are made of; a word of ordinary Korean seldom is both
+(배달, 주차장, 편의점 are not). A value ending like a place (역삼동, 강남구, 테헤란로) is
+a place in a column most of whose values are places, and a name elsewhere (홍길동, 김유리).
+
+>>> import polars as pl
+>>> names(pl.Series(["김민준", "남궁민수", "홍길동", "金民俊", "김*준", "MINJUN KIM", "KIM MIN-JUN", "배달", "주차장"])).to_list()
+[True, True, True, True, True, True, True, False, False]
+>>> names(pl.Series(["역삼동", "성수동", "신사동", "홍길동"])).to_list()  # a column of places
+[False, False, False, False]
+>>> names(pl.Series(["김민준 고객 요청: 배송지 변경", "이서연님 전화 요망", "배송 메모 없음"])).to_list()
+[True, True, False]
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from .kinds import in_python
+from .text import HONORIFIC, HONORIFICS, NAME_LABELS, bare_names
+
+#: Korean surnames: the common ones (nine people in ten), then rarer ones.
+SURNAMES = ("김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진지엄채원천방공현함변염"
+            "여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감음빈동온호범좌팽승간상갈"
+            "시단견당화창")
+TWO_SYLLABLE_SURNAMES = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방", "어금", "망절", "장곡")
+#: Syllables given names are made of (the commonest, modern and older), leaving out those far more common
+#: in ordinary words (장 of 주차장, 치 of 유치원, 의 of 한의원, 산 of 부동산, 권 of 태권도, 실 of 사무실).
+GIVEN = frozenset("가강건경계광교구규균근금기길나남다단담덕도동두라란람래련렬령례로록류륜률리린림명모문미민배백범병보복봉분빈빛상서석선설섭성세소솔송수숙순슬승시식신심아안애양연열엽영예오옥온완요용우욱운웅원유윤율은이익인일임자재정제조종주준중지진찬창채천철청초춘충태택표필하학한해향헌혁현형혜호홍화환황효후훈휘흠희")
+#: Last syllables of places; in a column mostly of places, a value ending so is one.
+PLACE_END = "동구시군읍면리로길가역"
+#: Last syllables of shops, food and things, never of a name.
+NOT_A_NAME_END = "점역밥탕집관읍면층실국"
+HANJA_SURNAMES = "金李朴崔鄭姜趙尹張林韓吳徐申權黃安宋柳全洪高文梁孫裵白許劉南沈盧河郭成車朱禹具閔陳池嚴蔡元千方孔玄咸卞廉呂秋都蘇石宣薛馬吉延魏表明奇潘王琴玉陸印孟諸牟卓國魚殷片龍"
+ROMAN_SURNAMES = ("Kim|Gim|Lee|Yi|Rhee|Park|Bak|Pak|Choi|Choe|Jung|Jeong|Chung|Kang|Cho|Jo|Yoon|Yun|Jang|Chang|Lim|Im|"
+                  "Han|Oh|Seo|Suh|Shin|Sin|Kwon|Gwon|Hwang|Ahn|An|Song|Yoo|Yu|Ryu|Jeon|Jun|Hong|Ko|Go|Moon|Mun|"
+                  "Yang|Son|Bae|Baek|Paik|Heo|Hur|Nam|Sim|Shim|Noh|Roh|Ha|Kwak|Sung|Seong|Cha|Joo|Ju|Woo|Koo|Min|"
+                  "Jin|Ji|Eom|Um|Chae|Won|Cheon|Bang|Gong|Hyun|Ham|Byun|Yeom|Yeo|Choo|Do|So|Seok|Sun|Seol|Ma|Gil|"
+                  "Yeon|Wi|Pyo|Myung|Ki|Ban|Wang|Geum|Ok|Yook|In|Maeng|Je|Mo|Tak|Kook|Eo|Eun|Pyun|Yong|Namgung|"
+                  "Hwangbo|Jegal|Seonwoo|Sunwoo|Dokgo|Sagong")
+#: One romanised Korean syllable: an initial, a vowel, a final.
+ROMAN_SYLLABLE = (r"(?:kk|tt|pp|ss|jj|ch|[gkndtrlmbpsjhwy])?(?:h)?(?:yae|yeo|wae|ae|ya|eo|ye|wa|oe|yo|wo|we|wi|yu|eu|ui|"
+                  r"oo|ee|ei|ou|a|e|i|o|u)(?:ng|n|m|k|l|p|t|r)?")
+ROMAN_GIVEN = rf"{ROMAN_SYLLABLE}(?:[- ]?{ROMAN_SYLLABLE})"
+ROMAN_NAME = rf"(?i)^(?:(?:{ROMAN_SURNAMES}),? {ROMAN_GIVEN}|{ROMAN_GIVEN} (?:{ROMAN_SURNAMES}))$"
+
+#: Words for the parts people play (주문자, 예금주, 수령인), written where a name might be.
+ROLES = (*NAME_LABELS, *HONORIFICS, "주문자", "수령인", "수취인", "예금주", "구매자", "판매자", "대표자", "보증인", "소유자",
+         "임차인", "임대인", "가입자", "사용자", "이용자", "운전자", "배달원", "관리자", "작성자")
+
+_S = f"[{SURNAMES}]"
+_G = "[" + "".join(sorted(GIVEN)) + "]"
+_TWO = "(?:" + "|".join(TWO_SYLLABLE_SURNAMES) + ")"
+HANGUL_NAME = rf"^(?:{_S}{_G}{{2}}|{_TWO}{_G}{{1,2}})$"
+MASKED_NAME = rf"^(?:{_S}|{_TWO})(?:\*[가-힣*]?|[가-힣]\*)$"
+HANJA_NAME = rf"^[{HANJA_SURNAMES}][\u4e00-\u9fff]{{1,2}}$"
+#: A name in a note: before an honorific (김민준 고객), or after a label (수령인: 김민준).
+NAME_IN_TEXT = (rf"(?:^|[^가-힣])(?:{_S}{_G}{{2}}|{_TWO}{_G}{{1,2}}|{_S}\*[가-힣*])\s?{HONORIFIC}"
+                rf"|(?i:{'|'.join(NAME_LABELS)})\s*[:：]\s*(?:{_S}[가-힣*]{{1,2}}|[A-Z][a-z]+ [A-Z][a-z]+)")
+
+
+def names(values: pl.Series) -> pl.Series:
+    """Per value, whether it is (or a note holds) a personal name."""
+    text = values.str.strip_chars()
+    bare = bare_names(text)
+    hangul = bare.str.contains(HANGUL_NAME) & ~bare.str.contains(f"[{NOT_A_NAME_END}]$")
+    if _mostly_places(bare):
+        hangul &= ~bare.str.contains(f"[{PLACE_END}]$")
+    hangul &= ~bare.is_in(ROLES)
+    whole = (hangul | bare.str.contains(MASKED_NAME) | bare.str.contains(HANJA_NAME)
+             | bare.str.contains(ROMAN_NAME))
+    return (whole | text.str.contains(NAME_IN_TEXT)).fill_null(False)
+
+
+def redacted_names(text: str) -> str:
+    """`text` with each name a note gives (김민준 고객, 수령인: 김민준) replaced by a mark."""
+    return in_python(NAME_IN_TEXT).sub("⟨personal names⟩", text)
+
+
+def _mostly_places(bare: pl.Series) -> bool:
+    """Whether most of a column's (distinct) values end like places: 역삼동, 강남구, 테헤란로."""
+    present = bare.drop_nulls()
+    return present.len() > 0 and 2 * present.str.contains(f"[{PLACE_END}]$").sum() >= present.len()
+
