@@ -9,6 +9,7 @@ past and never stored.
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -197,3 +198,29 @@ def test_a_column_the_entry_does_not_name_is_refused_pointing_to_dropped(tmp_pat
     reason = refused(cards(), file, tmp_path / "data", action="add")
     assert "'메모', which the catalog's entry for cards does not name" in reason and "dropped:" in reason
 
+
+# --- free text kept, personal data taken out ----------------------------------------------------------
+
+
+def test_a_redacted_column_stores_no_phone_e_mail_or_resident_number_from_its_free_text(tmp_path):
+    dataset, data = cards(), tmp_path / "data"
+    dataset.columns["note"] = catalog.Column(type="VARCHAR", role="dimension", description="-", redact=True)
+    said = ["배송 전 010-{0:04d}-5678로 연락 바람", "영수증은 shop{0}@naver.com 으로", "주민번호 900101-1234567 확인함",
+            "문 앞에 두고 가세요"]
+    notes = [said[i % 4].format(1000 + i) for i in range(300)]
+    file = write_csv(tmp_path / "jan.csv", [*HEADER, "note"], [[*row, note] for row, note in zip(body(1), notes)])
+    load(dataset, [open_source(file)], data, KEY, action="add")
+    kept = stored(dataset, data).column("note").to_pylist()
+    assert len(kept) == 300 and kept.count("문 앞에 두고 가세요") == 75  # text without personal data is kept as it was
+    assert not any(re.search(r"\d{3,4}-\d{4}|@|\d{6}-\d{7}", text) for text in kept)
+    assert all("⟨" in text for text in kept if text != "문 앞에 두고 가세요")
+    assert "배송 전" in kept[0] and "연락 바람" in kept[0]  # the rest of the text stays
+
+
+def test_the_same_notes_not_redacted_are_refused(tmp_path):
+    dataset = cards()
+    dataset.columns["note"] = catalog.Column(type="VARCHAR", role="dimension", description="-")
+    file = write_csv(tmp_path / "jan.csv", [*HEADER, "note"],
+                     [[*row, f"배송 전 010-{1000 + i:04d}-5678로 연락 바람"] for i, row in enumerate(body(1))])
+    reason = refused(dataset, file, tmp_path / "data", action="add")
+    assert "column note" in reason and "redact: true" in reason and "010-" not in reason

@@ -4,7 +4,9 @@ Every file is held to the dataset's catalog entry: the same columns (named as th
 or its ``header`` says, and those it lists as ``dropped``, which are read past and never
 stored), each value of the column's type and, where the column declares a public
 ``domain``, one of its public values (a file that holds others is refused, saying how
-many, never which). Columns not declared
+many, never which). A ``redact: true`` column of free text is kept with each personal
+value inside a text replaced by a marker (``⟨phone numbers⟩``) before it is scanned and
+written. Columns not declared
 identifiers are scanned for values that identify people (`campus.identifiers`): e-mail
 addresses, phone, card and resident registration numbers, personal names. Any such
 value refuses the load, naming the column and how many; declared identifiers are
@@ -43,7 +45,7 @@ from ..catalog import Column, Dataset, Range
 from ..engines.duckdb import DuckDBEngine
 from ..errors import LoadRefused
 from ..gateway.pseudonyms import pads
-from ..identifiers import Findings, named_like_a_person
+from ..identifiers import Findings, named_like_a_person, redacted
 from ..synth.build import WRITER
 from ..synth.schema import arrow_schema
 from .badlines import Report, leave_out
@@ -160,7 +162,8 @@ def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter | Coun
     findings, outside, rows = Findings(), Outside(), 0
 
     def check(batch: pa.RecordBatch, before: int) -> tuple[pa.Table, Findings, Outside]:
-        table, found, out = typed(dataset, names, batch, source, before), Findings(), Outside()
+        table = with_text_redacted(dataset, typed(dataset, names, batch, source, before))
+        found, out = Findings(), Outside()
         for column, domain in domains.items():
             out.add(column, table.column(column), domain)
         for column in scanned:
@@ -186,7 +189,7 @@ def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter | Coun
             finish(pending.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    refusals = [_identifying(findings), _outside_domains(outside)]
+    refusals = [_identifying(findings, dataset), _outside_domains(outside)]
     if any(refusals):
         raise LoadRefused(f"{source.name} {'. It also '.join(r for r in refusals if r)}; nothing was loaded")
     if rows == 0:
@@ -197,9 +200,10 @@ def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter | Coun
             **({} if report is None else {"skipped": len(report.lines())})}
 
 
-def _identifying(findings: Findings) -> str:
-    """Why the file is refused for values that identify people; '' if it holds none."""
-    problems = findings.problems()
+def _identifying(findings: Findings, dataset: Dataset) -> str:
+    """Why the file is refused for values that identify people (the free text of a ``redact: true`` column
+    aside: it was redacted); '' if it holds none."""
+    problems = findings.problems(frozenset(column for column, spec in dataset.columns.items() if spec.redact))
     return "" if not problems else (
         f"holds values that identify people: {'; '.join(problems)}. Declare such a column role: identifier in the "
         "catalog (its values are then stored as keyed hashes); or, for free text, redact: true (each personal value "
@@ -260,6 +264,16 @@ def typed(dataset: Dataset, names: dict[str, str], batch: pa.RecordBatch, source
                               "line, `--skip-bad-lines` leaves them out)")
         arrays.append(result.values)
     return pa.Table.from_arrays(arrays, schema=arrow_schema(dataset))
+
+
+def with_text_redacted(dataset: Dataset, table: pa.Table) -> pa.Table:
+    """`table` with the personal values inside each text of a ``redact: true`` column replaced by markers
+    (`campus.identifiers.redacted`): what is scanned and stored of it."""
+    for column in [column for column, spec in dataset.columns.items() if spec.redact]:
+        index = table.schema.get_field_index(column)
+        text = redacted(pl.from_arrow(table.column(index))).to_arrow().cast(table.schema.field(index).type)
+        table = table.set_column(index, column, text)
+    return table
 
 
 @dataclass(frozen=True)
