@@ -29,7 +29,9 @@ Grain = Literal["second", "minute", "hour", "day", "week", "month", "quarter", "
 ColumnType = Literal[
     "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP"
 ]
-ENTITY_TYPES = ("VARCHAR", "TINYINT", "SMALLINT", "INTEGER", "BIGINT")
+WHOLE_NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
+DAY_TYPES = ("DATE", "TIMESTAMP")
+ENTITY_TYPES = ("VARCHAR", *WHOLE_NUMBER_TYPES)
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -92,8 +94,24 @@ class PrivacyBounds(BaseModel):
     records_per_cell: int = Field(ge=1, description="Most records of an entity counted in one cell.")
 
 
+COARSER_THAN_A_DAY = ("week", "month", "quarter", "year")
+
+
+def start_of(grain: str, day: datetime.date) -> datetime.date:
+    """The first day of the week (Monday), month, quarter or year holding `day`.
+
+    >>> start_of("quarter", datetime.date(2025, 5, 17)), start_of("week", datetime.date(2025, 1, 1))
+    (datetime.date(2025, 4, 1), datetime.date(2024, 12, 30))
+    """
+    if grain == "week":
+        return day - datetime.timedelta(days=day.weekday())
+    month = {"month": day.month, "quarter": (day.month - 1) // 3 * 3 + 1, "year": 1}[grain]
+    return day.replace(month=month, day=1)
+
+
 class Range(BaseModel):
-    """Public values from `first` to `last`: whole numbers, or days."""
+    """Public values from `first` to `last`: whole numbers (of a column of whole numbers), or days (of a
+    column of days or moments)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -127,8 +145,12 @@ class Column(BaseModel):
         None,
         description="Public values of a dimension, quasi-identifier or time column, known without the data (the "
         "25 districts, the months of the year covered). A table keyed by such columns shows a row for every value, "
-        "so a withheld cell looks like an empty one.",
+        "so a withheld cell looks like an empty one. Every file loaded must hold only these values.",
     )
+    redact: bool = Field(
+        False, description="For free text that is no identifier: each personal value inside a text (a phone "
+                           "number, an e-mail address, ...) is replaced by a marker such as ⟨phone⟩ before the "
+                           "text is stored; the rest of the text is kept.")
 
     @model_validator(mode="after")
     def _fits_role(self):
@@ -142,7 +164,30 @@ class Column(BaseModel):
             raise ValueError("only dimension, quasi_identifier and time columns have a public domain")
         if isinstance(self.domain, Range) and isinstance(self.domain.first, datetime.date) != (self.role == "time"):
             raise ValueError("a range of days is the domain of a time column; whole numbers of a dimension")
+        if isinstance(self.domain, Range) and self.type not in (
+                DAY_TYPES if isinstance(self.domain.first, datetime.date) else WHOLE_NUMBER_TYPES):
+            raise ValueError(f"a range of days is the domain of a {' or '.join(DAY_TYPES)} column, and a range of "
+                             f"whole numbers that of a {', '.join(WHOLE_NUMBER_TYPES)} column; this one is {self.type}: "
+                             "list its public values instead")
+        if self.redact and (self.type != "VARCHAR" or self.role == "identifier"):
+            raise ValueError("only text (VARCHAR) that is no identifier is redacted; an identifier is stored as its "
+                             "keyed hash")
+        if self.redact and self.domain is not None:
+            raise ValueError("a column with a public domain holds only its public values: nothing to redact")
         return self
+
+    def public_range(self) -> tuple[datetime.date | int, datetime.date | int]:
+        """The first and last of the public values of a column whose domain is a `Range`: a time column's
+        first is the start of its grain's period (a month column's first is the first of the month).
+
+        >>> Column(type="DATE", role="time", grain="month", description="-",
+        ...        domain=Range(first="2025-01-15", last="2025-12-31")).public_range()
+        (datetime.date(2025, 1, 1), datetime.date(2025, 12, 31))
+        """
+        first, last = self.domain.first, self.domain.last
+        if isinstance(first, datetime.date) and self.grain in COARSER_THAN_A_DAY:
+            first = start_of(self.grain, first)
+        return first, last
 
 
 class Dataset(BaseModel):
@@ -160,6 +205,9 @@ class Dataset(BaseModel):
     )
     partitioned_by: str | None = Field(None, description="Files are split into one folder per value (month=2025-01).")
     columns: dict[str, Column]
+    dropped: list[str] = Field(
+        [], description="Columns of the files a steward loads that the loader reads past and never stores (free "
+                        "text nobody needs), by their name in the file: 메모, Comments.")
     entity: str | None = Field(description="The column naming the person or firm the rules protect; null if none.")
     disclosure: Disclosure = Disclosure()
     privacy: PrivacyBounds | None = Field(
@@ -188,6 +236,18 @@ class Dataset(BaseModel):
         if bad:
             raise ValueError(f"column names must be lower_snake_case: {', '.join(bad)}")
         return columns
+
+    @field_validator("dropped")
+    @classmethod
+    def _dropped_are_not_columns(cls, dropped: list[str], info: ValidationInfo) -> list[str]:
+        kept = {name for column, spec in (info.data.get("columns") or {}).items() for name in (column, spec.header)}
+        both = [name for name in dropped if name in kept]
+        if both:
+            raise ValueError(f"{both[0]!r} is also one of the columns (or a column's header); a column "
+                             "is either stored or dropped")
+        if len(set(dropped)) < len(dropped):
+            raise ValueError("a file's column is named twice")
+        return dropped
 
     @field_validator("entity")
     @classmethod

@@ -77,6 +77,18 @@ BAD = [
     ("unknown field", ("steward: sejin", "steward: sejin\n    stewrad: x"), 6, "stewrad: Extra inputs are not permitted"),
     ("time without grain", ("role: dimension", "role: time"), 11, "a time column needs a grain"),
     ("bad column name", ("amount:", "Amount:"), 9, "column names must be lower_snake_case: Amount"),
+    ("range of whole numbers on text", ("description: District.}", "description: District., domain: {first: 1, "
+     "last: 25}}"), 11, "a range of whole numbers that of a TINYINT, SMALLINT, INTEGER, BIGINT column"),
+    ("dropped column also kept", ("entity: card_id", "entity: card_id\n    dropped: [메모, district]"), 9,
+     "dropped: 'district' is also one of the columns"),
+    ("dropped column named twice", ("entity: card_id", "entity: card_id\n    dropped: [메모, 메모]"), 9,
+     "dropped: a file's column is named twice"),
+    ("an identifier redacted", ("role: identifier,", "role: identifier, redact: true,"), 10,
+     "only text (VARCHAR) that is no identifier is redacted"),
+    ("a number redacted", ("role: measure,", "role: measure, redact: true,"), 12,
+     "only text (VARCHAR) that is no identifier is redacted"),
+    ("a domain redacted", ("description: District.}", "description: District., redact: true, domain: [A, B]}"),
+     11, "a column with a public domain holds only its public values"),
 ]
 
 

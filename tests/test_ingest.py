@@ -446,18 +446,36 @@ def _answers(served) -> list:
 @pytest.fixture
 def lone_card_appended(served, tmp_path):
     """The attack: alice asks the same questions before and after a steward appends one card's
-    purchases in a category (서점) nobody bought in before, a cell the rules withhold."""
+    purchases in a category (서점) nobody bought in before, a cell the rules withhold. The category is
+    public (the catalog's domain lists it) from the start: a file holding a value outside the domain is
+    refused."""
+    late = write_csv(tmp_path / "late.csv", HEADER, LONE)
+    assert "column industry: 3 values (1 distinct) outside its domain" in str(run("append", "shop_cards", "--from",
+                                                                                 str(late)).exception)
+    widened("shop_cards", "industry", "서점")
     before = _answers(served)
-    assert run("append", "shop_cards", "--from", str(write_csv(tmp_path / "late.csv", HEADER, LONE))).exit_code == 0
+    assert run("append", "shop_cards", "--from", str(late)).exit_code == 0
     return before, _answers(served)
 
 
+def widened(name: str, column: str, value: str) -> None:
+    """The catalog with `value` added to the domain of `name`'s `column`, as a steward edits it."""
+    path = Settings().catalog_path
+    entry = path.read_text().split(f"  {name}:", 1)
+    line = re.search(rf"\n\s+{column}: {{.*domain: \[", entry[1])
+    assert line is not None, f"{name}.{column} has no domain listed"
+    entry[1] = entry[1][:line.end()] + value + ", " + entry[1][line.end():]
+    path.write_text(f"  {name}:".join(entry))
+
+
 def test_an_appended_withheld_cell_never_shows_and_changes_no_released_value(lone_card_appended):
-    """Differencing two versions: the lone card's cell has no row and no key in any answer, and every
-    value released after the append is the value released before, or withheld: nothing subtracts to it."""
+    """Differencing two versions: the lone card's cell shows no value in any answer (its key is public), and
+    every value released after the append is the value released before, or withheld: nothing subtracts to it."""
     before, after = lone_card_appended
     for sql, was, now in zip(QUESTIONS, before, after):
-        assert "서점" not in str(now), f"{sql}: the lone card's category shows"
+        shown = [r for r in (now.to_pylist() if isinstance(now, pa.Table) else []) if r.get("industry") == "서점"]
+        assert all(v is None or isinstance(v, str) for r in shown for v in r.values()), f"{sql}: the lone card shows"
+        assert isinstance(now, pa.Table) or "서점" not in now, f"{sql}: the lone card's category is named"
         if isinstance(was, pa.Table) and sql.startswith("SELECT industry,") and "LIMIT" not in sql:
             keys = [c for c in was.column_names if pa.types.is_string(was.schema.field(c).type)]
             old = {tuple(r[k] for k in keys): r for r in was.to_pylist()}

@@ -255,7 +255,9 @@ def versions(name: str = typer.Argument(..., help="The dataset's name.")) -> Non
     current = store.current()
     table = whole("version", "action", "rows added", "loaded by", "at", "files", "", right=("version", "rows added"))
     for v in store.history():
-        sources = ", ".join(f"{s['name']} (sha256 {s['sha256'][:12]}…)" for s in v.sources)
+        sources = ", ".join(f"{s['name']} (sha256 {s['sha256'][:12]}…"
+                            + (f"; dropped {', '.join(s['dropped'])}" if s.get("dropped") else "") + ")"
+                            for s in v.sources)
         table.add_row(str(v.number), v.action, f"{v.rows:,}", v.loaded_by, when(v.at), sources,
                       "current" if current and v.number == current.number else "")
     out.print(table)

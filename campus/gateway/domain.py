@@ -27,7 +27,7 @@ import datetime
 
 from sqlglot import exp
 
-from ..catalog import Range
+from ..catalog import COARSER_THAN_A_DAY, Range
 from .cells import Key, ProtectedAggregate, number
 from .rewrite import Grant, default_engine, literal, masked
 
@@ -146,29 +146,14 @@ def raw_values(name: str, column, engine) -> exp.Expression:
     return exp.Values(expressions=rows, alias=alias)
 
 
-COARSER_THAN_A_DAY = ("week", "month", "quarter", "year")
-
-
-def start_of(grain: str, day: datetime.date) -> datetime.date:
-    """The first day of the week (Monday), month, quarter or year holding `day`.
-
-    >>> start_of("quarter", datetime.date(2025, 5, 17)), start_of("week", datetime.date(2025, 1, 1))
-    (datetime.date(2025, 4, 1), datetime.date(2024, 12, 30))
-    """
-    if grain == "week":
-        return day - datetime.timedelta(days=day.weekday())
-    month = {"month": day.month, "quarter": (day.month - 1) // 3 * 3 + 1, "year": 1}[grain]
-    return day.replace(month=month, day=1)
-
-
 def range_of(name: str, column, engine) -> exp.Expression:
     """Whole numbers from first to last; or every value of a time column's grain, a day at
     the finest for a date and an hour for a timestamp (a month column: each month's first day)."""
-    first, last = column.domain.first, column.domain.last
+    first, last = column.public_range()
     if not isinstance(first, datetime.date):
         step = "one"
     elif column.grain in COARSER_THAN_A_DAY:
-        step, first = column.grain, start_of(column.grain, first)
+        step = column.grain
     else:
         step = "hour" if column.type == "TIMESTAMP" else "day"
     return engine.series(first, last, step, name, column.type)

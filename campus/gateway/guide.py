@@ -153,7 +153,8 @@ def domains(catalog: Catalog) -> str:
 
 When every key of an aggregate is a function of one column with a public domain, the
 result has a row for **every** value of the domain (within your filters): a row with no
-values is a cell that was withheld or had no rows, and no one can tell which.
+values is a cell that was withheld or had no rows, and no one can tell which. The data
+hold no other values of such a column: a file holding one is refused when it is loaded.
 
 | column | public values |
 |---|---|

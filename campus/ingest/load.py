@@ -1,7 +1,12 @@
 """Load a steward's files into a dataset as a new version, or refuse them whole.
 
 Every file is held to the dataset's catalog entry: the same columns (named as the entry
-or its ``header`` says), each value of the column's type. Columns not declared
+or its ``header`` says, and those it lists as ``dropped``, which are read past and never
+stored), each value of the column's type and, where the column declares a public
+``domain``, one of its public values (a file that holds others is refused, saying how
+many, never which). A ``redact: true`` column of free text is kept with each personal
+value inside a text replaced by a marker (``⟨phone numbers⟩``) before it is scanned and
+written. Columns not declared
 identifiers are scanned for values that identify people (`campus.identifiers`): e-mail
 addresses, phone, card and resident registration numbers, personal names. Any such
 value refuses the load, naming the column and how many; declared identifiers are
@@ -23,9 +28,10 @@ import datetime
 import getpass
 import os
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -35,11 +41,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from ..catalog import Dataset
+from ..catalog import Column, Dataset, Range
 from ..engines.duckdb import DuckDBEngine
 from ..errors import LoadRefused
 from ..gateway.pseudonyms import pads
-from ..identifiers import Findings, named_like_a_person
+from ..identifiers import Findings, named_like_a_person, redacted
 from ..synth.build import WRITER
 from ..synth.schema import arrow_schema
 from .badlines import Report, leave_out
@@ -148,20 +154,26 @@ def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter | Coun
     Batches are checked and hashed `IN_FLIGHT` at a time by `WORKERS` threads (Arrow,
     polars and DuckDB release the GIL) and written in the file's order.
     """
-    names = columns_in(dataset, header(source), source)
+    in_file = header(source)
+    names = columns_in(dataset, in_file, source)
     scanned = [c for c, col in dataset.columns.items() if col.role not in NOT_SCANNED or
                (col.role == "measure" and col.type == "VARCHAR")]
-    findings, rows = Findings(), 0
+    domains = public_domains(dataset)
+    findings, outside, rows = Findings(), Outside(), 0
 
-    def check(batch: pa.RecordBatch, before: int) -> tuple[pa.Table, Findings]:
-        table, found = typed(dataset, names, batch, source, before), Findings()
+    def check(batch: pa.RecordBatch, before: int) -> tuple[pa.Table, Findings, Outside]:
+        table = with_text_redacted(dataset, typed(dataset, names, batch, source, before))
+        found, out = Findings(), Outside()
+        for column, domain in domains.items():
+            out.add(column, table.column(column), domain)
         for column in scanned:
             found.add(column, pl.from_arrow(table.column(column)), dataset.columns[column].type == "VARCHAR")
-        return (hasher(table) if hasher else table), found
+        return (hasher(table) if hasher else table), found, out
 
     def finish(future) -> None:
-        table, found = future.result()
+        table, found, out = future.result()
         findings.merge(found)
+        outside.merge(out)
         writer.write(table)
         if progress:
             progress(writer.rows, source.name)
@@ -177,15 +189,34 @@ def _load_file(dataset: Dataset, source: Source, writer: "PartitionWriter | Coun
             finish(pending.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    problems = findings.problems()
-    if problems:
-        raise LoadRefused(f"{source.name} holds values that identify people: {'; '.join(problems)}. Declare such a "
-                          "column role: identifier in the catalog (its values are then stored as keyed hashes), or "
-                          "remove it from the file; nothing was loaded")
+    refusals = [_identifying(findings, dataset), _outside_domains(outside)]
+    if any(refusals):
+        raise LoadRefused(f"{source.name} {'. It also '.join(r for r in refusals if r)}; nothing was loaded")
     if rows == 0:
         raise LoadRefused(f"{source.name} has a header but no rows: nothing to load; check the export that made it")
     loaded = {"name": source.name, "sha256": source.sha256, "rows": rows}
-    return loaded if report is None else {**loaded, "skipped": len(report.lines())}
+    dropped = [name for name in in_file if name in dataset.dropped]
+    return {**loaded, **({"dropped": dropped} if dropped else {}),
+            **({} if report is None else {"skipped": len(report.lines())})}
+
+
+def _identifying(findings: Findings, dataset: Dataset) -> str:
+    """Why the file is refused for values that identify people (the free text of a ``redact: true`` column
+    aside: it was redacted); '' if it holds none."""
+    problems = findings.problems(frozenset(column for column, spec in dataset.columns.items() if spec.redact))
+    return "" if not problems else (
+        f"holds values that identify people: {'; '.join(problems)}. Declare such a column role: identifier in the "
+        "catalog (its values are then stored as keyed hashes); or, for free text, redact: true (each personal value "
+        "in it is replaced by a marker); or, if nobody needs it, take it out of the entry's columns and list its "
+        "name in the file under the entry's dropped: (read past, never stored), or remove it from the file")
+
+
+def _outside_domains(outside: "Outside") -> str:
+    """Why the file is refused for values outside their columns' public domains; '' if it holds none."""
+    problems = outside.problems()
+    return "" if not problems else (
+        f"holds values outside their column's public domain (the catalog's domain:): {'; '.join(problems)}. Correct "
+        "the file; or, if those values are public too, widen the column's domain in the catalog")
 
 
 def _rows(dataset: Dataset, names: dict[str, str], source: Source, report: Report | None):
@@ -203,24 +234,22 @@ def columns_in(dataset: Dataset, names: list[str], source: Source) -> dict[str, 
     wanted = {column: spec.header or column for column, spec in dataset.columns.items()}
     missing = [f"{column}" + (f" ({name!r} in the file)" if name != column else "")
                for column, name in wanted.items() if name not in names]
-    extra = [name for name in names if name not in wanted.values()]
+    extra = [name for name in names if name not in wanted.values() and name not in dataset.dropped]
     if missing:
         raise LoadRefused(f"{source.name} has no column {', '.join(missing)}, which the catalog's entry for "
                           f"{dataset.name} names; load a file with every column, or change the entry")
     if extra:
         raise LoadRefused(f"{source.name} has the column{'s' if len(extra) > 1 else ''} "
                           f"{', '.join(repr(n) for n in extra)}, which the catalog's entry for {dataset.name} does "
-                          "not name; remove it from the file, or add it to the entry with its role")
-    people = [name for name in names if named_like_a_person(name) and
-              dataset.columns[_column_of(wanted, name)].role != "identifier"]
+                          "not name; add it to the entry with its role, or, if nobody needs it, list it under the "
+                          "entry's dropped: (read past, never stored), or remove it from the file")
+    people = [name for column, name in wanted.items() if named_like_a_person(name) and
+              dataset.columns[column].role != "identifier"]
     if people:
         raise LoadRefused(f"{source.name}: column {people[0]!r} is named like people's names; declare it role: "
-                          "identifier in the catalog (stored as keyed hashes), or remove it from the file")
+                          "identifier in the catalog (stored as keyed hashes), or, if nobody needs it, take it out "
+                          "of the entry's columns and list it under dropped: (read past, never stored)")
     return wanted
-
-
-def _column_of(wanted: dict[str, str], name: str) -> str:
-    return next(column for column, header_name in wanted.items() if header_name == name)
 
 
 def typed(dataset: Dataset, names: dict[str, str], batch: pa.RecordBatch, source: Source, before: int) -> pa.Table:
@@ -235,6 +264,82 @@ def typed(dataset: Dataset, names: dict[str, str], batch: pa.RecordBatch, source
                               "line, `--skip-bad-lines` leaves them out)")
         arrays.append(result.values)
     return pa.Table.from_arrays(arrays, schema=arrow_schema(dataset))
+
+
+def with_text_redacted(dataset: Dataset, table: pa.Table) -> pa.Table:
+    """`table` with the personal values inside each text of a ``redact: true`` column replaced by markers
+    (`campus.identifiers.redacted`): what is scanned and stored of it."""
+    for column in [column for column, spec in dataset.columns.items() if spec.redact]:
+        index = table.schema.get_field_index(column)
+        text = redacted(pl.from_arrow(table.column(index))).to_arrow().cast(table.schema.field(index).type)
+        table = table.set_column(index, column, text)
+    return table
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A column's declared public values in its type: those listed, or a range from `first` to `last`."""
+
+    listed: pa.Array | None = None
+    first: pa.Scalar | None = None
+    last: pa.Scalar | None = None
+
+    def outside(self, values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+        """Per value, whether it is present and not one of the public values."""
+        if self.listed is not None:
+            public = pc.is_in(values, value_set=self.listed)
+        else:
+            public = pc.and_(pc.greater_equal(values, self.first), pc.less_equal(values, self.last))
+        return pc.fill_null(pc.and_(pc.is_valid(values), pc.invert(public)), False)
+
+
+def public_domains(dataset: Dataset) -> dict[str, Domain]:
+    """Each column with a declared `domain`, and its public values in the column's type."""
+    return {column: domain_of(column, spec) for column, spec in dataset.columns.items() if spec.domain is not None}
+
+
+def domain_of(column: str, spec: Column) -> Domain:
+    """`spec`'s public values read as its column's type (as the files' values are); a moment is within a range
+    of days up to the end of its last day."""
+    if isinstance(spec.domain, Range):
+        first, last = spec.public_range()
+        if spec.type == "TIMESTAMP":
+            first = datetime.datetime.combine(first, datetime.time())
+            last = datetime.datetime.combine(last, datetime.time.max)
+        return Domain(first=pa.scalar(first), last=pa.scalar(last))
+    public = read(pa.array([str(v) for v in spec.domain], pa.string()), spec.type)
+    if public.first_bad is not None:
+        raise LoadRefused(f"the catalog's domain of column {column} lists, as its value {public.first_bad + 1}, one "
+                          f"that is not {EXPECTED[spec.type]}; correct the domain in the catalog and load again")
+    return Domain(listed=public.values)
+
+
+@dataclass
+class Outside:
+    """Per column, the values outside its public domain: how many, and how many distinct. The distinct
+    values are held (in memory only) to be counted exactly; never shown."""
+
+    count: Counter = field(default_factory=Counter)
+    distinct: dict[str, pa.Array] = field(default_factory=dict)
+
+    def add(self, column: str, values: pa.ChunkedArray, domain: Domain) -> None:
+        outside = values.filter(domain.outside(values))
+        if len(outside):
+            self._hold(column, len(outside), pc.unique(outside.combine_chunks()))
+
+    def merge(self, other: "Outside") -> None:
+        for column, values in other.distinct.items():
+            self._hold(column, other.count[column], values)
+
+    def _hold(self, column: str, count: int, values: pa.Array) -> None:
+        self.count[column] += count
+        held = self.distinct.get(column)
+        self.distinct[column] = values if held is None else pc.unique(pa.concat_arrays([held, values]))
+
+    def problems(self) -> list[str]:
+        """The columns holding values outside their domain, and how many: never a value."""
+        return [f"column {column}: {self.count[column]:,} value{'s' if self.count[column] > 1 else ''} "
+                f"({len(self.distinct[column]):,} distinct) outside its domain" for column in sorted(self.count)]
 
 
 class Hasher:
