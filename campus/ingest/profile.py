@@ -30,7 +30,7 @@ from ..airlock.table_rules import COUNT_WORDS, MEASURE_WORDS, words_of
 from ..catalog import NAME
 from .. import catalog as catalog_module
 from ..errors import ConfigError, LoadRefused
-from ..identifiers import Findings, identifying, named_like_a_person, person_names
+from ..identifiers import FREE_TEXT, Findings, identifying, named_like_a_person, person_names
 from .convert import MISSING, read
 from .source import Source, batches, header, lenient_batches
 
@@ -353,11 +353,18 @@ def proposed_entry(name: str, result: Profile, sources: list[Source], steward: s
     lines.append(f"    entity: {entity or 'null'}")
     lines.append("    columns:")
     for column in result.columns:
-        said = "; ".join(filter(None, (result.findings.said(column.name), column.quasi)))
+        said = "; ".join(filter(None, (result.findings.said(column.name), column.quasi, _free_text(column, result))))
         lines.append(f"      {column.name}: {_column_yaml(column, roles[column.name], result)}  # "
                      f"{column.missing:,} missing, {column.distinct:,} distinct ({column.uniqueness:.0%} unique)"
                      + (f"; {said}" if said else "") + _but_for(column))
     return "\n".join(lines) + "\n"
+
+
+def _free_text(column: ColumnProfile, result: Profile) -> str:
+    if FREE_TEXT not in result.findings.found(column.name):
+        return ""
+    return ("kept only as keyed hashes as proposed; to keep the text with personal data taken out: type: VARCHAR, "
+            "role: dimension, redact: true; if nobody needs it: take it out and list its header under dropped:")
 
 
 def _but_for(column: ColumnProfile) -> str:
