@@ -40,7 +40,7 @@ def main() -> None:
         columns = corpus.clean_columns(folder / "demo")
         if args.clean_columns:
             columns = columns[::max(1, len(columns) // args.clean_columns)][:args.clean_columns]
-        clean = [corpus.judged_clean(column, folder) for column in columns]
+        clean = corpus.judged_clean_all(columns, folder)
     print_forms(outcomes, args.show)
     print_clean(clean, args.show)
     print(f"time: {forms_seconds:.1f} s for {len(outcomes)} forms, {time.perf_counter() - started - forms_seconds:.1f} s "
