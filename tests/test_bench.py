@@ -62,3 +62,13 @@ def test_the_rewrite_benchmark_prints_megabytes_a_second_for_tables_and_images()
         assert line, f"no figures for {name}:\n{out}"
         size, seconds, rate = map(float, line.groups()[:3])
         assert size > 0 and seconds > 0 and rate > 0
+
+
+def test_the_personal_data_benchmark_prints_recall_per_kind_and_the_clean_false_positive_rate():
+    out = bench("personal.py", "--forms-per-kind", "1", "--clean-columns", "5")
+    for kind in ("name", "phone", "rrn", "email", "card", "address", "quasi"):
+        line = re.search(rf"^{kind}\s+(\d+)\s+(\d+)\s+(\d+)%", out, re.MULTILINE)
+        assert line, f"no figures for {kind}:\n{out}"
+        caught, forms, recall = map(int, line.groups())
+        assert forms == 1 and recall == round(100 * caught / forms)
+    assert re.search(r"clean columns: \d+ of 5 taken for personal data \(\d+\.\d%; goal <= 1%\)", out), out
