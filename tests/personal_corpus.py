@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from stdnum import ean
 
 from campus.catalog import Dataset
 from campus.errors import ConfigError, LoadRefused
@@ -521,7 +522,7 @@ def number_columns(rows: int) -> list[CleanColumn]:
         ("temperature", "기온"): lambda: f"{rng.uniform(-15, 35):.1f}",
         ("floor area", "면적"): lambda: f"{rng.uniform(10, 500):.2f}",
         ("large sales", "sales_total"): lambda: str(rng.randrange(10**6, 10**10)),
-        ("barcode EAN-13", "barcode"): lambda: f"880{rng.randrange(10**9):09d}{rng.randrange(10)}",
+        ("barcode EAN-13", "barcode"): lambda: _ean(f"880{rng.randrange(10**9):09d}"),
         ("approval number", "승인번호"): lambda: f"{rng.randrange(10**8):08d}",
         ("store count", "점포수"): lambda: str(rng.randrange(1, 300)),
         ("population", "인구수"): lambda: str(rng.randrange(5000, 700000)),
@@ -744,3 +745,8 @@ def false_positive(outcome: Outcome) -> bool:
     """Whether an ordinary column was taken for personal data: refused as a declared dimension, or
     said by the profile to hold identifying values."""
     return outcome.declared == REFUSED or bool(outcome.findings)
+
+
+def _ean(twelve: str) -> str:
+    """A GS1 barcode: twelve digits and their check digit, as every real one has."""
+    return twelve + ean.calc_check_digit(twelve)

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from campus.identifiers import FREE_TEXT, Findings, named_like_a_person, personal_header, redacted
+from campus.identifiers import FREE_TEXT, Findings, named_like_a_person, personal_headers, redacted
 from campus.identifiers.kinds import KINDS
 
 FORMS = {
@@ -96,18 +96,18 @@ def test_redaction_leaves_the_text_and_takes_what_identifies():
 
 @pytest.mark.parametrize("header", ["수령인", "주문자", "예금주명", "고객이름", "cust_nm", "customer", "고객 이름"])
 def test_name_headers_off_the_old_list(header):
-    assert named_like_a_person(header) and not personal_header(header)
+    assert named_like_a_person(header) and not personal_headers([header, "amount"])
 
 
-@pytest.mark.parametrize("header", ["gildong.hong@naver.com", "gildong hong at naver dot com", "010-1234-5678", "김민준",
+@pytest.mark.parametrize("header", ["gildong.hong@naver.com", "gildong hong at naver dot com", "010-1234-5678", "김민준 님",
                                     "Minjun Kim"])
 def test_a_header_that_is_someones_details(header):
-    assert personal_header(header)
+    assert personal_headers([header, "amount"]) == [1]
 
 
 @pytest.mark.parametrize("header", ["연령대", "성별", "금액", "가맹점명", "업종", "amount", "store_name", "district"])
 def test_ordinary_headers(header):
-    assert not personal_header(header) and not named_like_a_person(header)
+    assert not personal_headers([header, "소재지"]) and not named_like_a_person(header)
 
 
 IDENTIFIERS = st.sampled_from([  # each as written, and masked as people mask it

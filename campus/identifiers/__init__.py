@@ -14,12 +14,15 @@ many do; never a value.
 [('e-mail addresses', 1), ('phone numbers', 1), ('card numbers', 1)]
 >>> person_names(pl.Series(["김민준", "이서연", "역삼동", "김밥천국", "Mapo-gu"]))
 2
+>>> personal_headers(["소재지", "gildong.hong@naver.com", "amount"]), personal_headers(["김민준", "이서연"])
+([2], [1, 2])
 >>> named_like_a_person("customer_name"), named_like_a_person("수령인"), named_like_a_person("store_name")
 (True, True, False)
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from .kinds import BY_NAME, KINDS, Kind
-from .names import names, redacted_names
+from .names import hangul_names, names, redacted_names
 from .text import normalised
 
 #: Column names that hold people's names (squashed: lower case, no spaces, dashes or underscores).
@@ -45,7 +48,7 @@ NOT_PERSON_NAME_WORDS = ("store", "shop", "merchant", "company", "firm", "busine
 FEW_NAMES = 3  # different names that make a column one of names (every value of a column of fewer)
 NAME_SHARE = 0.02  # ... and at least this share of its values: a stray word of ordinary text is no column of names
 SENTENCE_WORDS, SENTENCE_LENGTH = 4, 20  # a value of this many words and characters or more is a sentence
-FREE_TEXT_SHARE = 0.1  # values that are sentences making a column free text
+FREE_TEXT_SHARE = 0.25  # values that are sentences making a column free text
 FREE_TEXT = "free text"
 
 
@@ -133,11 +136,20 @@ def named_like_a_person(column: str) -> bool:
     return squashed.endswith(NAMED_AFTER_A_PERSON) and not any(w in squashed for w in NOT_PERSON_NAME_WORDS)
 
 
-def personal_header(column: str) -> bool:
-    """Whether a column's name is itself someone's details (gildong.hong@naver.com, 010-1234-5678, 김민준):
-    never to become a catalog name, a description or a message."""
-    header = pl.Series([column])
-    return bool(identifying(header) or bare(header) or (person_names(header) and not named_like_a_person(column)))
+def personal_headers(headers: list[str]) -> list[int]:
+    """The places (from 1) of the headers that are themselves someone's details: an e-mail address, a
+    number, a name (gildong.hong@naver.com, 010-1234-5678, Minjun Kim, 김민준 님); a bare Hangul name
+    only where two headers or more are (a table pivoted by people), since one is as likely a word (소재지)."""
+    series = pl.Series(headers, dtype=pl.String)
+    named = names(normalised(series)) & ~pl.Series([named_like_a_person(h) for h in headers], dtype=pl.Boolean)
+    plain = hangul_names(series) & named
+    strong = named & ~plain
+    places = []
+    for place, header in enumerate(headers, 1):
+        one = pl.Series([header])
+        if identifying(one) or bare(one) or strong[place - 1] or (plain[place - 1] and plain.sum() >= 2):
+            places.append(place)
+    return places
 
 
 def _as_text(values: pl.Series) -> pl.Series | None:
@@ -155,6 +167,7 @@ class Findings:
 
     kinds: dict[str, Counter] = field(default_factory=dict)  # column -> what -> values of it
     bare: dict[str, Counter] = field(default_factory=dict)  # column -> what -> values of its bare form
+    shaped: dict[str, Counter] = field(default_factory=dict)  # column -> what -> values of its shape, valid or not
     names: Counter = field(default_factory=Counter)  # column -> values that are (or hold) personal names
     distinct_names: Counter = field(default_factory=Counter)  # column -> of those, how many differ (per batch)
     distinct: Counter = field(default_factory=Counter)  # column -> values that differ (per batch)
@@ -171,7 +184,9 @@ class Findings:
             return
         for kind in KINDS:
             self._count(self.kinds, column, kind.name, _count(kind.found(distinct), times))
-            if kind.bare:
+            if kind.chance:
+                self._count(self.shaped, column, kind.name, _count(kind.shaped(distinct), times))
+            if kind.bare and (kind.bare_in_numbers or values.dtype == pl.String):
                 self._count(self.bare, column, kind.name, _count(kind.found_bare(distinct), times))
         if text and distinct.dtype == pl.String:
             named = names(distinct)
@@ -187,8 +202,9 @@ class Findings:
     def merge(self, other: "Findings") -> None:
         for column, kinds in other.kinds.items():
             self.kinds.setdefault(column, Counter()).update(kinds)
-        for column, kinds in other.bare.items():
-            self.bare.setdefault(column, Counter()).update(kinds)
+        for counters, theirs in ((self.bare, other.bare), (self.shaped, other.shaped)):
+            for column, kinds in theirs.items():
+                counters.setdefault(column, Counter()).update(kinds)
         self.names.update(other.names)
         self.distinct_names.update(other.distinct_names)
         self.distinct.update(other.distinct)
@@ -200,7 +216,7 @@ class Findings:
         form where most values have it, names where more than a few values are names, free text where
         more than a few values are sentences."""
         present = self.present[column]
-        found = dict(self.kinds.get(column, {}))
+        found = {what: n for what, n in self.kinds.get(column, {}).items() if self._beyond_chance(column, what, n)}
         found.update({what: n for what, n in self.bare.get(column, {}).items() if 2 * n >= present})
         if (self.distinct_names[column] >= min(FEW_NAMES, self.distinct[column])
                 and self.names[column] >= NAME_SHARE * present):
@@ -208,6 +224,15 @@ class Findings:
         if self.sentences[column] >= min(FEW_NAMES, present) and self.sentences[column] >= FREE_TEXT_SHARE * present:
             found[FREE_TEXT] = self.sentences[column]
         return {what: n for what, n in found.items() if n}
+
+    def _beyond_chance(self, column: str, what: str, valid: int) -> bool:
+        """Whether more of the column's numbers of a kind's shape pass its check digit than chance would have
+        pass (three standard deviations over): a tenth of any numbers pass Luhn's, and say nothing."""
+        chance = BY_NAME[what].chance
+        if not chance:
+            return True
+        shaped = self.shaped.get(column, Counter())[what]
+        return valid + 1e-9 >= chance * shaped + 3 * math.sqrt(chance * (1 - chance) * shaped)
 
     def said(self, column: str, leave_out: tuple[str, ...] = ()) -> str:
         """What the column's values look like, in counts: '' if nothing."""

@@ -4,7 +4,8 @@ validator where one exists.
 
 A kind is a pattern over normalised text (`campus.identifiers.text`) and, where the
 pattern alone would take other numbers too, a check of each match: Luhn's digit for card
-numbers, python-stdnum's for business registration numbers, the address itself for IPv6.
+numbers, the National Tax Service's for business registration numbers, GS1's (python-stdnum) for
+barcodes, which are no resident numbers, the address itself for IPv6.
 A kind's *bare* form (digits without separators, or with a leading zero a spreadsheet
 dropped) counts only in a column most of whose values have it: ten digits are a phone
 number with its zero lost only where the column is a column of them.
@@ -26,12 +27,12 @@ from dataclasses import dataclass
 
 import polars as pl
 from stdnum import ean
-from stdnum.kr import brn, rrn
 
 D = "[0-9]"
 M = "[0-9*xX#]"  # a digit, or a digit masked
 SEP = r"[-. ]?"
 BEFORE, AFTER = r"(?:^|[^0-9])", r"(?:$|[^0-9])"
+ADDRESS_END = r"(?:$|\s|,\s|,$|\(|번지)"  # a building's number ends: not 11,500 (원)
 APART = r"(?:^|[^0-9*xX#-])"  # before a pattern that may begin with a mask: not inside a longer one
 DATE6 = rf"{D}{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]{D}|3[01])"
 REGIONS = "서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주"
@@ -49,6 +50,12 @@ class Kind:
     bare: str | None = None  # a full-value pattern
     bare_valid: Callable[[str], bool] | None = None
     all_valid: Callable[[pl.Series], pl.Series] | None = None  # `valid` over many matches at once
+    bare_in_numbers: bool = True  # whether whole numbers (not text) may be of the bare form: a lost zero
+    chance: float | None = None  # how often a number of the kind's shape passes `valid` by chance
+
+    def shaped(self, text: pl.Series) -> pl.Series:
+        """Per value, whether it holds something of this kind's shape, valid or not."""
+        return text.str.contains(self.pattern).fill_null(False)
 
     def found(self, text: pl.Series) -> pl.Series:
         """Per value (normalised text), whether it holds one of this kind."""
@@ -82,7 +89,7 @@ class Kind:
 #: Each pattern's bounds as Rust's regex (polars) writes them, and as lookarounds that take no character
 #: (Python's re, to replace a match and nothing round it).
 LOOKAROUNDS = {BEFORE: "(?<![0-9])", AFTER: "(?![0-9])", APART: "(?<![0-9*xX#-])", "(?:^|[^A-Za-z0-9])": "(?<![A-Za-z0-9])",
-               "(?:^|[^0-9.])": "(?<![0-9.])", "(?:$|[^0-9.])": "(?![0-9.])", r"(?:$|[\s,(]|번지)": r"(?=$|[\s,(]|번지)",
+               "(?:^|[^0-9.])": "(?<![0-9.])", "(?:$|[^0-9.])": "(?![0-9.])", ADDRESS_END: r"(?=$|\s|,\s|,$|\(|번지)",
                "(?:^|[^가-힣])": "(?<![가-힣])"}
 
 
@@ -135,17 +142,23 @@ def luhns(matches: pl.Series) -> pl.Series:
 
 def resident_number(match: str) -> bool:
     """Thirteen digits written without a separator are a resident number unless they are a product's
-    barcode (GS1's check digit right, the resident number's wrong); with a separator or masked, always."""
+    barcode (GS1's check digit right: a column of resident numbers has nine in ten that are not); with a
+    separator or masked, always."""
     written = core(match)
     number = digits(written)
     if len(number) != 13 or any(ch in "-. *xX#" for ch in written):
         return True
-    return rrn.is_valid(number) or not ean.is_valid(number)
+    return not ean.is_valid(number)
 
 
 def business_number(match: str) -> bool:
+    """A business registration number's check digit (as the National Tax Service computes it, and
+    Presidio's recognizer checks it); a masked one cannot be checked, and is one all the same."""
     number = digits(match)
-    return len(number) < 10 or brn.is_valid(number)  # masked: not checkable
+    if len(number) < 10:
+        return True
+    weighted = sum(int(d) * w for d, w in zip(number, (1, 3, 7, 1, 3, 7, 1, 3, 5)))
+    return (10 - (weighted + int(number[8]) * 5 // 10) % 10) % 10 == int(number[9])
 
 
 def ip_address(match: str) -> bool:
@@ -171,11 +184,13 @@ KINDS = (
          rf"{M}{{3,4}}{SEP}{M}{{4}}{AFTER}"
          rf"|{BEFORE}\+[1-9]{D}{{0,2}}{SEP}{D}{{2,4}}{SEP}{D}{{3,4}}{SEP}{D}{{3,4}}{AFTER}"
          rf"|{APART}[0*xX#]{M}{{1,2}}-{M}{{3,4}}-{M}{{4}}{AFTER}",  # its area code masked too: dashes say it
-         bare=rf"^1[016789]{D}{{7,8}}$"),  # a mobile number whose leading zero a spreadsheet dropped
-    Kind("card numbers", rf"{BEFORE}{D}(?:[- ]?{M}){{12,18}}{AFTER}", valid=luhn, all_valid=luhns),
-    Kind("business registration numbers", rf"{BEFORE}{D}{{3}}-{D}{{2}}-{M}{{5}}{AFTER}", valid=business_number,
-         bare=rf"^{D}{{10}}$", bare_valid=brn.is_valid),
-    Kind("passport numbers", r"(?:^|[^A-Za-z0-9])(?:[MSRODmsrod][0-9]{8}|[MSROD][0-9]{3}[A-Z][0-9]{4})(?:$|[^0-9])"),
+         bare=rf"^10{D}{{8}}$"),  # a mobile number (010) whose leading zero a spreadsheet dropped
+    Kind("card numbers", rf"{BEFORE}{D}(?:[- ]?{M}){{12,18}}{AFTER}", valid=luhn, all_valid=luhns, chance=0.1),
+    Kind("business registration numbers", rf"{BEFORE}{D}{{3}}-{D}{{2}}-{M}{{5}}{AFTER}",  # dashed: whatever its digit
+         bare=rf"^[1-9]{D}{{9}}$", bare_valid=business_number, bare_in_numbers=False),
+    Kind("passport numbers",  # not a running number padded with zeros (M00000277 is a merchant's code)
+         r"(?:^|[^A-Za-z0-9])(?:[MSRODmsrod](?:[1-9][0-9]{7}|0[1-9][0-9]{6}|00[1-9][0-9]{5})|[MSROD][0-9]{3}[A-Z][0-9]{4})"
+         r"(?:$|[^0-9])"),
     Kind("driver's licence numbers",
          rf"{BEFORE}(?:(?:{REGIONS})\s?{D}{{2}}{SEP}{M}{{6}}{SEP}{M}{{2}}|(?:1[1-9]|2[0-8])[- ]{D}{{2}}[- ]{M}{{6}}[- ]"
          rf"{M}{{2}}){AFTER}"),
@@ -185,8 +200,8 @@ KINDS = (
          r"[1-9]?[0-9])(?:$|[^0-9.])"
          r"|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|[0-9A-Fa-f:]*::[0-9A-Fa-f:]*[0-9A-Fa-f]", valid=ip_address),
     Kind("street addresses",
-         r"[가-힣][가-힣0-9]*(?:로|길)\s?[0-9]+(?:-[0-9]+)?(?:번길\s?[0-9]+(?:-[0-9]+)?)?(?:$|[\s,(]|번지)"
-         r"|[가-힣][가-힣]*[0-9]*(?:동|리|가)\s?[0-9]+(?:-[0-9]+)?(?:$|[\s,(]|번지)"
+         rf"[가-힣][가-힣0-9]*(?:로|길)\s?[0-9]+(?:-[0-9]+)?(?:번길\s?[0-9]+(?:-[0-9]+)?)?{ADDRESS_END}"
+         rf"|[가-힣][가-힣]*[0-9]*(?:동|리|가)\s?[0-9]+(?:-[0-9]+)?{ADDRESS_END}"
          r"|[0-9]+동\s?[0-9]+호"),
 )
 BY_NAME = {kind.name: kind for kind in KINDS}

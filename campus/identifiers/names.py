@@ -36,6 +36,7 @@ FIRST_GIVEN = frozenset("가강건경계광교국규근금기길나남다단담�
 LAST_GIVEN = frozenset("강건결경구국규근기길남녀님단덕동라란람래련렬령례로록룡률리린림명문미민범별봉빈석선섭성솔수숙순슬식아애연열엽영옥온완용우욱운웅원윤율은이익인일임자재정주준중지진찬창채천철춘태택하한향헌혁현협형혜호홍화환효후훈휘흠희")
 #: Last syllables of places; in a column mostly of places, a value ending so is one.
 PLACE_END = "동구시군읍면리로길가역"
+KNOWN_SHARE = 0.25  # of a column's values ending like places, the share known by name that makes them places
 #: Last syllables of shops, food and things, never of a name.
 NOT_A_NAME_END = "점역밥탕집관읍면층실국"
 HANJA_SURNAMES = "金李朴崔鄭姜趙尹張林韓吳徐申權黃安宋柳全洪高文梁孫裵白許劉南沈盧河郭成車朱禹具閔陳池嚴蔡元千方孔玄咸卞廉呂秋都蘇石宣薛馬吉延魏表明奇潘王琴玉陸印孟諸牟卓國魚殷片龍"
@@ -81,14 +82,20 @@ def names(values: pl.Series) -> pl.Series:
     return (whole | text.str.contains(NAME_IN_TEXT)).fill_null(False)
 
 
+def hangul_names(values: pl.Series) -> pl.Series:
+    """Per value, whether it is a name in Hangul and nothing more (no title, no mask): the form ordinary
+    words take most often by chance (상호명, 소재지)."""
+    return values.str.strip_chars().str.contains(HANGUL_NAME).fill_null(False)
+
+
 def redacted_names(text: str) -> str:
     """`text` with each name a note gives (김민준 고객, 수령인: 김민준) replaced by a mark."""
     return in_python(NAME_IN_TEXT).sub("⟨personal names⟩", text)
 
 
 def _places(bare: pl.Series) -> bool:
-    """Whether a column's values are places: most end like one (역삼동, 강남구, 테헤란로), and one at
-    least is a place known by name."""
-    present = bare.drop_nulls()
-    ending = present.str.contains(f"[{PLACE_END}]$")
-    return 2 * ending.sum() >= present.len() > 0 and present.is_in(KNOWN_PLACES).any()
+    """Whether a column's values are places: most end like one (역삼동, 강남구, 테헤란로), and of those a
+    good share are places known by name (a column of people has a 신길동 by chance, not a quarter of them)."""
+    present = bare.drop_nulls().unique()
+    ending = present.filter(present.str.contains(f"[{PLACE_END}]$"))
+    return 2 * ending.len() >= present.len() > 0 and KNOWN_SHARE * ending.len() <= ending.is_in(KNOWN_PLACES).sum()

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from ..errors import LoadRefused
 from .badlines import BadLine, Kind
-from ..identifiers import personal_header
+from ..identifiers import personal_headers
 from ..synth.build import sha256_of
 
 KINDS = {".csv": "CSV", ".csv.gz": "CSV", ".tsv": "CSV", ".parquet": "Parquet"}
@@ -191,11 +191,10 @@ def header(source: Source) -> list[str]:
                               f"{source.encoding.removesuffix('-sig')}; name the columns in plain text, or name the "
                               "file's encoding with --encoding")
     _unique(source, names)
-    for place, name in enumerate(names, 1):
-        if personal_header(name):
-            raise LoadRefused(f"{source.name}: the name of column {place} looks like someone's details (a name, a "
-                              "number, an address); a file whose header holds people's details cannot be loaded: "
-                              "name the columns for what they hold")
+    for place in personal_headers(names)[:1]:
+        raise LoadRefused(f"{source.name}: the name of column {place} looks like someone's details (a name, a "
+                          "number, an address); a file whose header holds people's details cannot be loaded: name "
+                          "the columns for what they hold")
     return names
 
 
