@@ -108,8 +108,10 @@ def test_at_most_one_percent_of_clean_columns_are_taken_for_personal_data(folder
 
 
 def _masked(text: str, _: int) -> str:
-    """The middle third of its letters and digits starred: 010-****-5678, 김*준."""
-    places = [i for i, c in enumerate(text) if c.isalnum()]
+    """The middle third of the letters and digits of its first part starred, as people mask (010-****-5678,
+    김*준, mi****@naver.com): an e-mail's local part, not the words that spell its @."""
+    end = next((i for i, c in enumerate(text) if c in " @[(<"), len(text))
+    places = [i for i, c in enumerate(text[:end]) if c.isalnum()]
     hidden = set(places[len(places) // 3: max(len(places) // 3 + 1, 2 * len(places) // 3)])
     return "".join("*" if i in hidden else c for i, c in enumerate(text))
 

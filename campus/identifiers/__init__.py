@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from .kinds import BY_NAME, KINDS, Kind
-from .names import hangul_names, names, redacted_names
+from .names import found_names, hangul_names, names, redacted_names
 from .text import normalised
 
 #: Column names that hold people's names (squashed: lower case, no spaces, dashes or underscores).
@@ -169,7 +169,7 @@ class Findings:
     bare: dict[str, Counter] = field(default_factory=dict)  # column -> what -> values of its bare form
     shaped: dict[str, Counter] = field(default_factory=dict)  # column -> what -> values of its shape, valid or not
     names: Counter = field(default_factory=Counter)  # column -> values that are (or hold) personal names
-    distinct_names: Counter = field(default_factory=Counter)  # column -> of those, how many differ (per batch)
+    distinct_names: dict[str, set] = field(default_factory=dict)  # column -> the first few names that differ
     distinct: Counter = field(default_factory=Counter)  # column -> values that differ (per batch)
     sentences: Counter = field(default_factory=Counter)  # column -> values that are free text
     present: Counter = field(default_factory=Counter)  # column -> values present
@@ -189,9 +189,12 @@ class Findings:
             if kind.bare and (kind.bare_in_numbers or values.dtype == pl.String):
                 self._count(self.bare, column, kind.name, _count(kind.found_bare(distinct), times))
         if text and distinct.dtype == pl.String:
-            named = names(distinct)
-            self.names[column] += _count(named, times)
-            self.distinct_names[column] += int(named.sum())
+            named = found_names(distinct)
+            self.names[column] += _count(named.list.len() > 0, times)
+            seen = self.distinct_names.setdefault(column, set())
+            for name in named.explode().drop_nulls().unique().head(FEW_NAMES).to_list():
+                if len(seen) < FEW_NAMES:
+                    seen.add(name)
             self.sentences[column] += _count(_sentences(distinct), times)
 
     @staticmethod
@@ -206,7 +209,9 @@ class Findings:
             for column, kinds in theirs.items():
                 counters.setdefault(column, Counter()).update(kinds)
         self.names.update(other.names)
-        self.distinct_names.update(other.distinct_names)
+        for column, seen in other.distinct_names.items():
+            mine = self.distinct_names.setdefault(column, set())
+            mine.update(list(seen)[:max(0, FEW_NAMES - len(mine))])
         self.distinct.update(other.distinct)
         self.sentences.update(other.sentences)
         self.present.update(other.present)
@@ -218,7 +223,7 @@ class Findings:
         present = self.present[column]
         found = {what: n for what, n in self.kinds.get(column, {}).items() if self._beyond_chance(column, what, n)}
         found.update({what: n for what, n in self.bare.get(column, {}).items() if 2 * n >= present})
-        if (self.distinct_names[column] >= min(FEW_NAMES, self.distinct[column])
+        if (len(self.distinct_names.get(column, ())) >= min(FEW_NAMES, self.distinct[column])
                 and self.names[column] >= NAME_SHARE * present):
             found["personal names"] = self.names[column]
         if self.sentences[column] >= min(FEW_NAMES, present) and self.sentences[column] >= FREE_TEXT_SHARE * present:

@@ -64,22 +64,46 @@ HANGUL_NAME = rf"^(?:{_S}{_F}{_L}|{_TWO}{_GIVEN})$"
 MASKED_NAME = rf"^(?:{_S}|{_TWO})(?:\*[가-힣*]?|[가-힣]\*)$"
 HANJA_NAME = rf"^[{HANJA_SURNAMES}][\u4e00-\u9fff]{{1,2}}$"
 #: A name in a note: before an honorific (김민준 고객), or after a label (수령인: 김민준).
+#: What Korean writes straight after a name (김민준입니다, 김민준에게, 김민준의).
+PARTICLES = ("입니다", "이에요", "예요", "에게", "께서", "께", "한테", "의", "은", "는", "을", "를", "과", "와", "도")
+#: A name among other words, set apart by spaces or punctuation, or followed by a particle.
+NAME_AMONG_WORDS = rf"(?:^|[^가-힣*])(?:{_S}{_F}{_L}|{_TWO}{_GIVEN})(?:{'|'.join(PARTICLES)})?(?:$|[^가-힣])"
 NAME_IN_TEXT = (rf"(?:^|[^가-힣])(?:{_S}{_F}{_L}|{_TWO}{_GIVEN}|{_S}\*[가-힣*])\s?{HONORIFIC}"
                 rf"|(?i:{'|'.join(NAME_LABELS)})\s*[:：]\s*(?:{_S}[가-힣*]{{1,2}}|[A-Z][a-z]+ [A-Z][a-z]+)")
 
 
 def names(values: pl.Series) -> pl.Series:
     """Per value, whether it is (or a note holds) a personal name."""
+    return found_names(values).list.len() > 0
+
+
+def found_names(values: pl.Series) -> pl.Series:
+    """Per value, the personal names it is or holds: itself without title or brackets (김민준 님, <김민준>),
+    or those among its words; a note's names only where a title or a label marks them, or where they
+    stand apart as words (counted by how many differ: a word like 배송지 recurs, names vary)."""
     text = values.str.strip_chars()
-    bare = bare_names(text)
+    whole = [bare for bare in (bare_names(text), bare_names(text, unwrapped=True))]
+    itself = pl.select(pl.when(_whole_names(whole[0])).then(whole[0])
+                       .when(_whole_names(whole[1])).then(whole[1])).to_series()
+    marked = text.str.extract(f"({NAME_IN_TEXT})")
+    among = text.str.extract_all(NAME_AMONG_WORDS).list.eval(
+        pl.element().str.replace_all(r"^[^가-힣]|[^가-힣]$", "").str.replace(f"(?:{'|'.join(PARTICLES)})$", ""))
+    return pl.select(
+        pl.when(itself.is_not_null()).then(pl.concat_list(itself))
+        .when(marked.is_not_null()).then(pl.concat_list(marked))
+        .when(text.str.contains("[^가-힣]"))  # among other words, not a word alone (a place, in a column of them)
+        .then(among.list.filter(~pl.element().is_in(KNOWN_PLACES) & ~pl.element().is_in(ROLES)))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+        .alias(values.name)).to_series()
+
+
+def _whole_names(bare: pl.Series) -> pl.Series:
     hangul = bare.str.contains(HANGUL_NAME) & ~bare.str.contains(f"[{NOT_A_NAME_END}]$")
-    hangul &= ~bare.is_in(KNOWN_PLACES)
+    hangul &= ~bare.is_in(KNOWN_PLACES) & ~bare.is_in(ROLES)
     if _places(bare):
         hangul &= ~bare.str.contains(f"[{PLACE_END}]$")
-    hangul &= ~bare.is_in(ROLES)
-    whole = (hangul | bare.str.contains(MASKED_NAME) | bare.str.contains(HANJA_NAME)
-             | bare.str.contains(ROMAN_NAME))
-    return (whole | text.str.contains(NAME_IN_TEXT)).fill_null(False)
+    return (hangul | bare.str.contains(MASKED_NAME) | bare.str.contains(HANJA_NAME)
+            | bare.str.contains(ROMAN_NAME)).fill_null(False)
 
 
 def hangul_names(values: pl.Series) -> pl.Series:

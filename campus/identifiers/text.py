@@ -37,11 +37,14 @@ def normalised(text: pl.Series) -> pl.Series:
     return pl.select(dotted.alias(text.name)).to_series()
 
 
-def bare_names(text: pl.Series) -> pl.Series:
-    """What is left of a value written as a person is addressed: without what brackets hold, a
-    trailing honorific or title, or a label before it (수령인: 김민준)."""
+BRACKETS = r"\([^)]*\)|\[[^\]]*\]|<[^>]*>|\{[^}]*\}|「[^」]*」|『[^』]*』|《[^》]*》|〈[^〉]*〉|【[^】]*】|\"[^\"]*\"|'[^']*'"
+
+
+def bare_names(text: pl.Series, unwrapped: bool = False) -> pl.Series:
+    """What is left of a value written as a person is addressed: without what brackets hold (or, `unwrapped`,
+    without the brackets alone: <김민준>), a trailing honorific or title, or a label before it (수령인: 김민준)."""
     label = "(?i)^(?:" + "|".join(NAME_LABELS) + r")\s*[:：]?\s*"
-    return (text.str.replace_all(r"\([^)]*\)|\[[^\]]*\]|<[^>]*>|\{[^}]*\}", " ")
-            .str.replace(label, "")
+    inside = text.str.replace_all(r"[()\[\]<>{}「」『』《》〈〉【】\"']", " ") if unwrapped else text.str.replace_all(BRACKETS, " ")
+    return (inside.str.replace(label, "")
             .str.replace(rf"\s*{HONORIFIC}\s*[.,!]?\s*$", "")
             .str.strip_chars(" \t,.;:-/"))
