@@ -10,8 +10,8 @@ an error bar ``±n``), a **measure** (amount, pm25, the catalog's measures) or a
 rule                what it looks for                                                outcome
 ==================  ==============================================================  =================
 identifier_columns  a column named like a catalog identifier or entity column        refuse
-identifier_values   e-mails, phone, card or resident registration numbers            refuse (half the
-                                                                                      values), flag
+identifier_values   e-mails, phone, card, resident or business numbers, addresses,   refuse (half the
+                    plates, IP addresses anywhere in a value (campus.identifiers)   values), flag
 pseudonym_values    values shaped like the campus's pseudonyms (any column)          refuse
 unique_codes        text of any column, or a whole-number key not named as one,      refuse
                     distinct in 95% of many rows, holding codes or whole numbers
@@ -234,7 +234,8 @@ def identifier_values(output: Output, rules: OutputRules) -> Check:
     if flagged:
         return Check("identifying values", "flag", _identifying(flagged) + ": the reviewer checks what they are",
                      tuple(n for n, *_ in flagged), max(m for _, _, m, _ in flagged))
-    return Check("identifying values", "pass", "no values look like e-mails, phone, card or resident numbers")
+    return Check("identifying values", "pass", "no values look like e-mails, phone, card, resident or business "
+                 "numbers, addresses, plates or IP addresses")
 
 
 def _as_text(series: pl.Series, role: Role) -> pl.Series | None:

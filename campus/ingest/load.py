@@ -7,9 +7,9 @@ stored), each value of the column's type and, where the column declares a public
 many, never which). A ``redact: true`` column of free text is kept with each personal
 value inside a text replaced by a marker (``⟨phone numbers⟩``) before it is scanned and
 written. Columns not declared
-identifiers are scanned for values that identify people (`campus.identifiers`): e-mail
-addresses, phone, card and resident registration numbers, personal names. Any such
-value refuses the load, naming the column and how many; declared identifiers are
+identifiers are scanned, every value, for personal data in every form files carry it
+(`campus.identifiers`): numbers, addresses and names, masked or in a note, and free text
+not declared. Any such column refuses the load, naming it and how many; declared identifiers are
 replaced by their keyed hash (`intake_key`, held by the data service) before a byte
 is written, so the raw values never reach the data location.
 
