@@ -78,6 +78,15 @@ def names(values: pl.Series) -> pl.Series:
 
 
 def found_names(values: pl.Series) -> pl.Series:
+    """Per value, the personal names it is or holds (none in a value without a letter: a time, an amount)."""
+    frame = pl.DataFrame({"value": values}).with_row_index("at")
+    lettered = frame.filter(pl.col("value").str.contains("[가-힣\u4e00-\u9fffA-Za-z]"))
+    named = lettered.select("at", _names_in(lettered["value"]).alias("names"))
+    none = pl.lit([], dtype=pl.List(pl.String))
+    return frame.join(named, on="at", how="left", maintain_order="left").select(pl.col("names").fill_null(none))["names"].alias(values.name)
+
+
+def _names_in(values: pl.Series) -> pl.Series:
     """Per value, the personal names it is or holds: itself without title or brackets (김민준 님, <김민준>),
     or those among its words; a note's names only where a title or a label marks them, or where they
     stand apart as words (counted by how many differ: a word like 배송지 recurs, names vary)."""

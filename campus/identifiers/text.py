@@ -30,11 +30,23 @@ DOT = r"\s*(?:\[\s*dot\s*\]|\(\s*dot\s*\)|\{\s*dot\s*\}|<\s*dot\s*>|\s+dot\s+|\s
 
 def normalised(text: pl.Series) -> pl.Series:
     """`text` in NFKC, masks as ``*``, e-mail spellings (at, dot, spaces round @) closed up."""
-    text = text.str.normalize("NFKC").str.replace_all(f"[{MASKS}]", "*")
+    text = only_where(text.str.contains(r"[^\x00-\x7F]"), text,  # ASCII is its own NFKC
+                      lambda some: some.str.normalize("NFKC").str.replace_all(f"[{MASKS}]", "*"))
+    return only_where(text.str.contains(r"(?i)@|at|골뱅이"), text, _closed_up)
+
+
+def _closed_up(text: pl.Series) -> pl.Series:
     at = text.str.replace_all(f"(?i){AT}", "@")
     # a dot spelled out counts only in what now holds an @ (x at naver dot com)
-    dotted = pl.when(at.str.contains("@")).then(at.str.replace_all(f"(?i){DOT}", ".")).otherwise(at)
-    return pl.select(dotted.alias(text.name)).to_series()
+    return only_where(at.str.contains("@"), at, lambda some: some.str.replace_all(f"(?i){DOT}", "."))
+
+
+def only_where(where: pl.Series, values: pl.Series, change) -> pl.Series:
+    """`values` with `change` made to those `where` says (computed for them alone)."""
+    where = where.fill_null(False)
+    if not where.any():
+        return values
+    return values.scatter(where.arg_true(), change(values.filter(where)))
 
 
 BRACKETS = r"\([^)]*\)|\[[^\]]*\]|<[^>]*>|\{[^}]*\}|「[^」]*」|『[^』]*』|《[^》]*》|〈[^〉]*〉|【[^】]*】|\"[^\"]*\"|'[^']*'"
