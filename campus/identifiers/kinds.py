@@ -180,7 +180,7 @@ KINDS = (
          # born 2000-2009 with the leading zero lost: twelve digits
          bare=rf"^[1-9](?:0[1-9]|1[0-2])(?:0[1-9]|[12]{D}|3[01])[1-4]{D}{{6}}$"),
     Kind("phone numbers",
-         rf"{BEFORE}(?:\+\s?82{SEP}\(?0?\)?{SEP}|\(?0)(?:1[016789]|2|[3-6][1-5]|70|50{D}?|80)\)?{SEP}\s?"
+         rf"{BEFORE}(?:\+?\s?82{SEP}\(?0?\)?{SEP}|\(?0)(?:1[016789]|2|[3-6][1-5]|70|50{D}?|80)\)?{SEP}\s?"
          rf"{M}{{3,4}}{SEP}{M}{{4}}{AFTER}"
          rf"|{BEFORE}\+[1-9]{D}{{0,2}}{SEP}{D}{{2,4}}{SEP}{D}{{3,4}}{SEP}{D}{{3,4}}{AFTER}"
          rf"|{APART}[0*xX#]{M}{{1,2}}-{M}{{3,4}}-{M}{{4}}{AFTER}",  # its area code masked too: dashes say it
@@ -202,6 +202,8 @@ KINDS = (
     Kind("street addresses",
          rf"[가-힣][가-힣0-9]*(?:로|길)\s?[1-9][0-9]*(?:-[0-9]+)?(?:번길\s?[1-9][0-9]*(?:-[0-9]+)?)?{ADDRESS_END}"
          rf"|[가-힣][가-힣]*[0-9]*(?:동|리|가)\s?[1-9][0-9]*(?:-[0-9]+)?{ADDRESS_END}"
-         r"|[1-9][0-9]*동\s?[1-9][0-9]*호"),
+         r"|[1-9][0-9]*동\s?[1-9][0-9]*호"
+         r"|(?i:[a-z]+-(?:ro|gil|daero)(?:\s?[0-9]+(?:beon)?-?gil)?,?\s?[1-9][0-9]*)"  # Teheran-ro 123
+         r"|(?i:[1-9][0-9]*(?:-[0-9]+)?,?\s[a-z]+-(?:ro|gil|daero))"),  # 123 Teheran-ro
 )
 BY_NAME = {kind.name: kind for kind in KINDS}

@@ -60,7 +60,7 @@ _S = f"[{SURNAMES}]"
 _F, _L = ("[" + "".join(sorted(syllables)) + "]" for syllables in (FIRST_GIVEN, LAST_GIVEN))
 _TWO = "(?:" + "|".join(TWO_SYLLABLE_SURNAMES) + ")"
 _GIVEN = f"(?:{_F}{_L}|{_L})"
-HANGUL_NAME = rf"^(?:{_S}{_F}{_L}|{_TWO}{_GIVEN})$"
+HANGUL_NAME = rf"^(?:{_S}\s?{_F}{_L}|{_TWO}\s?{_GIVEN})$"  # 김민준, 김 민준
 MASKED_NAME = rf"^(?:{_S}|{_TWO})(?:\*[가-힣*]?|[가-힣]\*)$"
 HANJA_NAME = rf"^[{HANJA_SURNAMES}][\u4e00-\u9fff]{{1,2}}$"
 #: A name in a note: before an honorific (김민준 고객), or after a label (수령인: 김민준).

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
+DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"  # hyphens, en and em dashes, minus: all "-"
 MASKS = "●○■□◆◇◎※●⚫"  # after NFKC; ＊ and ✱ become * or stay as symbols people mask with
 #: Titles and honorifics written after a person's name (김민준 님, 김민준씨, 김민준 고객님).
 HONORIFICS = ("고객님", "회원님", "선생님", "사장님", "대표님", "원장님", "교수님", "과장님", "부장님", "팀장님",
@@ -31,7 +32,8 @@ DOT = r"\s*(?:\[\s*dot\s*\]|\(\s*dot\s*\)|\{\s*dot\s*\}|<\s*dot\s*>|\s+dot\s+|\s
 def normalised(text: pl.Series) -> pl.Series:
     """`text` in NFKC, masks as ``*``, e-mail spellings (at, dot, spaces round @) closed up."""
     text = only_where(text.str.contains(r"[^\x00-\x7F]"), text,  # ASCII is its own NFKC
-                      lambda some: some.str.normalize("NFKC").str.replace_all(f"[{MASKS}]", "*"))
+                      lambda some: some.str.normalize("NFKC").str.replace_all(f"[{MASKS}]", "*")
+                      .str.replace_all(f"[{DASHES}]", "-"))
     return only_where(text.str.contains(r"(?i)@|at|골뱅이"), text, _closed_up)
 
 
@@ -55,7 +57,7 @@ BRACKETS = r"\([^)]*\)|\[[^\]]*\]|<[^>]*>|\{[^}]*\}|「[^」]*」|『[^』]*』|
 def bare_names(text: pl.Series, unwrapped: bool = False) -> pl.Series:
     """What is left of a value written as a person is addressed: without what brackets hold (or, `unwrapped`,
     without the brackets alone: <김민준>), a trailing honorific or title, or a label before it (수령인: 김민준)."""
-    label = "(?i)^(?:" + "|".join(NAME_LABELS) + r")\s*[:：]?\s*"
+    label = "(?i)^(?:" + "|".join(NAME_LABELS) + r")\s*[:：]?\s*|(?i)^(?:mr|mrs|ms|miss|dr)\.?\s+"
     inside = text.str.replace_all(r"[()\[\]<>{}「」『』《》〈〉【】\"']", " ") if unwrapped else text.str.replace_all(BRACKETS, " ")
     return (inside.str.replace(label, "")
             .str.replace(rf"\s*{HONORIFIC}\s*[.,!]?\s*$", "")
