@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     user_concurrent: int = Field(
         4, gt=0, description="Data service requests one user may have in progress at once (then 429)."
     )
+    stranger_requests_per_second: float = Field(
+        5.0, gt=0, description="Data service requests one address may have refused for their token (401, 403) or "
+        "failing without one, a second on average; then 429 for all but tokens that signed in lately.")
+    stranger_request_burst: int = Field(50, gt=0, description="...and at once after a pause.")
+    receive_seconds: float = Field(
+        10.0, gt=0, description="A client must send a whole request (headers and body) within this many seconds "
+        "of connecting or of its last answer, else the data service closes the connection.")
     sessions_sealed: bool = Field(
         False, description="Every session that can reach the data service is sealed (the hub sets it with "
         "CAMPUS_HUB_SPAWNER=sandbox). Rows of datasets with identifiers are given to sealed sessions only.")

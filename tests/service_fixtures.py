@@ -98,7 +98,8 @@ def database(request, tmp_path_factory):
 
 
 # Per-user limits far above what the suites send, so that only the tests of the limits meet them.
-ROOMY = {"user_requests_per_second": 10_000, "user_request_burst": 100_000, "user_concurrent": 256}
+ROOMY = {"user_requests_per_second": 10_000, "user_request_burst": 100_000, "user_concurrent": 256,
+         "stranger_requests_per_second": 10_000, "stranger_request_burst": 100_000}
 
 
 def roomy_airlock():

@@ -40,7 +40,7 @@ from campus.airlock import (
     WrongState,
     policies,
 )
-from campus.airlock.states import FINAL, moves_from
+from campus.airlock.states import FINAL, STATUSES, moves_from
 from campus.settings import AirlockSettings
 
 
@@ -409,11 +409,17 @@ PERMISSIONS = [
     ("alice", "alice", "withdraw", Status.RETURNED, "ok"),
     ("alice", "sejin", "withdraw", Status.RETURNED, NotPermitted),
     ("alice", "alice", "withdraw", Status.REJECTED, WrongState),
+    ("alice", "alice", "withdraw", Status.NEEDS_REVIEW, WrongState),  # under review: it says so, not "resubmit"
+    ("alice", "alice", "withdraw", Status.RELEASED, WrongState),
     # seeing
     ("alice", "alice", "see", Status.NEEDS_REVIEW, "ok"),
     ("alice", "sejin", "see", Status.NEEDS_REVIEW, "ok"),
     ("alice", "bob", "see", Status.NEEDS_REVIEW, RequestNotFound),
 ]
+
+
+DONE = {"approve": "reviewed", "reject": "reviewed", "return": "reviewed", "release": "released by a reviewer",
+        "download": "downloaded", "resubmit": "resubmitted", "withdraw": "withdrawn"}
 
 
 def _file_in(airlock, audit, requester: CampusUser, status: Status) -> ExportRequest:
@@ -451,10 +457,36 @@ def test_who_may(on_sqlite, requester, actor, action, status, outcome):
     with pytest.raises(outcome) as refused:
         act()
     assert refused.value.reason
+    if outcome is WrongState:  # the refusal names the state the request is in, and what happens next
+        assert f"is {status}, so it cannot be {DONE[action]}" in refused.value.reason
+        assert STATUSES[status].next in refused.value.reason
     if action != "see":
         last = events_for(audit, request.id)[-1]
         assert (last["actor"], last["outcome"], last["detail"]["code"]) == (actor, "refused", refused.value.code)
     assert airlock.store.get(request.id).status is status, "a refusal changes nothing"
+
+
+def test_another_users_request_and_a_missing_one_are_refused_alike_by_the_same_statements(on_sqlite):
+    """Bob asking for alice's request and for no request: the same refusal, after the same one
+    query (so neither its words nor its time tell him that alice's exists)."""
+    from sqlalchemy import event
+
+    airlock, audit = on_sqlite
+    alices = figure(airlock, audit, ALICE, content=png(91_001))
+    missing = alices.id + 10_000
+    statements: list[str] = []
+    record = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(airlock.store.engine, "before_cursor_execute", record)
+    try:
+        answers = []
+        for request_id in (alices.id, missing):
+            statements.clear()
+            with pytest.raises(RequestNotFound) as refused:
+                airlock.get(request_id, BOB)
+            answers.append((refused.value.reason.replace(str(request_id), "<id>"), list(statements)))
+    finally:
+        event.remove(airlock.store.engine, "before_cursor_execute", record)
+    assert answers[0] == answers[1] and len(answers[0][1]) == 1
 
 
 # --- the same export twice --------------------------------------------------------------------

@@ -31,6 +31,7 @@ from campus.airlock.checks import (
     CONTROL,
     FILE_KINDS,
     OutputRules,
+    check_content,
     check_file,
     kind_of,
     read_table,
@@ -187,6 +188,34 @@ def test_a_refusal_says_what_to_do_instead():
     for content in (csv("card_id,n\nC01,25\n"), csv("district,amount\n" + rows(150, lambda i: f"d{i},{i}"))):
         with pytest.raises(InvalidExport, match=r"export the aggregate table with campus\.export\(sql, name\)"):
             check_file("t.csv", content, RULES)
+
+
+# (what, file name, content that starts as its kind should, the reason's words)
+UNDECODABLE = [
+    ("a PNG signature before text", "f.png", b"\x89PNG\r\n\x1a\n" + csv("district,n\na,25\n" * 20),
+     "does not decode as a PNG image"),
+    ("a PNG cut short", "f.png", png(3, size=(64, 64))[:-40], "does not decode as a PNG image"),
+    ("a JPEG marker before text", "f.jpg", b"\xff\xd8\xff\xe0" + csv("district,n\na,25\n"),
+     "does not decode as a JPEG image"),
+    ("a JPEG cut short", "f.jpg", jpeg(5, size=(64, 64))[:200], "does not decode as a JPEG image"),
+    ("a Parquet's marks around junk", "t.parquet", b"PAR1" + csv("district,n\na,25\n") + b"PAR1",
+     "does not parse as Parquet"),
+]
+
+
+@pytest.mark.parametrize("what,filename,content,words", UNDECODABLE, ids=[u[0] for u in UNDECODABLE])
+def test_a_file_is_of_its_kind_only_if_it_decodes_not_by_its_first_bytes(what, filename, content, words):
+    with pytest.raises(InvalidExport) as refused:
+        check_content(kind_of(filename), filename, content)
+    assert words in refused.value.reason and "again" in refused.value.reason, "it says what to do"
+
+
+@pytest.mark.parametrize("filename,content,proved", [
+    ("f.png", png(4), "its pixels decode"), ("f.jpg", jpeg(4), "its pixels decode"),
+    ("t.parquet", parquet(district=["a"], n=[25]), "its footer and schema parse")])
+def test_the_kind_check_says_what_was_decoded(filename, content, proved):
+    check = check_content(kind_of(filename), filename, content)
+    assert check.outcome == "pass" and check.reason.endswith(proved)
 
 
 @pytest.mark.parametrize("extension", sorted(FIGURE_KINDS))

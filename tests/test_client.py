@@ -183,7 +183,7 @@ def test_a_returned_table_is_resubmitted_with_a_new_query_from_the_notebook(note
     returned(notebook, request.id, "by age band instead")
     again = campus.resubmit(request.id, sql="SELECT age_band, count(*) AS n FROM card_usage GROUP BY 1")
     assert (again.id, again.status) == (request.id, "needs_review")
-    with pytest.raises(campus.CampusError, match="is needs_review: only a request that is returned"):
+    with pytest.raises(campus.CampusError, match="is needs_review, so it cannot be withdrawn"):
         campus.withdraw(request.id)
 
 

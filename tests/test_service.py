@@ -331,7 +331,8 @@ def test_tokens_issued_listed_and_revoked_with_the_cli(service, monkeypatch):
     assert refused.status_code == 401 and "revoked" in refused.json()["reason"]
     assert runner.invoke(cli, ["tokens", "revoke", "000000000000"]).exit_code != 0
     issued = [e for e in service.campus.audit.events(limit=20) if e["detail"].get("token") == token_id]
-    assert {e["action"] for e in issued} == {"token_issue", "token_revoke"}
+    # the revoked token's refusal is audited as a sign-in unless the address's refusals this minute were many
+    assert {e["action"] for e in issued} - {"sign_in"} == {"token_issue", "token_revoke"}
 
 
 def test_a_chunked_body_over_the_limit_is_refused_too(service, tokens):

@@ -152,3 +152,104 @@ def test_while_others_wait_one_user_holds_at_most_half_the_query_slots():
     queries = anyio.run(main)
     assert started.index("alice") < started.index("bob2") and started[:2] == ["bob0", "bob1"]
     assert queries.running == {} and queries.waiting == []
+
+
+# --- strangers: a deadline to send a request, a budget for refused tokens -------------------------
+
+RECEIVE_SECONDS, STRANGER_BURST, STRANGER_RATE = 1.0, 20, 0.5
+
+
+@pytest.fixture(scope="module")
+def process(demo_data, tmp_path_factory):
+    """`campus serve` as a process of its own on loopback, with a one-second deadline to send a
+    request and a budget of 20 refused requests (then one every 2 s) per address; alice's token."""
+    from campus.audit import AuditLog
+    from campus.service.tokens import TokenStore
+    from service_fixtures import fresh_database, free_port, service_env, start_service, wait_until_up
+
+    folder = tmp_path_factory.mktemp("strangers")
+    with fresh_database("sqlite", folder) as database:
+        audit = AuditLog(database)
+        token = TokenStore(audit.engine).issue("alice", audit=audit, by="tests").token
+        audit.close()
+        env = service_env(demo_data, folder / "state", database) | {
+            "CAMPUS_RECEIVE_SECONDS": str(RECEIVE_SECONDS), "CAMPUS_STRANGER_REQUEST_BURST": str(STRANGER_BURST),
+            "CAMPUS_STRANGER_REQUESTS_PER_SECOND": str(STRANGER_RATE)}
+        port = free_port()
+        service = start_service(env, port, folder / "service.log")
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/", service, folder / "service.log")
+            yield port, token
+        finally:
+            service.terminate()
+            service.wait(timeout=30)
+
+
+# (what, the bytes a client sends and then stalls)
+STALLED = [
+    ("nothing at all", b""),
+    ("half a header", b"GET /api/health HTTP/1.1\r\nHost: campus\r\nAccept: "),
+    ("half a body", b"POST /api/sql HTTP/1.1\r\nHost: campus\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 100\r\n\r\n{\"sql\": \"SELECT"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("what,sent", STALLED, ids=[s[0] for s in STALLED])
+def test_a_connection_that_stalls_mid_request_is_closed_within_the_deadline(process, what, sent):
+    import socket
+    import time
+
+    port, _ = process
+    with socket.create_connection(("127.0.0.1", port), timeout=RECEIVE_SECONDS + 5) as sock:
+        started = time.monotonic()
+        sock.sendall(sent)
+        answer = sock.recv(1000)  # b"" when the service closes the connection
+        waited = time.monotonic() - started
+    assert answer == b"", f"{what}: the service answered instead of closing"
+    assert RECEIVE_SECONDS - 0.2 <= waited <= RECEIVE_SECONDS + 1.0, f"{what}: closed after {waited:.2f} s"
+
+
+@pytest.mark.slow
+def test_a_request_sent_whole_is_answered_and_the_connection_kept_for_the_next(process):
+    import time
+
+    from service_fixtures import http_client
+
+    port, token = process
+    with http_client(f"http://127.0.0.1:{port}/api/", headers={"Authorization": f"token {token}"}) as http:
+        first = http.post("sql", json={"sql": BY_GENDER})
+        time.sleep(RECEIVE_SECONDS / 2)
+        second = http.post("sql", json={"sql": BY_GENDER})
+    assert first.status_code == second.status_code == 200
+
+
+@pytest.mark.slow
+def test_a_flood_of_bad_tokens_gets_429_while_a_signed_in_researcher_is_answered(process):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from service_fixtures import http_client
+
+    port, token = process
+    url = f"http://127.0.0.1:{port}/api/"
+    stranger = {"Authorization": "token campus_0123456789ab_" + "x" * 43}
+
+    def flood(_):
+        with http_client(url, headers=stranger) as http:
+            return [http.get("me") for _ in range(4)]
+
+    with http_client(url, headers={"Authorization": f"token {token}"}) as alice, http_client(url) as anonymous:
+        assert alice.get("me").status_code == 200  # alice's token signed in before the flood
+        started = time.monotonic()
+        with ThreadPoolExecutor(32) as pool:
+            flooding = pool.map(flood, range(32))
+            time.sleep(0.5)
+            during = [alice.get("me"), alice.post("sql", json={"sql": BY_GENDER}), anonymous.get("me")]
+            answers = [r for rs in flooding for r in rs]
+        took = time.monotonic() - started
+    refused = [r for r in answers if r.status_code == 429]
+    assert {r.status_code for r in answers} == {401, 429}
+    assert len(answers) - len(refused) <= STRANGER_BURST + STRANGER_RATE * took + 2, "past its budget: 429"
+    assert all(int(r.headers["retry-after"]) >= 1 and "refused for their token" in r.json()["reason"] for r in refused)
+    assert [r.status_code for r in during] == [200, 200, 429], "alice is answered, a request without a token waits"

@@ -258,9 +258,9 @@ class Airlock:
     # --- reading ----------------------------------------------------------------
 
     def get(self, request_id: int, user: User) -> ExportRequest:
-        request = self.store.get(request_id)
-        permissions.check_user_can_see(user, request, self.policy)
-        return request
+        """The request, if `user` may see it; another's and a missing one are `RequestNotFound`
+        alike, by the same one query."""
+        return self.store.get(request_id, permissions.visible_requester(user, self.policy))
 
     def mine(self, user: User) -> list[ExportRequest]:
         return self.store.find(requester=user.name)
@@ -377,7 +377,7 @@ class Airlock:
 
     def _find(self, request_id: int, user: User, action: str, audit: AuditLog) -> ExportRequest:
         try:
-            return self.store.get(request_id)
+            return self.get(request_id, user)
         except CampusError as e:
             audit.record(user.name, action, "refused", request=request_id, code=e.code, reason=e.reason)
             raise

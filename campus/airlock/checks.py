@@ -6,8 +6,9 @@ so the airlock looks at the file itself (as SACRO's ACRO and OpenSAFELY's output
 1. its **kind**: the extension must be on the allow-list `FILE_KINDS` (CSV, TSV, Parquet, PNG,
    JPEG, text, Markdown); anything else is refused, saying why (`NOT_ALLOWED`: PDF, SVG and
    HTML can carry scripts, attachments or hidden layers a reviewer does not see);
-2. its **content against the kind**: magic bytes for Parquet and images, strict UTF-8 text
-   for CSV, TSV and text, so a zip named ``.csv`` or a text named ``.png`` is refused;
+2. its **content against the kind**: an image must decode (Pillow, its pixels loaded), a Parquet
+   file's footer and schema parse (pyarrow), CSV, TSV and text be strict UTF-8, so a zip named
+   ``.csv``, a text named ``.png`` or a PNG signature followed by anything else is refused;
 3. a **table** (CSV, TSV, Parquet) is parsed with pyarrow (at most `OutputRules.max_rows` rows
    and `max_columns` columns of plain types) and held to `table_rules.TABLE_RULES`:
    identifier columns and identifying values, unique codes and row-level data are refused;
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import io
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import reduce
 from pathlib import PurePath
@@ -201,7 +203,8 @@ def what_it_is(content: bytes) -> str | None:
 
 
 def check_content(kind: FileKind, filename: str, content: bytes) -> Check:
-    """The content is what the name says: the kind's magic bytes, or UTF-8 text."""
+    """The content is what the name says: UTF-8 text, or a file of the kind that decodes whole
+    (an image's pixels, a Parquet file's footer and schema); its first bytes alone prove nothing."""
     if kind.text:
         return _check_text(kind, filename, content)
     if not content.startswith(kind.magic):
@@ -211,7 +214,8 @@ def check_content(kind: FileKind, filename: str, content: bytes) -> Check:
     if not content.endswith(kind.trailer):
         raise InvalidExport(f"{filename} is not a whole {kind.name} file (it ends too soon, or is damaged): write it "
                             "again")
-    return Check("file kind", "pass", f"{kind.name}, as its name says")
+    DECODERS[kind.name](kind.name, filename, content)
+    return Check("file kind", "pass", f"{kind.name}, as its name says: {DECODED[kind.name]}")
 
 
 def _check_text(kind: FileKind, filename: str, content: bytes) -> Check:
@@ -263,7 +267,7 @@ def _one_block(content: bytes) -> int:
 
 
 def _read_parquet(filename: str, content: bytes, max_rows: int, max_columns: int) -> pa.Table:
-    try:
+    with _parquet_refused(filename):
         parquet = pq.ParquetFile(io.BytesIO(content))
         meta = parquet.metadata
         _check_size(filename, meta.num_rows, meta.num_columns, max_rows, max_columns)
@@ -272,9 +276,22 @@ def _read_parquet(filename: str, content: bytes, max_rows: int, max_columns: int
             raise InvalidExport(f"{filename} unpacks to {unpacked:,} bytes, far more than it holds: write it with "
                                 "ordinary compression, or export a smaller table")
         return parquet.read()
+
+
+def _parquet_schema(_kind: str, filename: str, content: bytes) -> pa.Schema:
+    """The schema in a Parquet file's footer; `InvalidExport` if it does not parse."""
+    with _parquet_refused(filename):
+        return pq.ParquetFile(io.BytesIO(content)).schema_arrow
+
+
+@contextmanager
+def _parquet_refused(filename: str):
+    """Whatever the Parquet reader stumbles on refuses the file (fail closed), without its message."""
+    try:
+        yield
     except InvalidExport:
         raise
-    except Exception:  # whatever the reader stumbled on, the file is refused (fail closed)
+    except Exception:
         raise InvalidExport(f"{filename} does not parse as Parquet (it may be damaged or encrypted): write it again, "
                             "e.g. with df.write_parquet(path)") from None
 
@@ -376,6 +393,10 @@ def written_anew(kind: FileKind, filename: str, content: bytes,
                             "a column, and export it again")
     return written, formulas
 
+
+#: How each binary kind is decoded before its name is believed, and what that proved (for the report).
+DECODERS = {"PNG": rewrite.decoded_image, "JPEG": rewrite.decoded_image, "Parquet": _parquet_schema}
+DECODED = {"PNG": "its pixels decode", "JPEG": "its pixels decode", "Parquet": "its footer and schema parse"}
 
 #: What the rewrite of each kind that is not a table left out, for the report.
 REWRITTEN = {

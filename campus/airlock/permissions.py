@@ -38,6 +38,12 @@ def check_user_can_see(user: User, request: ExportRequest, policy: Policy) -> No
         raise RequestNotFound(f"there is no export request {request.id} that you can see")
 
 
+def visible_requester(user: User, policy: Policy) -> str | None:
+    """Whose requests `user` may see: everyone's (None) for a reviewer, else their own. A
+    request is looked up with it, so another's request and no request answer alike."""
+    return None if is_reviewer(user, policy) else user.name
+
+
 def check_user_can_see_queue(user: User, policy: Policy) -> None:
     if not is_reviewer(user, policy):
         raise NotPermitted(f"{REVIEWERS} see the review queue; your own requests are under view=mine")

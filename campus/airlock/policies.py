@@ -39,17 +39,18 @@ from sqlglot.errors import SqlglotError
 
 from .errors import DuplicateExport, InvalidExport, WrongState, question
 from .request import Decision, ExportRequest
-from .states import TRANSITIONS, Status
+from .states import STATUSES, TRANSITIONS, Status
 
 DECISIONS: dict[str, Status] = {"approve": Status.APPROVED, "reject": Status.REJECTED, "return": Status.RETURNED}
 
 
 def _check_status(request: ExportRequest, allowed: set[Status], doing: str) -> None:
+    """Refuse unless `request` is in an `allowed` status, naming the status it is in and what
+    happens to it next (so a refusal says what can be done, not which move was wanted)."""
     if request.status not in allowed:
         wanted = " or ".join(sorted(str(s) for s in allowed))
-        raise WrongState(
-            f"export request {request.id} is {request.status}: only a request that is {wanted} can be {doing}"
-        )
+        raise WrongState(f"export request {request.id} is {request.status}, so it cannot be {doing} (only a request "
+                         f"that is {wanted} can be); next: {STATUSES[request.status].next}")
 
 
 def check_can_review(request: ExportRequest) -> None:
@@ -64,7 +65,8 @@ def check_can_resubmit(request: ExportRequest) -> None:
     _check_status(request, {Status.RETURNED}, "resubmitted")
 
 
-check_can_withdraw = check_can_resubmit
+def check_can_withdraw(request: ExportRequest) -> None:
+    _check_status(request, {Status.RETURNED}, "withdrawn")
 
 
 def check_can_download(request: ExportRequest) -> None:

@@ -108,18 +108,7 @@ def _floats_as_floats(table: pa.Table) -> pa.Table:
 
 def image_bytes(kind_name: str, filename: str, content: bytes) -> bytes:
     """An image decoded and written again from its pixels alone (its first frame)."""
-    if kind_name == "PNG":
-        content = pixel_chunks(content)
-    try:
-        with Image.open(io.BytesIO(content), formats=[kind_name]) as image:
-            _check_pixels(filename, image.size)
-            image.load()
-            pixels = _in_mode(image, IMAGE_MODES[kind_name])
-    except InvalidExport:
-        raise
-    except Exception:  # whatever the decoder stumbled on, the file is refused (fail closed)
-        raise InvalidExport(f"{filename} does not decode as a {kind_name} image (it may be damaged): save the figure "
-                            f"again, e.g. fig.savefig(path)") from None
+    pixels = decoded_image(kind_name, filename, content)
     fresh = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())  # nothing of the upload's info comes along
     sink = io.BytesIO()
     if kind_name == "PNG":
@@ -127,6 +116,23 @@ def image_bytes(kind_name: str, filename: str, content: bytes) -> bytes:
     else:
         fresh.save(sink, "JPEG", quality=JPEG_QUALITY, subsampling=0)
     return sink.getvalue()
+
+
+def decoded_image(kind_name: str, filename: str, content: bytes) -> Image.Image:
+    """The image's pixels (its first frame, from a PNG's pixel chunks alone), in a mode the
+    kind can hold; `InvalidExport` if it does not decode whole, or is too large."""
+    if kind_name == "PNG":
+        content = pixel_chunks(content)
+    try:
+        with Image.open(io.BytesIO(content), formats=[kind_name]) as image:
+            _check_pixels(filename, image.size)
+            image.load()
+            return _in_mode(image, IMAGE_MODES[kind_name]).copy()
+    except InvalidExport:
+        raise
+    except Exception:  # whatever the decoder stumbled on, the file is refused (fail closed)
+        raise InvalidExport(f"{filename} does not decode as a {kind_name} image (it may be damaged or cut short): "
+                            "save the figure again, e.g. fig.savefig(path)") from None
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

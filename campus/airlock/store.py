@@ -111,8 +111,9 @@ class ExportStore(Protocol):
     def create(self, request: ExportRequest, transition: Transition) -> ExportRequest:
         """Store a new request (its id assigned here) and the first step of its timeline."""
 
-    def get(self, request_id: int) -> ExportRequest:
-        """The request with its reviews and timeline; `RequestNotFound` if there is none."""
+    def get(self, request_id: int, requester: str | None = None) -> ExportRequest:
+        """The request with its reviews and timeline; `RequestNotFound` if there is none (made by
+        `requester`, when given: another's request is found no more than a missing one)."""
 
     def save(
         self, request: ExportRequest, *, expected_version: int, transition: Transition | None = None,
@@ -157,9 +158,12 @@ class SqlExportStore:
             db.execute(insert(export_timeline).values(request_id=request_id, **_transition_row(transition)))
         return self.get(request_id)
 
-    def get(self, request_id: int) -> ExportRequest:
+    def get(self, request_id: int, requester: str | None = None) -> ExportRequest:
+        query = select(export_requests).where(export_requests.c.id == request_id)
+        if requester is not None:
+            query = query.where(export_requests.c.requester == requester)
         with self.engine.connect() as db:
-            row = db.execute(select(export_requests).where(export_requests.c.id == request_id)).first()
+            row = db.execute(query).first()
             if row is None:
                 raise RequestNotFound(f"there is no export request {request_id} that you can see")
             return self._load(db, [row])[0]

@@ -61,6 +61,7 @@ from .models import (
     Me,
     SqlRequest,
 )
+from .limits import TARPIT, Buckets, LimitStrangers, Strangers
 from .tokens import claimed_id
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,6 @@ MAX_BODY = 1_000_000  # bytes of a JSON body (a query is at most text.MAX_SQL ch
 QUERY_THREADS = 32
 ERRORS = {status: {"model": Error} for status in (401, 403, 404, 422, 500)}
 REFUSALS_AUDITED = 10  # refused tokens audited per minute and address
-TARPIT = 1.0  # seconds a request refused for asking too much waits before its 429 goes out
 FORWARDED = {"x-forwarded-for", "x-forwarded-host", "forwarded"}  # set by the hub's proxy on what it passes on
 PROJECT_QUERY = Query(None, max_length=200, pattern=PROJECT, description="Answer as within this project.")
 
@@ -114,8 +114,10 @@ def create_app(campus: Campus, authenticator: Authenticator, *, prefix: str | No
     app.state.fairness = Fairness(settings.user_requests_per_second, settings.user_request_burst,
                                   settings.user_concurrent)
     app.state.queries = FairQueries(settings.queries_at_once, app.state.query_threads)
+    app.state.strangers = Strangers(settings.stranger_requests_per_second, settings.stranger_request_burst)
     install_error_handlers(app)
     app.add_middleware(LimitBody, limit=MAX_BODY)
+    app.add_middleware(LimitStrangers, strangers=app.state.strangers)  # the outermost: before anything else runs
     app.include_router(router, prefix=base)
     for extra in routers:
         app.include_router(extra, prefix=root)
@@ -152,15 +154,19 @@ async def identified(request: Request, header: str | None) -> Identity:
     if request.app.state.sessions_only and any(name in request.headers for name in FORWARDED):
         raise Forbidden("the data API answers only inside campus sessions: run this in a campus notebook "
                         "(the review pages are at the service's /airlock)")
+    strangers: Strangers = request.app.state.strangers
     try:
-        return await identify(request.app.state.authenticator, header)
+        identity = await identify(request.app.state.authenticator, header)
     except (InvalidToken, TokenExpired, Forbidden) as refused:
+        strangers.forget(header)
         address = request.client.host if request.client else "unknown"
         if request.app.state.refusals.allow(address):
             await anyio.to_thread.run_sync(partial(
                 campus_of(request).audit.record, "unknown", "sign_in", refused.code, address=address,
                 path=request.url.path, token=claimed_id(token_of(header) or "")))
         raise
+    strangers.remember(header)
+    return identity
 
 
 async def in_pool(request: Request, work: Callable[..., T], *args, **kwargs) -> T:
@@ -392,27 +398,22 @@ class Fairness:
     """
 
     def __init__(self, rate: float, burst: int, concurrent: int):
-        self.rate, self.burst, self.concurrent = rate, burst, concurrent
+        self.rate, self.concurrent = rate, concurrent
         self.running: dict[str, int] = {}
-        self.buckets: dict[str, tuple[float, float]] = {}  # user -> (tokens, when counted)
+        self.buckets = Buckets(rate, burst)
 
     def admit(self, user: str) -> None:
-        now = time.monotonic()
-        tokens, counted = self.buckets.get(user, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - counted) * self.rate)
-        if tokens < 1:
-            self.buckets[user] = (tokens, now)
+        wait = self.buckets.wait(user)
+        if wait:
             raise TooManyRequests(
                 f"{user} has sent more than {self.rate:g} requests a second; wait a moment and send fewer at once",
-                retry_after=(1 - tokens) / self.rate)
+                retry_after=wait)
         if self.running.get(user, 0) >= self.concurrent:
             raise TooManyRequests(
                 f"{user} already has {self.concurrent} requests in progress, the most at once; wait for them to "
                 "finish", retry_after=1)
-        self.buckets[user] = (tokens - 1, now)
+        self.buckets.take(user)
         self.running[user] = self.running.get(user, 0) + 1
-        if len(self.buckets) > 10_000:  # forget users idle long enough to have a full bucket again
-            self.buckets = {u: b for u, b in self.buckets.items() if b[0] + (now - b[1]) * self.rate < self.burst}
 
     def release(self, user: str) -> None:
         left = self.running.get(user, 1) - 1

@@ -13,6 +13,7 @@ import socket
 from typing import Literal
 from urllib.parse import urlsplit
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..campus import Campus, noise_secret, pseudonym_secret
@@ -28,19 +29,52 @@ DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8300
 AUTH_ENV = "CAMPUS_SERVE_AUTH"  # how `serve` tells its worker processes which authenticator to use
 
 
-class NoDelayH11(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol with TCP_NODELAY on every connection.
+class CampusH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with TCP_NODELAY on every connection, and a deadline for
+    receiving each request whole.
 
-    asyncio sets it only on sockets made with IPPROTO_TCP, and uvicorn's own sockets
+    asyncio sets TCP_NODELAY only on sockets made with IPPROTO_TCP, and uvicorn's own sockets
     (``--workers``) are made without: each response would then wait ~40 ms for the
     client's delayed ACK.
+
+    uvicorn has no timeout on reading a request: ``timeout_keep_alive`` runs only between
+    requests, and not before the first. A client that sends half a header (or half a body)
+    would hold its connection for ever, and thousands of them the process's sockets. Here
+    the client must have sent the whole request `receive_seconds` after connecting or after
+    its last answer (``CAMPUS_RECEIVE_SECONDS``), else the connection is closed. A request
+    received whole is never cut short, however long its answer takes.
     """
+
+    receive_seconds = 10.0  # set from the settings by `serve` and each worker
 
     def connection_made(self, transport) -> None:
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+        self.receive_deadline = None
+        self._arm_receive_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_receive_deadline()
+
+    def connection_lost(self, exc) -> None:
+        if self.receive_deadline is not None:
+            self.receive_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _arm_receive_deadline(self) -> None:
+        if self.receive_deadline is not None:
+            self.receive_deadline.cancel()
+        self.receive_deadline = self.loop.call_later(self.receive_seconds, self._receive_deadline_passed)
+
+    def _receive_deadline_passed(self) -> None:
+        """Close the connection if a request is still coming in (or none has started)."""
+        self.receive_deadline = None
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
+            self.logger.info("closing a connection that did not send its request within %g s", self.receive_seconds)
+            self.transport.close()
 
 
 def in_hub() -> bool:
@@ -117,7 +151,9 @@ def worker_app():
     """The app of one worker process (``--workers N``): settings and auth from the environment.
 
     The campus closes with the process (an in-memory DuckDB, database connections)."""
-    return build(Settings(), os.environ.get(AUTH_ENV, "auto"))  # type: ignore[arg-type]
+    settings = Settings()
+    CampusH11.receive_seconds = settings.receive_seconds
+    return build(settings, os.environ.get(AUTH_ENV, "auto"))  # type: ignore[arg-type]
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None, auth: Auth = "auto",
@@ -126,8 +162,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     DuckDB) share the port: Python work in the gateway holds one core per process."""
     import uvicorn
 
+    CampusH11.receive_seconds = settings.receive_seconds
     host, port = address(host, port)
-    options = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": 10, "http": NoDelayH11}
+    options = {"host": host, "port": port, "log_level": log_level, "timeout_graceful_shutdown": 10, "http": CampusH11}
     if workers > 1:
         prepare(settings)
         os.environ[AUTH_ENV] = auth
