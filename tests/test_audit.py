@@ -242,3 +242,22 @@ def test_audit_show_prints_what_researchers_wrote_literally(tmp_path, monkeypatc
     assert shown.exit_code == 0, shown.output
     assert "[/x]" in shown.output and "[link=http://evil]" in shown.output and "\\x1b[2J" in shown.output
     assert "\x1b" not in shown.output
+
+
+def test_audit_verify_prints_the_hash_to_keep_and_checks_it(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from campus.cli import _mount, app
+
+    _mount()
+    monkeypatch.setenv("CAMPUS_STATE_DIR", str(tmp_path))
+    log = AuditLog(f"sqlite:///{tmp_path / 'campus.db'}", anchor=tmp_path)
+    log.record("alice", "query", "allowed", sql=LONG_SQL)
+    verified = CliRunner().invoke(app, ["audit", "verify"], env={"COLUMNS": "300"})
+    assert verified.exit_code == 0, verified.output
+    kept = verified.output.split("--expect ")[1].split()[0]
+    assert kept == f"1:{log.verify().anchored_hash}"
+    assert CliRunner().invoke(app, ["audit", "verify", "--expect", kept]).exit_code == 0
+    assert CliRunner().invoke(app, ["audit", "verify", "--expect", "1:" + "0" * 64]).exit_code == 1
+    assert CliRunner().invoke(app, ["audit", "verify", "--expect", "one"]).exit_code == 2
+    assert LONG_SQL in CliRunner().invoke(app, ["audit", "show"], env={"COLUMNS": "300"}).output.replace("\n", "")
