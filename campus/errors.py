@@ -132,3 +132,10 @@ class LoadRefused(CampusError):
 
     code = "load_refused"
     http_status = 400
+
+
+class AuditTampered(CampusError):
+    """The audit trail no longer follows from the anchor the campus kept: nothing more is recorded."""
+
+    code = "audit_tampered"
+    http_status = 503

@@ -34,12 +34,30 @@ def _log() -> AuditLog:
 
 
 @app.command()
-def verify() -> None:
+def verify(
+    expect: str = typer.Option(None, "--expect", metavar="ID:HASH",
+                               help="An event's id and hash kept from an earlier verify: fail unless the chain still holds it."),
+) -> None:
     """Recompute the hash chain and hold it against the anchor kept outside the database;
-    exit 1 if any event was changed, removed or inserted, or the chain was rewritten."""
-    result = _log().verify()
+    exit 1 if any event was changed, removed or inserted, or the chain was rewritten.
+    Prints the anchored event's hash: kept apart from the campus, ``--expect`` later shows
+    a rewrite even by someone who could also write the campus's state folder."""
+    result = _log().verify(expect=_kept(expect))
     out.print(Text(str(result), style="green" if result.ok else "red"))
+    if result.ok and result.anchored_at:
+        out.print(Text(f"keep apart from the campus: --expect {result.anchored_at}:{result.anchored_hash}"))
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _kept(text: str | None) -> tuple[int, str] | None:
+    """An event's (id, hash) from ``ID:HASH``, as `verify` printed it."""
+    if text is None:
+        return None
+    event_id, _, digest = text.strip().partition(":")
+    if not (event_id.isdigit() and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        raise typer.BadParameter("write the event's id and hash as verify printed them: 192:3f2a…(64 hex digits)",
+                                 param_hint="--expect")
+    return int(event_id), digest
 
 
 @app.command()
