@@ -95,14 +95,6 @@ class SessionStore:
             ).values(revoked_at=_now()))
         return bool(done.rowcount)
 
-    def revoke_user(self, user: str) -> int:
-        """End every session of `user` (an admin's lever); how many were open."""
-        with self.engine.begin() as db:
-            done = db.execute(update(browser_sessions).where(
-                browser_sessions.c.user_name == user, browser_sessions.c.revoked_at.is_(None)
-            ).values(revoked_at=_now()))
-        return done.rowcount
-
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
