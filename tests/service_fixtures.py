@@ -8,6 +8,7 @@ with tokens issued by the real token store.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -18,11 +19,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import httpx
 import pytest
+from ruamel.yaml import YAML
 
 import campus
+from campus.settings import Settings
 from campus.service.server import app_for
 from campus.service.auth import TokenAuthenticator
 from campus.service.tokens import TokenStore
@@ -66,6 +70,19 @@ def serving(app):
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+def own_campus_root(root: Path, change_users: Callable[[dict], None]) -> Path:
+    """A campus root at `root`: the shipped policies and datasets, and hub/users.yaml as
+    `change_users` changes it (a test may then change it again, as `campus users` does)."""
+    shipped = Settings().root
+    for folder in ("policies", "datasets"):
+        shutil.copytree(shipped / folder, root / folder)
+    (root / "hub").mkdir()
+    users = YAML().load(shipped / "hub" / "users.yaml")
+    change_users(users)
+    YAML().dump(users, root / "hub" / "users.yaml")
+    return root
 
 
 @dataclass

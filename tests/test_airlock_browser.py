@@ -26,6 +26,7 @@ import pytest
 
 import campus
 from campus.hub.passwords import Passwords
+from campus.service.browser import COOKIE
 from test_hub import running_hub
 from test_hub_service import mint, service_url, wait_for_service
 
@@ -215,6 +216,12 @@ def test_a_steward_goes_from_the_hub_to_the_queue_and_approves_and_releases_in_o
     page.wait_for_selector(".status.released")
     assert "Final: the requester can download it" in page.locator("#next-step").inner_text()
     shot(page, "released")
+    session = next(c for c in context.cookies() if c["name"] == COOKIE)
+    assert session["sameSite"] == "Strict" and session["httpOnly"] and session["path"] == "/services/data/", (
+        "under the hub's prefix the cookie keeps to the service's path: Path=/ (as __Host- needs) would hand it "
+        "to every user's notebook server on the hub's origin")
+    page.goto(campus_root + "airlock")
+    page.wait_for_url(campus_root + "airlock")  # the hub sign-in's session holds from page to page until sign-out
     page.click("header button.sign-out")
     page.wait_for_selector("text=You are signed out of the export requests.")
     context.close()

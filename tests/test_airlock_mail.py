@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import mailbox
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,11 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
 import campus
 from campus.airlock import Airlock, CampusUser, SqlExportStore, Status
-from campus.settings import AirlockSettings, Settings
+from campus.settings import AirlockSettings
+from service_fixtures import own_campus_root
 
 ALICE = CampusUser("alice", ("researchers",))
 SEJIN = CampusUser("sejin", ("stewards",))
@@ -65,16 +64,12 @@ def mail_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def mailed_campus(demo_data, tmp_path_factory):
     """The demo campus, but its provisioning file gives e-mail addresses (bob has none)."""
-    root = tmp_path_factory.mktemp("campus-root")
-    shipped = Settings().root
-    for folder in ("policies", "datasets"):
-        shutil.copytree(shipped / folder, root / folder)
-    (root / "hub").mkdir()
-    users = YAML().load(shipped / "hub" / "users.yaml")
-    users["users"]["jiwoo"] = {"full_name": "Jiwoo Han", "groups": ["stewards"]}
-    for name, email in EMAILS.items():
-        users["users"][name]["email"] = email
-    YAML().dump(users, root / "hub" / "users.yaml")
+    def with_emails(users: dict) -> None:
+        users["users"]["jiwoo"] = {"full_name": "Jiwoo Han", "groups": ["stewards"]}
+        for name, email in EMAILS.items():
+            users["users"][name]["email"] = email
+
+    root = own_campus_root(tmp_path_factory.mktemp("campus-root"), with_emails)
     opened = campus.open(root, data_dir=demo_data, state_dir=tmp_path_factory.mktemp("state"))
     yield opened
     opened.close()

@@ -344,10 +344,15 @@ class _ApiRoute(_RefusalRoute):
 
 
 class PageRoute(_RefusalRoute):
-    """Refusals on pages render the error page; one that names a ``location`` (sign in) goes there."""
+    """Refusals on pages render the error page; one that names a ``location`` (sign in) goes
+    there when a page was asked for (by a page of this site, if the error says `from_here`);
+    a form sent without a sign-in is refused, saying why."""
 
     def refuse(self, request: Request, error: CampusError) -> Response:
-        if getattr(error, "location", None):
+        if getattr(error, "location", None) and request.method in ("GET", "HEAD"):
+            if getattr(error, "from_here", False):
+                html = TEMPLATES.get_template("again.html").render(location=error.location)
+                return HTMLResponse(html, status_code=200, headers=PAGE_SECURITY | {"Cache-Control": "no-store"})
             return RedirectResponse(error.location, status_code=303)
         html = TEMPLATES.get_template("error.html").render(
             title="Not possible", error=error, base=_base(request), user=None)

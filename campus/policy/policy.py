@@ -62,6 +62,11 @@ class Policy:
         source = self.store.source
         return source.users.groups_of(user) if source else []
 
+    def is_user(self, user: str) -> bool:
+        """Whether hub/users.yaml lists `user` (`campus users remove` takes them out)."""
+        source = self.store.source
+        return bool(source) and user in source.users.users
+
     def may_review_exports(self, user: str, groups: Iterable[str]) -> bool:
         """Whether `user` is an export reviewer (policies' `roles:`)."""
         source = self.store.source

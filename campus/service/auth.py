@@ -14,6 +14,10 @@ header that merely names a user.
   (`campus.service.tokens`); the user's groups are the token's, if it was issued
   with some, else theirs in ``hub/users.yaml`` at each request.
 
+A browser's sign-in (`campus.service.sessions`) is opened with a token, and each
+authenticator's `recheck` says on every request whether it still stands: the token
+it was opened with is still valid, the person is still a user, and with which groups.
+
 >>> token_of("token campus_0a1b2c3d4e5f_abc"), token_of("Bearer xyz"), token_of("Basic dXNlcg==")
 ('campus_0a1b2c3d4e5f_abc', 'xyz', None)
 """
@@ -24,14 +28,16 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
+from urllib.parse import quote
 
 import anyio
 from fastapi.security import APIKeyHeader
 
 from ..policy import Policy
-from .errors import Forbidden, HubUnavailable, InvalidToken, Unauthenticated
-from .tokens import TokenStore
+from .errors import Forbidden, HubUnavailable, InvalidToken, SessionEnded, TokenExpired, Unauthenticated
+from .tokens import TokenInfo, TokenStore
 
 log = logging.getLogger(__name__)
 token_header = APIKeyHeader(name="Authorization", auto_error=False,
@@ -46,6 +52,8 @@ class Identity:
     user: str
     groups: list[str] = field(default_factory=list)
     via: str = "token"
+    token_id: str | None = None  # the token's id (never its secret): a sign-in opened with it ends with it
+    expires_at: datetime | None = None  # when that token expires, if it does
 
     @property
     def name(self) -> str:
@@ -61,6 +69,11 @@ class Authenticator(Protocol):
     signing in to the pages), any token of the user that may use this service does."""
 
     async def identify(self, token: str, *, api: bool = True) -> Identity: ...
+
+    async def recheck(self, identity: Identity) -> Identity:
+        """`identity` as it stands now, for a browser's sign-in opened with its token: the
+        same user with today's groups; SessionEnded if the token or the user is gone."""
+        ...
 
 
 def token_of(header: str | None) -> str | None:
@@ -88,9 +101,23 @@ class TokenAuthenticator:
         self.policy = policy
 
     async def identify(self, token: str, *, api: bool = True) -> Identity:
-        info = await anyio.to_thread.run_sync(self.tokens.verify, token)
+        return self._identity(await anyio.to_thread.run_sync(self.tokens.verify, token))
+
+    async def recheck(self, identity: Identity) -> Identity:
+        """The sign-in's token is still valid, and its user is still in hub/users.yaml."""
+        try:
+            info = await anyio.to_thread.run_sync(self.tokens.check, identity.token_id or "")
+        except (InvalidToken, TokenExpired) as e:
+            raise SessionEnded(f"your sign-in ended with the token it was opened with ({e.reason}); "
+                               "sign in again with a valid one") from None
+        if not self.policy.is_user(info.user):
+            raise SessionEnded("your sign-in ended: you are no longer a campus user (hub/users.yaml does not list "
+                               "you); ask a campus admin if that is a mistake")
+        return self._identity(info)
+
+    def _identity(self, info: TokenInfo) -> Identity:
         groups = info.groups if info.groups is not None else self.policy.groups_of(info.user)
-        return Identity(info.user, list(groups), via="token")
+        return Identity(info.user, list(groups), via="token", token_id=info.id, expires_at=info.expires_at)
 
 
 class HubAuthenticator:
@@ -116,7 +143,39 @@ class HubAuthenticator:
         groups = model.get("groups")
         if groups is None and self.policy is not None:  # the service's role lacks read:users:groups
             groups = self.policy.groups_of(model["name"])
-        return Identity(model["name"], list(groups or []), via="hub")
+        return Identity(model["name"], list(groups or []), via="hub", token_id=model.get("token_id"))
+
+    async def recheck(self, identity: Identity) -> Identity:
+        """The hub still has the user, and the token the browser signed in with (signing out of
+        the hub, removing the user or the token's expiry end it); groups as the hub has them now."""
+        user = await self._ask_hub(f"/users/{quote(identity.user, safe='')}")
+        token = identity.token_id and await self._ask_hub(
+            f"/users/{quote(identity.user, safe='')}/tokens/{quote(identity.token_id, safe='')}")
+        if user is None:
+            raise SessionEnded("your sign-in ended: you are no longer a user of this campus; ask a campus admin "
+                               "if that is a mistake")
+        if not token or (token.get("expires_at") and _passed(token["expires_at"])):
+            raise SessionEnded("your sign-in ended with your hub sign-in (signed out, or it expired); sign in again")
+        groups = user.get("groups")
+        if groups is None and self.policy is not None:
+            groups = self.policy.groups_of(identity.user)
+        return Identity(identity.user, list(groups or []), via="hub", token_id=identity.token_id)
+
+    async def _ask_hub(self, path: str) -> dict | None:
+        """The hub API's answer at `path`, asked with the service's own token; None if it has
+        nothing there it will show us (refusals are logged)."""
+        import httpx
+
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                answer = await http.get(self.hub.api_url + path,
+                                        headers={"Authorization": f"token {self.hub.api_token}"})
+        except httpx.HTTPError as e:
+            log.error("asking the hub for %s failed: %s", path, e)
+            raise HubUnavailable("JupyterHub could not be asked about this token; try again in a minute") from None
+        if answer.status_code not in (200, 404):
+            log.error("the hub answered %s for %s", answer.status_code, path)
+        return answer.json() if answer.status_code == 200 else None
 
     async def _of_a_server(self, model: dict) -> bool:
         """Whether the token is a notebook server's: not from a browser sign-in (no session),
@@ -125,16 +184,8 @@ class HubAuthenticator:
         if model.get("session_id") or not token_id:
             return False
         if token_id not in self.server_tokens:
-            import httpx
-
-            url = f"{self.hub.api_url}/users/{model['name']}/tokens/{token_id}"
-            try:
-                async with httpx.AsyncClient(timeout=10) as http:
-                    answer = await http.get(url, headers={"Authorization": f"token {self.hub.api_token}"})
-            except httpx.HTTPError as e:
-                log.error("asking the hub about token %s failed: %s", token_id, e)
-                raise HubUnavailable("JupyterHub could not be asked about this token; try again in a minute") from None
-            note = (answer.json().get("note") or "") if answer.status_code == 200 else ""
+            found = await self._ask_hub(f"/users/{model['name']}/tokens/{token_id}")
+            note = (found or {}).get("note") or ""
             if len(self.server_tokens) > 10_000:
                 self.server_tokens.clear()
             self.server_tokens[token_id] = note.startswith(f"Server at {self.server_prefix(model['name'])}")
@@ -167,3 +218,11 @@ class HubAuthenticator:
                 "(the campus admins add it to c.Spawner.server_token_scopes)"
             )
         return model
+
+
+def _passed(at: str) -> bool:
+    """Whether the hub's ISO time `at` is past."""
+    from datetime import timezone
+
+    when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)) <= datetime.now(timezone.utc)

@@ -8,16 +8,21 @@ opaque, revocable id in a cookie, never a token.
   without a session sends the browser to ``<prefix>sign-in``, which sends it on to the
   hub; the hub asks who you are and sends you back to ``<prefix>oauth_callback`` with a
   code. The service exchanges the code for a token, asks the hub whose it is, opens a
-  session for that user and forgets the token.
+  session for that user bound to that token's id, and forgets the token itself.
 * Standalone, by a form where you paste your campus API token (``campus tokens
-  create``). The token is checked and forgotten; the session is what the cookie holds.
+  create``). The token is checked and forgotten but for its id; the session is what the
+  cookie holds.
+
+Either way the session lives only as long as what it was opened with: each request asks
+the authenticator whether the token and the person still stand (`Authenticator.recheck`).
 
 A sign-in under way keeps its OAuth state (the PKCE verifier, where to go next) in a
 cookie signed with the service's key, not in process memory, so any worker of
 ``campus serve --workers N`` can finish it. The session cookie is HttpOnly,
-SameSite=Lax, limited to the service's path, Secure over https;
-it opens the pages and nothing else (the JSON API never reads it). Sessions end after
-eight hours, and signing out ends them on the server. Every form, the sign-in form too,
+SameSite=Strict, ``__Host-`` over https at a host's root and else limited to the
+service's path (`cookie_name`); it opens the pages and nothing else (the JSON API never
+reads it). Sessions end after eight hours or with their token, and signing out ends
+them on the server. Every form, the sign-in form too,
 is refused when a browser says it comes from another site, and carries a token only
 this service's pages know; every page forbids framing and third-party content.
 
@@ -33,6 +38,7 @@ import hmac
 import html
 import json
 import secrets
+from datetime import datetime, timezone
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -42,20 +48,24 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from campus.airlock.web import PAGE_SECURITY, CrossSite, same_origin
 
 from .auth import Identity, token_header, token_of
-from .errors import InvalidToken, TokenExpired, Unauthenticated
-from .sessions import LIFETIME, SessionStore
+from .errors import InvalidToken, SessionEnded, TokenExpired, Unauthenticated
+from .sessions import SessionStore
 
 COOKIE = "campus-data-session"
+HOST_COOKIE = "__Host-" + COOKIE  # its name where the browser can hold it to this origin (`cookie_name`)
 STATE_COOKIE = "campus-data-oauth-state"
 FORM_COOKIE = "campus-data-sign-in"  # the sign-in form's own token, for the double submit
 
 
 class SignInRequired(Unauthenticated):
-    """A page was asked for by a browser that has not signed in; `location` signs it in."""
+    """A page was asked for by a browser that has not signed in; `location` signs it in.
+    With `from_here`, a page of this site goes there (not a redirect, which would still
+    count as the other site's)."""
 
-    def __init__(self, reason: str, location: str):
+    def __init__(self, reason: str, location: str, *, from_here: bool = False):
         super().__init__(reason)
         self.location = location
+        self.from_here = from_here
 
 
 def root_of(request: Request) -> str:
@@ -76,18 +86,25 @@ def sessions_of(request: Request) -> SessionStore:
 
 async def signed_in(request: Request, header: Annotated[str | None, Depends(token_header)]) -> Identity:
     """Who is asking for a page: the Authorization header's token (a client), else the
-    browser's session."""
+    browser's session, if it and what it was opened with still stand."""
     token = token_of(header)
     if token is not None:
         return await request.app.state.authenticator.identify(token, api=False)
     where = f"{root_of(request)}/sign-in?" + urlencode({"next": request.url.path})
-    secret = request.cookies.get(COOKIE)
+    secret = request.cookies.get(cookie_name(request))
+    if secret is None and request.headers.get("sec-fetch-site") == "cross-site":
+        # a link on another site (a mail, a chat): the browser kept the SameSite=Strict cookie back,
+        # and sends it when this site's own page asks for the same address again
+        again = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired("opening the page from this site", safe_next(again, root_of(request)), from_here=True)
     if secret is None:
         raise SignInRequired("sign in to see the export requests", where)
-    identity = sessions_of(request).identity(secret)
-    if identity is None:
-        raise SignInRequired("your sign-in has ended; sign in again", where)
-    return identity
+    try:
+        opened = sessions_of(request).identity(secret)
+        return await request.app.state.authenticator.recheck(opened)  # the token and the person, as they are now
+    except SessionEnded as ended:
+        sessions_of(request).revoke(secret)  # ended for good, even if the user or the token came back
+        raise SignInRequired(ended.reason, where) from None
 
 
 def router(hub_oauth=None) -> APIRouter:
@@ -146,9 +163,10 @@ def router(hub_oauth=None) -> APIRouter:
             same_origin(request)
         except CrossSite as e:
             return _message(request, "Not signed out", e.reason, status_code=e.http_status)
-        sessions_of(request).revoke(request.cookies.get(COOKIE, ""))
+        sessions_of(request).revoke(request.cookies.get(cookie_name(request), ""))
         response = _message(request, "Signed out", "You are signed out of the export requests.")
-        response.delete_cookie(COOKIE, path=root_of(request) + "/")
+        response.delete_cookie(cookie_name(request), path=root_of(request) + "/", secure=request.url.scheme == "https",
+                               httponly=True, samesite="strict")
         return response
 
     return pages
@@ -175,11 +193,34 @@ def _mac(request: Request, body: str) -> str:
     return hmac.new(request.app.state.signing_key, body.encode(), hashlib.sha256).hexdigest()
 
 
+def cookie_name(request: Request) -> str:
+    """The session cookie's name. Over https, for a service at its host's root, it is
+    ``__Host-`` prefixed: the browser takes it only Secure, host-only and for ``/``, so no
+    other host or plain-http page can set or shadow it. Elsewhere the prefix cannot hold
+    (plain http; or a service under the hub's prefix, where ``Path=/`` would hand it to
+    every user's notebook server on the hub's origin), and the cookie keeps to the
+    service's path. No cookie attribute keeps a browser from sending it to other ports of
+    the same host: the campus has its host name to itself (README, the data service).
+
+    >>> from starlette.requests import Request as R
+    >>> from types import SimpleNamespace as S
+    >>> def at(url, prefix=""):
+    ...     scheme, _, rest = url.partition("://")
+    ...     app = S(state=S(base=prefix + "/api"))
+    ...     return cookie_name(R({"type": "http", "scheme": scheme, "server": (rest, 443), "path": "/", "headers": [],
+    ...                           "app": app}))
+    >>> at("https", ""), at("http", ""), at("https", "/services/data")
+    ('__Host-campus-data-session', 'campus-data-session', 'campus-data-session')
+    """
+    return HOST_COOKIE if request.url.scheme == "https" and not root_of(request) else COOKIE
+
+
 def _signed_in(request: Request, identity: Identity, target: str) -> Response:
-    """Open a session for `identity` and go on to `target` with its cookie."""
+    """Open a session for `identity`, bound to its token, and go on to `target` with its cookie."""
     opened = sessions_of(request).open(identity)
     response = RedirectResponse(target, status_code=303)
-    _set(response, request, COOKIE, opened.secret, max_age=int(LIFETIME.total_seconds()))
+    lasts = (opened.expires_at - datetime.now(timezone.utc)).total_seconds()
+    _set(response, request, cookie_name(request), opened.secret, max_age=max(1, int(lasts)), samesite="strict")
     response.delete_cookie(FORM_COOKIE, path=root_of(request) + "/")
     return response
 

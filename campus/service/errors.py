@@ -21,7 +21,7 @@ from ..errors import CampusError, GatewayFailure, HubUnavailable, InvalidRequest
 
 __all__ = [  # the service's errors, and those it re-exports for its modules
     "Forbidden", "HubUnavailable", "InternalError", "InvalidRequest", "InvalidToken", "NotFound", "RequestTooLarge",
-    "TokenExpired", "TooManyRequests", "Unauthenticated", "body", "from_body", "scrub",
+    "SessionEnded", "TokenExpired", "TooManyRequests", "Unauthenticated", "body", "from_body", "scrub",
 ]
 
 
@@ -30,6 +30,12 @@ class Unauthenticated(CampusError):
 
     code = "unauthenticated"
     http_status = 401
+
+
+class SessionEnded(Unauthenticated):
+    """A browser's sign-in ended: signed out, out of time, or what it was opened with is gone."""
+
+    code = "session_ended"
 
 
 class InvalidToken(CampusError):

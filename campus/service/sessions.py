@@ -7,6 +7,13 @@ service's pages and nothing else (the JSON API never reads it), it expires
 (`LIFETIME`, or sooner with the token it was opened with), and signing out revokes it
 on the server. Only the id's SHA-256 is stored, so the table cannot be turned back
 into cookies.
+
+A session is bound to what it was opened with: its row names the token (a campus API
+token's id, or the hub's token id). On every request the authenticator checks that
+token and the person as they stand now (`Authenticator.recheck`, called by
+`campus.service.browser.signed_in`): a revoked or expired token, a removed user, or
+groups that changed end or change the session at once; nobody has to remember to
+revoke it.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from ..db import metadata
 from .auth import Identity
+from .errors import SessionEnded
 
 LIFETIME = timedelta(hours=8)
 
@@ -34,6 +42,7 @@ browser_sessions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("token_id", String(32)),  # the token it was opened with (via "token": api_tokens.id; "hub": the hub's)
     Index("ix_browser_sessions_expires_at", "expires_at"),
 )
 
@@ -53,26 +62,30 @@ class SessionStore:
         self.engine = engine
 
     def open(self, identity: Identity, *, until: datetime | None = None) -> Opened:
-        """A session for `identity`, ending after `LIFETIME` (or at `until`, if sooner)."""
+        """A session for `identity`, bound to its token: ending after `LIFETIME`, or sooner at
+        `until` or when the token expires."""
         now = _now()
-        expires_at = min(now + LIFETIME, until) if until else now + LIFETIME
+        expires_at = min(at for at in (now + LIFETIME, until, identity.expires_at) if at is not None)
         secret = secrets.token_urlsafe(32)
         with self.engine.begin() as db:
             db.execute(delete(browser_sessions).where(browser_sessions.c.expires_at < now))  # forget ended ones
             db.execute(insert(browser_sessions).values(
                 id=_digest(secret), user_name=identity.user, groups=list(identity.groups), via=identity.via,
-                created_at=now, expires_at=expires_at))
+                created_at=now, expires_at=expires_at, token_id=identity.token_id))
         return Opened(secret, expires_at)
 
-    def identity(self, secret: str) -> Identity | None:
-        """Who a cookie's session is, if it is open now; None if unknown, ended or revoked."""
+    def identity(self, secret: str) -> Identity:
+        """Who a cookie's session was opened for, and with which token; SessionEnded, saying
+        why, if it is unknown, signed out or out of time."""
         if not secret or len(secret) > 100:
-            return None
+            raise SessionEnded("you are not signed in; sign in again")
         with self.engine.connect() as db:
             row = db.execute(select(browser_sessions).where(browser_sessions.c.id == _digest(secret))).first()
-        if row is None or row.revoked_at is not None or _utc(row.expires_at) <= _now():
-            return None
-        return Identity(row.user_name, list(row.groups), via=f"session ({row.via})")
+        if row is None or row.revoked_at is not None:
+            raise SessionEnded("you are signed out; sign in again")
+        if _utc(row.expires_at) <= _now():
+            raise SessionEnded("your sign-in has ended (it lasts eight hours, or as long as its token); sign in again")
+        return Identity(row.user_name, list(row.groups), via=row.via, token_id=row.token_id)
 
     def revoke(self, secret: str) -> bool:
         """End a session now (sign-out); whether there was one to end."""
@@ -81,14 +94,6 @@ class SessionStore:
                 browser_sessions.c.id == _digest(secret or ""), browser_sessions.c.revoked_at.is_(None)
             ).values(revoked_at=_now()))
         return bool(done.rowcount)
-
-    def revoke_user(self, user: str) -> int:
-        """End every session of `user` (an admin's lever); how many were open."""
-        with self.engine.begin() as db:
-            done = db.execute(update(browser_sessions).where(
-                browser_sessions.c.user_name == user, browser_sessions.c.revoked_at.is_(None)
-            ).values(revoked_at=_now()))
-        return done.rowcount
 
 
 def _digest(secret: str) -> str:

@@ -110,13 +110,16 @@ class TokenStore:
             row = db.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
         if row is None or not hmac.compare_digest(row.hash, _digest(secret)):
             raise InvalidToken("this token is not valid; check it was copied whole, or ask an admin for a new one")
-        info = _info(row)
-        if info.revoked_at is not None:
-            raise InvalidToken(f"token {token_id} was revoked; ask an admin for a new one")
-        if info.status() == "expired":
-            raise TokenExpired(f"token {token_id} expired at {info.expires_at:%Y-%m-%d %H:%M} UTC; "
-                               "ask an admin for a new one")
-        return info
+        return _in_force(_info(row))
+
+    def check(self, token_id: str) -> TokenInfo:
+        """The record of the token with this id if it is still valid (a sign-in opened with it
+        lives while it does); else InvalidToken or TokenExpired."""
+        with self.engine.connect() as db:
+            row = db.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+        if row is None:
+            raise InvalidToken(f"token {token_id} is no longer known; ask an admin for a new one")
+        return _in_force(_info(row))
 
     def list(self, user: str | None = None) -> list[TokenInfo]:
         query = select(api_tokens).order_by(api_tokens.c.created_at)
@@ -179,6 +182,16 @@ def _utc(at: datetime | None) -> datetime | None:
 def _info(row) -> TokenInfo:
     return TokenInfo(row.id, row.user_name, row.groups, _utc(row.created_at), row.created_by,
                      _utc(row.expires_at), _utc(row.revoked_at))
+
+
+def _in_force(info: TokenInfo) -> TokenInfo:
+    """`info` if the token is neither revoked nor expired; else InvalidToken or TokenExpired."""
+    if info.revoked_at is not None:
+        raise InvalidToken(f"token {info.id} was revoked; ask an admin for a new one")
+    if info.status() == "expired":
+        raise TokenExpired(f"token {info.id} expired at {info.expires_at:%Y-%m-%d %H:%M} UTC; "
+                           "ask an admin for a new one")
+    return info
 
 
 def _now() -> datetime:
