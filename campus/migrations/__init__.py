@@ -27,7 +27,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-HEAD = "0004"  # the newest revision in versions/
 HERE = Path(__file__).resolve().parent
 TABLE_MODULES = ("campus.audit", "campus.service.tokens", "campus.service.sessions", "campus.airlock.store",
                  "campus.gateway.ledger")
