@@ -134,6 +134,7 @@ def statistics_sql(path: Path) -> str:
     the table declared as a catalog dataset, the query analysed, split and rewritten as the
     campus does it (keys come back as district and category)."""
     from campus.catalog import Catalog
+    from campus.engines.duckdb import DuckDBEngine
     from campus.gateway.analyse import analyse
     from campus.gateway.cells import split
     from campus.gateway.rewrite import Grant, source
@@ -149,7 +150,7 @@ def statistics_sql(path: Path) -> str:
         }}}})
     query = analyse("SELECT district, category, sum(amount) FROM people GROUP BY ALL", catalog)
     aggregate = split(query.uses[0], "checked")
-    rows = source(catalog["people"], Grant("aggregates", ["district", "category", "amount"]), [path],
+    rows = source(catalog["people"], Grant("aggregates", ["district", "category", "amount"]), DuckDBEngine.scan([path]),
                   reads=query.uses[0].columns, entity=True)
     sql = gateway_statistics(aggregate, rows, top_n=2, max_cells=10**9)
     return f"SELECT k0 AS district, k1 AS category, * EXCLUDE (k0, k1) FROM ({sql})"
@@ -166,13 +167,15 @@ def extractguard_run(path: Path, threads: int):
     from extractguard import Cells, Disclosure, Measure
     from extractguard.noise import draw_key
 
+    from campus.gateway.session import NOISE_KEY
+
     cells = Cells(keys=["district", "category"], measures=[Measure("m0", "sum", "sum(amount)", "amount", integral=True)])
     rules = Disclosure(min_entities=10, dominance_n=2, dominance_k=0.9, p_ratio=0.1, rounding_base=5)
     sql = statistics_sql(path)
     start, cpu = time.perf_counter(), time.process_time()
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
-    stats = con.sql(sql, params={"noise_key": draw_key(1)}).to_arrow_table()
+    stats = con.sql(sql, params={"noise_key": draw_key(1, NOISE_KEY)}).to_arrow_table()
     queried = time.perf_counter()
     checked = extractguard.check(stats, cells, rules, secret=1, entity="person")
     end = time.perf_counter()

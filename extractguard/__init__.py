@@ -3,8 +3,8 @@
 It computes nothing from data itself: given a table of cells with their safety statistics
 (`cells`), it applies the disclosure rules (`rules`), releases values with seeded noise
 (`noise`) and says what it did (`report`); `formatting` writes released values as a
-person reads them. It imports nothing from the campus that uses
-it, so any engine or application can hand it statistics.
+person reads them. It imports nothing from the application that uses it, so any engine
+or application can hand it statistics.
 """
 
 from importlib import import_module

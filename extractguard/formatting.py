@@ -1,4 +1,4 @@
-"""How a released value reads: the one place every table the campus shows is formatted.
+"""How a released value reads: the one place every table of released cells is formatted.
 
 The numbers themselves never change here (a result's Arrow, polars and pandas tables hold
 them exactly as released); this is only how they are written for a person.

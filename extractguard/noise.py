@@ -168,13 +168,16 @@ def to_precision(values, unit):
     return np.where(unit > 0, stepped, values)
 
 
-def draw_key(secret: int) -> str:
-    """The noise key the draws use, derived from the campus's secret (hex; it is as secret).
+def draw_key(secret: int, purpose: bytes) -> str:
+    """The noise key the draws use, derived from the caller's secret and what the key is
+    for (`purpose`: keys for different uses of one secret differ); hex, and as secret.
 
-    >>> len(draw_key(7)), draw_key(7) == draw_key(7) != draw_key(8)
+    >>> len(draw_key(7, b"noise")), draw_key(7, b"noise") == draw_key(7, b"noise") != draw_key(8, b"noise")
     (64, True)
+    >>> draw_key(7, b"noise") != draw_key(7, b"other")
+    True
     """
-    return hmac.new(secret.to_bytes(32, "big", signed=True), b"campus: noise factors", hashlib.sha256).hexdigest()
+    return hmac.new(secret.to_bytes(32, "big", signed=True), purpose, hashlib.sha256).hexdigest()
 
 
 def draw(key: str, dataset: str, entity: str | int | None) -> float:

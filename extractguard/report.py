@@ -137,4 +137,4 @@ class Report:
             f"<table><tr><th>cell</th><th>measure</th><th>rule</th><th>reason</th></tr>{rows}</table>" if rows else ""
         )
         errors = f"<p>{escape(self.error_line())}</p>" if self.errors.height and error_line else ""
-        return f"<div class='campus-report'><b>{escape(self.summary())}</b><ul>{notes}</ul>{table}{errors}</div>"
+        return f"<div class='extractguard-report'><b>{escape(self.summary())}</b><ul>{notes}</ul>{table}{errors}</div>"

@@ -1,4 +1,4 @@
-"""The benchmarks of the gateway's cost and of utility run, at their smallest size, so they
+"""The benchmarks (the gateway's cost, utility, sessions, rewriting, personal data, ACRO) run, at their smallest size, so they
 cannot rot unseen: each on the shipped configuration, over demo data it builds itself."""
 
 from __future__ import annotations
@@ -72,3 +72,40 @@ def test_the_personal_data_benchmark_prints_recall_per_kind_and_the_clean_false_
         caught, forms, recall = map(int, line.groups())
         assert forms == 1 and recall == round(100 * caught / forms)
     assert re.search(r"clean columns: \d+ of 5 taken for personal data \(\d+\.\d%; goal <= 1%\)", out), out
+
+
+def acro_bench():
+    """``bench/acro.py`` as a module (bench/ is no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_acro", ROOT / "bench" / "acro.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_acro_benchmarks_extractguard_side_checks_the_gateways_statistics(tmp_path):
+    """Its own half, without ACRO: the people table, the gateway's statistics query, the guard."""
+    import pyarrow.parquet as pq
+
+    acro = acro_bench()
+    table, planted = acro.people(20_000, seed=1)
+    pq.write_table(table, tmp_path / "people.parquet")
+    _, stats, checked, assessment = acro.extractguard_run(tmp_path / "people.parquet", threads=1)
+    assert stats.num_rows > 0 and checked.left_out["min_entities"] > 0
+    rules = acro.extractguard_rules(assessment)
+    fired = {(r["district"], r["category"]): set(r["eg_rules"]) for r in rules.iter_rows(named=True)}
+    assert all("zeros" in fired[cell] for cell in planted["all zero"])
+    assert all("dominance" in fired[cell] for cell in planted["NK exactly 0.9"])
+    assert not any("dominance" in fired[cell] for cell in planted["NK just under 0.9"])
+
+
+def test_the_acro_benchmark_prints_the_rules_of_both_sides_and_the_speed_ratio():
+    venv = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "campus-bench" / "acro-venv"
+    if not (venv / "bin" / "python").exists():
+        pytest.skip(f"no ACRO venv at {venv}: run bench/acro.py once to make it (pip install acro, from PyPI)")
+    out = bench("acro.py", "--rows", "20000", "--repeat", "1", "--acro-venv", str(venv))
+    assert re.search(r"same withhold decision on them:\s+(\d+) of \1\b", out), out
+    for rule in ("min_entities", "dominance", "p_ratio", "zeros"):
+        assert re.search(rf"^  {rule}\s+\d+\s+\d+", out, re.MULTILINE), f"no counts for {rule}:\n{out}"
+    assert re.search(r"speed ratio ACRO / extractguard: [\d.]+x", out), out

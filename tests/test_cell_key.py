@@ -16,6 +16,7 @@ from sqlglot import exp
 from campus.engines import ENGINES
 from campus.engines.duckdb import DuckDBEngine
 from campus.gateway.analyse import analyse
+from campus.gateway.session import NOISE_KEY
 from extractguard import noise
 from extractguard.cells import Stat
 
@@ -88,7 +89,7 @@ def test_duckdb_draws_each_entitys_noise_factor_as_documented(entities, secret):
     with the noise key bound as a parameter, never written into the SQL."""
     from campus.gateway.statistics import factor_ppm
 
-    key = noise.draw_key(secret)
+    key = noise.draw_key(secret, NOISE_KEY)
     draw = DuckDBEngine.draw(exp.column("entity"), "card_usage")
     sql = f"SELECT {draw.sql('duckdb')}, {factor_ppm(draw.copy(), 0.1, 0.2).sql('duckdb')} FROM t ORDER BY i"
     assert key not in sql

@@ -142,6 +142,16 @@ def test_the_matrix_covers_every_endpoint_the_service_publishes(callers):
     assert missing == []
 
 
+def test_the_services_docstring_lists_every_endpoint_it_publishes(callers):
+    import campus.service
+
+    spec = callers["none"].get("openapi.json").json()
+    published = {f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item}
+    listed = {" ".join(row.split()) for row in re.findall(r"^``((?:GET|POST|PUT|PATCH|DELETE) +/api/\S+)``",
+                                                          campus.service.__doc__, re.MULTILINE)}
+    assert published | {"GET /api/openapi.json"} == listed
+
+
 def test_datasets_list_only_what_the_policy_allows(service, tokens):
     with service.client(tokens["alice"]) as http:
         listed = {d["name"]: d for d in http.get("datasets").json()}

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from ..policy.decision import Decision
     from .gateway import Gateway
 
+NOISE_KEY = b"campus: noise factors"  # what the noise secret's draw key is for (`extractguard.noise.draw_key`)
+
 
 @dataclass(frozen=True)
 class Guarded:
@@ -443,7 +445,7 @@ def guard(plan: Plan, cursor, secret: int, deadline: Deadline | None = None,
         aggregate = guarded.aggregate
         draws = guarded.privacy is not None or any(m.kind in ("sum", "avg") for m in aggregate.measures)
         stats = cursor.arrow(guarded.statistics, quiet=True, small=True,
-                             parameters={"noise_key": draw_key(secret)} if draws else None)
+                             parameters={"noise_key": draw_key(secret, NOISE_KEY)} if draws else None)
         if stats.num_rows > guarded.max_cells:
             raise QueryRejected(too_many_cells(aggregate, guarded.max_cells))
         domain = public_keys(guarded.domain, cursor, domains) if guarded.domain else None
