@@ -1,5 +1,6 @@
-"""The benchmarks (the gateway's cost, utility, sessions, rewriting, personal data, ACRO) run, at their smallest size, so they
-cannot rot unseen: each on the shipped configuration, over demo data it builds itself."""
+"""The benchmarks (the gateway's cost, utility, sessions, rewriting, personal data, ACRO)
+run, at their smallest size, so they cannot rot unseen: each on the shipped configuration,
+over data it builds itself."""
 
 from __future__ import annotations
 

@@ -93,3 +93,40 @@ def test_no_modules_import_each_other_in_a_circle():
 def test_the_cycle_finder_finds_cycles():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def layout_table() -> dict[str, str]:
+    """README's layout table: each row's folder or file, and what it says lives there."""
+    text = (ROOT / "README.md").read_text().split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ", 1) for line in text.splitlines() if line.startswith("| `")]
+    return {place.strip("| `"): what for place, what in rows}
+
+
+def unnamed(table: dict[str, str]) -> list[str]:
+    """What the layout table leaves out: modules and packages at the top of `campus/` it does
+    not name, and the modules of a package whose row names some of its modules but not all
+    (``__init__.py`` and conftest aside)."""
+    text = " ".join(f"`{place}` {what}" for place, what in table.items())
+    top = [p for p in sorted((ROOT / "campus").iterdir()) if p.name != "__init__.py"
+           and (p.suffix == ".py" or (p / "__init__.py").exists())]
+    missing = [f"campus/{p.name}{'/' if p.is_dir() else ''}" for p in top
+               if f"`campus/{p.name}{'/' if p.is_dir() else ''}`" not in text]
+    for package in ["extractguard", *(f"campus/{p.name}" for p in top if p.is_dir())]:
+        row = table.get(f"{package}/", "")
+        modules = sorted(p.name for p in (ROOT / package).glob("*.py") if p.name not in ("__init__.py", "conftest.py"))
+        named = [m for m in modules if f"`{m}`" in row]
+        missing += [f"{package}/{m}" for m in modules if named and m not in named]
+    return missing
+
+
+def test_readmes_layout_table_names_every_module_and_package_of_the_campus():
+    """A module added at the top of `campus/`, or to a package whose row lists its modules,
+    fails here until the table says what it is."""
+    assert unnamed(layout_table()) == []
+
+
+def test_the_layout_check_notices_a_module_left_out():
+    table = layout_table()
+    table["campus/service/"] = table["campus/service/"].replace("`limits.py`", "limits")
+    del table["campus/catalog.py"]
+    assert unnamed(table) == ["campus/catalog.py", "campus/service/limits.py"]
