@@ -13,7 +13,7 @@ import json
 from decimal import Decimal
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -151,6 +151,10 @@ class Column(BaseModel):
         False, description="For free text that is no identifier: each personal value inside a text (a phone "
                            "number, an e-mail address, ...) is replaced by a marker such as ⟨phone⟩ before the "
                            "text is stored; the rest of the text is kept.")
+    regions: dict[str, Annotated[list[str], Field(min_length=1)]] | None = Field(
+        None, description="For a text column of areas (districts): the coarser regions they make up, each region "
+                          "with the values it holds (Dosim-gwon: [Jongno-gu, Jung-gu, Yongsan-gu]). A grant's region "
+                          "mask shows each value as its region; a column without regions cannot be masked so.")
 
     @model_validator(mode="after")
     def _fits_role(self):
@@ -175,6 +179,39 @@ class Column(BaseModel):
         if self.redact and self.domain is not None:
             raise ValueError("a column with a public domain holds only its public values: nothing to redact")
         return self
+
+    @model_validator(mode="after")
+    def _regions_partition_the_values(self):
+        if self.regions is None:
+            return self
+        if self.type != "VARCHAR" or self.role not in ("dimension", "quasi_identifier"):
+            raise ValueError("only text (VARCHAR) dimension and quasi_identifier columns have regions")
+        seen: dict[str, str] = {}
+        for region, values in self.regions.items():
+            for value in values:
+                if value in seen:
+                    raise ValueError(f"regions: {value} is in both {seen[value]} and {region}; a value lies in "
+                                     "one region")
+                seen[value] = region
+        if isinstance(self.domain, list):
+            unplaced = [v for v in self.domain if v not in seen]
+            if unplaced:
+                raise ValueError(f"regions: {', '.join(map(str, unplaced))} of the column's domain lie in no "
+                                 "region; add each to its region")
+            outside = [v for v in seen if v not in self.domain]
+            if outside:
+                raise ValueError(f"regions: {', '.join(outside)} are not of the column's domain; spell them as "
+                                 "the domain does")
+        return self
+
+    def region_of(self) -> dict[str, str]:
+        """Each value its regions name -> the region it lies in.
+
+        >>> Column(type="VARCHAR", role="dimension", description="-",
+        ...        regions={"Dosim-gwon": ["Jung-gu", "Jongno-gu"]}).region_of()
+        {'Jung-gu': 'Dosim-gwon', 'Jongno-gu': 'Dosim-gwon'}
+        """
+        return {value: region for region, values in (self.regions or {}).items() for value in values}
 
     def public_range(self) -> tuple[datetime.date | int, datetime.date | int]:
         """The first and last of the public values of a column whose domain is a `Range`: a time column's

@@ -44,6 +44,16 @@ def test_published_json_schema_matches_the_model():
     assert published == catalog.json_schema(), "regenerate datasets/catalog.schema.json"
 
 
+def test_every_district_column_of_the_shipped_catalog_has_the_demo_generators_regions():
+    from campus.synth.seoul import REGION_OF_DISTRICT
+
+    districts = [(d.name, name, column) for d in catalog.load(SHIPPED) for name, column in d.columns.items()
+                 if name == "district" or name.endswith("_district")]
+    assert len(districts) == 4
+    for dataset, name, column in districts:
+        assert column.region_of() == REGION_OF_DISTRICT, f"{dataset}.{name}"
+
+
 def test_unknown_dataset_name_lists_the_known_ones():
     with pytest.raises(KeyError, match="air_quality, card_usage, sales_by_location"):
         catalog.load(SHIPPED)["nope"]
@@ -89,6 +99,18 @@ BAD = [
      "only text (VARCHAR) that is no identifier is redacted"),
     ("a domain redacted", ("description: District.}", "description: District., redact: true, domain: [A, B]}"),
      11, "a column with a public domain holds only its public values"),
+    ("regions of a measure", ("role: measure,", "role: measure, regions: {North: [A]},"), 12,
+     "only text (VARCHAR) dimension and quasi_identifier columns have regions"),
+    ("a district in two regions", ("description: District.}", "description: District., regions: {North: [A, B], "
+     "South: [B]}}"), 11, "regions: B is in both North and South; a value lies in one region"),
+    ("a region without districts", ("description: District.}", "description: District., regions: {North: []}}"), 11,
+     "datasets.card_usage.columns.district.regions.North: List should have at least 1 item"),
+    ("a public district in no region", ("description: District.}", "description: District., domain: [A, B, C], "
+     "regions: {North: [A], South: [B]}}"), 11, "regions: C of the column's domain lie in no region"),
+    ("a region's district misspelt", ("description: District.}", "description: District., domain: [Jung-gu], "
+     "regions: {North: [Jung-Gu]}}"), 11, "regions: Jung-gu of the column's domain lie in no region"),
+    ("a region's district not public", ("description: District.}", "description: District., domain: [A], "
+     "regions: {North: [A, Z]}}"), 11, "regions: Z are not of the column's domain; spell them as the domain does"),
 ]
 
 

@@ -133,6 +133,20 @@ def test_masked_column_shows_only_regions(alice):
     assert set(regions) == {"Dosim-gwon", "Dongbuk-gwon", "Seobuk-gwon", "Seonam-gwon", "Dongnam-gwon"}
 
 
+def test_a_column_without_regions_is_never_shown_by_region():
+    from campus.catalog import load
+    from campus.gateway.rewrite import masked
+    from campus.settings import Settings
+
+    cards = load(Settings().catalog_path)["card_usage"]
+    home = cards.columns["home_district"].model_copy(update={"regions": None})
+    without = cards.model_copy(update={"columns": {**cards.columns, "home_district": home}})
+    assert masked("home_district", cards, "region").sql().startswith("CASE WHEN home_district = 'Dobong-gu'")
+    with pytest.raises(QueryRejected, match=r"card_usage.home_district has no regions to be shown by: a steward "
+                                            r"declares them on the column in datasets/catalog.yaml"):
+        masked("home_district", without, "region")
+
+
 def test_row_cap_says_when_it_bites(alice):
     r = alice.sql("SELECT station, measured_at, pm25 FROM air_quality")
     assert len(r) == 50000

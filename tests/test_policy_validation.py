@@ -108,6 +108,19 @@ def test_a_bad_grant_names_file_line_and_field(tmp_path, comment, change, error)
     assert problems_with(tmp_path, GOOD.replace(old, new)).startswith(error)
 
 
+def test_a_region_mask_needs_the_columns_regions_in_the_catalog(tmp_path):
+    root = campus_root(tmp_path, GOOD.replace("columns: [district, amount]", "columns: [district, home_district]\n"
+                                              "    masks: {home_district: region}"))
+    shipped = (root / "datasets" / "catalog.yaml").read_text()
+    (root / "datasets" / "catalog.yaml").write_text(shipped.replace("domain: *districts, regions: *seoul}",
+                                                                    "domain: *districts}"))
+    with pytest.raises(ConfigError) as raised:
+        files.load(PolicyPaths.of(Settings(root=root)))
+    assert raised.value.reason.replace(str(root) + "/", "") == (
+        "policies/grants.yaml:6: grants.0.masks: the region mask needs the regions of card_usage.home_district: "
+        "declare them on the column in datasets/catalog.yaml (regions: {region: [district, ...]})")
+
+
 def test_a_good_grant_loads(tmp_path):
     root = campus_root(tmp_path, GOOD)
     source = files.load(PolicyPaths.of(Settings(root=root)))

@@ -15,7 +15,6 @@ from sqlglot import exp
 
 from ..catalog import Dataset
 from ..errors import QueryRejected
-from ..synth.seoul import REGION_OF_DISTRICT
 from . import constant
 from extractguard import Disclosure
 from extractguard.cells import Stat
@@ -113,13 +112,30 @@ def masked(name: str, dataset: Dataset, mask: str | None, engine=None) -> exp.Ex
     if mask is None:
         return column
     if mask == "region":
-        cases = exp.Case()
-        for district, region in sorted(REGION_OF_DISTRICT.items()):  # eq copies the column: one per WHEN
-            cases = cases.when(column.eq(exp.Literal.string(district)), exp.Literal.string(region), copy=False)
-        return cases.else_(exp.null(), copy=False).as_(name, copy=False)
+        return regional(name, dataset).as_(name, copy=False)
     if mask == "hidden":
         return exp.cast(exp.null(), dataset.columns[name].type, copy=False).as_(name, copy=False)
     raise ValueError(f"unknown mask {mask!r} on {dataset.name}.{name}")
+
+
+def regional(name: str, dataset: Dataset) -> exp.Case:
+    """Column `name` as the region its catalog entry's `regions` place each value in; null for a
+    value no region holds. A column without regions cannot be shown by region.
+
+    >>> from campus.catalog import load
+    >>> from campus.settings import Settings
+    >>> regional("district", load(Settings().catalog_path)["card_usage"]).sql()[:52]
+    "CASE WHEN district = 'Dobong-gu' THEN 'Dongbuk-gwon'"
+    """
+    region_of = dataset.columns[name].region_of()
+    if not region_of:
+        raise QueryRejected(f"{dataset.name}.{name} has no regions to be shown by: a steward declares them on the "
+                            "column in datasets/catalog.yaml (regions: {region: [district, ...]}) before a grant "
+                            "masks it to regions")
+    cases, column = exp.Case(), exp.column(name)
+    for value, region in sorted(region_of.items()):  # eq copies the column: one per WHEN
+        cases = cases.when(column.eq(exp.Literal.string(value)), exp.Literal.string(region), copy=False)
+    return cases.else_(exp.null(), copy=False)
 
 
 def literal(value) -> exp.Expression:

@@ -42,7 +42,7 @@ from ..catalog import Catalog, Dataset, PrivacyBounds
 #: The masks a grant may put on a column, and what each does. The gateway's rewriter
 #: applies them; an unknown mask name is a validation error.
 MASKS = {
-    "region": "coarsen a district (gu) column to the Seoul region it lies in (one of 5)",
+    "region": "coarsen a district (gu) column to the region it lies in, as the catalog's regions on it say",
     "hidden": "the column returns null",
 }
 Mask = Literal["region", "hidden"]
@@ -158,10 +158,16 @@ def known_dataset(name: str, info: ValidationInfo) -> str:
     return name
 
 
-def region_masks_districts(masks: dict[str, str]) -> dict[str, str]:
+def region_masks_districts(masks: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+    dataset = _dataset(info)
     for column, mask in masks.items():
-        if mask == "region" and not (column == "district" or column.endswith("_district")):
+        if mask != "region":
+            continue
+        if not (column == "district" or column.endswith("_district")):
             raise ValueError(f"the region mask coarsens district columns; {column} is not one")
+        if dataset is not None and column in dataset.columns and not dataset.columns[column].regions:
+            raise ValueError(f"the region mask needs the regions of {dataset.name}.{column}: declare them on the "
+                             "column in datasets/catalog.yaml (regions: {region: [district, ...]})")
     return masks
 
 
@@ -225,7 +231,7 @@ class Grant(BaseModel):
     _unique_name = field_validator("name")(lambda name, info: unique_name(name, info))
     _known_project = field_validator("project")(lambda project, info: known_project(project, info))
     _known_dataset = field_validator("dataset")(lambda name, info: known_dataset(name, info))
-    _region_masks_districts = field_validator("masks")(lambda masks: region_masks_districts(masks))
+    _region_masks_districts = field_validator("masks")(lambda masks, info: region_masks_districts(masks, info))
     _only_tightens = field_validator("disclosure")(lambda disclosure, info: only_tightens(disclosure, info))
 
     @model_validator(mode="after")
@@ -314,7 +320,7 @@ class Terms(BaseModel):
     _unique_name = field_validator("name")(lambda name, info: unique_name(name, info))
     _known_dataset = field_validator("dataset")(lambda name, info: known_dataset(name, info))
     _only_tightens = field_validator("disclosure")(lambda disclosure, info: only_tightens(disclosure, info))
-    _region_masks_districts = field_validator("masks")(lambda masks: region_masks_districts(masks))
+    _region_masks_districts = field_validator("masks")(lambda masks, info: region_masks_districts(masks, info))
 
     def as_data(self) -> dict:
         return {
