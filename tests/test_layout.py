@@ -83,6 +83,15 @@ def test_extractguard_imports_nothing_from_the_campus():
             assert not any(n == "campus" or n.startswith("campus.") for n in names), f"{path} imports {names}"
 
 
+def test_no_product_module_imports_the_demo_generator():
+    """The demo generator (`campus.synth`) sits beside the product, not under it: only the command that
+    builds the demo data reaches it (inside the function, so it loads only then)."""
+    edges = graph()
+    leaning = {name: sorted(t for t in targets if t == "campus.synth" or t.startswith("campus.synth."))
+               for name, targets in edges.items() if not name.startswith("campus.synth")}
+    assert {name: targets for name, targets in leaning.items() if targets} == {}
+
+
 def test_no_modules_import_each_other_in_a_circle():
     """(A package's __init__ importing its own submodules is not a cycle: they load it first.)"""
     edges = graph()

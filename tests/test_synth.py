@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 import campus.cli
 from campus import catalog
 from campus.settings import Settings
-from campus.synth import MANIFEST, RECIPES, BuildError, arrow_schema, build, seoul
+from campus.storage import arrow_schema
+from campus.synth import MANIFEST, RECIPES, BuildError, build, seoul
 from campus.synth.partition import MONTHS
 
 CATALOG = catalog.load(Settings().catalog_path)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..synth.schema import ARROW_TYPES
+from ..storage import ARROW_TYPES
 
 MISSING = ["", "NA", "N/A", "n/a", "NULL", "null", "None", "-", "NaN", "nan"]
 WHOLE = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)$"

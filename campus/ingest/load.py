@@ -46,8 +46,7 @@ from ..engines.duckdb import DuckDBEngine
 from ..errors import LoadRefused
 from ..gateway.pseudonyms import pads
 from ..identifiers import Findings, named_like_a_person, redacted
-from ..synth.build import WRITER
-from ..synth.schema import arrow_schema
+from ..storage import arrow_schema, writer_options
 from .badlines import Report, leave_out
 from .convert import EXPECTED, read
 from .source import Source, batches, header, lenient_batches
@@ -378,7 +377,7 @@ class PartitionWriter:
         self.schema = arrow_schema(dataset)
         times = dataset.roles("time")
         self.by = times[0] if dataset.partitioned_by and times else None
-        self.options = {**WRITER, "use_dictionary": dataset.roles("dimension") + dataset.roles("quasi_identifier")}
+        self.options = writer_options(dataset)
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.rows = 0
 

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from ..errors import LoadRefused
 from .badlines import BadLine, Kind
 from ..identifiers import personal_headers
-from ..synth.build import sha256_of
+from ..storage import sha256_of
 
 KINDS = {".csv": "CSV", ".csv.gz": "CSV", ".tsv": "CSV", ".parquet": "Parquet"}
 SEPARATORS = (",", "\t", ";", "|")

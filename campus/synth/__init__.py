@@ -13,6 +13,5 @@ same Parquet bytes.
 
 from .build import MANIFEST, RECIPES, VERSION, Built, build
 from ..errors import BuildError
-from .schema import arrow_schema
 
-__all__ = ["MANIFEST", "RECIPES", "VERSION", "BuildError", "Built", "arrow_schema", "build"]
+__all__ = ["MANIFEST", "RECIPES", "VERSION", "BuildError", "Built", "build"]

@@ -19,7 +19,6 @@ half dataset that the manifest calls complete.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import math
 import os
@@ -38,24 +37,12 @@ from ..catalog import Catalog, Dataset
 from . import air_quality, card_usage, sales_by_location
 from ..errors import BuildError
 from .partition import MONTHS, ROW_GROUP_ROWS, Month
-from .schema import arrow_schema
+from ..storage import arrow_schema, sha256_of, writer_options
 
 VERSION = "1"  # bump whenever the same seed and scale would give different data
 MANIFEST = "_build.json"
 MAX_SCALE = 1000
 WORKERS = min(2, os.cpu_count() or 1)  # months written at once; memory grows with it
-# Fixed, so the bytes depend only on the data and the pyarrow version (which the manifest
-# records). The group keys (dimensions, quasi-identifiers) get a dictionary; identifiers,
-# measures and times, nearly all distinct, are written plain, which is faster and smaller.
-WRITER = {
-    "compression": "zstd",
-    "compression_level": 3,
-    "write_statistics": True,
-    "version": "2.6",
-    "data_page_size": 1 << 20,
-}
-
-
 class Recipe(Protocol):
     """A dataset's generator: what lasts the year, then each month from it."""
 
@@ -207,7 +194,7 @@ def _build_dataset(dataset: Dataset, location: Path, seed: int, scale: float, ti
     """
     recipe = RECIPES[dataset.name]
     schema = arrow_schema(dataset)
-    options = {**WRITER, "use_dictionary": dataset.roles("dimension") + dataset.roles("quasi_identifier")}
+    options = writer_options(dataset)
     staging = location.with_name(f".{location.name}.building")
     shutil.rmtree(staging, ignore_errors=True)
     population = recipe.population(seed, scale)
@@ -248,15 +235,6 @@ def _swap_into_place(staging: Path, location: Path) -> None:
         location.rename(old)
     staging.rename(location)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def sha256_of(path: Path) -> str:
-    """The sha256 of a file's bytes, read a megabyte at a time."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_manifest(out_dir: Path) -> dict:

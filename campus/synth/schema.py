@@ -1,11 +1,5 @@
-"""The Arrow schema of a dataset, derived from the catalog so the two cannot drift apart.
-
->>> from campus import catalog
->>> from campus.settings import Settings
->>> air = catalog.load(Settings().catalog_path)["air_quality"]
->>> arrow_schema(air).field("measured_at").type
-TimestampType(timestamp[us])
-"""
+"""The generated columns as a table of the dataset's Arrow schema (`campus.storage`), so the
+catalog and the generator cannot drift apart."""
 
 from __future__ import annotations
 
@@ -14,20 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import pyarrow as pa
 
-from ..catalog import Dataset
 from ..errors import BuildError
-
-ARROW_TYPES = {
-    "BOOLEAN": pa.bool_(),
-    "TINYINT": pa.int8(),
-    "SMALLINT": pa.int16(),
-    "INTEGER": pa.int32(),
-    "BIGINT": pa.int64(),
-    "DOUBLE": pa.float64(),
-    "VARCHAR": pa.string(),
-    "DATE": pa.date32(),
-    "TIMESTAMP": pa.timestamp("us"),
-}
 
 # Arrow type -> (numpy type the generator's values are read as, the type of Arrow's buffer)
 STORAGE = {
@@ -39,11 +20,6 @@ STORAGE = {
     "date32[day]": ("datetime64[D]", np.int32),
     "timestamp[us]": ("datetime64[us]", np.int64),
 }
-
-
-def arrow_schema(dataset: Dataset) -> pa.Schema:
-    """The dataset's columns, in catalog order, with the Arrow type of each SQL type."""
-    return pa.schema([pa.field(name, ARROW_TYPES[column.type]) for name, column in dataset.columns.items()])
 
 
 def table(schema: pa.Schema, columns: Mapping[str, np.ndarray | pa.Array]) -> pa.Table:
