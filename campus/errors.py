@@ -1,12 +1,17 @@
 """The campus's errors: each says what went wrong and what to do next.
 
 Every error class with a code of its own is registered under it when it is defined,
-wherever it lives (here, the data service, the airlock, the hub); a second class
-claiming a code already taken fails at import. `by_code` turns a code from the wire back
-into its class.
+wherever it lives (here, or a package's ``errors`` module: the data service, the airlock,
+the hub); a second class claiming a code already taken fails at import. `by_code` turns a
+code from the wire back into its class, loading the packages' ``errors`` modules for a code
+it has not met yet, so no module has to be imported for its codes alone.
 """
 
 from __future__ import annotations
+
+import pkgutil
+from importlib import import_module
+from pathlib import Path
 
 REGISTRY: dict[str, type[CampusError]] = {}
 
@@ -45,12 +50,22 @@ register(CampusError)
 
 
 def by_code(code: str) -> type[CampusError] | None:
-    """The error class registered under `code` (those of modules imported so far).
+    """The error class registered under `code`, wherever the campus defines it.
 
-    >>> by_code("denied").__name__, by_code("no such code") is None
-    ('Denied', True)
+    >>> by_code("denied").__name__, by_code("wrong_state").__module__, by_code("no such code") is None
+    ('Denied', 'campus.airlock.errors', True)
     """
+    if code not in REGISTRY:
+        load_error_modules()
     return REGISTRY.get(code)
+
+
+def load_error_modules() -> None:
+    """Import each ``campus.<package>.errors``; its classes register their codes as they are defined."""
+    here = Path(__file__).parent
+    for package in pkgutil.iter_modules([str(here)]):
+        if package.ispkg and (here / package.name / "errors.py").is_file():
+            import_module(f"{__package__}.{package.name}.errors")
 
 
 class ConfigError(CampusError):

@@ -74,8 +74,9 @@ def up(*, spawner: str | None = None, say: Callable[[str], None] = print) -> Run
     from .service.server import prepare  # imported here: `campus down` need not load the service
 
     hub, campus = HubSettings(), Settings()
-    spawner = spawner or os.environ.get("CAMPUS_HUB_SPAWNER") or default_spawner()
+    spawner = spawner or hub.spawner
     if spawner == "sandbox":
+        check_root()
         check_private(private_folders(campus, hub))
     prepare(campus)  # what the data service needs before it starts: its database migrated, the noise secret
     for name, password in give_demo_passwords(hub).items():
@@ -83,14 +84,13 @@ def up(*, spawner: str | None = None, say: Callable[[str], None] = print) -> Run
     return start_hub(hub, campus, spawner, say)
 
 
-def default_spawner() -> str:
-    """The bubblewrap sandbox, which needs root (it makes each researcher's Unix account)."""
+def check_root() -> None:
+    """The bubblewrap sandbox needs root (it makes each researcher's Unix account)."""
     if os.geteuid() != 0:
         raise LaunchError(
             "the sandboxed notebooks need the campus started as root (each researcher gets an unprivileged "
             "Unix account); run `sudo campus up`, or for a one-person trial without a sandbox set "
             "CAMPUS_HUB_SPAWNER=simple")
-    return "sandbox"
 
 
 def private_folders(campus: Settings, hub: HubSettings) -> list[Path]:

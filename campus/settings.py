@@ -185,9 +185,9 @@ class HubSettings(BaseSettings):
                                                  "state_dir; postgresql://... to scale out].")
     auth: Literal["native", "oidc"] = Field("native", description="native: campus accounts (admins create them and "
                                             "set passwords); oidc: campus SSO (the CAMPUS_OIDC_* settings).")
-    spawner: str = Field("local", description="local: a server per Unix user (LocalProcessSpawner); simple: no "
-                                              "Unix users, for tests only; sandbox: the bubblewrap spawner; or a "
-                                              "class path.")
+    spawner: str = Field("sandbox", description="sandbox: the bubblewrap spawner (the hub runs as root); local: a "
+                                                "server per Unix user (LocalProcessSpawner); simple: no Unix users, "
+                                                "for tests only; or a class path.")
     data_service: bool = Field(True, description="Run the data service (`campus serve`) as the managed service `data`.")
     data_url: str = Field("http://127.0.0.1:8300", description="Where the data service listens (loopback).")
     data_user: str | None = Field(None, description="The Unix user the data service runs as (the only one that can "

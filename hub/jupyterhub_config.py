@@ -12,7 +12,7 @@ Settings: all from the environment, declared once with default and help in
 
     CAMPUS_HUB_BIND_URL      where people reach the campus        [http://127.0.0.1:8000]
     CAMPUS_HUB_AUTH          native (campus accounts) | oidc (campus SSO)          [native]
-    CAMPUS_HUB_SPAWNER       local | simple (tests: no Unix users) | sandbox | a class  [local]
+    CAMPUS_HUB_SPAWNER       sandbox | local | simple (tests: no Unix users) | a class  [sandbox]
     CAMPUS_HUB_DATA_SERVICE  run `campus serve` as the managed service `data`       [true]
     CAMPUS_HUB_CULL_IDLE     stop servers idle this many seconds, 0 = never         [3600]
     CAMPUS_HUB_STATE_DIR     database, cookie secret, admin token   [<CAMPUS_STATE_DIR>/hub]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_each_state_folder_gives_its_own_account_names(monkeypatch, tmp_path):
 
 def test_the_spawner_names_accounts_with_the_campus_instance(monkeypatch, tmp_path):
     prefix = prefix_with(monkeypatch, CAMPUS_STATE_DIR=str(tmp_path), CAMPUS_SANDBOX_INSTANCE="north")
-    assert SandboxSpawner().account_prefix == prefix == "campus-north-"
+    assert SandboxSpawner(user=SimpleNamespace(name="alice")).account_name == prefix + "alice" == "campus-north-alice"
 
 
 def test_an_instance_name_that_cannot_be_part_of_an_account_is_refused(monkeypatch):

@@ -1034,7 +1034,7 @@ def test_a_hidden_folder_open_to_everyone_is_refused(tmp_path):
     open_folder = Path(tempfile.mkdtemp(dir="/var/tmp"))
     try:
         open_folder.chmod(0o755)
-        spawner = SandboxSpawner(hidden_paths=[str(open_folder)], homes_dir=str(tmp_path / "homes"))
+        spawner = SandboxSpawner(hidden_paths=[str(open_folder)], sandbox=SandboxSettings(homes_dir=tmp_path / "homes"))
         with pytest.raises(SandboxUnavailable, match="chmod o-rwx"):
             spawner.check_hidden_folders()
         open_folder.chmod(0o750)

@@ -285,11 +285,8 @@ def session_limits(
 def _limits(model, names: list[str]):
     """(user, their `SessionLimits`) for each of `names`."""
     from ..hub.limits import SessionLimits, limits_of
-    from ..settings import SandboxSettings
 
-    sandbox = SandboxSettings()
-    defaults = SessionLimits(memory=int(sandbox.memory), cpus=sandbox.cpus, processes=sandbox.max_processes,
-                             home=int(sandbox.home_size))
+    defaults = SessionLimits.defaults()
     for name in names:
         if name not in model.users:
             raise ConfigError(f"{name} is not a user in users.yaml: campus users list shows who is")

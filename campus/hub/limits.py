@@ -1,7 +1,7 @@
 """What one sealed session may use: memory, CPU, processes, and the size of its home.
 
 The defaults are the hub's settings (``CAMPUS_SANDBOX_MEMORY``, ``_CPUS``, ``_MAX_PROCESSES``,
-``_HOME_SIZE``); ``hub/users.yaml`` sets them for a group or a project (`Limits`), and a
+``_HOME_SIZE``: `SessionLimits.defaults`); ``hub/users.yaml`` sets them for a group or a project (`Limits`), and a
 researcher gets, for each, the largest that any of their groups or active projects gives.
 
 They are held by the kernel, not by good manners:
@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..provisioning import Limits, Provisioning
+from ..settings import SandboxSettings
 from .errors import SandboxUnavailable
 from .users import active_projects
 
@@ -43,6 +44,17 @@ class SessionLimits:
     cpus: float
     processes: int
     home: int
+
+    @classmethod
+    def defaults(cls, sandbox: SandboxSettings | None = None) -> SessionLimits:
+        """The hub's defaults: ``CAMPUS_SANDBOX_MEMORY``, ``_CPUS``, ``_MAX_PROCESSES`` and ``_HOME_SIZE``.
+
+        >>> SessionLimits.defaults(SandboxSettings(memory="8GiB", cpus=2, max_processes=64, home_size="1GiB"))
+        SessionLimits(memory=8589934592, cpus=2.0, processes=64, home=1073741824)
+        """
+        sandbox = sandbox or SandboxSettings()
+        return cls(memory=int(sandbox.memory), cpus=sandbox.cpus, processes=sandbox.max_processes,
+                   home=int(sandbox.home_size))
 
     def described(self) -> dict:
         return {"memory": self.memory, "cpus": self.cpus, "processes": self.processes, "home": self.home}

@@ -45,7 +45,7 @@ from subprocess import Popen
 from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
 from tornado import web
-from traitlets import Integer, List, Unicode, default
+from traitlets import Instance, List, Unicode, default
 
 from .. import provisioning
 from ..settings import PROJECT_ROOT, HubSettings, SandboxSettings, Settings
@@ -83,15 +83,8 @@ class SandboxSpawner(LocalProcessSpawner):
     ``shell_cmd`` and ``popen_kwargs`` are ignored: nothing may wrap the sandbox.
     """
 
-    homes_dir = Unicode(help="Where the private homes are (CAMPUS_SANDBOX_HOMES_DIR).").tag(config=True)
-    account_prefix = Unicode(help="Unix account of NAME: <prefix>NAME (CAMPUS_SANDBOX_ACCOUNT_PREFIX).").tag(
-        config=True)
-    templates_dir = Unicode(help="Copied into a new home's templates/ (CAMPUS_SANDBOX_TEMPLATES_DIR).").tag(
-        config=True)
-    max_processes = Integer(help="Processes a session may run, by default (CAMPUS_SANDBOX_MAX_PROCESSES).").tag(
-        config=True)
-    users_file = Unicode(help="hub/users.yaml: the groups' and projects' `limits:` (CAMPUS_HUB_USERS_FILE).").tag(
-        config=True)
+    sandbox = Instance(SandboxSettings, help="The sandbox's settings [default: the CAMPUS_SANDBOX_* environment "
+                                             "variables].").tag(config=True)
     hidden_paths = List(Unicode(), help="Folders hidden from every server [default: from the campus and hub "
                                         "settings: data, state, their SQLite databases, the hub account's home, "
                                         "the homes].").tag(config=True)
@@ -101,29 +94,13 @@ class SandboxSpawner(LocalProcessSpawner):
     server_settings_dir = Unicode(str(SERVER_SETTINGS), help="The locked-down server settings (JUPYTER_CONFIG_DIR: "
                                                              "jupyter_server_config.py, labconfig/).").tag(config=True)
 
-    @default("homes_dir")
-    def _default_homes_dir(self):
-        return str(SandboxSettings().homes_dir)
-
-    @default("account_prefix")
-    def _default_account_prefix(self):
-        return SandboxSettings().prefix
-
-    @default("templates_dir")
-    def _default_templates_dir(self):
-        return str(SandboxSettings().templates_dir)
-
-    @default("max_processes")
-    def _default_max_processes(self):
-        return SandboxSettings().max_processes
-
-    @default("users_file")
-    def _default_users_file(self):
-        return str(HubSettings().users_path)
+    @default("sandbox")
+    def _default_sandbox(self):
+        return SandboxSettings()
 
     @default("hidden_paths")
     def _default_hidden_paths(self):
-        return [str(p) for p in hidden_from_settings(Settings(), HubSettings(), Path(self.homes_dir))]
+        return [str(p) for p in hidden_from_settings(Settings(), HubSettings(), self.sandbox.homes_dir)]
 
     @default("readonly_paths")
     def _default_readonly_paths(self):
@@ -141,17 +118,17 @@ class SandboxSpawner(LocalProcessSpawner):
 
     @property
     def account_name(self) -> str:
-        return self.account_prefix + self.user.name
+        return self.sandbox.prefix + self.user.name
 
     @property
     def home(self) -> Path:
-        return Path(self.homes_dir).resolve() / self.account_name
+        return self.sandbox.homes_dir.resolve() / self.account_name
 
     # ---- the steps
 
     def check_hidden_folders(self) -> list[Path]:
         """The hidden folders, made if missing (mode 700); refused if other users could read one anyway."""
-        homes = Path(self.homes_dir).resolve()
+        homes = self.sandbox.homes_dir.resolve()
         hidden = [Path(p).resolve() for p in self.hidden_paths]
         for path in hidden:
             if path == Path("/"):
@@ -167,16 +144,15 @@ class SandboxSpawner(LocalProcessSpawner):
     def prepare_account(self) -> pwd.struct_passwd:
         """The researcher's Unix account and private home."""
         account = ensure_account(self.account_name, self.home, f"campus researcher {self.user.name}")
-        if make_home(self.home, account.pw_uid, account.pw_gid, Path(self.templates_dir)):
-            self.log.info("Made %s's home %s (templates from %s)", self.user.name, self.home, self.templates_dir)
+        templates = self.sandbox.templates_dir
+        if make_home(self.home, account.pw_uid, account.pw_gid, templates):
+            self.log.info("Made %s's home %s (templates from %s)", self.user.name, self.home, templates)
         return account
 
     def session_limits(self) -> SessionLimits:
         """Her session's limits: the hub's defaults, as her groups and projects in users.yaml set them."""
-        sandbox = SandboxSettings()
-        defaults = SessionLimits(memory=int(sandbox.memory), cpus=sandbox.cpus, processes=self.max_processes,
-                                 home=int(sandbox.home_size))
-        return limits_of(self.user.name, provisioning.load(Path(self.users_file)), defaults)
+        users = provisioning.load(HubSettings().users_path)
+        return limits_of(self.user.name, users, SessionLimits.defaults(self.sandbox))
 
     def seal(self, env: dict[str, str]) -> list:
         """Point the server's URLs of the hub's API and the data service at the namespace's own
@@ -196,7 +172,7 @@ class SandboxSpawner(LocalProcessSpawner):
         readonly = [Path(p).resolve() for p in self.readonly_paths]
         namespaces = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                       "--hostname", "campus", "--die-with-parent", "--new-session"]
-        mounts = mount_args(hidden, readonly, self.home, int(SandboxSettings().tmp_size),
+        mounts = mount_args(hidden, readonly, self.home, int(self.sandbox.tmp_size),
                             own_groups=list(self.group.folders.values()))
         return [tools["nsenter"], f"--net={self.network.path}", "--",
                 tools["bwrap"], *namespaces, *mounts, "--seccomp", str(seccomp),
@@ -267,9 +243,8 @@ class SandboxSpawner(LocalProcessSpawner):
         env = self.get_env()
         relays = self.seal(env)
         env[LIMITS_VARIABLE] = json.dumps(self.limits.described() | {"memory_group": str(self.group.memory_folder)})
-        sandbox = SandboxSettings()
         self.network = await SessionNetwork.open(self.account_name, self.port, relays, RelayLimits(
-            sandbox.relay_connections, sandbox.relay_idle_seconds), self.log)
+            self.sandbox.relay_connections, self.sandbox.relay_idle_seconds), self.log)
         seccomp = program_fd()
         try:
             cmd = self.sandbox_command(tools, hidden, account, [*self.cmd, *self.get_args()], seccomp)

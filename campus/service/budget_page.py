@@ -24,7 +24,6 @@ from campus.airlock.web import PageRoute
 
 from ..hub.limits import SessionLimits, limits_of
 from ..hub.users import active_projects
-from ..settings import SandboxSettings
 from .auth import Identity
 from .browser import signed_in
 from .pages import render
@@ -58,9 +57,7 @@ def budgets_of(cx, user: Identity) -> list:
 
 def session_limits(cx, user: str) -> SessionLimits:
     """What `user`'s sealed sessions may use: the sandbox's defaults, as users.yaml sets them for them."""
-    sandbox = SandboxSettings()
-    defaults = SessionLimits(memory=int(sandbox.memory), cpus=sandbox.cpus, processes=sandbox.max_processes,
-                             home=int(sandbox.home_size))
+    defaults = SessionLimits.defaults()
     users = cx.policy.store.source.users if cx.policy.store.source else None
     return limits_of(user, users, defaults) if users else defaults
 

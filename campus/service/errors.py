@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 
-from ..airlock import errors as _airlock_errors  # noqa: F401 (registers the airlock's codes for `from_body`)
 from ..errors import CampusError, GatewayFailure, HubUnavailable, InvalidRequest, NotFound, by_code
 
 __all__ = [  # the service's errors, and those it re-exports for its modules
