@@ -151,8 +151,8 @@ def statistics_sql(path: Path) -> str:
     query = analyse("SELECT district, category, sum(amount) FROM people GROUP BY ALL", catalog)
     aggregate = split(query.uses[0], "checked")
     rows = source(catalog["people"], Grant("aggregates", ["district", "category", "amount"]), DuckDBEngine.scan([path]),
-                  reads=query.uses[0].columns, entity=True)
-    sql = gateway_statistics(aggregate, rows, top_n=2, max_cells=10**9)
+                  reads=query.uses[0].columns, entity=True, engine=DuckDBEngine)
+    sql = gateway_statistics(aggregate, rows, top_n=2, max_cells=10**9, covered=(), engine=DuckDBEngine)
     return f"SELECT k0 AS district, k1 AS category, * EXCLUDE (k0, k1) FROM ({sql})"
 
 

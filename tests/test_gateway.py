@@ -135,16 +135,17 @@ def test_masked_column_shows_only_regions(alice):
 
 def test_a_column_without_regions_is_never_shown_by_region():
     from campus.catalog import load
+    from campus.engines.duckdb import DuckDBEngine
     from campus.gateway.rewrite import masked
     from campus.settings import Settings
 
     cards = load(Settings().catalog_path)["card_usage"]
     home = cards.columns["home_district"].model_copy(update={"regions": None})
     without = cards.model_copy(update={"columns": {**cards.columns, "home_district": home}})
-    assert masked("home_district", cards, "region").sql().startswith("CASE WHEN home_district = 'Dobong-gu'")
+    assert masked("home_district", cards, "region", DuckDBEngine).sql().startswith("CASE WHEN home_district = 'Dobong-gu'")
     with pytest.raises(QueryRejected, match=r"card_usage.home_district has no regions to be shown by: a steward "
                                             r"declares them on the column in datasets/catalog.yaml"):
-        masked("home_district", without, "region")
+        masked("home_district", without, "region", DuckDBEngine)
 
 
 def test_row_cap_says_when_it_bites(alice):

@@ -19,12 +19,14 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def imports_at_load(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+def imports_at_load(name: str, path: Path, known: dict[str, Path], *, anywhere: bool = False) -> set[str]:
     """The project modules `name` imports when it loads (module level; not inside functions,
-    not under TYPE_CHECKING), each import resolved to the module it names."""
+    not under TYPE_CHECKING), each import resolved to the module it names; with `anywhere`,
+    every import in it, those inside functions and under TYPE_CHECKING too."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text())
     found = set()
-    for node in ast.parse(path.read_text()).body:
+    for node in ast.walk(tree) if anywhere else tree.body:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name in known}
         elif isinstance(node, ast.ImportFrom):
@@ -37,9 +39,28 @@ def imports_at_load(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     return found - {name}
 
 
-def graph() -> dict[str, set[str]]:
+def graph(*, anywhere: bool = False) -> dict[str, set[str]]:
     known = modules()
-    return {name: imports_at_load(name, path, known) for name, path in known.items()}
+    return {name: imports_at_load(name, path, known, anywhere=anywhere) for name, path in known.items()}
+
+
+# The layers of the query path, top down: a module may import its own layer and those below, never one above.
+LAYERS = ("campus.gateway", "campus.engines", "campus.sql")
+
+
+def layer_of(module: str) -> int | None:
+    return next((i for i, layer in enumerate(LAYERS) if module == layer or module.startswith(layer + ".")), None)
+
+
+def upward(edges: dict[str, set[str]]) -> dict[str, list[str]]:
+    """The imports that point up the layers: by module, the modules of a higher layer it imports."""
+    found = {}
+    for name, targets in edges.items():
+        level = layer_of(name)
+        above = sorted(t for t in targets if None not in (level, layer_of(t)) and layer_of(t) < level)
+        if above:
+            found[name] = above
+    return found
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -97,6 +118,20 @@ def test_no_modules_import_each_other_in_a_circle():
     edges = graph()
     edges = {name: {t for t in targets if not name.startswith(t + ".")} for name, targets in edges.items()}
     assert cycles(edges) == []
+
+
+def test_layers_point_down():
+    """The gateway stands on the engines, and both on the SQL vocabulary (`campus.sql`): no engine
+    imports the gateway, and `campus.sql` imports neither, anywhere in a module (inside functions
+    and under TYPE_CHECKING too). The gateway is handed its engine; it never looks one up."""
+    assert upward(graph(anywhere=True)) == {}
+
+
+def test_the_layer_check_notices_an_arrow_pointing_up():
+    edges = {"campus.engines.spark": {"campus.gateway.rewrite", "campus.sql.casts", "campus.errors"},
+             "campus.sql.allowlist": {"campus.engines"}, "campus.gateway.rewrite": {"campus.engines.duckdb"},
+             "campus.ingest.load": {"campus.gateway.session"}}
+    assert upward(edges) == {"campus.engines.spark": ["campus.gateway.rewrite"], "campus.sql.allowlist": ["campus.engines"]}
 
 
 def test_the_cycle_finder_finds_cycles():

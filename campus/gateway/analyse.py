@@ -28,9 +28,9 @@ from sqlglot.schema import MappingSchema, Schema
 
 from ..catalog import Catalog, Dataset
 from ..errors import QueryRejected
+from ..sql.allowlist import STATEMENT_CLASSES, describe, is_allowed
+from ..sql.dialect import CAMPUS_SQL
 from ..text import MAX_SQL, clean
-from .allowlist import STATEMENT_CLASSES, describe, is_allowed
-from .dialect import CAMPUS_SQL
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 

@@ -31,10 +31,10 @@ from extractguard import Cells, Measure
 
 from ..catalog import Dataset, aligned
 from ..errors import QueryRejected
+from ..sql.allowlist import CHECKED_AGGREGATE_CLASSES, COARSE_UNITS, TIME_COARSENINGS, TIME_COARSENING_CLASSES
+from ..sql.dialect import CAMPUS_SQL
 from . import constant
-from .allowlist import CHECKED_AGGREGATE_CLASSES, COARSE_UNITS, TIME_COARSENINGS, TIME_COARSENING_CLASSES
 from .analyse import DatasetUse, is_aggregate_call, walk_scope
-from .dialect import CAMPUS_SQL
 
 GRAIN_ORDER = ["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
 ENTITY = "__entity"

@@ -12,12 +12,13 @@ masks, row filter, filters and key expressions as the cells, so its keys are exa
 the keys the cells would have.
 
 >>> from campus.catalog import load
+>>> from campus.engines.duckdb import DuckDBEngine
 >>> from campus.settings import Settings
 >>> from campus.gateway.analyse import analyse
 >>> from campus.gateway.cells import split
 >>> from campus.gateway.rewrite import Grant
 >>> q = analyse("SELECT gender, count(*) AS n FROM card_usage WHERE gender <> 'M' GROUP BY 1", load(Settings().catalog_path))
->>> print(domain_sql(split(q.uses[0], "c"), Grant("aggregates", ["gender"]), 100))
+>>> print(domain_sql(split(q.uses[0], "c"), Grant("aggregates", ["gender"]), 100, DuckDBEngine))
 SELECT * FROM (SELECT DISTINCT card_usage.gender AS k0 FROM (SELECT gender FROM (VALUES ('F'), ('M')) AS __domain(gender)) AS card_usage WHERE card_usage.gender <> 'M') AS __k0 LIMIT 101
 """
 
@@ -29,16 +30,15 @@ from sqlglot import exp
 
 from ..catalog import COARSER_THAN_A_DAY, Range
 from .cells import Key, ProtectedAggregate, number
-from .rewrite import Grant, default_engine, literal, masked
+from .rewrite import Grant, literal, masked
 
 
-def domain_sql(aggregate: ProtectedAggregate, grant: Grant, max_cells: int, engine=None) -> str | None:
+def domain_sql(aggregate: ProtectedAggregate, grant: Grant, max_cells: int, engine) -> str | None:
     """A query over constants listing every public key combination (at most
     ``max_cells + 1`` rows), or None when some key has no public domain; in the
     `engine`'s SQL."""
     if not aggregate.keys:
         return None
-    engine = engine or default_engine()
     parts = []
     for key in aggregate.keys:
         part = key_domain(key, aggregate, grant, engine)
@@ -51,7 +51,7 @@ def domain_sql(aggregate: ProtectedAggregate, grant: Grant, max_cells: int, engi
     return select.limit(max_cells + 1, copy=False).sql(engine.dialect)
 
 
-def key_values_sql(aggregate: ProtectedAggregate, grant: Grant, engine=None) -> tuple[str | None, ...]:
+def key_values_sql(aggregate: ProtectedAggregate, grant: Grant, engine) -> tuple[str | None, ...]:
     """Per key, a query over constants counting the values the key can take whatever the
     data holds, or None where it has neither public domain nor bins: its column's public
     values (or a measure's bins, `possible_values`) and null,
@@ -59,15 +59,15 @@ def key_values_sql(aggregate: ProtectedAggregate, grant: Grant, engine=None) -> 
     condition on a plain key column, always applied: statistics.selects); in the `engine`'s SQL.
 
     >>> from campus.catalog import load
+    >>> from campus.engines.duckdb import DuckDBEngine
     >>> from campus.settings import Settings
     >>> from campus.gateway.analyse import analyse
     >>> from campus.gateway.cells import split
     >>> q = analyse("SELECT gender, dong, count(*) AS n FROM card_usage GROUP BY ALL", load(Settings().catalog_path))
-    >>> counts = key_values_sql(split(q.uses[0], "c"), Grant("aggregates", ["gender", "dong"]))
+    >>> counts = key_values_sql(split(q.uses[0], "c"), Grant("aggregates", ["gender", "dong"]), DuckDBEngine)
     >>> print(counts[0]); counts[1]
     SELECT COUNT(*) AS n FROM (SELECT DISTINCT card_usage.gender AS k0 FROM (SELECT gender FROM (SELECT gender FROM (VALUES ('F'), ('M')) AS __domain(gender) UNION ALL SELECT CAST(NULL AS TEXT) AS gender) AS __values) AS card_usage) AS __k0
     """
-    engine = engine or default_engine()
     counts = []
     for key in aggregate.keys:
         values = key_domain(key, aggregate, grant, engine, nulls=True)
@@ -91,7 +91,7 @@ def key_domain(key: Key, aggregate: ProtectedAggregate, grant: Grant, engine, *,
         raw_values(name, column, engine) if column.domain is not None else None)
     if raw is None or name not in grant.columns or any(name in c.masks for c in grant.covered):
         return None
-    values = exp.select(masked(name, aggregate.dataset, grant.masks.get(name)), copy=False).from_(raw, copy=False)
+    values = exp.select(masked(name, aggregate.dataset, grant.masks.get(name), engine), copy=False).from_(raw, copy=False)
     if name in grant.row_filter:
         values = values.where(exp.column(name).isin(*[literal(v) for v in grant.row_filter[name]]), copy=False)
     select = exp.select(key.computed.copy().as_(key.name), copy=False).from_(

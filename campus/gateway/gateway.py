@@ -4,7 +4,7 @@ Its parts are all a query's path needs: the catalog (what the datasets are), the
 policy (who may see what), the engines that read the data (`campus.engines`; each
 dataset is held by one, and a query reads the datasets of one engine), the audit
 trail, the noise secret, the data files of each dataset, the memory of analyses
-and rewrites (cache.py), the pseudonym secret (pseudonyms.py) and whether the sessions
+and rewrites (cache.py), the pseudonym secret (`campus.sql.pseudonyms`) and whether the sessions
 it answers are sealed. A `Session` asks nothing of the campus beyond these.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from ..catalog import Catalog, Dataset
 from ..errors import QueryRejected
@@ -21,13 +22,34 @@ from .ledger import Ledger
 from .session import Session
 from ..engines import Engine
 
+if TYPE_CHECKING:
+    from ..policy.decision import Decision, PolicyRequest
+
+
+class PolicyInForce(Protocol):
+    """What a session asks of the policy (`campus.policy.Policy`)."""
+
+    def ask(self, request: PolicyRequest) -> Decision: ...
+
+    def member_of(self, user: str, project: str | None) -> bool: ...
+
+    def budgets(self, dataset: str) -> list: ...
+
+    def noise(self, dataset: str) -> tuple[float, float]: ...
+
+
+class AuditTrail(Protocol):
+    """Where a session records what it did (`campus.audit.AuditLog`)."""
+
+    def record(self, actor: str, action: str, outcome: str, *, project: str | None = None, **detail) -> int: ...
+
 
 @dataclass
 class Gateway:
     catalog: Catalog
-    policy: object  # campus.policy.Policy: decide(...) -> Decision
+    policy: PolicyInForce
     engines: dict[str, Engine]  # by name; the first is the campus's own (CAMPUS_ENGINE)
-    audit: object  # campus.audit.AuditLog: record(...)
+    audit: AuditTrail
     secret: int
     files: Callable[[Dataset], list[Path]]
     memory: Memory = field(default_factory=Memory)

@@ -13,8 +13,9 @@ import re
 from sqlglot import exp
 
 from ..catalog import Catalog, Range
-from . import allowlist, cells
-from .dialect import CAMPUS_SQL
+from ..sql import allowlist
+from ..sql.dialect import CAMPUS_SQL
+from . import cells
 
 GUIDE_PATH = "docs/sql-guide.md"
 

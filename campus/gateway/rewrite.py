@@ -2,7 +2,7 @@
 
 A rows-mode reference reads ``(SELECT <granted columns, masked> FROM <the engine's scan>
 WHERE <row filter>)``, every identifier in it shown as its project's pseudonym
-(pseudonyms.py). A protected aggregate is replaced by its lifted SELECT over the
+(`campus.sql.pseudonyms`). A protected aggregate is replaced by its lifted SELECT over the
 checked cells, and the cells are computed by ``statistics.statistics_sql`` from the same
 masked source plus the entity column under a name no query can write.
 """
@@ -19,8 +19,9 @@ from . import constant
 from extractguard import Disclosure
 from extractguard.cells import Stat
 
+from ..sql.casts import cast
+from ..sql.dialect import CAMPUS_SQL
 from .cells import ENTITY, ProtectedAggregate
-from .dialect import CAMPUS_SQL
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ MASK_ORDER = {None: 0, "region": 1, "hidden": 2}
 
 
 def source(dataset: Dataset, grant: Grant, table: exp.Expression, *, reads: list[str], entity: bool,
-           engine=None) -> exp.Select:
+           engine) -> exp.Select:
     """The rows of `dataset` a grant lets a query read, masked and filtered, from `table`
     (the engine's scan of its files), as the `engine` writes them.
 
@@ -69,7 +70,7 @@ def source(dataset: Dataset, grant: Grant, table: exp.Expression, *, reads: list
     >>> d = load(Settings().catalog_path)["card_usage"]
     >>> g = Grant("aggregates", ["district", "home_district"], {"home_district": "hidden"}, {"district": ["Jung-gu"]})
     >>> scan = DuckDBEngine.scan([Path("/d/a.parquet")])
-    >>> source(d, g, scan, reads=["district", "home_district"], entity=True).sql("duckdb")
+    >>> source(d, g, scan, reads=["district", "home_district"], entity=True, engine=DuckDBEngine).sql("duckdb")
     "SELECT district, CAST(NULL AS TEXT) AS home_district, card_id AS __entity FROM READ_PARQUET(['/d/a.parquet'], hive_partitioning = FALSE) WHERE district IN ('Jung-gu')"
     """
     shown = [name for name in dataset.columns if name in grant.columns and name in reads]
@@ -85,7 +86,7 @@ def source(dataset: Dataset, grant: Grant, table: exp.Expression, *, reads: list
     return select
 
 
-def covered_mask(name: str, dataset: Dataset, grant: Grant, engine=None) -> exp.Expression:
+def covered_mask(name: str, dataset: Dataset, grant: Grant, engine) -> exp.Expression:
     """A column as the grant shows it, masked more strictly on the rows stricter terms cover."""
     mask = grant.masks.get(name)
     shown = masked(name, dataset, mask, engine)
@@ -97,18 +98,19 @@ def covered_mask(name: str, dataset: Dataset, grant: Grant, engine=None) -> exp.
     return shown
 
 
-def masked(name: str, dataset: Dataset, mask: str | None, engine=None) -> exp.Expression:
+def masked(name: str, dataset: Dataset, mask: str | None, engine) -> exp.Expression:
     """A column as a grant shows it: as it is, coarsened to its region, or hidden. An
     identifier is never as it is: unhidden, it is its pseudonym, as the `engine` computes it.
 
     >>> from campus.catalog import load
+    >>> from campus.engines.duckdb import DuckDBEngine
     >>> from campus.settings import Settings
-    >>> masked("card_id", load(Settings().catalog_path)["card_usage"], None).sql("duckdb")[:45]
+    >>> masked("card_id", load(Settings().catalog_path)["card_usage"], None, DuckDBEngine).sql("duckdb")[:45]
     'LEFT(SHA256(UNHEX($pseudonym_outer) || UNHEX('
     """
     column = exp.column(name)
     if mask is None and dataset.columns[name].role == "identifier":
-        return (engine or default_engine()).pseudonym(column).as_(name, copy=False)
+        return engine.pseudonym(column).as_(name, copy=False)
     if mask is None:
         return column
     if mask == "region":
@@ -151,14 +153,13 @@ def as_subquery(select: exp.Select, alias: str) -> exp.Subquery:
 
 
 def private_statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, bounds, max_cells: int,
-                           engine=None) -> str:
+                           engine) -> str:
     """The cells of an aggregate under differential privacy, each entity's contribution
     bounded (`extractguard.dp.Bounds`): an entity keeps its ``bounds.cells`` cells with
     the most records (ties broken by a draw keyed on the noise key and the cell's keys; a
     choice made from the entity's own records only, so one entity still moves at most that
     many cells), its records in a cell are counted up to ``bounds.records``, and its sum of
     a measure in a cell is clamped to the catalog's contribution."""
-    engine = engine or default_engine()
     if any(m.population for m in aggregate.measures):
         raise QueryRejected(
             f"under differential privacy, aggregate the rows of {aggregate.dataset.name} you want with WHERE "
@@ -208,13 +209,6 @@ def pinned(key: exp.Expression, dataset: Dataset, engine) -> exp.Expression:
     return engine.typed(key.copy(), constant.type_of(key, types))
 
 
-def default_engine():
-    """The DuckDB engine's SQL, for callers that name no engine (doctests, tools)."""
-    from ..engines.duckdb import DuckDBEngine
-
-    return DuckDBEngine
-
-
 def covering(aggregate: ProtectedAggregate, coverage: Coverage, grant: Grant) -> exp.Expression:
     """Whether a cell may hold rows that stricter terms cover, from its keys and the grant alone.
 
@@ -241,13 +235,3 @@ def as_(node: exp.Expression, name: str) -> exp.Expression:
     """`node AS name`, for a node built fresh (not copied)."""
     return node.as_(name, copy=False)
 
-
-def cast(node: exp.Expression, to: str) -> exp.Expression:
-    """`CAST(node AS to)`, `to` a plain type name (built, not parsed): the statistics' own casts,
-    of whole numbers or to DOUBLE, which no engine need round (`WHOLE`)."""
-    made = exp.cast(node, exp.DataType.Type[to], copy=False)
-    made.meta[WHOLE] = True
-    return made
-
-
-WHOLE = "campus_whole"  # a cast's meta: the campus wrote it of a value with nothing to round

@@ -27,8 +27,9 @@ from extractguard.rules import infusion
 from ..catalog import Dataset
 from ..errors import CampusError, Denied, GatewayFailure, QueryRejected
 from ..policy.decision import PolicyRequest
+from ..sql import pseudonyms
+from ..sql.dialect import CAMPUS_SQL
 from ..text import MAX_SQL
-from . import pseudonyms
 from .analyse import DatasetUse, Query, analyse
 from .cache import Memory
 from .cells import ProtectedAggregate, entity_word, split
@@ -36,10 +37,9 @@ from .cost import AggregateBound, Budgets, Cost, KeyBound, computed_from
 from .domain import domain_sql, key_values_sql
 from .ledger import Standing, allowances, fingerprint
 from .result import Result
-from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, default_engine, private_statistics_sql, source
+from .rewrite import MASK_ORDER, Coverage, Grant, as_subquery, covering, private_statistics_sql, source
 from .statistics import statistics_sql
 from ..engines import Deadline
-from .dialect import CAMPUS_SQL
 
 if TYPE_CHECKING:
     from ..policy.decision import Decision
@@ -269,7 +269,7 @@ class Session:
 
     def pseudonym_keys(self, plan: Plan) -> dict[str, str] | None:
         """The bound parameters that show identifiers as the project's pseudonyms, if the
-        plan shows any (pseudonyms.py). Rows of people are seen only within a project (their
+        plan shows any (`campus.sql.pseudonyms`). Rows of people are seen only within a project (their
         grant names one), under that project's key; none named, or no secret: refused."""
         if not plan.pseudonyms:
             return None
@@ -334,14 +334,13 @@ def charge_notes(plan: Plan, spent: list, released: dict[str, set[str]], rows: i
     return notes
 
 
-def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]], engine=None,
+def rewrite(plan: Plan, query: Query, files_of: Callable[[Dataset], list[Path]], engine,
             noise_of: Callable[[str], tuple[float, float]] | None = None) -> None:
     """Replace every dataset use of `query` (the plan's, or a fresh copy of it) by its masked
     source; split protected aggregates. The tree is rewritten in place and generated once
     at the end (``plan.sql``), in the `engine`'s SQL. `noise_of` gives a dataset's noise
     bounds (the widest any of its terms ask for: one width per entity, whatever binds);
     without it, the strictest of the terms that bind this query."""
-    engine = engine or default_engine()
     tree = query.tree
     for use, decision in zip(query.uses, [d.decision for d in plan.uses], strict=True):
         grant, disclosure = terms_of(decision)

@@ -35,15 +35,16 @@ from extractguard import Disclosure
 from extractguard.cells import Stat, statistic
 from extractguard.rules import infusion
 
+from ..sql.casts import cast
 from .cells import ENTITY, ProtectedAggregate
-from .rewrite import as_, as_subquery, cast, default_engine, pinned
+from .rewrite import as_, as_subquery, pinned
 
 PPM = 1_000_000  # factors are applied in whole millionths, so every engine adds exact decimals
 FACTOR = "__factor"
 
 
 def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, max_cells: int,
-                   covered: list[exp.Expression] = (), engine=None, noise: tuple[float, float] | None = None,
+                   covered: list[exp.Expression], engine, noise: tuple[float, float] | None = None,
                    threshold: int = Disclosure().min_entities) -> str:
     """The query computing every cell with its safety statistics (see the module's steps).
 
@@ -58,7 +59,7 @@ def statistics_sql(aggregate: ProtectedAggregate, rows: exp.Select, top_n: int, 
     here and used once, so no builder copies (``copy=False``) and the SQL is generated
     from the tree itself.
     """
-    engine, noise = engine or default_engine(), noise or infusion(Disclosure())
+    noise = noise or infusion(Disclosure())
     plan = Parts(aggregate)
     per_entity = low_effect_filters(aggregate, rows, plan, engine, threshold)
     per_entity = low_effect_populations(aggregate, per_entity, plan, threshold)
