@@ -40,7 +40,7 @@ from campus.airlock.checks import (
 )
 from campus.airlock.rewrite import image_bytes, neutralised, text_bytes
 from campus.airlock.table_rules import role_of
-from campus.sql.pseudonyms import project_key, pseudonym
+from campus.vocabulary.pseudonyms import project_key, pseudonym
 from campus.settings import AirlockSettings
 from export_files import aggregate, chunk, jpeg, png, with_hidden
 from PIL import Image

@@ -36,7 +36,7 @@ from campus.audit import AuditLog
 from campus.campus import pseudonym_secret
 from campus.cli.datasets import app
 from campus.errors import LoadRefused
-from campus.sql.pseudonyms import DIGITS, intake_key
+from campus.vocabulary.pseudonyms import DIGITS, intake_key
 from campus.ingest import convert
 from campus.ingest.load import load
 from campus.ingest.profile import profile, role_of

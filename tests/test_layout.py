@@ -45,7 +45,7 @@ def graph(*, anywhere: bool = False) -> dict[str, set[str]]:
 
 
 # The layers of the query path, top down: a module may import its own layer and those below, never one above.
-LAYERS = ("campus.gateway", "campus.engines", "campus.sql")
+LAYERS = ("campus.gateway", "campus.engines", "campus.vocabulary")
 
 
 def layer_of(module: str) -> int | None:
@@ -121,17 +121,17 @@ def test_no_modules_import_each_other_in_a_circle():
 
 
 def test_layers_point_down():
-    """The gateway stands on the engines, and both on the SQL vocabulary (`campus.sql`): no engine
-    imports the gateway, and `campus.sql` imports neither, anywhere in a module (inside functions
+    """The gateway stands on the engines, and both on the SQL vocabulary (`campus.vocabulary`): no engine
+    imports the gateway, and `campus.vocabulary` imports neither, anywhere in a module (inside functions
     and under TYPE_CHECKING too). The gateway is handed its engine; it never looks one up."""
     assert upward(graph(anywhere=True)) == {}
 
 
 def test_the_layer_check_notices_an_arrow_pointing_up():
-    edges = {"campus.engines.spark": {"campus.gateway.rewrite", "campus.sql.casts", "campus.errors"},
-             "campus.sql.allowlist": {"campus.engines"}, "campus.gateway.rewrite": {"campus.engines.duckdb"},
+    edges = {"campus.engines.spark": {"campus.gateway.rewrite", "campus.vocabulary.casts", "campus.errors"},
+             "campus.vocabulary.allowlist": {"campus.engines"}, "campus.gateway.rewrite": {"campus.engines.duckdb"},
              "campus.ingest.load": {"campus.gateway.session"}}
-    assert upward(edges) == {"campus.engines.spark": ["campus.gateway.rewrite"], "campus.sql.allowlist": ["campus.engines"]}
+    assert upward(edges) == {"campus.engines.spark": ["campus.gateway.rewrite"], "campus.vocabulary.allowlist": ["campus.engines"]}
 
 
 def test_the_cycle_finder_finds_cycles():

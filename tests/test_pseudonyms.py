@@ -3,7 +3,7 @@
 A campus of its own over the demo data: two projects (north, south) each granted rows of
 card usage (and north rows of sales), a group of researchers granted aggregates. Every
 pseudonym that comes back is checked against the definition in
-`campus.sql.pseudonyms`, computed here from the raw data and the service's secret.
+`campus.vocabulary.pseudonyms`, computed here from the raw data and the service's secret.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from test_policy_fixtures import campus_root
 import campus
 from campus import Denied, QueryRejected
 from campus.engines.duckdb import DuckDBEngine
-from campus.sql import pseudonyms
-from campus.sql.pseudonyms import parameters, project_key, pseudonym
+from campus.vocabulary import pseudonyms
+from campus.vocabulary.pseudonyms import parameters, project_key, pseudonym
 
 USERS = """\
 users:

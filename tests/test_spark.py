@@ -19,7 +19,7 @@ from campus.settings import PROJECT_ROOT
 from conftest import open_on_spark
 from test_attacks import SPARK_ESCAPES
 from campus.engines.spark import SparkEngine, runnable
-from campus.sql.pseudonyms import parameters, project_key, pseudonym
+from campus.vocabulary.pseudonyms import parameters, project_key, pseudonym
 from sqlglot import exp
 
 pytestmark = pytest.mark.spark
@@ -280,7 +280,7 @@ def test_every_allowed_function_means_on_spark_what_it_means_on_duckdb(engines, 
     import duckdb
     import sqlglot
 
-    from campus.sql.dialect import CAMPUS_SQL
+    from campus.vocabulary.dialect import CAMPUS_SQL
 
     _, spark = engines
     sql = f"SELECT {expression} AS v FROM {EDGE_ROWS}"

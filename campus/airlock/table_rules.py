@@ -47,7 +47,7 @@ import pyarrow as pa
 
 from extractguard.rules import Disclosure
 
-from ..sql.pseudonyms import DIGITS
+from ..vocabulary.pseudonyms import DIGITS
 from ..identifiers import identifying
 
 Outcome = Literal["pass", "flag", "refuse"]
@@ -251,7 +251,7 @@ def _identifying(found: list) -> str:
                      for name, what, matching, total in found)
 
 
-#: How a pseudonym looks (`campus.sql.pseudonyms`: the same shape for every dataset and project).
+#: How a pseudonym looks (`campus.vocabulary.pseudonyms`: the same shape for every dataset and project).
 PSEUDONYM = rf"^[0-9a-fA-F]{{{DIGITS}}}$"
 DISTINCT = 0.95  # a column, or the keys together, distinct in this share of rows identifies them
 SPARSE = 0.01  # keys whose rows fill less than this share of their combinations are records, not cells

@@ -287,7 +287,7 @@ def _load(dataset: Dataset, opened, action: str, by: str | None, skip_bad_lines:
     """Load the files `opened()` gives, showing progress; the outcome goes to the audit trail either way."""
     from ..campus import pseudonym_secret
     from ..errors import CampusError
-    from ..sql.pseudonyms import intake_key
+    from ..vocabulary.pseudonyms import intake_key
     from ..ingest.load import load
 
     settings, loader = Settings(), by or getpass.getuser()

@@ -91,7 +91,7 @@ class Engine(Protocol):
         bit-for-bit `extractguard.noise.draw` with the noise key as the bound parameter ``noise_key``."""
 
     def pseudonym(self, value: exp.Expression) -> exp.Expression:
-        """An identifier as its project's pseudonym, bit-for-bit `campus.sql.pseudonyms.pseudonym`
+        """An identifier as its project's pseudonym, bit-for-bit `campus.vocabulary.pseudonyms.pseudonym`
         with the key's HMAC pads as the bound parameters ``pseudonym_inner`` and ``pseudonym_outer``."""
 
     def typed(self, value: exp.Expression, campus_type: str) -> exp.Expression:

@@ -22,7 +22,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..errors import QueryRejected, QueryTimeout
-from ..sql.pseudonyms import DIGITS, INNER, OUTER
+from ..vocabulary.pseudonyms import DIGITS, INNER, OUTER
 from . import Deadline, Limits, timed_out
 
 # `Cursor.arrow(small=True)` fetches through the DB-API on purpose, and DuckDB warns that
@@ -101,7 +101,7 @@ class DuckDBEngine:
 
     @staticmethod
     def pseudonym(value: exp.Expression) -> exp.Expression:
-        """HMAC-SHA256 of the value's text from the key's pads (`campus.sql.pseudonyms`):
+        """HMAC-SHA256 of the value's text from the key's pads (`campus.vocabulary.pseudonyms`):
         ``left(sha256(unhex($pseudonym_outer) || unhex(sha256(unhex($pseudonym_inner) ||
         encode(CAST(value AS VARCHAR))))), 32)``. ``encode`` takes the text's UTF-8 bytes as
         they are (a cast to BLOB would read escapes such as ``\\x00``).

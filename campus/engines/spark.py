@@ -38,9 +38,9 @@ from sqlglot import exp
 from sqlglot.dialects.spark import Spark
 
 from ..errors import ConfigError, QueryRejected, QueryTimeout
-from ..sql.allowlist import ALLOWED_CLASSES
-from ..sql.casts import WHOLE, cast
-from ..sql.pseudonyms import DIGITS, INNER, OUTER
+from ..vocabulary.allowlist import ALLOWED_CLASSES
+from ..vocabulary.casts import WHOLE, cast
+from ..vocabulary.pseudonyms import DIGITS, INNER, OUTER
 from . import Deadline, Limits, timed_out
 from .duckdb import DuckDBEngine, hex_sha256, pseudonym_pad
 
@@ -132,7 +132,7 @@ def _part(generator, part: str, value: exp.Expression) -> str:
 
 
 def _named(generator, call: exp.Anonymous) -> str:
-    """DuckDB's functions sqlglot does not model (campus/sql/allowlist.py: NAMED_FUNCTIONS)."""
+    """DuckDB's functions sqlglot does not model (campus/vocabulary/allowlist.py: NAMED_FUNCTIONS)."""
     name, args = call.name.lower(), call.expressions
     if name in ("date_part", "datepart"):
         if not (isinstance(args[0], exp.Literal) and args[0].is_string):
@@ -336,7 +336,7 @@ class SparkEngine:
 
     @staticmethod
     def pseudonym(value: exp.Expression) -> exp.Expression:
-        """`campus.sql.pseudonyms.pseudonym` in Spark: ``left(sha2(concat(unhex(:pseudonym_outer),
+        """`campus.vocabulary.pseudonyms.pseudonym` in Spark: ``left(sha2(concat(unhex(:pseudonym_outer),
         unhex(sha2(concat(unhex(:pseudonym_inner), encode(CAST(value AS STRING), 'UTF-8')), 256))), 256), 32)``."""
         text = exp.Encode(this=exp.cast(value, "STRING", copy=False), charset=exp.Literal.string("UTF-8"))
         inner = hex_sha256(exp.Concat(expressions=[pseudonym_pad(INNER), text]))

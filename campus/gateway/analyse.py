@@ -28,8 +28,8 @@ from sqlglot.schema import MappingSchema, Schema
 
 from ..catalog import Catalog, Dataset
 from ..errors import QueryRejected
-from ..sql.allowlist import STATEMENT_CLASSES, describe, is_allowed
-from ..sql.dialect import CAMPUS_SQL
+from ..vocabulary.allowlist import STATEMENT_CLASSES, describe, is_allowed
+from ..vocabulary.dialect import CAMPUS_SQL
 from ..text import MAX_SQL, clean
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)

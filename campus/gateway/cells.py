@@ -31,8 +31,8 @@ from extractguard import Cells, Measure
 
 from ..catalog import Dataset, aligned
 from ..errors import QueryRejected
-from ..sql.allowlist import CHECKED_AGGREGATE_CLASSES, COARSE_UNITS, TIME_COARSENINGS, TIME_COARSENING_CLASSES
-from ..sql.dialect import CAMPUS_SQL
+from ..vocabulary.allowlist import CHECKED_AGGREGATE_CLASSES, COARSE_UNITS, TIME_COARSENINGS, TIME_COARSENING_CLASSES
+from ..vocabulary.dialect import CAMPUS_SQL
 from . import constant
 from .analyse import DatasetUse, is_aggregate_call, walk_scope
 

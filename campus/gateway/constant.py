@@ -20,7 +20,7 @@ import duckdb
 from sqlglot import exp
 
 from ..errors import QueryRejected
-from ..sql.dialect import CAMPUS_SQL
+from ..vocabulary.dialect import CAMPUS_SQL
 
 _scratch = None
 _lock = threading.Lock()

@@ -4,7 +4,7 @@ Its parts are all a query's path needs: the catalog (what the datasets are), the
 policy (who may see what), the engines that read the data (`campus.engines`; each
 dataset is held by one, and a query reads the datasets of one engine), the audit
 trail, the noise secret, the data files of each dataset, the memory of analyses
-and rewrites (cache.py), the pseudonym secret (`campus.sql.pseudonyms`) and whether the sessions
+and rewrites (cache.py), the pseudonym secret (`campus.vocabulary.pseudonyms`) and whether the sessions
 it answers are sealed. A `Session` asks nothing of the campus beyond these.
 """
 

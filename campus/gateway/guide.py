@@ -13,8 +13,8 @@ import re
 from sqlglot import exp
 
 from ..catalog import Catalog, Range
-from ..sql import allowlist
-from ..sql.dialect import CAMPUS_SQL
+from ..vocabulary import allowlist
+from ..vocabulary.dialect import CAMPUS_SQL
 from . import cells
 
 GUIDE_PATH = "docs/sql-guide.md"

@@ -2,7 +2,7 @@
 
 A rows-mode reference reads ``(SELECT <granted columns, masked> FROM <the engine's scan>
 WHERE <row filter>)``, every identifier in it shown as its project's pseudonym
-(`campus.sql.pseudonyms`). A protected aggregate is replaced by its lifted SELECT over the
+(`campus.vocabulary.pseudonyms`). A protected aggregate is replaced by its lifted SELECT over the
 checked cells, and the cells are computed by ``statistics.statistics_sql`` from the same
 masked source plus the entity column under a name no query can write.
 """
@@ -19,8 +19,8 @@ from . import constant
 from extractguard import Disclosure
 from extractguard.cells import Stat
 
-from ..sql.casts import cast
-from ..sql.dialect import CAMPUS_SQL
+from ..vocabulary.casts import cast
+from ..vocabulary.dialect import CAMPUS_SQL
 from .cells import ENTITY, ProtectedAggregate
 
 

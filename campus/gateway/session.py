@@ -27,8 +27,8 @@ from extractguard.rules import infusion
 from ..catalog import Dataset
 from ..errors import CampusError, Denied, GatewayFailure, QueryRejected
 from ..policy.decision import PolicyRequest
-from ..sql import pseudonyms
-from ..sql.dialect import CAMPUS_SQL
+from ..vocabulary import pseudonyms
+from ..vocabulary.dialect import CAMPUS_SQL
 from ..text import MAX_SQL
 from .analyse import DatasetUse, Query, analyse
 from .cache import Memory
@@ -269,7 +269,7 @@ class Session:
 
     def pseudonym_keys(self, plan: Plan) -> dict[str, str] | None:
         """The bound parameters that show identifiers as the project's pseudonyms, if the
-        plan shows any (`campus.sql.pseudonyms`). Rows of people are seen only within a project (their
+        plan shows any (`campus.vocabulary.pseudonyms`). Rows of people are seen only within a project (their
         grant names one), under that project's key; none named, or no secret: refused."""
         if not plan.pseudonyms:
             return None

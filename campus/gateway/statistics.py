@@ -35,7 +35,7 @@ from extractguard import Disclosure
 from extractguard.cells import Stat, statistic
 from extractguard.rules import infusion
 
-from ..sql.casts import cast
+from ..vocabulary.casts import cast
 from .cells import ENTITY, ProtectedAggregate
 from .rewrite import as_, as_subquery, pinned
 

@@ -44,7 +44,7 @@ from sqlglot import exp
 from ..catalog import Column, Dataset, Range
 from ..engines.duckdb import DuckDBEngine
 from ..errors import LoadRefused
-from ..sql.pseudonyms import pads
+from ..vocabulary.pseudonyms import pads
 from ..identifiers import Findings, named_like_a_person, redacted
 from ..storage import arrow_schema, writer_options
 from .badlines import Report, leave_out
